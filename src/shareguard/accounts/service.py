@@ -1,0 +1,209 @@
+"""Organisations, users, passwords and API keys. The only code that writes these tables."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import uuid
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerifyMismatchError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shareguard.accounts.models import ApiKey, Organisation, OrganisationType, Role, User
+from shareguard.accounts.principal import Principal
+from shareguard.errors import Conflict, InvalidInput, NotFound, Unauthenticated
+from shareguard.storage.base import utcnow
+
+_hasher = PasswordHasher()
+KEY_PREFIX = "sg"
+
+
+def _hash_secret(secret: str) -> str:
+    # API key secrets are 256-bit random, so a fast hash is safe (no dictionary to guess
+    # from); argon2 is kept for human passwords.
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+class AccountService:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    # organisations -----------------------------------------------------------------
+    def create_organisation(self, name: str, type: str, *, commit: bool = True) -> Organisation:
+        if type not in set(OrganisationType):
+            raise InvalidInput(
+                f"unknown organisation type; use one of {', '.join(OrganisationType)}", field="type"
+            )
+        if self.session.scalar(select(Organisation).where(Organisation.name == name)):
+            raise Conflict("an organisation with this name exists", field="name")
+        org = Organisation(name=name, type=type)
+        self.session.add(org)
+        self._done(commit)
+        return org
+
+    def organisation(self, org_id: uuid.UUID) -> Organisation:
+        org = self.session.get(Organisation, org_id)
+        if org is None:
+            raise NotFound(f"organisation {org_id} not found")
+        return org
+
+    def organisation_by_name(self, name: str) -> Organisation:
+        org = self.session.scalar(select(Organisation).where(Organisation.name == name))
+        if org is None:
+            raise NotFound("no organisation with this name", field="organisation")
+        return org
+
+    def organisations(self) -> list[Organisation]:
+        return list(self.session.scalars(select(Organisation).order_by(Organisation.name)))
+
+    # users -------------------------------------------------------------------------
+    def create_user(
+        self,
+        organisation_id: uuid.UUID,
+        email: str,
+        display_name: str,
+        roles: list[str],
+        password: str,
+        *,
+        commit: bool = True,
+    ) -> User:
+        unknown = set(roles) - set(Role)
+        if unknown or not roles:
+            raise InvalidInput(f"roles must be from {', '.join(Role)}", field="roles")
+        if len(password) < 10:
+            raise InvalidInput("password must be at least 10 characters", field="password")
+        if self.session.scalar(select(User).where(User.email == email.lower())):
+            raise Conflict("a user with this email exists", field="email")
+        user = User(
+            organisation_id=organisation_id,
+            email=email.lower(),
+            display_name=display_name,
+            roles=sorted(roles),
+            password_hash=_hasher.hash(password),
+        )
+        self.session.add(user)
+        self._done(commit)
+        return user
+
+    def authenticate_password(self, email: str, password: str) -> User:
+        """The active user with these credentials; Unauthenticated otherwise (same message)."""
+        user = self.session.scalar(select(User).where(User.email == email.lower().strip()))
+        try:
+            if user is None or not user.active:
+                _hasher.hash(password)  # spend the same time as a real check
+                raise VerifyMismatchError
+            _hasher.verify(user.password_hash, password)
+        except (VerifyMismatchError, InvalidHashError):
+            raise Unauthenticated("email or password not recognised") from None
+        return user
+
+    def user(self, user_id: uuid.UUID) -> User:
+        user = self.session.get(User, user_id)
+        if user is None:
+            raise NotFound(f"user {user_id} not found")
+        return user
+
+    def principal_for_user(self, user: User) -> Principal:
+        return Principal(
+            organisation_id=user.organisation_id, user_id=user.id, roles=frozenset(user.roles)
+        )
+
+    # API keys ----------------------------------------------------------------------
+    def issue_key(
+        self,
+        organisation_id: uuid.UUID,
+        name: str,
+        *,
+        user_id: uuid.UUID | None = None,
+        agreement_ids: list[uuid.UUID] | None = None,
+        expires_at: datetime | None = None,
+        commit: bool = True,
+    ) -> tuple[ApiKey, str]:
+        """Create a key; returns it and the plaintext token, which is never stored or shown again."""
+        prefix = secrets.token_hex(6)
+        secret = secrets.token_urlsafe(32)
+        key = ApiKey(
+            organisation_id=organisation_id,
+            user_id=user_id,
+            name=name,
+            prefix=prefix,
+            secret_hash=_hash_secret(secret),
+            agreement_ids=[str(a) for a in agreement_ids or []],
+            expires_at=expires_at,
+        )
+        self.session.add(key)
+        self._done(commit)
+        return key, f"{KEY_PREFIX}_{prefix}_{secret}"
+
+    def rotate_key(self, key_id: uuid.UUID, *, overlap: timedelta = timedelta(days=7)) -> tuple[ApiKey, str]:
+        """Issue a successor with the same scope; the old key keeps working for ``overlap``."""
+        old = self.key(key_id)
+        if old.revoked_at is not None:
+            raise Conflict("a revoked key cannot be rotated")
+        new, token = self.issue_key(
+            old.organisation_id,
+            f"{old.name} (rotated)",
+            user_id=old.user_id,
+            agreement_ids=[uuid.UUID(a) for a in old.agreement_ids],
+            expires_at=old.expires_at,
+            commit=False,
+        )
+        cutoff = utcnow() + overlap
+        if old.expires_at is None or old.expires_at > cutoff:
+            old.expires_at = cutoff
+        self._done(True)
+        return new, token
+
+    def key(self, key_id: uuid.UUID) -> ApiKey:
+        key = self.session.get(ApiKey, key_id)
+        if key is None:
+            raise NotFound(f"API key {key_id} not found")
+        return key
+
+    def keys(self, organisation_id: uuid.UUID) -> list[ApiKey]:
+        stmt = select(ApiKey).where(ApiKey.organisation_id == organisation_id).order_by(ApiKey.created_at)
+        return list(self.session.scalars(stmt))
+
+    def revoke_key(self, key_id: uuid.UUID) -> ApiKey:
+        key = self.key(key_id)
+        if key.revoked_at is None:
+            key.revoked_at = utcnow()
+            self._done(True)
+        return key
+
+    def authenticate_key(self, token: str) -> Principal:
+        """The principal a bearer token stands for; Unauthenticated for any bad token."""
+        parts = token.split("_", 2)
+        if len(parts) != 3 or parts[0] != KEY_PREFIX:
+            raise Unauthenticated("API key not recognised")
+        key = self.session.scalar(select(ApiKey).where(ApiKey.prefix == parts[1]))
+        if key is None or not hmac.compare_digest(key.secret_hash, _hash_secret(parts[2])):
+            raise Unauthenticated("API key not recognised")
+        if key.revoked_at is not None:
+            raise Unauthenticated("API key revoked")
+        if key.expires_at is not None and key.expires_at <= utcnow():
+            raise Unauthenticated("API key expired")
+        roles: frozenset[str] = frozenset({Role.PARTNER_USER})
+        if key.user_id is not None:
+            user = self.user(key.user_id)
+            if not user.active:
+                raise Unauthenticated("API key's user is disabled")
+            roles = frozenset(user.roles)
+        scope = frozenset(uuid.UUID(a) for a in key.agreement_ids) if key.agreement_ids else None
+        return Principal(
+            organisation_id=key.organisation_id,
+            user_id=key.user_id,
+            roles=roles,
+            api_key_id=key.id,
+            agreement_scope=scope,
+        )
+
+    def _done(self, commit: bool) -> None:
+        if commit:
+            self.session.commit()
+        else:
+            self.session.flush()

@@ -1,0 +1,111 @@
+"""Purposes and data items: the fixed vocabulary agreements are written in.
+
+Each purpose fixes its *answer shape*, the most a recipient may ever receive for it;
+an agreement can narrow that further with its own data items, never widen it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class DataItem:
+    code: str
+    title: str
+    #: UK GDPR Art 9 special category data.
+    special_category: bool = False
+    #: UK GDPR Art 10 criminal offence data.
+    criminal_offence: bool = False
+
+
+@dataclass(frozen=True)
+class Purpose:
+    code: str
+    title: str
+    answer_shape: tuple[str, ...]
+    #: Immigration enforcement: the purpose firewall rules guard against.
+    enforcement: bool = False
+    #: The law requires the check (e.g. right to work); locks cannot stop it.
+    statutory: bool = False
+    #: The question a checker may ask, in plain English.
+    question: str = ""
+
+
+DATA_ITEMS: dict[str, DataItem] = {
+    item.code: item
+    for item in [
+        DataItem("name", "Full name"),
+        DataItem("date_of_birth", "Date of birth"),
+        DataItem("nationality", "Nationality"),
+        DataItem("photo_ref", "Photo reference"),
+        DataItem("status", "Immigration status"),
+        DataItem("may_work", "May work (yes / no / with conditions)"),
+        DataItem("work_conditions", "Conditions on work"),
+        DataItem("may_rent", "May rent"),
+        DataItem("lawfully_resident", "Lawfully resident"),
+        DataItem("public_funds", "Access to public funds"),
+        DataItem("exempt_from_charges", "Exempt from NHS charges"),
+        DataItem("valid_until", "Status valid until"),
+        DataItem("document_number", "Document number"),
+        DataItem("address", "Address"),
+        DataItem("postcode", "Postcode"),
+        DataItem("decision", "Immigration decision and its date"),
+        DataItem("school_census", "School census record", special_category=False),
+        DataItem("health_record", "Health-care record", special_category=True),
+        DataItem("crime_report", "Report as a victim or witness of crime", criminal_offence=True),
+        DataItem("criminal_record", "Criminal convictions", criminal_offence=True),
+    ]
+}
+
+PURPOSES: dict[str, Purpose] = {
+    p.code: p
+    for p in [
+        Purpose(
+            "right_to_work", "Right to work",
+            ("name", "photo_ref", "may_work", "work_conditions", "valid_until"),
+            statutory=True, question="May this person work?",
+        ),
+        Purpose(
+            "right_to_rent", "Right to rent",
+            ("name", "photo_ref", "may_rent", "valid_until"),
+            statutory=True, question="May this person rent a home?",
+        ),
+        Purpose(
+            "driving_licence", "Driving licence eligibility",
+            ("name", "date_of_birth", "lawfully_resident", "valid_until"),
+            statutory=True, question="Is this person lawfully resident for a driving licence?",
+        ),
+        Purpose(
+            "bank_account", "Bank account checks",
+            ("name", "date_of_birth", "lawfully_resident", "valid_until"),
+            question="Is this person lawfully resident?",
+        ),
+        Purpose(
+            "benefit_entitlement", "Benefit entitlement",
+            ("name", "date_of_birth", "public_funds", "valid_until"),
+            statutory=True, question="May this person claim public funds?",
+        ),
+        Purpose(
+            "nhs_charging", "NHS charging",
+            ("name", "date_of_birth", "exempt_from_charges", "valid_until"),
+            statutory=True, question="Is this person exempt from NHS charges?",
+        ),
+        Purpose(
+            "tax_compliance", "Tax and tax-credit compliance",
+            ("name", "date_of_birth", "lawfully_resident", "decision", "valid_until"),
+            question="Is this person's claim affected by their immigration status?",
+        ),
+        Purpose(
+            "immigration_enforcement", "Immigration enforcement",
+            ("name", "date_of_birth", "nationality", "status", "decision", "address",
+             "postcode", "document_number", "school_census", "health_record", "crime_report"),
+            enforcement=True, question="Where is this person, and what is their status?",
+        ),
+    ]
+}
+
+
+def purpose(code: str) -> Purpose:
+    """The purpose with this code; raises KeyError for an unknown one."""
+    return PURPOSES[code]

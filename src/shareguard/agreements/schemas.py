@@ -1,0 +1,136 @@
+"""API and YAML types for agreements."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from shareguard.agreements.catalogue import DATA_ITEMS, PURPOSES
+
+
+class PartyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    organisation: str = Field(description="Organisation name or id")
+    role: Literal["discloser", "recipient"]
+    controller_role: Literal["controller", "joint_controller", "processor"] = "controller"
+
+
+class AgreementIn(BaseModel):
+    """A new agreement as written by a governance officer (YAML file or API body)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    reference: str = Field(min_length=3, max_length=40, pattern=r"^[A-Z0-9][A-Z0-9\-]+$")
+    title: str = Field(min_length=3, max_length=300)
+    summary: str = ""
+    purposes: list[str] = Field(min_length=1)
+    data_items: list[str] = Field(min_length=1)
+    parties: list[PartyIn] = Field(min_length=2)
+    bulk: bool = False
+    legal_gateway_statute: str = ""
+    legal_gateway_section: str = ""
+    lawful_basis: str = ""
+    special_category_condition: str = ""
+    dpia_reference: str = ""
+    dpia_date: date | None = None
+    necessity_statement: str = ""
+    data_standards: str = ""
+    rights_handling: str = ""
+    contact_point: str = ""
+    retention: str = ""
+    security_measures: str = ""
+    frequency: str = ""
+    limit_per_day: int | None = Field(default=None, ge=1)
+    limit_per_run: int | None = Field(default=None, ge=1)
+    start_date: date | None = None
+    end_date: date | None = None
+    review_date: date | None = None
+    termination_procedure: str = ""
+    amendment_duty: str = ""
+    decision_maker: str = ""
+
+    @field_validator("purposes")
+    @classmethod
+    def _known_purposes(cls, value: list[str]) -> list[str]:
+        for code in value:
+            if code not in PURPOSES:
+                raise ValueError(f"unknown purpose '{code}'; known: {', '.join(PURPOSES)}")
+        return value
+
+    @field_validator("data_items")
+    @classmethod
+    def _known_items(cls, value: list[str]) -> list[str]:
+        for code in value:
+            if code not in DATA_ITEMS:
+                raise ValueError(f"unknown data item '{code}'; known: {', '.join(DATA_ITEMS)}")
+        return value
+
+
+class TransitionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(default="", max_length=2000)
+
+
+class ReviewIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    next_review_date: date
+    reason: str = Field(min_length=3, max_length=2000)
+
+
+class PartyOut(BaseModel):
+    organisation_id: uuid.UUID
+    organisation: str
+    role: str
+    controller_role: str
+
+
+class EventOut(BaseModel):
+    action: str
+    from_state: str | None
+    to_state: str
+    actor_id: uuid.UUID | None
+    reason: str
+    at: datetime
+
+
+class AgreementOut(BaseModel):
+    id: uuid.UUID
+    reference: str
+    title: str
+    summary: str
+    state: str
+    review_lapsed: bool
+    in_force: bool
+    purposes: list[str]
+    data_items: list[str]
+    bulk: bool
+    parties: list[PartyOut]
+    legal_gateway_statute: str
+    legal_gateway_section: str
+    lawful_basis: str
+    special_category_condition: str
+    dpia_reference: str
+    dpia_date: date | None
+    necessity_statement: str
+    data_standards: str
+    rights_handling: str
+    contact_point: str
+    retention: str
+    security_measures: str
+    frequency: str
+    limit_per_day: int | None
+    limit_per_run: int | None
+    start_date: date | None
+    end_date: date | None
+    review_date: date | None
+    termination_procedure: str
+    amendment_duty: str
+    decision_maker: str
+    author_id: uuid.UUID | None
+    signed_off_by: uuid.UUID | None
+    signed_off_at: datetime | None
+    events: list[EventOut]

@@ -1,0 +1,107 @@
+"""The public transparency register: every non-draft agreement, no personal data.
+
+Its JSON shape is published as ``schemas/transparency.schema.json`` at the repository
+root; tests validate the export against it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shareguard.accounts.models import Organisation
+from shareguard.agreements.catalogue import DATA_ITEMS, PURPOSES
+from shareguard.agreements.models import Agreement, AgreementState
+from shareguard.storage.base import today, utcnow
+
+#: Extra per-agreement fields (e.g. yearly volumes from reports) join through these hooks.
+EXTRA_FIELDS: list[Any] = []
+
+CSV_COLUMNS = [
+    "reference", "title", "status", "review_lapsed", "purposes", "disclosers", "recipients",
+    "legal_gateway", "lawful_basis", "special_category_condition", "data_items",
+    "special_category_items", "bulk", "frequency", "limit_per_day", "start_date", "end_date",
+    "review_date", "contact_point",
+]
+
+
+def register(session: Session) -> dict[str, Any]:
+    """The register as a JSON-ready dict (see the published schema)."""
+    names = {o.id: o.name for o in session.scalars(select(Organisation))}
+    stmt = select(Agreement).where(Agreement.state != AgreementState.DRAFT).order_by(Agreement.reference)
+    on = today()
+    entries = []
+    for a in session.scalars(stmt):
+        entry: dict[str, Any] = {
+            "reference": a.reference,
+            "title": a.title,
+            "summary": a.summary,
+            "status": a.state,
+            "review_lapsed": a.review_lapsed(on),
+            "purposes": [{"code": p, "title": PURPOSES[p].title} for p in a.purposes],
+            "parties": [
+                {"organisation": names[p.organisation_id], "role": p.role,
+                 "controller_role": p.controller_role}
+                for p in a.parties
+            ],
+            "legal_gateway": {"statute": a.legal_gateway_statute, "section": a.legal_gateway_section},
+            "lawful_basis": a.lawful_basis,
+            "special_category_condition": a.special_category_condition or None,
+            "data_items": [
+                {"code": i, "title": DATA_ITEMS[i].title,
+                 "special_category": DATA_ITEMS[i].special_category,
+                 "criminal_offence": DATA_ITEMS[i].criminal_offence}
+                for i in a.data_items
+            ],
+            "bulk": a.bulk,
+            "frequency": a.frequency or None,
+            "limit_per_day": a.limit_per_day,
+            "limit_per_run": a.limit_per_run,
+            "start_date": _iso(a.start_date),
+            "end_date": _iso(a.end_date),
+            "review_date": _iso(a.review_date),
+            "contact_point": a.contact_point or None,
+        }
+        for hook in EXTRA_FIELDS:
+            entry.update(hook(session, a))
+        entries.append(entry)
+    return {"generated_at": utcnow().isoformat(), "agreements": entries}
+
+
+def register_csv(session: Session) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for e in register(session)["agreements"]:
+        writer.writerow({
+            "reference": e["reference"],
+            "title": e["title"],
+            "status": e["status"],
+            "review_lapsed": str(e["review_lapsed"]).lower(),
+            "purposes": "; ".join(p["code"] for p in e["purposes"]),
+            "disclosers": "; ".join(p["organisation"] for p in e["parties"] if p["role"] == "discloser"),
+            "recipients": "; ".join(p["organisation"] for p in e["parties"] if p["role"] == "recipient"),
+            "legal_gateway": f"{e['legal_gateway']['statute']} {e['legal_gateway']['section']}".strip(),
+            "lawful_basis": e["lawful_basis"],
+            "special_category_condition": e["special_category_condition"] or "",
+            "data_items": "; ".join(i["code"] for i in e["data_items"]),
+            "special_category_items": "; ".join(
+                i["code"] for i in e["data_items"] if i["special_category"] or i["criminal_offence"]
+            ),
+            "bulk": str(e["bulk"]).lower(),
+            "frequency": e["frequency"] or "",
+            "limit_per_day": e["limit_per_day"] or "",
+            "start_date": e["start_date"] or "",
+            "end_date": e["end_date"] or "",
+            "review_date": e["review_date"] or "",
+            "contact_point": e["contact_point"] or "",
+        })
+    return out.getvalue()
+
+
+def _iso(d: Any) -> str | None:
+    return d.isoformat() if d else None

@@ -1,0 +1,81 @@
+"""Shared CLI plumbing: sessions, the acting user, JSON output, errors as exit codes."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import wraps
+from typing import Any, TypeVar
+
+import typer
+from pydantic import BaseModel
+from rich.console import Console
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shareguard.accounts.principal import SYSTEM, Principal
+from shareguard.errors import InvalidInput, ShareguardError
+from shareguard.storage.db import session_scope
+
+console = Console()
+err_console = Console(stderr=True)
+F = TypeVar("F", bound=Callable[..., Any])
+
+AS_OPTION = typer.Option(
+    None, "--as", help="Email of the console user acting (default: $SHAREGUARD_USER; else the system)",
+    envvar="SHAREGUARD_USER",
+)
+JSON_OPTION = typer.Option(False, "--json", help="Print machine-readable JSON")
+
+
+def handle_errors(func: F) -> F:
+    """Turn domain errors into a clear message and exit code (2 for bad input, 1 otherwise)."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except ShareguardError as exc:
+            err_console.print(f"[red]error:[/red] {exc.detail}", highlight=False, soft_wrap=True)
+            raise typer.Exit(2 if isinstance(exc, InvalidInput) or exc.status == 422 else 1) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+@contextmanager
+def cli_session() -> Iterator[Session]:
+    with session_scope() as session:
+        yield session
+
+
+def acting(session: Session, email: str | None) -> Principal:
+    """The principal a CLI command acts as: a named console user, or the system operator."""
+    from shareguard.accounts.models import User
+    from shareguard.accounts.service import AccountService
+
+    if not email:
+        return Principal(organisation_id=None, roles=frozenset({"governance_officer", "caseworker",
+                                                                "reviewer", "auditor", "system"}))
+    user = session.scalar(select(User).where(User.email == email.lower()))
+    if user is None:
+        raise InvalidInput("no console user with this email", field="--as")
+    return AccountService(session).principal_for_user(user)
+
+
+def emit(data: Any, as_json: bool) -> bool:
+    """Print ``data`` as JSON when asked; returns True if it did."""
+    if not as_json:
+        return False
+    if isinstance(data, BaseModel):
+        text = data.model_dump_json(indent=2)
+    elif isinstance(data, list) and data and isinstance(data[0], BaseModel):
+        text = "[" + ",".join(d.model_dump_json(indent=2) for d in data) + "]"
+    else:
+        text = json.dumps(data, indent=2, default=str)
+    sys.stdout.write(text + "\n")
+    return True
+
+
+__all__ = ["AS_OPTION", "JSON_OPTION", "SYSTEM", "acting", "cli_session", "console", "emit", "handle_errors"]

@@ -1,0 +1,77 @@
+"""Settings from the environment (``SHAREGUARD_*``), one object for the whole process."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SECRET = "change-me-outside-demo"  # noqa: S105 - refused outside demo mode below
+
+
+def default_data_dir() -> Path:
+    return Path.cwd() / "var"
+
+
+class Settings(BaseSettings):
+    """Every knob shareguard reads; documented in README's Configuration table."""
+
+    model_config = SettingsConfigDict(env_prefix="SHAREGUARD_", env_file=None, extra="ignore")
+
+    #: ``demo`` allows the default secret and prints demo credentials; ``production`` refuses both.
+    mode: str = "demo"
+    #: Where the SQLite database, audit signing key and match-run outputs live.
+    data_dir: Path = default_data_dir()
+    #: SQLAlchemy URL; empty means SQLite at ``<data_dir>/shareguard.db``.
+    database_url: str = ""
+    #: SQLite ``synchronous`` pragma: FULL survives power loss; see docs/audit.md.
+    sqlite_synchronous: str = "FULL"
+    #: Signs console session cookies and CSRF tokens.
+    secret_key: str = DEFAULT_SECRET
+    #: Console session lifetime in seconds.
+    session_max_age: int = 30 * 60
+    #: Origin line of audit checkpoints (C2SP signed-note format).
+    log_origin: str = "shareguard.example/audit"
+    #: Seconds between scheduled checkpoints while serving (0 disables the schedule).
+    checkpoint_interval: int = 300
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    @field_validator("mode")
+    @classmethod
+    def _known_mode(cls, value: str) -> str:
+        if value not in {"demo", "production", "test"}:
+            raise ValueError("SHAREGUARD_MODE must be demo, production or test")
+        return value
+
+    @field_validator("sqlite_synchronous")
+    @classmethod
+    def _known_sync(cls, value: str) -> str:
+        value = value.upper()
+        if value not in {"OFF", "NORMAL", "FULL", "EXTRA"}:
+            raise ValueError("SHAREGUARD_SQLITE_SYNCHRONOUS must be OFF, NORMAL, FULL or EXTRA")
+        return value
+
+    @model_validator(mode="after")
+    def _no_default_secret_in_production(self) -> Settings:
+        if self.mode == "production" and self.secret_key == DEFAULT_SECRET:
+            raise ValueError("set SHAREGUARD_SECRET_KEY: the default secret is for demo mode only")
+        return self
+
+    @property
+    def url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'shareguard.db'}"
+
+    @property
+    def key_dir(self) -> Path:
+        """Signing keys live outside the database, beside it by default."""
+        return self.data_dir / "keys"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,1 @@
+"""The synthetic demo world (fixed seed; no real person's data)."""

@@ -1,0 +1,53 @@
+"""`shareguard demo`: create, seed and serve the synthetic demo world."""
+
+from __future__ import annotations
+
+import typer
+from rich.table import Table
+
+from shareguard.clikit import console
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def demo(
+        persons: int = typer.Option(10_000, min=0, max=1_000_000, help="Synthetic persons to create"),
+        seed: int = typer.Option(20261123, help="Random seed (same seed, same world)"),
+        reset: bool = typer.Option(False, "--reset", help="Delete the demo database first"),
+        serve: bool = typer.Option(True, "--serve/--no-serve", help="Serve the console and API afterwards"),
+    ) -> None:
+        """Create the SQLite database, seed the demo world (idempotent) and serve it."""
+        from shareguard.config import get_settings
+        from shareguard.demo.world import DEMO_PASSWORD, email, seed as seed_world
+        from shareguard.storage.db import get_engine, session_scope
+        from shareguard.storage.migrate import upgrade
+
+        settings = get_settings()
+        if settings.mode == "production":
+            console.print("[red]refusing to seed a demo world in production mode[/red]")
+            raise typer.Exit(2)
+        db_file = settings.data_dir / "shareguard.db"
+        if reset and not settings.database_url:
+            for suffix in ("", "-wal", "-shm"):
+                db_file.with_name(db_file.name + suffix).unlink(missing_ok=True)
+        upgrade(get_engine())
+        with session_scope() as session:
+            world = seed_world(session, seed=seed, persons=persons)
+        table = Table("Role", "Sign in as", title=f"Demo users (password: {DEMO_PASSWORD})")
+        for local, role in [("officer", "governance officer"), ("officer2", "second governance officer"),
+                            ("caseworker", "caseworker"), ("caseworker2", "second caseworker"),
+                            ("reviewer", "reviewer"), ("auditor", "auditor")]:
+            table.add_row(role, email(local))
+        table.add_row("partner user", email("partner", "dvla") + " (and partner@<code>.demo.example)")
+        console.print(table)
+        keys = Table("Partner", "API key (demo only)", title="Partner API keys")
+        for code, token in world.keys.items():
+            keys.add_row(code, token)
+        console.print(keys)
+        url = f"http://{settings.host}:{settings.port}"
+        console.print(f"Console: {url}/   API docs: {url}/docs   Database: {settings.url}")
+        if serve:
+            import uvicorn
+
+            uvicorn.run("shareguard.web.app:create_app", factory=True, host=settings.host,
+                        port=settings.port, log_level="info")

@@ -1,0 +1,57 @@
+"""Alembic, driven from code so `shareguard db upgrade` needs no alembic.ini."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def alembic_config(engine: Engine) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["engine"] = engine
+    return cfg
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    with engine.begin() as conn:
+        cfg = alembic_config(engine)
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, revision)
+
+
+def revision(engine: Engine, message: str) -> None:
+    """Autogenerate a migration from the models (developers: `make migration m=...`)."""
+    with engine.begin() as conn:
+        cfg = alembic_config(engine)
+        cfg.attributes["connection"] = conn
+        command.revision(cfg, message=message, autogenerate=True)
+
+
+def pending_changes(engine: Engine) -> list[object]:
+    """Differences between the models and the migrated schema (empty when in step)."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from shareguard.storage.models import Base
+
+    with engine.connect() as conn:
+        ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+        return list(compare_metadata(ctx, Base.metadata))
+
+
+if __name__ == "__main__":  # python -m shareguard.storage.migrate "message"
+    import sys
+    import tempfile
+
+    from shareguard.storage.db import make_engine
+
+    with tempfile.TemporaryDirectory() as tmp:
+        eng = make_engine(f"sqlite:///{tmp}/gen.db")
+        upgrade(eng)
+        revision(eng, sys.argv[1] if len(sys.argv) > 1 else "change")

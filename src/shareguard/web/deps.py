@@ -1,0 +1,56 @@
+"""Dependency aliases every route uses: the session, the principal, the services."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from shareguard.accounts.principal import Principal
+from shareguard.accounts.service import AccountService
+from shareguard.agreements.service import AgreementService
+from shareguard.errors import Unauthenticated
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    session = request.app.state.session_factory()
+    try:
+        yield session
+    finally:
+        session.rollback()  # anything a service did not commit is discarded
+        session.close()
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def current_principal(request: Request, session: SessionDep) -> Principal:
+    """The caller, from ``Authorization: Bearer <API key>`` or the console session cookie."""
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        return AccountService(session).authenticate_key(header[7:].strip())
+    user_id = request.session.get("user_id") if "session" in request.scope else None
+    if user_id:
+        import uuid
+
+        user = AccountService(session).user(uuid.UUID(user_id))
+        if user.active:
+            return AccountService(session).principal_for_user(user)
+    raise Unauthenticated("send an API key as 'Authorization: Bearer <key>'")
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+def account_service(session: SessionDep) -> AccountService:
+    return AccountService(session)
+
+
+def agreement_service(session: SessionDep) -> AgreementService:
+    return AgreementService(session)
+
+
+Accounts = Annotated[AccountService, Depends(account_service)]
+Agreements = Annotated[AgreementService, Depends(agreement_service)]

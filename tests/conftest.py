@@ -1,0 +1,132 @@
+"""Fixtures: one database per backend per test session, emptied after every test.
+
+Database tests run on SQLite and on PostgreSQL. PostgreSQL is at $SHAREGUARD_TEST_PG_URL
+(default: postgres@127.0.0.1:5432/test); where it is absent those runs skip with a reason,
+except under CI=true, where they fail instead.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.orm import Session
+
+from shareguard.config import Settings
+from shareguard.storage.db import make_engine, session_factory
+from shareguard.storage.migrate import upgrade
+from shareguard.storage.models import Base
+
+PG_URL = os.environ.get("SHAREGUARD_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def need(condition: bool, reason: str) -> None:
+    """Skip with ``reason`` when a test's external need is missing; under CI, fail instead."""
+    if condition:
+        return
+    if IN_CI:
+        pytest.fail(f"required in CI: {reason}")
+    pytest.skip(reason)
+
+
+def _pg_available() -> str | None:
+    try:
+        eng = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+        with eng.connect() as conn:
+            conn.execute(text("select 1"))
+        eng.dispose()
+        return None
+    except Exception as exc:  # noqa: BLE001 - any failure means "not here"
+        return f"PostgreSQL not reachable at {PG_URL.split('@')[-1]} ({type(exc).__name__})"
+
+
+@pytest.fixture(scope="session")
+def sqlite_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    path = tmp_path_factory.mktemp("db") / "test.db"
+    engine = make_engine(f"sqlite:///{path}", synchronous="NORMAL")
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_engine() -> Iterator[Engine]:
+    problem = _pg_available()
+    need(problem is None, problem or "")
+    name = f"shareguard_test_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine = make_engine(PG_URL.rsplit("/", 1)[0] + f"/{name}")
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _empty(engine: Engine) -> None:
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in reversed(Base.metadata.sorted_tables):
+                conn.execute(table.delete())
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
+    """The database engine; every test that takes it runs on SQLite and PostgreSQL."""
+    eng: Engine = request.getfixturevalue("sqlite_engine" if request.param == "sqlite" else "pg_engine")
+    yield eng
+    _empty(eng)
+
+
+@pytest.fixture
+def session(engine: Engine) -> Iterator[Session]:
+    s = session_factory(engine)()
+    yield s
+    s.rollback()
+    s.close()
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(mode="test", data_dir=tmp_path, secret_key="test-secret-key-0123456789")
+
+
+@pytest.fixture
+def app(settings: Settings, engine: Engine):  # type: ignore[no-untyped-def]
+    from shareguard.web.app import create_app
+
+    return create_app(settings, engine)
+
+
+@pytest.fixture
+def client(app):  # type: ignore[no-untyped-def]
+    from fastapi.testclient import TestClient
+
+    with TestClient(app) as c:
+        yield c
+
+
+@pytest.fixture
+def world(session: Session):  # type: ignore[no-untyped-def]
+    """A small world of organisations, users and agreements (see tests/factories.py)."""
+    from tests.factories import build_world
+
+    return build_world(session)
+
+
+def chromium_path() -> str | None:
+    return shutil.which("chromium") or (
+        "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
+    )

@@ -1,0 +1,104 @@
+"""Builders for test data. Synthetic only; names are obviously invented."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from shareguard.accounts.principal import Principal
+from shareguard.accounts.service import AccountService
+from shareguard.agreements.schemas import AgreementIn, PartyIn
+from shareguard.agreements.service import AgreementService
+from shareguard.storage.base import today
+
+PASSWORD = "test-password-123"  # noqa: S105
+
+
+@dataclass
+class TestWorld:
+    session: Session
+    orgs: dict[str, uuid.UUID] = field(default_factory=dict)
+    users: dict[str, uuid.UUID] = field(default_factory=dict)
+    principals: dict[str, Principal] = field(default_factory=dict)
+    keys: dict[str, str] = field(default_factory=dict)
+
+    def agreement(self, **overrides: Any) -> uuid.UUID:
+        """Create (and by default activate) an agreement; returns its id."""
+        activate = overrides.pop("activate", True)
+        data = agreement_fields(**overrides)
+        svc = AgreementService(self.session)
+        a = svc.create(AgreementIn(**data), self.principals["officer"])
+        if activate:
+            svc.transition(a.id, "activate", self.principals["officer2"])
+        return a.id
+
+
+def agreement_fields(**overrides: Any) -> dict[str, Any]:
+    on = today()
+    fields: dict[str, Any] = {
+        "reference": f"T-{uuid.uuid4().hex[:8].upper()}",
+        "title": "Test agreement",
+        "purposes": ["driving_licence"],
+        "data_items": ["name", "date_of_birth", "lawfully_resident", "valid_until"],
+        "parties": [PartyIn(organisation="Test Department", role="discloser"),
+                    PartyIn(organisation="Test Agency", role="recipient")],
+        "legal_gateway_statute": "Test Act 2020",
+        "legal_gateway_section": "s.1",
+        "lawful_basis": "Art 6(1)(e) public task",
+        "dpia_reference": "DPIA-T",
+        "dpia_date": on - timedelta(days=30),
+        "necessity_statement": "necessary",
+        "data_standards": "checked",
+        "rights_handling": "handled",
+        "contact_point": "contact@test.example",
+        "retention": "1 year",
+        "security_measures": "TLS",
+        "frequency": "real time",
+        "limit_per_day": 1000,
+        "start_date": on - timedelta(days=10),
+        "review_date": on + timedelta(days=300),
+        "termination_procedure": "notice",
+        "amendment_duty": "tell partners",
+        "decision_maker": "Director (test)",
+    }
+    fields.update(overrides)
+    return fields
+
+
+def build_world(session: Session) -> TestWorld:
+    accounts = AccountService(session)
+    w = TestWorld(session)
+    for name, type_, code in [("Test Department", "government_department", "dept"),
+                              ("Test Agency", "agency", "agency"),
+                              ("Test Bank", "bank", "bank")]:
+        w.orgs[code] = accounts.create_organisation(name, type_).id
+    for code, org, roles in [("officer", "dept", ["governance_officer"]),
+                             ("officer2", "dept", ["governance_officer"]),
+                             ("caseworker", "dept", ["caseworker"]),
+                             ("caseworker2", "dept", ["caseworker"]),
+                             ("reviewer", "dept", ["reviewer"]),
+                             ("auditor", "dept", ["auditor"]),
+                             ("agency_user", "agency", ["partner_user"])]:
+        user = accounts.create_user(w.orgs[org], f"{code}@test.example", code, roles, PASSWORD)
+        w.users[code] = user.id
+        w.principals[code] = accounts.principal_for_user(user)
+    for code in ("agency", "bank"):
+        _, token = accounts.issue_key(w.orgs[code], f"{code} key")
+        w.keys[code] = token
+        w.principals[code] = accounts.authenticate_key(token)
+    for code in ("officer", "officer2", "caseworker", "reviewer", "auditor"):
+        _, token = accounts.issue_key(w.orgs["dept"], f"{code} key", user_id=w.users[code])
+        w.keys[code] = token
+    return w
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def yesterday() -> date:
+    return today() - timedelta(days=1)
