@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
 ASSETS := src/shareguard/web/static/govuk/govuk-frontend.min.css
 
-.PHONY: install demo serve test test-fast lint bench lock migration clean assets browser
+.PHONY: install demo serve test test-fast lint bench lock schema clean assets browser
 
 install: $(STAMP) $(ASSETS)
 
@@ -53,8 +53,9 @@ bench: install
 lock:
 	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 -o requirements.lock
 
-migration: install
-	$(PY) -m shareguard.storage.migrate "$(m)"
+## schema: regenerate the single pre-1.0 migration from the models
+schema: install
+	$(PY) -m shareguard.storage.migrate
 
 clean:
 	rm -rf $(VENV) var node_modules src/shareguard/web/static/govuk

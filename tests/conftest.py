@@ -19,7 +19,6 @@ from sqlalchemy.orm import Session
 
 from shareguard.config import Settings
 from shareguard.storage.db import make_engine, session_factory
-from shareguard.storage.migrate import upgrade
 from shareguard.storage.models import Base
 
 PG_URL = os.environ.get("SHAREGUARD_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -50,7 +49,7 @@ def _pg_available() -> str | None:
 def sqlite_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
     path = tmp_path_factory.mktemp("db") / "test.db"
     engine = make_engine(f"sqlite:///{path}", synchronous="NORMAL")
-    upgrade(engine)
+    Base.metadata.create_all(engine)  # migrations are tested on their own (tests/storage)
     yield engine
     engine.dispose()
 
@@ -64,7 +63,7 @@ def pg_engine() -> Iterator[Engine]:
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     engine = make_engine(PG_URL.rsplit("/", 1)[0] + f"/{name}")
-    upgrade(engine)
+    Base.metadata.create_all(engine)
     yield engine
     engine.dispose()
     with admin.connect() as conn:

@@ -45,13 +45,25 @@ def pending_changes(engine: Engine) -> list[object]:
         return list(compare_metadata(ctx, Base.metadata))
 
 
-if __name__ == "__main__":  # python -m shareguard.storage.migrate "message"
-    import sys
+def regenerate_initial() -> None:
+    """Rewrite the single pre-1.0 migration ``0001`` from the models.
+
+    Until the first release there is one migration, regenerated whenever models change
+    (`make schema`); after it, migrations are added, never rewritten.
+    """
     import tempfile
 
     from shareguard.storage.db import make_engine
 
+    for old in (MIGRATIONS / "versions").glob("*.py"):
+        old.unlink()
     with tempfile.TemporaryDirectory() as tmp:
         eng = make_engine(f"sqlite:///{tmp}/gen.db")
-        upgrade(eng)
-        revision(eng, sys.argv[1] if len(sys.argv) > 1 else "change")
+        with eng.begin() as conn:
+            cfg = alembic_config(eng)
+            cfg.attributes["connection"] = conn
+            command.revision(cfg, message="initial schema", autogenerate=True, rev_id="0001")
+
+
+if __name__ == "__main__":  # python -m shareguard.storage.migrate
+    regenerate_initial()

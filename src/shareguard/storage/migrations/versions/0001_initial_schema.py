@@ -1,15 +1,15 @@
 """initial schema
 
-Revision ID: c7a35498f815
+Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 20:08:30.102692
+Create Date: 2026-11-23 20:10:27.568045
 """
 from alembic import op
 import sqlalchemy as sa
 import shareguard.storage.base
 
 
-revision = 'c7a35498f815'
+revision = '0001'
 down_revision = None
 branch_labels = None
 depends_on = None
