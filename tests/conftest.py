@@ -17,9 +17,15 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session
 
+from argon2 import PasswordHasher
+
+from shareguard.accounts import service as accounts_service
 from shareguard.config import Settings
 from shareguard.storage.db import make_engine, session_factory
 from shareguard.storage.models import Base
+
+# Cheap password hashing in tests only: argon2's production cost would dominate the suite.
+accounts_service._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
 PG_URL = os.environ.get("SHAREGUARD_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}

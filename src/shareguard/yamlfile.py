@@ -49,4 +49,5 @@ def load_model(path: Path, model: type[M]) -> M:
             loc = loc[:-1]
         line = lines.get(loc, 1)
         field = ".".join(str(p) for p in err["loc"])
-        raise InvalidInput(f"{path}:{line}: {field}: {err['msg']}", field=field, line=line) from None
+        message = err["msg"].removeprefix("Value error, ")
+        raise InvalidInput(f"{path}:{line}: {field}: {message}", field=field, line=line) from None

@@ -4,11 +4,27 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from shareguard.agreements.catalogue import DATA_ITEMS, PURPOSES
+
+
+def _purpose(code: str) -> str:
+    if code not in PURPOSES:
+        raise ValueError(f"unknown purpose '{code}'; known: {', '.join(PURPOSES)}")
+    return code
+
+
+def _data_item(code: str) -> str:
+    if code not in DATA_ITEMS:
+        raise ValueError(f"unknown data item '{code}'; known: {', '.join(DATA_ITEMS)}")
+    return code
+
+
+PurposeCode = Annotated[str, AfterValidator(_purpose)]
+DataItemCode = Annotated[str, AfterValidator(_data_item)]
 
 
 class PartyIn(BaseModel):
@@ -27,8 +43,8 @@ class AgreementIn(BaseModel):
     reference: str = Field(min_length=3, max_length=40, pattern=r"^[A-Z0-9][A-Z0-9\-]+$")
     title: str = Field(min_length=3, max_length=300)
     summary: str = ""
-    purposes: list[str] = Field(min_length=1)
-    data_items: list[str] = Field(min_length=1)
+    purposes: list[PurposeCode] = Field(min_length=1)
+    data_items: list[DataItemCode] = Field(min_length=1)
     parties: list[PartyIn] = Field(min_length=2)
     bulk: bool = False
     legal_gateway_statute: str = ""
@@ -52,22 +68,6 @@ class AgreementIn(BaseModel):
     termination_procedure: str = ""
     amendment_duty: str = ""
     decision_maker: str = ""
-
-    @field_validator("purposes")
-    @classmethod
-    def _known_purposes(cls, value: list[str]) -> list[str]:
-        for code in value:
-            if code not in PURPOSES:
-                raise ValueError(f"unknown purpose '{code}'; known: {', '.join(PURPOSES)}")
-        return value
-
-    @field_validator("data_items")
-    @classmethod
-    def _known_items(cls, value: list[str]) -> list[str]:
-        for code in value:
-            if code not in DATA_ITEMS:
-                raise ValueError(f"unknown data item '{code}'; known: {', '.join(DATA_ITEMS)}")
-        return value
 
 
 class TransitionIn(BaseModel):

@@ -39,7 +39,7 @@ def install(app: FastAPI) -> None:
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [
             # The input value itself is left out: it may be personal data.
-            {"field": _field(tuple(e["loc"])), "message": e["msg"]}
+            {"field": _field(tuple(e["loc"])), "message": e["msg"].removeprefix("Value error, ")}
             for e in exc.errors()
         ]
         first = errors[0] if errors else {"field": "request", "message": "invalid"}
