@@ -1,0 +1,315 @@
+"""The stored log: append (one entry or a group commit), the root and proofs from stored nodes.
+
+Every complete aligned subtree's hash is stored the moment it completes (``audit_nodes``), so
+the root, an inclusion proof and a consistency proof each need O(log n) stored hashes, read
+in at most two indexed queries. The proof algorithms are the pure ones in ``merkle.py``,
+reading through a callback; tests check both give identical proofs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.orm import Session, make_transient_to_detached
+
+from shareguard.audit import merkle
+from shareguard.audit.models import AuditEntry, AuditHead, AuditNode
+from shareguard.errors import NotFound, ShareguardError
+from shareguard.storage.base import utcnow
+
+#: pg_advisory_xact_lock key serialising appends on PostgreSQL (ASCII "SGAUDIT").
+PG_LOCK_KEY = 0x5347415544495400 >> 8
+HEAD_ID = 1
+
+
+class LogCorrupt(ShareguardError):
+    """Stored hashes the log needs are missing: the database was changed outside the log."""
+
+    status = 500
+    title = "Audit log damaged"
+    slug = "audit-log-damaged"
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    """What a caller records; the log adds the sequence number, time and leaf hash."""
+
+    action: str
+    actor_org_id: uuid.UUID | None = None
+    actor_user_id: uuid.UUID | None = None
+    agreement_id: uuid.UUID | None = None
+    purpose: str | None = None
+    subject_ref: str | None = None
+    decision: str | None = None
+    reasons: tuple[str, ...] = ()
+    payload_hash: str | None = None
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, datetime):
+        return obj.isoformat()
+    if isinstance(obj, (uuid.UUID, bytes)) or hasattr(obj, "isoformat"):
+        return obj.hex() if isinstance(obj, bytes) else str(obj)
+    if isinstance(obj, (set, frozenset, tuple)):
+        return sorted(obj) if isinstance(obj, (set, frozenset)) else list(obj)
+    raise TypeError(f"{type(obj).__name__} is not JSON-serialisable in an audit entry")
+
+
+def canonical_json(obj: Any) -> bytes:
+    """Sorted keys, no spaces, UTF-8: the same object always gives the same bytes."""
+    return json.dumps(
+        obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_json_default
+    ).encode()
+
+
+def payload_hash(obj: Any) -> str:
+    """Hex SHA-256 of the canonical JSON of a disclosed payload (UUIDs and dates as strings)."""
+    return hashlib.sha256(canonical_json(obj)).hexdigest()
+
+
+def _s(value: uuid.UUID | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def entry_document(entry: AuditEntry) -> dict[str, Any]:
+    """The entry as the JSON object its leaf hash covers (also what proofs hand to auditors)."""
+    return {
+        "v": 1,
+        "seq": entry.seq,
+        "at": entry.at.astimezone(UTC).isoformat(timespec="microseconds"),
+        "action": entry.action,
+        "actor_org_id": _s(entry.actor_org_id),
+        "actor_user_id": _s(entry.actor_user_id),
+        "agreement_id": _s(entry.agreement_id),
+        "purpose": entry.purpose,
+        "subject_ref": entry.subject_ref,
+        "decision": entry.decision,
+        "reasons": list(entry.reasons or []),
+        "payload_hash": entry.payload_hash,
+        "details": entry.details or {},
+    }
+
+
+def entry_bytes(entry: AuditEntry) -> bytes:
+    """The bytes hashed into the leaf: the canonical JSON of ``entry_document``."""
+    return canonical_json(entry_document(entry))
+
+
+def node_pos(level: int, index: int) -> int:
+    """In-order position of the perfect subtree of 2**level leaves numbered ``index``."""
+    return (index << (level + 1)) + (1 << level) - 1
+
+
+# -- appending ----------------------------------------------------------------------------
+def _lock(session: Session) -> None:
+    """Serialise appenders: SQLite transactions already begin IMMEDIATE (storage/db.py)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(PG_LOCK_KEY)))
+
+
+def _head_size(session: Session, *, create: bool = False) -> int:
+    size = session.execute(select(AuditHead.size).where(AuditHead.id == HEAD_ID)).scalar()
+    if size is None:
+        if create:
+            session.execute(insert(AuditHead).values(id=HEAD_ID, size=0))
+        return 0
+    return int(size)
+
+
+def append(session: Session, record: AuditRecord) -> AuditEntry:
+    """Append one entry, flushed in the caller's transaction (never commits).
+
+    The sequence number is assigned under the log's write lock, so numbers are gap-free in
+    commit order even with concurrent writers; the entry commits or rolls back with the
+    caller's own changes.
+    """
+    return append_many(session, [record])[0]
+
+
+def append_many(session: Session, records: Sequence[AuditRecord]) -> list[AuditEntry]:
+    """Append a batch in the caller's transaction: one lock, two bulk inserts (group commit)."""
+    if not records:
+        return []
+    session.flush()  # the caller's pending rows first, so the lock is taken in a live transaction
+    _lock(session)
+    size = _head_size(session, create=True)
+    stack = _frontier(session, size)
+    at = utcnow()
+    entries: list[AuditEntry] = []
+    rows: list[dict[str, Any]] = []
+    nodes: list[dict[str, Any]] = []
+    for offset, record in enumerate(records):
+        seq = size + offset
+        entry = AuditEntry(
+            seq=seq,
+            at=at,
+            action=record.action,
+            actor_org_id=record.actor_org_id,
+            actor_user_id=record.actor_user_id,
+            agreement_id=record.agreement_id,
+            purpose=record.purpose,
+            subject_ref=record.subject_ref,
+            decision=record.decision,
+            reasons=list(record.reasons),
+            payload_hash=record.payload_hash,
+            details=json.loads(canonical_json(dict(record.details))) if record.details else {},
+        )
+        entry.leaf_hash = h = merkle.leaf_hash(entry_bytes(entry))
+        entries.append(entry)
+        rows.append(
+            {
+                "seq": seq,
+                "at": at,
+                "action": entry.action,
+                "actor_org_id": entry.actor_org_id,
+                "actor_user_id": entry.actor_user_id,
+                "agreement_id": entry.agreement_id,
+                "purpose": entry.purpose,
+                "subject_ref": entry.subject_ref,
+                "decision": entry.decision,
+                "reasons": entry.reasons,
+                "payload_hash": entry.payload_hash,
+                "details": entry.details,
+                "leaf_hash": h,
+            }
+        )
+        level, j = 0, seq
+        while j & 1:
+            h = merkle.node_hash(stack.pop(), h)
+            level += 1
+            j >>= 1
+            nodes.append({"pos": node_pos(level, j), "hash": h})
+        stack.append(h)
+    session.execute(insert(AuditEntry), rows)
+    if nodes:
+        session.execute(insert(AuditNode), nodes)
+    session.execute(
+        update(AuditHead).where(AuditHead.id == HEAD_ID).values(size=size + len(records))
+    )
+    for entry in entries:
+        # Persistent in the caller's session without a second INSERT.
+        make_transient_to_detached(entry)
+        session.add(entry)
+    return entries
+
+
+def _frontier(session: Session, size: int) -> list[bytes]:
+    """Hashes of the perfect subtrees along the tree's right edge, largest first."""
+    ranges = merkle.decompose(0, size)
+    got = _fetch(session, ranges)
+    return [got[r] for r in ranges]
+
+
+def _fetch(session: Session, ranges: Iterable[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+    """Stored hashes of perfect subtrees ``[a, b)``: leaves from entries, the rest from nodes."""
+    leaves: dict[int, tuple[int, int]] = {}
+    positions: dict[int, tuple[int, int]] = {}
+    for a, b in set(ranges):
+        width = b - a
+        if width == 1:
+            leaves[a] = (a, b)
+        else:
+            level = width.bit_length() - 1
+            positions[node_pos(level, a >> level)] = (a, b)
+    out: dict[tuple[int, int], bytes] = {}
+    if leaves:
+        stmt = select(AuditEntry.seq, AuditEntry.leaf_hash).where(AuditEntry.seq.in_(list(leaves)))
+        for seq, h in session.execute(stmt):
+            out[leaves[seq]] = bytes(h)
+    if positions:
+        stmt2 = select(AuditNode.pos, AuditNode.hash).where(AuditNode.pos.in_(list(positions)))
+        for pos, h in session.execute(stmt2):
+            out[positions[pos]] = bytes(h)
+    missing = [r for r in (*leaves.values(), *positions.values()) if r not in out]
+    if missing:
+        a, b = min(missing)
+        raise LogCorrupt(
+            f"stored hash for entries #{a}..#{b - 1} is missing; run `shareguard audit verify`"
+        )
+    return out
+
+
+# -- reading: size, root, proofs -----------------------------------------------------------
+class StoredTree:
+    """The stored log seen as a Merkle tree; every method reads O(log n) hashes."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def size(self) -> int:
+        return _head_size(self.session)
+
+    def _check(self, size: int) -> None:
+        current = self.size()
+        if size > current:
+            raise NotFound(f"the log has {current} entries, not {size}")
+
+    def _through_store(self, run: Any) -> list[bytes]:
+        # Pass 1 records which perfect subtrees the algorithm needs; one fetch; pass 2 computes.
+        wanted: list[tuple[int, int]] = []
+
+        def record(a: int, b: int) -> bytes:
+            wanted.extend(merkle.decompose(a, b))
+            return b""
+
+        run(record)
+        got = _fetch(self.session, wanted)
+
+        def mth(a: int, b: int) -> bytes:
+            hashes = [got[r] for r in merkle.decompose(a, b)]
+            acc = hashes[-1]
+            for h in reversed(hashes[:-1]):
+                acc = merkle.node_hash(h, acc)
+            return acc
+
+        result: list[bytes] = run(mth)
+        return result
+
+    def root(self, size: int | None = None) -> bytes:
+        """Root hash of the first ``size`` entries (default: all)."""
+        size = self.size() if size is None else size
+        self._check(size)
+        if size == 0:
+            return merkle.EMPTY_ROOT
+        return self._through_store(lambda mth: [mth(0, size)])[0]
+
+    def leaf_hash(self, seq: int) -> bytes:
+        h = self.session.execute(select(AuditEntry.leaf_hash).where(AuditEntry.seq == seq)).scalar()
+        if h is None:
+            raise NotFound(f"audit entry #{seq} not found")
+        return bytes(h)
+
+    def inclusion_proof(self, index: int, size: int) -> list[bytes]:
+        """Audit path for entry ``index`` in the tree of the first ``size`` entries."""
+        self._check(size)
+        if not 0 <= index < size:
+            raise NotFound(f"entry #{index} is not in a tree of size {size}")
+        return self._through_store(lambda mth: merkle.inclusion_path(index, size, mth))
+
+    def consistency_proof(self, old_size: int, new_size: int) -> list[bytes]:
+        """Proof that the tree of ``old_size`` entries is a prefix of the one of ``new_size``."""
+        self._check(new_size)
+        if not 0 <= old_size <= new_size:
+            raise NotFound(f"no consistency proof from size {old_size} to {new_size}")
+        return self._through_store(lambda mth: merkle.consistency_path(old_size, new_size, mth))
+
+
+def entry(session: Session, seq: int) -> AuditEntry:
+    found = session.get(AuditEntry, seq)
+    if found is None:
+        raise NotFound(f"audit entry #{seq} not found")
+    return found
+
+
+def tail(session: Session, limit: int = 20) -> list[AuditEntry]:
+    """The newest ``limit`` entries, newest first."""
+    stmt = select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(limit)
+    return list(session.scalars(stmt))
