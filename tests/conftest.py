@@ -14,10 +14,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session
-
-from argon2 import PasswordHasher
 
 from shareguard.accounts import service as accounts_service
 from shareguard.config import Settings
@@ -27,7 +26,9 @@ from shareguard.storage.models import Base
 # Cheap password hashing in tests only: argon2's production cost would dominate the suite.
 accounts_service._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
-PG_URL = os.environ.get("SHAREGUARD_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+PG_URL = os.environ.get(
+    "SHAREGUARD_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
@@ -47,7 +48,7 @@ def _pg_available() -> str | None:
             conn.execute(text("select 1"))
         eng.dispose()
         return None
-    except Exception as exc:  # noqa: BLE001 - any failure means "not here"
+    except Exception as exc:
         return f"PostgreSQL not reachable at {PG_URL.split('@')[-1]} ({type(exc).__name__})"
 
 
@@ -90,7 +91,9 @@ def _empty(engine: Engine) -> None:
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
     """The database engine; every test that takes it runs on SQLite and PostgreSQL."""
-    eng: Engine = request.getfixturevalue("sqlite_engine" if request.param == "sqlite" else "pg_engine")
+    eng: Engine = request.getfixturevalue(
+        "sqlite_engine" if request.param == "sqlite" else "pg_engine"
+    )
     yield eng
     _empty(eng)
 

@@ -15,7 +15,7 @@ from shareguard.agreements.schemas import AgreementIn, PartyIn
 from shareguard.agreements.service import AgreementService
 from shareguard.storage.base import today
 
-PASSWORD = "test-password-123"  # noqa: S105
+PASSWORD = "test-password-123"
 
 
 @dataclass
@@ -44,8 +44,10 @@ def agreement_fields(**overrides: Any) -> dict[str, Any]:
         "title": "Test agreement",
         "purposes": ["driving_licence"],
         "data_items": ["name", "date_of_birth", "lawfully_resident", "valid_until"],
-        "parties": [PartyIn(organisation="Test Department", role="discloser"),
-                    PartyIn(organisation="Test Agency", role="recipient")],
+        "parties": [
+            PartyIn(organisation="Test Department", role="discloser"),
+            PartyIn(organisation="Test Agency", role="recipient"),
+        ],
         "legal_gateway_statute": "Test Act 2020",
         "legal_gateway_section": "s.1",
         "lawful_basis": "Art 6(1)(e) public task",
@@ -72,17 +74,21 @@ def agreement_fields(**overrides: Any) -> dict[str, Any]:
 def build_world(session: Session) -> TestWorld:
     accounts = AccountService(session)
     w = TestWorld(session)
-    for name, type_, code in [("Test Department", "government_department", "dept"),
-                              ("Test Agency", "agency", "agency"),
-                              ("Test Bank", "bank", "bank")]:
+    for name, type_, code in [
+        ("Test Department", "government_department", "dept"),
+        ("Test Agency", "agency", "agency"),
+        ("Test Bank", "bank", "bank"),
+    ]:
         w.orgs[code] = accounts.create_organisation(name, type_).id
-    for code, org, roles in [("officer", "dept", ["governance_officer"]),
-                             ("officer2", "dept", ["governance_officer"]),
-                             ("caseworker", "dept", ["caseworker"]),
-                             ("caseworker2", "dept", ["caseworker"]),
-                             ("reviewer", "dept", ["reviewer"]),
-                             ("auditor", "dept", ["auditor"]),
-                             ("agency_user", "agency", ["partner_user"])]:
+    for code, org, roles in [
+        ("officer", "dept", ["governance_officer"]),
+        ("officer2", "dept", ["governance_officer"]),
+        ("caseworker", "dept", ["caseworker"]),
+        ("caseworker2", "dept", ["caseworker"]),
+        ("reviewer", "dept", ["reviewer"]),
+        ("auditor", "dept", ["auditor"]),
+        ("agency_user", "agency", ["partner_user"]),
+    ]:
         user = accounts.create_user(w.orgs[org], f"{code}@test.example", code, roles, PASSWORD)
         w.users[code] = user.id
         w.principals[code] = accounts.principal_for_user(user)

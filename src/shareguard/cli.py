@@ -22,7 +22,9 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def main(
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version"),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Show the version"
+    ),
 ) -> None:
     """Every share listed, lawful, minimal, measured, correctable and provable."""
 
@@ -55,8 +57,12 @@ def serve(
 
     settings = get_settings()
     uvicorn.run(
-        "shareguard.web.app:create_app", factory=True, host=host or settings.host,
-        port=port or settings.port, workers=workers, log_level="info",
+        "shareguard.web.app:create_app",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers,
+        log_level="info",
     )
 
 

@@ -24,7 +24,9 @@ err_console = Console(stderr=True)
 F = TypeVar("F", bound=Callable[..., Any])
 
 AS_OPTION = typer.Option(
-    None, "--as", help="Email of the console user acting (default: $SHAREGUARD_USER; else the system)",
+    None,
+    "--as",
+    help="Email of the console user acting (default: $SHAREGUARD_USER; else the system)",
     envvar="SHAREGUARD_USER",
 )
 JSON_OPTION = typer.Option(False, "--json", help="Print machine-readable JSON")
@@ -39,7 +41,9 @@ def handle_errors(func: F) -> F:
             return func(*args, **kwargs)
         except ShareguardError as exc:
             err_console.print(f"[red]error:[/red] {exc.detail}", highlight=False, soft_wrap=True)
-            raise typer.Exit(2 if isinstance(exc, InvalidInput) or exc.status == 422 else 1) from None
+            raise typer.Exit(
+                2 if isinstance(exc, InvalidInput) or exc.status == 422 else 1
+            ) from None
 
     return wrapper  # type: ignore[return-value]
 
@@ -56,8 +60,10 @@ def acting(session: Session, email: str | None) -> Principal:
     from shareguard.accounts.service import AccountService
 
     if not email:
-        return Principal(organisation_id=None, roles=frozenset({"governance_officer", "caseworker",
-                                                                "reviewer", "auditor", "system"}))
+        return Principal(
+            organisation_id=None,
+            roles=frozenset({"governance_officer", "caseworker", "reviewer", "auditor", "system"}),
+        )
     user = session.scalar(select(User).where(User.email == email.lower()))
     if user is None:
         raise InvalidInput("no console user with this email", field="--as")
@@ -78,4 +84,13 @@ def emit(data: Any, as_json: bool) -> bool:
     return True
 
 
-__all__ = ["AS_OPTION", "JSON_OPTION", "SYSTEM", "acting", "cli_session", "console", "emit", "handle_errors"]
+__all__ = [
+    "AS_OPTION",
+    "JSON_OPTION",
+    "SYSTEM",
+    "acting",
+    "cli_session",
+    "console",
+    "emit",
+    "handle_errors",
+]

@@ -8,7 +8,7 @@ from pathlib import Path
 from pydantic import field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEFAULT_SECRET = "change-me-outside-demo"  # noqa: S105 - refused outside demo mode below
+DEFAULT_SECRET = "change-me-outside-demo"
 
 
 def default_data_dir() -> Path:

@@ -35,7 +35,9 @@ def load_model(path: Path, model: type[M]) -> M:
         data = yaml.safe_load(text)
     except yaml.MarkedYAMLError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else 0
-        raise InvalidInput(f"{path}:{line}: not valid YAML ({exc.problem})", field="file", line=line) from None
+        raise InvalidInput(
+            f"{path}:{line}: not valid YAML ({exc.problem})", field="file", line=line
+        ) from None
     if not isinstance(data, dict) or node is None:
         raise InvalidInput(f"{path}:1: expected a mapping of fields", field="file", line=1)
     lines: dict[tuple[Any, ...], int] = {}

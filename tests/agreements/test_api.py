@@ -36,24 +36,32 @@ def test_every_api_route_needs_authentication_except_health_and_transparency(cli
 
 
 def test_officer_creates_and_another_signs_off_over_http(client, world):
-    resp = client.post("/api/v1/agreements", json=_body(reference="HTTP-1"), headers=bearer(world.keys["officer"]))
+    resp = client.post(
+        "/api/v1/agreements", json=_body(reference="HTTP-1"), headers=bearer(world.keys["officer"])
+    )
     assert resp.status_code == 201, resp.text
     a = resp.json()
     assert a["state"] == "draft" and a["events"][0]["action"] == "create"
-    self_sign = client.post(f"/api/v1/agreements/{a['id']}/activate", headers=bearer(world.keys["officer"]))
+    self_sign = client.post(
+        f"/api/v1/agreements/{a['id']}/activate", headers=bearer(world.keys["officer"])
+    )
     assert self_sign.status_code == 403
     assert self_sign.headers["content-type"] == PROBLEM
     assert "other than the author" in self_sign.json()["detail"]
-    ok = client.post(f"/api/v1/agreements/{a['id']}/activate", headers=bearer(world.keys["officer2"]))
+    ok = client.post(
+        f"/api/v1/agreements/{a['id']}/activate", headers=bearer(world.keys["officer2"])
+    )
     assert ok.status_code == 200 and ok.json()["state"] == "active" and ok.json()["in_force"]
 
 
 def test_partner_key_cannot_create_or_read_other_organisations_agreements(client, world, session):
     mine = world.agreement()  # recipient: Test Agency
-    other = world.agreement(parties=[
-        {"organisation": "Test Department", "role": "discloser"},
-        {"organisation": "Test Bank", "role": "recipient"},
-    ])
+    other = world.agreement(
+        parties=[
+            {"organisation": "Test Department", "role": "discloser"},
+            {"organisation": "Test Bank", "role": "recipient"},
+        ]
+    )
     agency = bearer(world.keys["agency"])
     assert client.post("/api/v1/agreements", json=_body(), headers=agency).status_code == 403
     listed = client.get("/api/v1/agreements", headers=agency).json()
@@ -61,8 +69,14 @@ def test_partner_key_cannot_create_or_read_other_organisations_agreements(client
     assert client.get(f"/api/v1/agreements/{mine}", headers=agency).status_code == 200
     hidden = client.get(f"/api/v1/agreements/{other}", headers=agency)
     assert hidden.status_code == 404 and hidden.headers["content-type"] == PROBLEM
-    assert client.get(f"/api/v1/organisations/{world.orgs['bank']}/keys", headers=agency).status_code == 404
-    assert client.get(f"/api/v1/organisations/{world.orgs['agency']}/keys", headers=agency).status_code == 200
+    assert (
+        client.get(f"/api/v1/organisations/{world.orgs['bank']}/keys", headers=agency).status_code
+        == 404
+    )
+    assert (
+        client.get(f"/api/v1/organisations/{world.orgs['agency']}/keys", headers=agency).status_code
+        == 200
+    )
 
 
 def test_key_scoped_to_agreements_and_revocation(client, world, session):
@@ -97,16 +111,25 @@ def test_validation_errors_are_problem_json_naming_the_field(client, world):
     assert problem["title"] == "Invalid input"
     assert "mind_reading" in problem["detail"]
     duplicate = _body(reference="DUP-1")
-    assert client.post("/api/v1/agreements", json=duplicate, headers=bearer(world.keys["officer"])).status_code == 201
+    assert (
+        client.post(
+            "/api/v1/agreements", json=duplicate, headers=bearer(world.keys["officer"])
+        ).status_code
+        == 201
+    )
     again = client.post("/api/v1/agreements", json=duplicate, headers=bearer(world.keys["officer"]))
     assert again.status_code == 409 and again.json()["field"] == "reference"
-    assert client.get("/api/v1/agreements", headers=bearer(world.keys["officer"])).json()["total"] == 1
+    assert (
+        client.get("/api/v1/agreements", headers=bearer(world.keys["officer"])).json()["total"] == 1
+    )
 
 
 def test_list_paginates(client, world):
     for i in range(3):
         world.agreement(reference=f"PAGE-{i}")
-    page = client.get("/api/v1/agreements?limit=2&offset=1", headers=bearer(world.keys["officer"])).json()
+    page = client.get(
+        "/api/v1/agreements?limit=2&offset=1", headers=bearer(world.keys["officer"])
+    ).json()
     assert page["total"] == 3 and page["limit"] == 2 and page["offset"] == 1
     assert [a["reference"] for a in page["items"]] == ["PAGE-1", "PAGE-2"]
     bad = client.get("/api/v1/agreements?limit=0", headers=bearer(world.keys["officer"]))

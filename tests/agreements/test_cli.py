@@ -37,7 +37,7 @@ parties:
 def _count(session):
     from shareguard.agreements.service import AgreementService
 
-    return AgreementService(session).list()[1]
+    return AgreementService(session).find()[1]
 
 
 @pytest.mark.parametrize(
@@ -45,7 +45,11 @@ def _count(session):
     [
         (GOOD.replace("[driving_licence]", "[driving_licence, telepathy]"), 3, "purposes.1"),
         (GOOD.replace("    role: recipient", "    role: spectator"), 9, "parties.1.role"),
-        (GOOD.replace("title: CLI agreement\n", "title: CLI agreement\n  bad: [\n"), 3, "not valid YAML"),
+        (
+            GOOD.replace("title: CLI agreement\n", "title: CLI agreement\n  bad: [\n"),
+            3,
+            "not valid YAML",
+        ),
         (GOOD + "limit_per_day: -5\n", 10, "limit_per_day"),
     ],
 )
@@ -54,7 +58,9 @@ def test_bad_yaml_exits_2_naming_file_line_and_field_and_writes_nothing(
 ):
     f = tmp_path / "agreement.yaml"
     f.write_text(text)
-    result = runner.invoke(app, ["agreements", "create", "--file", str(f), "--as", "officer@test.example"])
+    result = runner.invoke(
+        app, ["agreements", "create", "--file", str(f), "--as", "officer@test.example"]
+    )
     assert result.exit_code == 2, result.output
     assert f"{f}:{line}:" in result.output.replace("\n", "")
     assert needle in result.output.replace("\n", "")
@@ -64,10 +70,14 @@ def test_bad_yaml_exits_2_naming_file_line_and_field_and_writes_nothing(
 def test_create_show_activate_and_export_json(cli_db, tmp_path, session):
     f = tmp_path / "agreement.yaml"
     f.write_text(GOOD)
-    created = runner.invoke(app, ["agreements", "create", "-f", str(f), "--as", "officer@test.example", "--json"])
+    created = runner.invoke(
+        app, ["agreements", "create", "-f", str(f), "--as", "officer@test.example", "--json"]
+    )
     assert created.exit_code == 0, created.output
     assert json.loads(created.output)["state"] == "draft"
-    refused = runner.invoke(app, ["agreements", "activate", "CLI-001", "--as", "officer2@test.example"])
+    refused = runner.invoke(
+        app, ["agreements", "activate", "CLI-001", "--as", "officer2@test.example"]
+    )
     assert refused.exit_code == 2
     assert "missing" in refused.output and "legal gateway (statute)" in refused.output
     shown = runner.invoke(app, ["agreements", "show", "CLI-001", "--json"])

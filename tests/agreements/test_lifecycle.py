@@ -54,13 +54,23 @@ def test_illegal_transitions_are_refused(world, session, state_actions, action):
 
 def test_activation_names_every_missing_item(world, session):
     svc = AgreementService(session)
-    fields = agreement_fields(legal_gateway_statute="", dpia_date=None, review_date=None,
-                              data_items=["name", "date_of_birth"], contact_point="")
+    fields = agreement_fields(
+        legal_gateway_statute="",
+        dpia_date=None,
+        review_date=None,
+        data_items=["name", "date_of_birth"],
+        contact_point="",
+    )
     a = svc.create(AgreementIn(**fields), world.principals["officer"])
     with pytest.raises(InvalidInput) as exc:
         svc.transition(a.id, "activate", world.principals["officer2"])
     missing = exc.value.extra["missing"]
-    assert missing == ["legal gateway (statute)", "DPIA date", "single point of contact", "review date"]
+    assert missing == [
+        "legal gateway (statute)",
+        "DPIA date",
+        "single point of contact",
+        "review date",
+    ]
     assert "legal gateway (statute)" in exc.value.detail
     session.rollback()
     assert svc.get(a.id).state == "draft"
@@ -68,11 +78,16 @@ def test_activation_names_every_missing_item(world, session):
 
 def test_special_category_data_needs_a_condition(world, session):
     svc = AgreementService(session)
-    fields = agreement_fields(purposes=["immigration_enforcement"], data_items=["name", "health_record"])
+    fields = agreement_fields(
+        purposes=["immigration_enforcement"], data_items=["name", "health_record"]
+    )
     a = svc.create(AgreementIn(**fields), world.principals["officer"])
     with pytest.raises(InvalidInput) as exc:
         svc.transition(a.id, "activate", world.principals["officer2"])
-    assert "Art 9/10 condition for special-category or criminal-offence data" in exc.value.extra["missing"]
+    assert (
+        "Art 9/10 condition for special-category or criminal-offence data"
+        in exc.value.extra["missing"]
+    )
 
 
 def test_author_cannot_sign_off_own_agreement(world, session):
@@ -123,7 +138,13 @@ def test_review_date_lapse_permits_nothing_until_reviewed(world, session):
     [
         ({"data_items": ["name", "health_record"]}, "data_items[1]"),
         ({"end_date": today() - timedelta(days=30)}, "end_date"),
-        ({"review_date": today() + timedelta(days=900), "end_date": today() + timedelta(days=100)}, "review_date"),
+        (
+            {
+                "review_date": today() + timedelta(days=900),
+                "end_date": today() + timedelta(days=100),
+            },
+            "review_date",
+        ),
     ],
 )
 def test_inconsistent_agreements_are_refused_whole(world, session, overrides, field):
@@ -132,4 +153,4 @@ def test_inconsistent_agreements_are_refused_whole(world, session, overrides, fi
         svc.create(AgreementIn(**agreement_fields(**overrides)), world.principals["officer"])
     assert exc.value.field == field
     session.rollback()
-    assert svc.list()[1] == 0
+    assert svc.find()[1] == 0

@@ -9,14 +9,18 @@ from pathlib import Path
 
 import jsonschema
 
-SCHEMA = json.loads((Path(__file__).parents[2] / "schemas" / "transparency.schema.json").read_text())
+SCHEMA = json.loads(
+    (Path(__file__).parents[2] / "schemas" / "transparency.schema.json").read_text()
+)
 
 
 def test_export_validates_and_leaves_out_drafts(client, world):
     world.agreement(reference="PUB-ACTIVE")
     world.agreement(reference="PUB-DRAFT", activate=False)
     data = client.get("/api/v1/transparency").json()
-    jsonschema.Draft202012Validator(SCHEMA, format_checker=jsonschema.FormatChecker()).validate(data)
+    jsonschema.Draft202012Validator(SCHEMA, format_checker=jsonschema.FormatChecker()).validate(
+        data
+    )
     refs = [a["reference"] for a in data["agreements"]]
     assert "PUB-ACTIVE" in refs and "PUB-DRAFT" not in refs
     entry = data["agreements"][refs.index("PUB-ACTIVE")]

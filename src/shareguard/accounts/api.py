@@ -43,7 +43,9 @@ def keys(org_id: uuid.UUID, principal: CurrentPrincipal, accounts: Accounts) -> 
 
 
 @router.post("/organisations/{org_id}/keys", response_model=IssuedKey, status_code=201)
-def issue_key(org_id: uuid.UUID, body: KeyIn, principal: CurrentPrincipal, accounts: Accounts) -> IssuedKey:
+def issue_key(
+    org_id: uuid.UUID, body: KeyIn, principal: CurrentPrincipal, accounts: Accounts
+) -> IssuedKey:
     principal.require(Role.GOVERNANCE_OFFICER)
     accounts.organisation(org_id)
     key, token = accounts.issue_key(

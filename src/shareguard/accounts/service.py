@@ -123,7 +123,7 @@ class AccountService:
         expires_at: datetime | None = None,
         commit: bool = True,
     ) -> tuple[ApiKey, str]:
-        """Create a key; returns it and the plaintext token, which is never stored or shown again."""
+        """Create a key; returns it and its plaintext token (never stored, never shown again)."""
         prefix = secrets.token_hex(6)
         secret = secrets.token_urlsafe(32)
         key = ApiKey(
@@ -139,7 +139,9 @@ class AccountService:
         self._done(commit)
         return key, f"{KEY_PREFIX}_{prefix}_{secret}"
 
-    def rotate_key(self, key_id: uuid.UUID, *, overlap: timedelta = timedelta(days=7)) -> tuple[ApiKey, str]:
+    def rotate_key(
+        self, key_id: uuid.UUID, *, overlap: timedelta = timedelta(days=7)
+    ) -> tuple[ApiKey, str]:
         """Issue a successor with the same scope; the old key keeps working for ``overlap``."""
         old = self.key(key_id)
         if old.revoked_at is not None:
@@ -165,7 +167,11 @@ class AccountService:
         return key
 
     def keys(self, organisation_id: uuid.UUID) -> list[ApiKey]:
-        stmt = select(ApiKey).where(ApiKey.organisation_id == organisation_id).order_by(ApiKey.created_at)
+        stmt = (
+            select(ApiKey)
+            .where(ApiKey.organisation_id == organisation_id)
+            .order_by(ApiKey.created_at)
+        )
         return list(self.session.scalars(stmt))
 
     def revoke_key(self, key_id: uuid.UUID) -> ApiKey:

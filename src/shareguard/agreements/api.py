@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
@@ -27,29 +28,43 @@ def list_agreements(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Page[AgreementOut]:
-    rows, total = agreements.list(principal, state=state, purpose=purpose, limit=limit, offset=offset)
-    return Page(items=[agreement_out(agreements.session, a) for a in rows], total=total,
-                limit=limit, offset=offset)
+    rows, total = agreements.find(
+        principal, state=state, purpose=purpose, limit=limit, offset=offset
+    )
+    return Page(
+        items=[agreement_out(agreements.session, a) for a in rows],
+        total=total,
+        limit=limit,
+        offset=offset,
+    )
 
 
 @router.post("/agreements", response_model=AgreementOut, status_code=201)
-def create_agreement(body: AgreementIn, principal: CurrentPrincipal, agreements: Agreements) -> AgreementOut:
+def create_agreement(
+    body: AgreementIn, principal: CurrentPrincipal, agreements: Agreements
+) -> AgreementOut:
     return agreement_out(agreements.session, agreements.create(body, principal))
 
 
 @router.get("/agreements/{agreement_id}", response_model=AgreementOut)
-def get_agreement(agreement_id: uuid.UUID, principal: CurrentPrincipal, agreements: Agreements) -> AgreementOut:
+def get_agreement(
+    agreement_id: uuid.UUID, principal: CurrentPrincipal, agreements: Agreements
+) -> AgreementOut:
     return agreement_out(agreements.session, agreements.get(agreement_id, principal))
 
 
-def _transition(action: str):  # type: ignore[no-untyped-def]
+def _transition(action: str) -> Callable[..., AgreementOut]:
     def route(
-        agreement_id: uuid.UUID, principal: CurrentPrincipal, agreements: Agreements,
+        agreement_id: uuid.UUID,
+        principal: CurrentPrincipal,
+        agreements: Agreements,
         body: TransitionIn | None = None,
     ) -> AgreementOut:
         agreements.get(agreement_id, principal)
         reason = body.reason if body else ""
-        return agreement_out(agreements.session, agreements.transition(agreement_id, action, principal, reason))
+        return agreement_out(
+            agreements.session, agreements.transition(agreement_id, action, principal, reason)
+        )
 
     route.__name__ = f"{action}_agreement"
     return route
@@ -57,8 +72,11 @@ def _transition(action: str):  # type: ignore[no-untyped-def]
 
 for _action in ("activate", "pause", "resume", "end"):
     router.add_api_route(
-        f"/agreements/{{agreement_id}}/{_action}", _transition(_action), methods=["POST"],
-        response_model=AgreementOut, summary=f"{_action.capitalize()} an agreement",
+        f"/agreements/{{agreement_id}}/{_action}",
+        _transition(_action),
+        methods=["POST"],
+        response_model=AgreementOut,
+        summary=f"{_action.capitalize()} an agreement",
     )
 
 
@@ -67,7 +85,8 @@ def review_agreement(
     agreement_id: uuid.UUID, body: ReviewIn, principal: CurrentPrincipal, agreements: Agreements
 ) -> AgreementOut:
     return agreement_out(
-        agreements.session, agreements.review(agreement_id, body.next_review_date, principal, body.reason)
+        agreements.session,
+        agreements.review(agreement_id, body.next_review_date, principal, body.reason),
     )
 
 
@@ -79,8 +98,14 @@ def transparency_json(session: SessionDep) -> dict[str, Any]:
     return transparency.register(session)
 
 
-@public.get("/transparency.csv", response_class=PlainTextResponse,
-            summary="Public register as CSV (no auth)")
+@public.get(
+    "/transparency.csv",
+    response_class=PlainTextResponse,
+    summary="Public register as CSV (no auth)",
+)
 def transparency_csv(session: SessionDep) -> PlainTextResponse:
-    return PlainTextResponse(transparency.register_csv(session), media_type="text/csv",
-                             headers={"Content-Disposition": 'attachment; filename="agreements.csv"'})
+    return PlainTextResponse(
+        transparency.register_csv(session),
+        media_type="text/csv",
+        headers={"Content-Disposition": 'attachment; filename="agreements.csv"'},
+    )

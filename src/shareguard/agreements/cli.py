@@ -12,7 +12,15 @@ from shareguard.agreements import transparency
 from shareguard.agreements.present import agreement_out
 from shareguard.agreements.schemas import AgreementIn
 from shareguard.agreements.service import AgreementService
-from shareguard.clikit import AS_OPTION, JSON_OPTION, acting, cli_session, console, emit, handle_errors
+from shareguard.clikit import (
+    AS_OPTION,
+    JSON_OPTION,
+    acting,
+    cli_session,
+    console,
+    emit,
+    handle_errors,
+)
 from shareguard.yamlfile import load_model
 
 app = typer.Typer(help="The register of data-sharing agreements.", no_args_is_help=True)
@@ -30,11 +38,15 @@ def list_(
 ) -> None:
     """List agreements."""
     with cli_session() as session:
-        rows, total = AgreementService(session).list(state=state, purpose=purpose, limit=limit, offset=offset)
+        rows, total = AgreementService(session).find(
+            state=state, purpose=purpose, limit=limit, offset=offset
+        )
         out = [agreement_out(session, a) for a in rows]
     if emit({"items": [o.model_dump(mode="json") for o in out], "total": total}, as_json):
         return
-    table = Table("Reference", "Title", "State", "Purposes", "Review date", title=f"{total} agreements")
+    table = Table(
+        "Reference", "Title", "State", "Purposes", "Review date", title=f"{total} agreements"
+    )
     for a in out:
         review = f"{a.review_date or ''}" + (" [red](lapsed)[/red]" if a.review_lapsed else "")
         table.add_row(a.reference, a.title, a.state, ", ".join(a.purposes), review)
@@ -43,7 +55,9 @@ def list_(
 
 @app.command()
 @handle_errors
-def show(agreement: str = typer.Argument(..., help="Id or reference"), as_json: bool = JSON_OPTION) -> None:
+def show(
+    agreement: str = typer.Argument(..., help="Id or reference"), as_json: bool = JSON_OPTION
+) -> None:
     """Show one agreement with its checklist and history."""
     with cli_session() as session:
         out = agreement_out(session, AgreementService(session).resolve(agreement))
@@ -54,13 +68,18 @@ def show(agreement: str = typer.Argument(..., help="Id or reference"), as_json: 
     for p in out.parties:
         console.print(f"[bold]party[/bold]: {p.organisation} ({p.role}, {p.controller_role})")
     for e in out.events:
-        console.print(f"[bold]{e.at:%Y-%m-%d %H:%M}[/bold] {e.action}: {e.from_state} → {e.to_state} {e.reason}")
+        console.print(
+            f"[bold]{e.at:%Y-%m-%d %H:%M}[/bold] {e.action}: "
+            f"{e.from_state} → {e.to_state} {e.reason}"
+        )
 
 
 @app.command()
 @handle_errors
 def create(
-    file: Path = typer.Option(..., "--file", "-f", help="Agreement YAML (see docs/agreement.example.yaml)"),
+    file: Path = typer.Option(
+        ..., "--file", "-f", help="Agreement YAML (see docs/agreement.example.yaml)"
+    ),
     as_: str = AS_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
@@ -78,19 +97,25 @@ def _transition(action: str, help_text: str, reason_required: bool) -> None:
     @handle_errors
     def command(
         agreement: str = typer.Argument(..., help="Id or reference"),
-        reason: str = typer.Option("" if not reason_required else ..., help="Why (kept in the history)"),
+        reason: str = typer.Option(
+            "" if not reason_required else ..., help="Why (kept in the history)"
+        ),
         as_: str = AS_OPTION,
         as_json: bool = JSON_OPTION,
     ) -> None:
         with cli_session() as session:
             service = AgreementService(session)
             a = service.resolve(agreement)
-            out = agreement_out(session, service.transition(a.id, action, acting(session, as_), reason))
+            out = agreement_out(
+                session, service.transition(a.id, action, acting(session, as_), reason)
+            )
         if not emit(out, as_json):
             console.print(f"{out.reference} is now {out.state}")
 
 
-_transition("activate", "Sign off and activate a draft (a governance officer other than the author).", False)
+_transition(
+    "activate", "Sign off and activate a draft (a governance officer other than the author).", False
+)
 _transition("pause", "Pause an active agreement at once.", True)
 _transition("resume", "Resume a paused agreement.", False)
 _transition("end", "End an agreement for good.", True)
@@ -108,8 +133,11 @@ def export(
 
         raise InvalidInput("format must be json or csv", field="--format")
     with cli_session() as session:
-        text = (json.dumps(transparency.register(session), indent=2) + "\n" if format == "json"
-                else transparency.register_csv(session))
+        text = (
+            json.dumps(transparency.register(session), indent=2) + "\n"
+            if format == "json"
+            else transparency.register_csv(session)
+        )
     if output:
         output.write_text(text, encoding="utf-8")
         console.print(f"Wrote {output}")

@@ -15,15 +15,28 @@ def agreement_out(session: Session, a: Agreement) -> AgreementOut:
     parties = []
     for p in a.parties:
         org = session.get(Organisation, p.organisation_id)
-        parties.append(PartyOut(
-            organisation_id=p.organisation_id, organisation=org.name if org else "?",
-            role=p.role, controller_role=p.controller_role,
-        ))
+        parties.append(
+            PartyOut(
+                organisation_id=p.organisation_id,
+                organisation=org.name if org else "?",
+                role=p.role,
+                controller_role=p.controller_role,
+            )
+        )
     data = {c: getattr(a, c) for c in AgreementOut.model_fields if hasattr(a, c)}
     data.update(
         parties=parties,
-        events=[EventOut(action=e.action, from_state=e.from_state, to_state=e.to_state,
-                         actor_id=e.actor_id, reason=e.reason, at=e.at) for e in a.events],
+        events=[
+            EventOut(
+                action=e.action,
+                from_state=e.from_state,
+                to_state=e.to_state,
+                actor_id=e.actor_id,
+                reason=e.reason,
+                at=e.at,
+            )
+            for e in a.events
+        ],
         review_lapsed=a.review_lapsed(on),
         in_force=a.in_force(on),
     )

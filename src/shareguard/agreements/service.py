@@ -44,8 +44,10 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
     "activate": (frozenset({AgreementState.DRAFT}), AgreementState.ACTIVE),
     "pause": (frozenset({AgreementState.ACTIVE}), AgreementState.PAUSED),
     "resume": (frozenset({AgreementState.PAUSED}), AgreementState.ACTIVE),
-    "end": (frozenset({AgreementState.DRAFT, AgreementState.ACTIVE, AgreementState.PAUSED}),
-            AgreementState.ENDED),
+    "end": (
+        frozenset({AgreementState.DRAFT, AgreementState.ACTIVE, AgreementState.PAUSED}),
+        AgreementState.ENDED,
+    ),
 }
 
 #: Called after any change that alters what agreements permit (policy cache, audit).
@@ -63,7 +65,8 @@ def missing_items(agreement: Agreement) -> list[str]:
     """Titles of every checklist item the agreement still lacks, in checklist order."""
     missing = [title for attr, title in REQUIRED.items() if getattr(agreement, attr) in (None, "")]
     needs_condition = any(
-        DATA_ITEMS[i].special_category or DATA_ITEMS[i].criminal_offence for i in agreement.data_items
+        DATA_ITEMS[i].special_category or DATA_ITEMS[i].criminal_offence
+        for i in agreement.data_items
     )
     if needs_condition and not agreement.special_category_condition:
         missing.append("Art 9/10 condition for special-category or criminal-offence data")
@@ -102,7 +105,7 @@ class AgreementService:
                 raise NotFound(f"agreement {id_or_reference} not found") from None
             return agreement
 
-    def list(
+    def find(
         self,
         principal: Principal | None = None,
         *,
@@ -196,12 +199,22 @@ class AgreementService:
         if agreement.state == AgreementState.ENDED:
             raise Conflict("an ended agreement cannot be reviewed", field="state")
         if next_review_date <= today():
-            raise InvalidInput("the next review date must be in the future", field="next_review_date")
+            raise InvalidInput(
+                "the next review date must be in the future", field="next_review_date"
+            )
         if agreement.end_date and next_review_date > agreement.end_date:
-            raise InvalidInput("the next review date is after the agreement ends", field="next_review_date")
+            raise InvalidInput(
+                "the next review date is after the agreement ends", field="next_review_date"
+            )
         agreement.review_date = next_review_date
-        self._event(agreement, "review", agreement.state, agreement.state, principal,
-                    f"reviewed; next review {next_review_date.isoformat()}. {reason}".strip())
+        self._event(
+            agreement,
+            "review",
+            agreement.state,
+            agreement.state,
+            principal,
+            f"reviewed; next review {next_review_date.isoformat()}. {reason}".strip(),
+        )
         self._notify(agreement, "review", principal)
         self.session.commit()
         return agreement
@@ -248,12 +261,21 @@ class AgreementService:
         return org
 
     def _event(
-        self, agreement: Agreement, action: str, from_state: str | None, to_state: str,
-        principal: Principal, reason: str,
+        self,
+        agreement: Agreement,
+        action: str,
+        from_state: str | None,
+        to_state: str,
+        principal: Principal,
+        reason: str,
     ) -> None:
         event = AgreementEvent(
-            agreement_id=agreement.id, action=action, from_state=from_state, to_state=to_state,
-            actor_id=principal.user_id, reason=reason,
+            agreement_id=agreement.id,
+            action=action,
+            from_state=from_state,
+            to_state=to_state,
+            actor_id=principal.user_id,
+            reason=reason,
         )
         self.session.add(event)
         agreement.events.append(event)

@@ -22,17 +22,36 @@ from shareguard.storage.base import today, utcnow
 EXTRA_FIELDS: list[Any] = []
 
 CSV_COLUMNS = [
-    "reference", "title", "status", "review_lapsed", "purposes", "disclosers", "recipients",
-    "legal_gateway", "lawful_basis", "special_category_condition", "data_items",
-    "special_category_items", "bulk", "frequency", "limit_per_day", "start_date", "end_date",
-    "review_date", "contact_point",
+    "reference",
+    "title",
+    "status",
+    "review_lapsed",
+    "purposes",
+    "disclosers",
+    "recipients",
+    "legal_gateway",
+    "lawful_basis",
+    "special_category_condition",
+    "data_items",
+    "special_category_items",
+    "bulk",
+    "frequency",
+    "limit_per_day",
+    "start_date",
+    "end_date",
+    "review_date",
+    "contact_point",
 ]
 
 
 def register(session: Session) -> dict[str, Any]:
     """The register as a JSON-ready dict (see the published schema)."""
     names = {o.id: o.name for o in session.scalars(select(Organisation))}
-    stmt = select(Agreement).where(Agreement.state != AgreementState.DRAFT).order_by(Agreement.reference)
+    stmt = (
+        select(Agreement)
+        .where(Agreement.state != AgreementState.DRAFT)
+        .order_by(Agreement.reference)
+    )
     on = today()
     entries = []
     for a in session.scalars(stmt):
@@ -44,17 +63,26 @@ def register(session: Session) -> dict[str, Any]:
             "review_lapsed": a.review_lapsed(on),
             "purposes": [{"code": p, "title": PURPOSES[p].title} for p in a.purposes],
             "parties": [
-                {"organisation": names[p.organisation_id], "role": p.role,
-                 "controller_role": p.controller_role}
+                {
+                    "organisation": names[p.organisation_id],
+                    "role": p.role,
+                    "controller_role": p.controller_role,
+                }
                 for p in a.parties
             ],
-            "legal_gateway": {"statute": a.legal_gateway_statute, "section": a.legal_gateway_section},
+            "legal_gateway": {
+                "statute": a.legal_gateway_statute,
+                "section": a.legal_gateway_section,
+            },
             "lawful_basis": a.lawful_basis,
             "special_category_condition": a.special_category_condition or None,
             "data_items": [
-                {"code": i, "title": DATA_ITEMS[i].title,
-                 "special_category": DATA_ITEMS[i].special_category,
-                 "criminal_offence": DATA_ITEMS[i].criminal_offence}
+                {
+                    "code": i,
+                    "title": DATA_ITEMS[i].title,
+                    "special_category": DATA_ITEMS[i].special_category,
+                    "criminal_offence": DATA_ITEMS[i].criminal_offence,
+                }
                 for i in a.data_items
             ],
             "bulk": a.bulk,
@@ -77,29 +105,39 @@ def register_csv(session: Session) -> str:
     writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
     writer.writeheader()
     for e in register(session)["agreements"]:
-        writer.writerow({
-            "reference": e["reference"],
-            "title": e["title"],
-            "status": e["status"],
-            "review_lapsed": str(e["review_lapsed"]).lower(),
-            "purposes": "; ".join(p["code"] for p in e["purposes"]),
-            "disclosers": "; ".join(p["organisation"] for p in e["parties"] if p["role"] == "discloser"),
-            "recipients": "; ".join(p["organisation"] for p in e["parties"] if p["role"] == "recipient"),
-            "legal_gateway": f"{e['legal_gateway']['statute']} {e['legal_gateway']['section']}".strip(),
-            "lawful_basis": e["lawful_basis"],
-            "special_category_condition": e["special_category_condition"] or "",
-            "data_items": "; ".join(i["code"] for i in e["data_items"]),
-            "special_category_items": "; ".join(
-                i["code"] for i in e["data_items"] if i["special_category"] or i["criminal_offence"]
-            ),
-            "bulk": str(e["bulk"]).lower(),
-            "frequency": e["frequency"] or "",
-            "limit_per_day": e["limit_per_day"] or "",
-            "start_date": e["start_date"] or "",
-            "end_date": e["end_date"] or "",
-            "review_date": e["review_date"] or "",
-            "contact_point": e["contact_point"] or "",
-        })
+        writer.writerow(
+            {
+                "reference": e["reference"],
+                "title": e["title"],
+                "status": e["status"],
+                "review_lapsed": str(e["review_lapsed"]).lower(),
+                "purposes": "; ".join(p["code"] for p in e["purposes"]),
+                "disclosers": "; ".join(
+                    p["organisation"] for p in e["parties"] if p["role"] == "discloser"
+                ),
+                "recipients": "; ".join(
+                    p["organisation"] for p in e["parties"] if p["role"] == "recipient"
+                ),
+                "legal_gateway": " ".join(
+                    filter(None, [e["legal_gateway"]["statute"], e["legal_gateway"]["section"]])
+                ),
+                "lawful_basis": e["lawful_basis"],
+                "special_category_condition": e["special_category_condition"] or "",
+                "data_items": "; ".join(i["code"] for i in e["data_items"]),
+                "special_category_items": "; ".join(
+                    i["code"]
+                    for i in e["data_items"]
+                    if i["special_category"] or i["criminal_offence"]
+                ),
+                "bulk": str(e["bulk"]).lower(),
+                "frequency": e["frequency"] or "",
+                "limit_per_day": e["limit_per_day"] or "",
+                "start_date": e["start_date"] or "",
+                "end_date": e["end_date"] or "",
+                "review_date": e["review_date"] or "",
+                "contact_point": e["contact_point"] or "",
+            }
+        )
     return out.getvalue()
 
 

@@ -11,14 +11,19 @@ from shareguard.clikit import console
 def register(app: typer.Typer) -> None:
     @app.command()
     def demo(
-        persons: int = typer.Option(10_000, min=0, max=1_000_000, help="Synthetic persons to create"),
+        persons: int = typer.Option(
+            10_000, min=0, max=1_000_000, help="Synthetic persons to create"
+        ),
         seed: int = typer.Option(20261123, help="Random seed (same seed, same world)"),
         reset: bool = typer.Option(False, "--reset", help="Delete the demo database first"),
-        serve: bool = typer.Option(True, "--serve/--no-serve", help="Serve the console and API afterwards"),
+        serve: bool = typer.Option(
+            True, "--serve/--no-serve", help="Serve the console and API afterwards"
+        ),
     ) -> None:
         """Create the SQLite database, seed the demo world (idempotent) and serve it."""
         from shareguard.config import get_settings
-        from shareguard.demo.world import DEMO_PASSWORD, email, seed as seed_world
+        from shareguard.demo.world import DEMO_PASSWORD, email
+        from shareguard.demo.world import seed as seed_world
         from shareguard.storage.db import get_engine, session_scope
         from shareguard.storage.migrate import upgrade
 
@@ -34,11 +39,18 @@ def register(app: typer.Typer) -> None:
         with session_scope() as session:
             world = seed_world(session, seed=seed, persons=persons)
         table = Table("Role", "Sign in as", title=f"Demo users (password: {DEMO_PASSWORD})")
-        for local, role in [("officer", "governance officer"), ("officer2", "second governance officer"),
-                            ("caseworker", "caseworker"), ("caseworker2", "second caseworker"),
-                            ("reviewer", "reviewer"), ("auditor", "auditor")]:
+        for local, role in [
+            ("officer", "governance officer"),
+            ("officer2", "second governance officer"),
+            ("caseworker", "caseworker"),
+            ("caseworker2", "second caseworker"),
+            ("reviewer", "reviewer"),
+            ("auditor", "auditor"),
+        ]:
             table.add_row(role, email(local))
-        table.add_row("partner user", email("partner", "dvla") + " (and partner@<code>.demo.example)")
+        table.add_row(
+            "partner user", email("partner", "dvla") + " (and partner@<code>.demo.example)"
+        )
         console.print(table)
         keys = Table("Partner", "API key (demo only)", title="Partner API keys")
         for code, token in world.keys.items():
@@ -49,5 +61,10 @@ def register(app: typer.Typer) -> None:
         if serve:
             import uvicorn
 
-            uvicorn.run("shareguard.web.app:create_app", factory=True, host=settings.host,
-                        port=settings.port, log_level="info")
+            uvicorn.run(
+                "shareguard.web.app:create_app",
+                factory=True,
+                host=settings.host,
+                port=settings.port,
+                log_level="info",
+            )

@@ -24,7 +24,7 @@ from shareguard.agreements.service import AgreementService
 from shareguard.capabilities import rooms
 from shareguard.storage.base import today
 
-DEMO_PASSWORD = "shareguard-demo"  # noqa: S105 - documented demo credential, demo mode only
+DEMO_PASSWORD = "shareguard-demo"
 HOME_OFFICE = "Home Office"
 
 ORGANISATIONS: list[tuple[str, str, str]] = [
@@ -69,8 +69,11 @@ class World:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def principal(self, user: str) -> Principal:
-        return Principal(organisation_id=self.orgs["ho"], user_id=self.users[user],
-                         roles=frozenset(r for e, _, rs in STAFF if e == user for r in rs))
+        return Principal(
+            organisation_id=self.orgs["ho"],
+            user_id=self.users[user],
+            roles=frozenset(r for e, _, rs in STAFF if e == user for r in rs),
+        )
 
 
 def email(local: str, org_code: str = "ho") -> str:
@@ -97,64 +100,188 @@ def _agreement_specs(on: date) -> list[tuple[dict[str, Any], list[str]]]:
         "review_date": on + year,
     }
 
-    def spec(ref: str, title: str, purposes: list[str], items: list[str], recipient: str, **kw: Any) -> dict[str, Any]:
+    def spec(
+        ref: str, title: str, purposes: list[str], items: list[str], recipient: str, **kw: Any
+    ) -> dict[str, Any]:
         discloser = kw.pop("discloser", HOME_OFFICE)
-        return {**common, "reference": ref, "title": title, "purposes": purposes, "data_items": items,
-                "parties": [PartyIn(organisation=discloser, role="discloser"),
-                            PartyIn(organisation=recipient, role="recipient")], **kw}
+        return {
+            **common,
+            "reference": ref,
+            "title": title,
+            "purposes": purposes,
+            "data_items": items,
+            "parties": [
+                PartyIn(organisation=discloser, role="discloser"),
+                PartyIn(organisation=recipient, role="recipient"),
+            ],
+            **kw,
+        }
 
     return [
-        (spec("HO-DVLA-001", "Proactive sharing of refusals with the driving licence agency",
-              ["driving_licence"], ["name", "date_of_birth", "lawfully_resident", "valid_until"],
-              "Driver and Vehicle Licensing Agency", bulk=True, frequency="monthly batch",
-              legal_gateway_statute="Immigration Act 2014", legal_gateway_section="s.46",
-              limit_per_day=5000, limit_per_run=5000,
-              summary="Refused applicants whose decision is final are matched against licence holders."),
-         ["activate"]),
-        (spec("HO-DVLA-002", "Driving licence applicant status checks", ["driving_licence"],
-              ["name", "date_of_birth", "lawfully_resident", "valid_until"],
-              "Driver and Vehicle Licensing Agency", frequency="real time",
-              legal_gateway_statute="Road Traffic Act 1988", legal_gateway_section="s.97A",
-              limit_per_day=20000), ["activate"]),
-        (spec("HO-HMRC-001", "Tax-credit compliance matching", ["tax_compliance"],
-              ["name", "date_of_birth", "lawfully_resident", "decision", "valid_until"],
-              "HM Revenue and Customs", bulk=True, frequency="quarterly batch",
-              legal_gateway_statute="Immigration and Asylum Act 1999", legal_gateway_section="s.20",
-              limit_per_day=10000, limit_per_run=10000), ["activate"]),
-        (spec("HO-DWP-001", "Benefit entitlement status checks", ["benefit_entitlement"],
-              ["name", "date_of_birth", "public_funds", "valid_until"], "Department for Work and Pensions",
-              frequency="real time", legal_gateway_statute="Immigration and Asylum Act 1999",
-              legal_gateway_section="s.20", limit_per_day=20000), ["activate"]),
-        (spec("HO-NHS-001", "Overseas visitor charging checks", ["nhs_charging"],
-              ["name", "date_of_birth", "exempt_from_charges", "valid_until"], "Northfield NHS Trust",
-              frequency="real time", legal_gateway_statute="National Health Service Act 2006",
-              legal_gateway_section="s.175", limit_per_day=2000), ["activate"]),
-        (spec("HO-BANK-001", "Current account status checks", ["bank_account"],
-              ["name", "date_of_birth", "lawfully_resident", "valid_until"], "Northbank plc",
-              frequency="real time", legal_gateway_statute="Immigration Act 2014",
-              legal_gateway_section="s.40", limit_per_day=5000), ["activate"]),
-        (spec("HO-BANK-002", "Building society account status checks", ["bank_account"],
-              ["name", "date_of_birth", "lawfully_resident", "valid_until"], "Harbour Building Society",
-              frequency="real time", legal_gateway_statute="Immigration Act 2014",
-              legal_gateway_section="s.40", limit_per_day=2000), ["activate", "pause"]),
-        (spec("HO-EMP-001", "Right to work checks by share code", ["right_to_work"],
-              ["name", "photo_ref", "may_work", "work_conditions", "valid_until"], "Brightwork Staffing Ltd",
-              frequency="real time", legal_gateway_statute="Immigration, Asylum and Nationality Act 2006",
-              legal_gateway_section="s.15", limit_per_day=5000), ["activate"]),
-        (spec("HO-LL-001", "Right to rent checks by share code", ["right_to_rent"],
-              ["name", "photo_ref", "may_rent", "valid_until"], "Oakfield Lettings", frequency="real time",
-              legal_gateway_statute="Immigration Act 2014", legal_gateway_section="s.22",
-              limit_per_day=1000, review_date=on + timedelta(days=20)), ["activate"]),
-        (spec("DFE-HO-001", "School census nationality data for enforcement", ["immigration_enforcement"],
-              ["name", "date_of_birth", "nationality", "address", "school_census"], HOME_OFFICE,
-              discloser="Department for Education", bulk=True, frequency="termly",
-              legal_gateway_statute="Education Act 1996", legal_gateway_section="s.537A",
-              limit_per_day=1500, limit_per_run=1500,
-              summary="Ended: the firewall forbids school data for enforcement."), ["activate", "end"]),
-        (spec("HO-POL-001", "Police status checks on arrest", ["immigration_enforcement"],
-              ["name", "date_of_birth", "nationality", "status", "decision"], "Eastshire Police",
-              frequency="real time", legal_gateway_statute="", legal_gateway_section="",
-              limit_per_day=500), []),
+        (
+            spec(
+                "HO-DVLA-001",
+                "Proactive sharing of refusals with the driving licence agency",
+                ["driving_licence"],
+                ["name", "date_of_birth", "lawfully_resident", "valid_until"],
+                "Driver and Vehicle Licensing Agency",
+                bulk=True,
+                frequency="monthly batch",
+                legal_gateway_statute="Immigration Act 2014",
+                legal_gateway_section="s.46",
+                limit_per_day=5000,
+                limit_per_run=5000,
+                summary="Refused applicants with a final decision are matched to licence holders.",
+            ),
+            ["activate"],
+        ),
+        (
+            spec(
+                "HO-DVLA-002",
+                "Driving licence applicant status checks",
+                ["driving_licence"],
+                ["name", "date_of_birth", "lawfully_resident", "valid_until"],
+                "Driver and Vehicle Licensing Agency",
+                frequency="real time",
+                legal_gateway_statute="Road Traffic Act 1988",
+                legal_gateway_section="s.97A",
+                limit_per_day=20000,
+            ),
+            ["activate"],
+        ),
+        (
+            spec(
+                "HO-HMRC-001",
+                "Tax-credit compliance matching",
+                ["tax_compliance"],
+                ["name", "date_of_birth", "lawfully_resident", "decision", "valid_until"],
+                "HM Revenue and Customs",
+                bulk=True,
+                frequency="quarterly batch",
+                legal_gateway_statute="Immigration and Asylum Act 1999",
+                legal_gateway_section="s.20",
+                limit_per_day=10000,
+                limit_per_run=10000,
+            ),
+            ["activate"],
+        ),
+        (
+            spec(
+                "HO-DWP-001",
+                "Benefit entitlement status checks",
+                ["benefit_entitlement"],
+                ["name", "date_of_birth", "public_funds", "valid_until"],
+                "Department for Work and Pensions",
+                frequency="real time",
+                legal_gateway_statute="Immigration and Asylum Act 1999",
+                legal_gateway_section="s.20",
+                limit_per_day=20000,
+            ),
+            ["activate"],
+        ),
+        (
+            spec(
+                "HO-NHS-001",
+                "Overseas visitor charging checks",
+                ["nhs_charging"],
+                ["name", "date_of_birth", "exempt_from_charges", "valid_until"],
+                "Northfield NHS Trust",
+                frequency="real time",
+                legal_gateway_statute="National Health Service Act 2006",
+                legal_gateway_section="s.175",
+                limit_per_day=2000,
+            ),
+            ["activate"],
+        ),
+        (
+            spec(
+                "HO-BANK-001",
+                "Current account status checks",
+                ["bank_account"],
+                ["name", "date_of_birth", "lawfully_resident", "valid_until"],
+                "Northbank plc",
+                frequency="real time",
+                legal_gateway_statute="Immigration Act 2014",
+                legal_gateway_section="s.40",
+                limit_per_day=5000,
+            ),
+            ["activate"],
+        ),
+        (
+            spec(
+                "HO-BANK-002",
+                "Building society account status checks",
+                ["bank_account"],
+                ["name", "date_of_birth", "lawfully_resident", "valid_until"],
+                "Harbour Building Society",
+                frequency="real time",
+                legal_gateway_statute="Immigration Act 2014",
+                legal_gateway_section="s.40",
+                limit_per_day=2000,
+            ),
+            ["activate", "pause"],
+        ),
+        (
+            spec(
+                "HO-EMP-001",
+                "Right to work checks by share code",
+                ["right_to_work"],
+                ["name", "photo_ref", "may_work", "work_conditions", "valid_until"],
+                "Brightwork Staffing Ltd",
+                frequency="real time",
+                legal_gateway_statute="Immigration, Asylum and Nationality Act 2006",
+                legal_gateway_section="s.15",
+                limit_per_day=5000,
+            ),
+            ["activate"],
+        ),
+        (
+            spec(
+                "HO-LL-001",
+                "Right to rent checks by share code",
+                ["right_to_rent"],
+                ["name", "photo_ref", "may_rent", "valid_until"],
+                "Oakfield Lettings",
+                frequency="real time",
+                legal_gateway_statute="Immigration Act 2014",
+                legal_gateway_section="s.22",
+                limit_per_day=1000,
+                review_date=on + timedelta(days=20),
+            ),
+            ["activate"],
+        ),
+        (
+            spec(
+                "DFE-HO-001",
+                "School census nationality data for enforcement",
+                ["immigration_enforcement"],
+                ["name", "date_of_birth", "nationality", "address", "school_census"],
+                HOME_OFFICE,
+                discloser="Department for Education",
+                bulk=True,
+                frequency="termly",
+                legal_gateway_statute="Education Act 1996",
+                legal_gateway_section="s.537A",
+                limit_per_day=1500,
+                limit_per_run=1500,
+                summary="Ended: the firewall forbids school data for enforcement.",
+            ),
+            ["activate", "end"],
+        ),
+        (
+            spec(
+                "HO-POL-001",
+                "Police status checks on arrest",
+                ["immigration_enforcement"],
+                ["name", "date_of_birth", "nationality", "status", "decision"],
+                "Eastshire Police",
+                frequency="real time",
+                legal_gateway_statute="",
+                legal_gateway_section="",
+                limit_per_day=500,
+            ),
+            [],
+        ),
     ]
 
 
@@ -172,27 +299,38 @@ def seed(session: Session, *, seed: int = 20261123, persons: int = 10_000) -> Wo
     for local, display, roles in STAFF:
         user = session.scalar(select(User).where(User.email == email(local)))
         if user is None:
-            user = accounts.create_user(world.orgs["ho"], email(local), display, list(roles),
-                                        DEMO_PASSWORD, commit=False)
+            user = accounts.create_user(
+                world.orgs["ho"], email(local), display, list(roles), DEMO_PASSWORD, commit=False
+            )
         world.users[local] = user.id
     for _name, _type, code in ORGANISATIONS[1:]:
         user = session.scalar(select(User).where(User.email == email("partner", code)))
         if user is None:
-            user = accounts.create_user(world.orgs[code], email("partner", code), f"Partner user ({code})",
-                                        [Role.PARTNER_USER], DEMO_PASSWORD, commit=False)
+            user = accounts.create_user(
+                world.orgs[code],
+                email("partner", code),
+                f"Partner user ({code})",
+                [Role.PARTNER_USER],
+                DEMO_PASSWORD,
+                commit=False,
+            )
         world.users[f"partner:{code}"] = user.id
     session.commit()
 
     service = AgreementService(session)
     author, signer = world.principal("officer"), world.principal("officer2")
     for fields, actions in _agreement_specs(today()):
-        agreement = session.scalar(select(Agreement).where(Agreement.reference == fields["reference"]))
+        agreement = session.scalar(
+            select(Agreement).where(Agreement.reference == fields["reference"])
+        )
         if agreement is None:
             agreement = service.create(AgreementIn(**fields), author)
             for action in actions:
                 who = signer if action == "activate" else author
-                reason = {"pause": "Paused pending a data-quality review (demo)",
-                          "end": "Ended: school census data is protected by a firewall rule"}.get(action, "")
+                reason = {
+                    "pause": "Paused pending a data-quality review (demo)",
+                    "end": "Ended: school census data is protected by a firewall rule",
+                }.get(action, "")
                 service.transition(agreement.id, action, who, reason)
         world.agreements[fields["reference"]] = agreement.id
 
@@ -212,8 +350,17 @@ def _demo_key(session: Session, world: World, code: str) -> str:
     """
     rng = random.Random(f"{world.seed}:{code}")
     prefix = f"demo{code[:4]}{rng.randrange(16**4):04x}"[:12]
-    secret = "".join(rng.choice("abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789") for _ in range(32))
+    secret = "".join(
+        rng.choice("abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789") for _ in range(32)
+    )
     if session.scalar(select(ApiKey).where(ApiKey.prefix == prefix)) is None:
-        session.add(ApiKey(organisation_id=world.orgs[code], name=f"demo key ({code})", prefix=prefix,
-                           secret_hash=_hash_secret(secret), agreement_ids=[]))
+        session.add(
+            ApiKey(
+                organisation_id=world.orgs[code],
+                name=f"demo key ({code})",
+                prefix=prefix,
+                secret_hash=_hash_secret(secret),
+                agreement_ids=[],
+            )
+        )
     return f"{KEY_PREFIX}_{prefix}_{secret}"

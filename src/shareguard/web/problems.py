@@ -31,7 +31,11 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(ShareguardError)
     async def _domain(request: Request, exc: ShareguardError) -> JSONResponse:
         if request.url.path.startswith("/api/") or not hasattr(app.state, "console_error"):
-            headers = {"Retry-After": str(exc.extra["retry_after"])} if "retry_after" in exc.extra else None
+            headers = (
+                {"Retry-After": str(exc.extra["retry_after"])}
+                if "retry_after" in exc.extra
+                else None
+            )
             return problem_response({**exc.problem(), "instance": request.url.path}, headers)
         return app.state.console_error(request, exc)
 
@@ -43,38 +47,45 @@ def install(app: FastAPI) -> None:
             for e in exc.errors()
         ]
         first = errors[0] if errors else {"field": "request", "message": "invalid"}
-        return problem_response({
-            "type": "https://shareguard.example/problems/invalid-input",
-            "title": "Invalid input",
-            "status": 422,
-            "detail": f"{first['field']}: {first['message']}",
-            "field": first["field"],
-            "errors": errors,
-            "instance": request.url.path,
-        })
+        return problem_response(
+            {
+                "type": "https://shareguard.example/problems/invalid-input",
+                "title": "Invalid input",
+                "status": 422,
+                "detail": f"{first['field']}: {first['message']}",
+                "field": first["field"],
+                "errors": errors,
+                "instance": request.url.path,
+            }
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         if not request.url.path.startswith("/api/") and hasattr(app.state, "console_error"):
-            from shareguard.errors import NotFound, ShareguardError as SE
+            from shareguard.errors import NotFound
+            from shareguard.errors import ShareguardError as SE
 
             err: SE = NotFound("page not found") if exc.status_code == 404 else SE(str(exc.detail))
             err.status = exc.status_code
             return app.state.console_error(request, err)
-        return problem_response({
-            "type": "about:blank",
-            "title": str(exc.detail),
-            "status": exc.status_code,
-            "instance": request.url.path,
-        })
+        return problem_response(
+            {
+                "type": "about:blank",
+                "title": str(exc.detail),
+                "status": exc.status_code,
+                "instance": request.url.path,
+            }
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         # Log the class only: messages from drivers can echo parameters (personal data).
         log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path)
-        return problem_response({
-            "type": "about:blank",
-            "title": "Internal server error",
-            "status": 500,
-            "instance": request.url.path,
-        })
+        return problem_response(
+            {
+                "type": "about:blank",
+                "title": "Internal server error",
+                "status": 500,
+                "instance": request.url.path,
+            }
+        )

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from alembic import context
+from sqlalchemy.engine import Connection
 
 from shareguard.storage.models import Base
 
@@ -18,7 +19,7 @@ def run() -> None:
         _configure_and_run(connection)
 
 
-def _configure_and_run(connection) -> None:  # type: ignore[no-untyped-def]
+def _configure_and_run(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
