@@ -1,0 +1,334 @@
+"""The status register's operations: the only code that writes persons, decisions, status records
+and share codes. Each public method that writes is one unit of work and commits.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from shareguard.accounts.principal import Principal
+from shareguard.agreements.catalogue import PURPOSES
+from shareguard.config import get_settings
+from shareguard.errors import Conflict, Forbidden, InvalidInput, NotFound
+from shareguard.status import names as namekeys
+from shareguard.status import sharecodes
+from shareguard.status.models import (
+    AppealState,
+    ImmigrationDecision,
+    MatchKey,
+    Person,
+    PersonDocument,
+    PersonName,
+    ShareCode,
+    StatusKind,
+    StatusRecord,
+)
+from shareguard.status.schemas import DecisionIn, PersonIn, StatusIn
+from shareguard.storage.base import today, utcnow
+
+if TYPE_CHECKING:
+    from shareguard.policy import Subject
+
+CASEWORKER = "caseworker"
+SHARE_CODE_DAYS = 90
+#: Purposes a person may issue a share code for: every purpose that is not enforcement.
+SHARE_CODE_PURPOSES = tuple(code for code, p in PURPOSES.items() if not p.enforcement)
+MAX_CANDIDATES = 200
+
+
+def _secret() -> str:
+    return get_settings().secret_key
+
+
+class StatusService:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    # persons -----------------------------------------------------------------------
+    def person(self, person_id: uuid.UUID) -> Person:
+        """The person; NotFound otherwise."""
+        person = self.session.get(Person, person_id)
+        if person is None:
+            raise NotFound(f"person {person_id} not found")
+        return person
+
+    def create_person(self, data: PersonIn, principal: Principal, *, commit: bool = True) -> Person:
+        """Register a person with their names and documents (caseworkers only)."""
+        principal.require(CASEWORKER)
+        if data.date_of_birth > today():
+            raise InvalidInput("date of birth is in the future", field="date_of_birth")
+        person = Person(
+            date_of_birth=data.date_of_birth,
+            nationality=data.nationality,
+            categories=sorted({str(c) for c in data.categories}),
+            photo_ref=data.photo_ref or f"photo-{uuid.uuid4().hex[:12]}",
+            postcode=data.postcode,
+        )
+        self.session.add(person)
+        self.session.flush()
+        for i, n in enumerate(data.names):
+            self.session.add(
+                PersonName(
+                    person_id=person.id,
+                    given=n.given,
+                    family=n.family,
+                    kind=n.kind,
+                    script=n.script,
+                    position=i,
+                )
+            )
+        for d in data.documents:
+            number = namekeys.normalise_document(d.number)
+            if not number:
+                raise InvalidInput(
+                    "document number has no letters or digits", field="documents.number"
+                )
+            self.session.add(
+                PersonDocument(
+                    person_id=person.id,
+                    kind=d.kind,
+                    number=number,
+                    issuing_country=d.issuing_country,
+                )
+            )
+        keys = namekeys.person_keys(
+            [(n.given, n.family) for n in data.names],
+            data.date_of_birth,
+            [d.number for d in data.documents],
+        )
+        self.session.execute(insert(MatchKey), [{"key": k, "person_id": person.id} for k in keys])
+        self._done(commit)
+        self.session.refresh(person)
+        return person
+
+    def list_persons(self, *, limit: int = 50, offset: int = 0) -> list[Person]:
+        stmt = select(Person).order_by(Person.id).limit(limit).offset(offset)
+        return list(self.session.scalars(stmt))
+
+    def candidates(
+        self, given: str, family: str, dob: date, document: str | None = None
+    ) -> list[Person]:
+        """Persons sharing a blocking key with these attributes (indexed look-ups, bounded)."""
+        keys = namekeys.query_keys(given, family, dob, document)
+        ids = (
+            select(MatchKey.person_id)
+            .where(MatchKey.key.in_(keys))
+            .distinct()
+            .limit(MAX_CANDIDATES)
+        )
+        return list(self.session.scalars(select(Person).where(Person.id.in_(ids))))
+
+    # decisions ---------------------------------------------------------------------
+    def record_decision(
+        self, person_id: uuid.UUID, data: DecisionIn, principal: Principal
+    ) -> ImmigrationDecision:
+        """Append a decision (a correction or appeal update supersedes an earlier one)."""
+        principal.require(CASEWORKER)
+        self.person(person_id)
+        if data.supersedes_id is not None:
+            old = self.session.get(ImmigrationDecision, data.supersedes_id)
+            if old is None or old.person_id != person_id:
+                raise InvalidInput(
+                    "supersedes_id is not a decision of this person", field="supersedes_id"
+                )
+            if self._decision_superseded(old.id):
+                raise Conflict("that decision has already been superseded", field="supersedes_id")
+        if data.final and data.appeal_state in (AppealState.LODGED, AppealState.PENDING):
+            raise InvalidInput(
+                "a decision with an appeal lodged or pending cannot be final", field="final"
+            )
+        row = ImmigrationDecision(
+            person_id=person_id, author_id=principal.user_id, **data.model_dump()
+        )
+        self.session.add(row)
+        self._done(True)
+        return row
+
+    def decisions(self, person_id: uuid.UUID) -> list[ImmigrationDecision]:
+        """Every decision recorded for the person, oldest first (history is kept)."""
+        stmt = (
+            select(ImmigrationDecision)
+            .where(ImmigrationDecision.person_id == person_id)
+            .order_by(ImmigrationDecision.recorded_at, ImmigrationDecision.id)
+        )
+        return list(self.session.scalars(stmt))
+
+    def current_decisions(self, person_id: uuid.UUID) -> list[ImmigrationDecision]:
+        """Decisions not superseded by a later one."""
+        rows = self.decisions(person_id)
+        replaced = {r.supersedes_id for r in rows if r.supersedes_id}
+        return [r for r in rows if r.id not in replaced]
+
+    def appeal_state(self, person_id: uuid.UUID) -> str:
+        """The most open appeal state among current decisions: pending > lodged > decided > none."""
+        order = [AppealState.PENDING, AppealState.LODGED, AppealState.DECIDED, AppealState.NONE]
+        states = {d.appeal_state for d in self.current_decisions(person_id) if not d.overturned}
+        return next((str(s) for s in order if s in states), str(AppealState.NONE))
+
+    def _decision_superseded(self, decision_id: uuid.UUID) -> bool:
+        stmt = select(ImmigrationDecision.id).where(
+            ImmigrationDecision.supersedes_id == decision_id
+        )
+        return self.session.scalar(stmt.limit(1)) is not None
+
+    # status records ----------------------------------------------------------------
+    def record_status(
+        self, person_id: uuid.UUID, data: StatusIn, principal: Principal
+    ) -> StatusRecord:
+        """Append a status record; to correct one, pass ``supersedes_id``."""
+        principal.require(CASEWORKER)
+        return self._add_status(person_id, data, principal.user_id)
+
+    def _add_status(
+        self,
+        person_id: uuid.UUID,
+        data: StatusIn,
+        author_id: uuid.UUID | None,
+        *,
+        commit: bool = True,
+    ) -> StatusRecord:
+        self.person(person_id)
+        if data.valid_to is not None and data.valid_to < data.valid_from:
+            raise InvalidInput("valid_to is before valid_from", field="valid_to")
+        if data.kind in (StatusKind.SETTLED,) and data.valid_to is not None:
+            raise InvalidInput("settled status has no end date", field="valid_to")
+        if data.supersedes_id is not None:
+            old = self.session.get(StatusRecord, data.supersedes_id)
+            if old is None or old.person_id != person_id:
+                raise InvalidInput(
+                    "supersedes_id is not a status record of this person", field="supersedes_id"
+                )
+            stmt = select(StatusRecord.id).where(StatusRecord.supersedes_id == old.id).limit(1)
+            if self.session.scalar(stmt) is not None:
+                raise Conflict(
+                    "that status record has already been superseded", field="supersedes_id"
+                )
+        row = StatusRecord(person_id=person_id, author_id=author_id, **data.model_dump())
+        self.session.add(row)
+        self._done(commit)
+        return row
+
+    def status_history(self, person_id: uuid.UUID) -> list[StatusRecord]:
+        stmt = (
+            select(StatusRecord)
+            .where(StatusRecord.person_id == person_id)
+            .order_by(StatusRecord.recorded_at, StatusRecord.id)
+        )
+        return list(self.session.scalars(stmt))
+
+    def current_status(self, person_id: uuid.UUID, on: date | None = None) -> StatusRecord | None:
+        """The newest status record not superseded and valid on ``on`` (default today)."""
+        on = on or today()
+        rows = self.status_history(person_id)
+        replaced = {r.supersedes_id for r in rows if r.supersedes_id}
+        for row in reversed(rows):
+            if row.id not in replaced and row.valid_on(on):
+                return row
+        return None
+
+    # share codes -------------------------------------------------------------------
+    def create_share_code(
+        self,
+        person_id: uuid.UUID,
+        purpose: str,
+        principal: Principal,
+        *,
+        days: int = SHARE_CODE_DAYS,
+        commit: bool = True,
+    ) -> tuple[ShareCode, str]:
+        """Issue a code for one purpose; returns the row and the code, which is never shown again.
+
+        The person themselves, or a caseworker helping them, may issue codes.
+        """
+        self._may_manage_codes(person_id, principal)
+        if purpose not in SHARE_CODE_PURPOSES:
+            raise InvalidInput("unknown purpose for a share code", field="purpose")
+        if not 1 <= days <= SHARE_CODE_DAYS:
+            raise InvalidInput(f"a share code lasts 1 to {SHARE_CODE_DAYS} days", field="days")
+        self.person(person_id)
+        for _ in range(5):
+            code = sharecodes.generate()
+            digest = sharecodes.code_hash(code, _secret())
+            if (
+                self.session.scalar(select(ShareCode.id).where(ShareCode.code_hash == digest))
+                is None
+            ):
+                break
+        else:  # pragma: no cover - 40 bits of randomness
+            raise Conflict("could not allocate a share code; try again")
+        row = ShareCode(
+            person_id=person_id,
+            purpose=purpose,
+            code_hash=digest,
+            expires_at=utcnow() + timedelta(days=days),
+            hint=code[-3:],
+        )
+        self.session.add(row)
+        self._done(commit)
+        return row, code
+
+    def share_codes(self, person_id: uuid.UUID, principal: Principal) -> list[ShareCode]:
+        self._may_manage_codes(person_id, principal)
+        stmt = (
+            select(ShareCode).where(ShareCode.person_id == person_id).order_by(ShareCode.created_at)
+        )
+        return list(self.session.scalars(stmt))
+
+    def revoke_share_code(
+        self, person_id: uuid.UUID, code_id: uuid.UUID, principal: Principal
+    ) -> ShareCode:
+        """Revoke a code at once; checks with it then answer "no match"."""
+        self._may_manage_codes(person_id, principal)
+        row = self.session.get(ShareCode, code_id)
+        if row is None or row.person_id != person_id:
+            raise NotFound(f"share code {code_id} not found")
+        if row.revoked_at is None:
+            row.revoked_at = utcnow()
+            self._done(True)
+        return row
+
+    def share_code_for(self, code: str, *, at: datetime | None = None) -> ShareCode | None:
+        """The live code row for a canonical code (not revoked, not expired), else None."""
+        row = self.session.scalar(
+            select(ShareCode).where(ShareCode.code_hash == sharecodes.code_hash(code, _secret()))
+        )
+        if row is None or row.revoked_at is not None or row.expires_at <= (at or utcnow()):
+            return None
+        return row
+
+    def _may_manage_codes(self, person_id: uuid.UUID, principal: Principal) -> None:
+        if principal.person_id == person_id or principal.has(CASEWORKER, "system"):
+            return
+        raise Forbidden("only the person, or a caseworker helping them, manages their share codes")
+
+    def _done(self, commit: bool) -> None:
+        if commit:
+            self.session.commit()
+        else:
+            self.session.flush()
+
+
+def subject_for(session: Session, person_id: uuid.UUID) -> Subject:
+    """The policy's view of a person: ref, date of birth, categories, appeal state, locks."""
+    from shareguard.policy import Subject
+
+    svc = StatusService(session)
+    person = svc.person(person_id)
+    return Subject(
+        ref=str(person.id),
+        date_of_birth=person.date_of_birth,
+        categories=frozenset(person.categories or ()),
+        appeal_state=svc.appeal_state(person_id),
+        locks=frozenset(person.locks or ()),
+    )
+
+
+def subjects_for(session: Session, person_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Subject]:
+    """``subject_for`` for many persons."""
+    return {pid: subject_for(session, pid) for pid in person_ids}
