@@ -1,0 +1,214 @@
+"""Console sessions: who is signed in, CSRF tokens on every form, role-based navigation."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import uuid
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from starlette.datastructures import FormData
+
+from shareguard.accounts.models import Role
+from shareguard.accounts.principal import Principal
+from shareguard.accounts.service import AccountService
+from shareguard.errors import Forbidden, NotFound, Unauthenticated
+from shareguard.web.deps import SessionDep
+
+
+class CsrfRejected(Forbidden):
+    title = "Your form could not be accepted"
+    slug = "csrf-rejected"
+
+
+class SignInRequired(Unauthenticated):
+    """Raised by pages that need a signed-in member of staff or partner user."""
+
+
+class PersonSignInRequired(Unauthenticated):
+    """Raised by the person-facing service's pages when nobody is signed in."""
+
+
+@dataclass(frozen=True)
+class ConsoleUser:
+    id: uuid.UUID
+    name: str
+    email: str
+    roles: frozenset[str]
+    organisation_id: uuid.UUID
+    organisation: str
+    principal: Principal
+
+    def has(self, *roles: str) -> bool:
+        return bool(self.roles.intersection(roles))
+
+    @property
+    def role_names(self) -> str:
+        return ", ".join(r.replace("_", " ") for r in sorted(self.roles))
+
+
+# CSRF ------------------------------------------------------------------------------------
+def csrf_token(request: Request) -> str:
+    """The session's CSRF token, created on first use (synchroniser-token pattern)."""
+    token = request.session.get("csrf")
+    if not token:
+        token = secrets.token_urlsafe(32)
+        request.session["csrf"] = token
+    return str(token)
+
+
+async def checked_form(request: Request) -> FormData:
+    """The POSTed form, after checking its CSRF token; CsrfRejected (403) otherwise."""
+    form = await request.form()
+    sent = form.get("csrf_token")
+    expected = request.session.get("csrf")
+    if not isinstance(sent, str) or not expected or not hmac.compare_digest(sent, str(expected)):
+        raise CsrfRejected(
+            "the form was missing its security token or the token did not match; "
+            "your session may have expired"
+        )
+    return form
+
+
+Form = Annotated[FormData, Depends(checked_form)]
+
+
+def field(form: FormData, name: str) -> str:
+    value = form.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
+# signed-in user ----------------------------------------------------------------------------
+def load_user(request: Request, session: SessionDep) -> ConsoleUser | None:
+    """Attach the signed-in user (if any) to ``request.state``; never raises."""
+    request.state.console_user = None
+    raw = request.session.get("user_id")
+    if not raw:
+        return None
+    accounts = AccountService(session)
+    try:
+        user = accounts.user(uuid.UUID(str(raw)))
+    except (NotFound, ValueError):
+        request.session.pop("user_id", None)
+        return None
+    if not user.active:
+        request.session.pop("user_id", None)
+        return None
+    current = ConsoleUser(
+        id=user.id,
+        name=user.display_name,
+        email=user.email,
+        roles=frozenset(user.roles),
+        organisation_id=user.organisation_id,
+        organisation=accounts.organisation(user.organisation_id).name,
+        principal=accounts.principal_for_user(user),
+    )
+    request.state.console_user = current
+    return current
+
+
+MaybeUser = Annotated[ConsoleUser | None, Depends(load_user)]
+
+
+def require_user(request: Request, user: MaybeUser) -> ConsoleUser:
+    if user is None:
+        raise SignInRequired("sign in to use this page")
+    return user
+
+
+User = Annotated[ConsoleUser, Depends(require_user)]
+
+
+def require_roles(*roles: str) -> Any:
+    """Dependency: the signed-in user, who must hold one of ``roles`` (403 page otherwise)."""
+
+    def dependency(user: User) -> ConsoleUser:
+        user.principal.require(*roles)
+        return user
+
+    return Depends(dependency)
+
+
+Officer = Annotated[ConsoleUser, require_roles(Role.GOVERNANCE_OFFICER)]
+Caseworker = Annotated[ConsoleUser, require_roles(Role.CASEWORKER)]
+Reviewer = Annotated[ConsoleUser, require_roles(Role.REVIEWER)]
+Partner = Annotated[ConsoleUser, require_roles(Role.PARTNER_USER)]
+OfficerOrAuditor = Annotated[ConsoleUser, require_roles(Role.GOVERNANCE_OFFICER, Role.AUDITOR)]
+
+
+def sign_in(request: Request, user_id: uuid.UUID) -> None:
+    """Start a fresh session (new CSRF token) for this user."""
+    request.session.clear()
+    request.session["user_id"] = str(user_id)
+    csrf_token(request)
+
+
+def flash(request: Request, title: str, text: str = "") -> None:
+    request.session["flash"] = {"title": title, "text": text}
+
+
+def pop_flash(request: Request) -> dict[str, str] | None:
+    value = request.session.pop("flash", None)
+    return value if isinstance(value, dict) else None
+
+
+# navigation -------------------------------------------------------------------------------
+#: (label, href, roles that see it, capability module that must exist)
+STAFF_NAV: list[tuple[str, str, frozenset[str], str | None]] = [
+    (
+        "Agreements",
+        "/agreements",
+        frozenset({Role.GOVERNANCE_OFFICER, Role.AUDITOR, Role.CASEWORKER, Role.REVIEWER}),
+        None,
+    ),
+    (
+        "Firewall and pauses",
+        "/governance/firewall",
+        frozenset({Role.GOVERNANCE_OFFICER, Role.AUDITOR}),
+        "shareguard.policy.service",
+    ),
+    (
+        "Audit log",
+        "/governance/audit",
+        frozenset({Role.GOVERNANCE_OFFICER, Role.AUDITOR}),
+        "shareguard.audit.service",
+    ),
+    ("People", "/casework/people", frozenset({Role.CASEWORKER}), "shareguard.status.service"),
+    ("Contests", "/casework/contests", frozenset({Role.CASEWORKER}), "shareguard.checks.service"),
+    ("Review queue", "/review", frozenset({Role.REVIEWER}), "shareguard.matching.service"),
+    ("Run a check", "/checks/new", frozenset({Role.PARTNER_USER}), "shareguard.checks.service"),
+    ("Your agreements", "/agreements", frozenset({Role.PARTNER_USER}), None),
+]
+
+
+def available(module: str | None) -> bool:
+    if module is None:
+        return True
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:
+        return False
+
+
+def navigation(request: Request, user: ConsoleUser | None) -> list[dict[str, Any]]:
+    path = request.url.path
+    if path.startswith("/my"):
+        return []
+    if user is None:
+        items = [("Agreements register", "/"), ("Your immigration data", "/my/")]
+    else:
+        items = [("Home", "/console")]
+        seen: set[str] = set()
+        for label, href, roles, module in STAFF_NAV:
+            if user.has(*roles) and available(module) and href not in seen:
+                items.append((label, href))
+                seen.add(href)
+    out = []
+    for label, href in items:
+        current = path == href or (href not in {"/", "/console", "/my/"} and path.startswith(href))
+        out.append({"text": label, "href": href, "active": current})
+    return out
