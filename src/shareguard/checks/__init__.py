@@ -1,0 +1,5 @@
+"""Real-time checks (share code, attributes), their outcomes, referrals and contests."""
+
+from shareguard.checks.service import AttributeQuery, CheckResult, CheckService, open_case_for
+
+__all__ = ["AttributeQuery", "CheckResult", "CheckService", "open_case_for"]

@@ -1,0 +1,85 @@
+"""API types for checks and cases."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from shareguard.status.schemas import NAME_MAX
+
+Short = Annotated[str, StringConstraints(strip_whitespace=True, max_length=40)]
+
+
+class ShareCodeCheckIn(BaseModel):
+    code: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20)]
+    date_of_birth: date
+    purpose: Short
+
+
+class AttributeCheckIn(BaseModel):
+    purpose: Short
+    given: Annotated[str, StringConstraints(strip_whitespace=True, max_length=NAME_MAX)] = ""
+    family: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=NAME_MAX)
+    ]
+    date_of_birth: date
+    document_number: (
+        Annotated[str, StringConstraints(strip_whitespace=True, max_length=40)] | None
+    ) = None
+    nationality: (
+        Annotated[str, StringConstraints(to_upper=True, pattern=r"^[A-Za-z]{3}$")] | None
+    ) = None
+
+
+class CaseOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: uuid.UUID
+    check_id: uuid.UUID
+    kind: str
+    state: str
+    opened_at: datetime
+    respond_by: date
+    contested_at: datetime | None
+    outcome: str
+    closed_at: datetime | None
+
+
+class CaseDetailOut(CaseOut):
+    person_id: uuid.UUID | None
+    statement: str
+    outcome_note: str
+    assigned_to: uuid.UUID | None
+    closed_by: uuid.UUID | None
+
+
+class CheckOut(BaseModel):
+    check_reference: uuid.UUID
+    at: datetime
+    purpose: str
+    method: str
+    outcome: str
+    #: The purpose's answer shape, minimised by the policy; absent unless a match was made.
+    answer: dict[str, Any] | None = None
+    #: Present on every answer that is not ``confirmed``.
+    contest: dict[str, str] | None = None
+    case: CaseOut | None = None
+
+
+class ContestIn(BaseModel):
+    statement: Annotated[str, StringConstraints(max_length=2000)] = ""
+    #: For a caseworker contesting on the person's behalf.
+    person_id: uuid.UUID | None = None
+
+
+class ResolveIn(BaseModel):
+    outcome: Annotated[str, StringConstraints(pattern=r"^(confirmed|not_confirmed|no_record)$")]
+    note: Annotated[str, StringConstraints(max_length=2000)] = ""
+    person_id: uuid.UUID | None = None
+
+
+class OpenCaseOut(BaseModel):
+    person_id: uuid.UUID
+    open_case: bool = Field(description="A referral or contest is open: no adverse action")

@@ -1,0 +1,544 @@
+"""Real-time checks: by share code or by attributes, their cases, and contests.
+
+Every answer about a person leaves through the one door (``policy.disclose``); answers that
+carry nothing about anyone ("no match", a referral with no candidate) are audited directly.
+One public method is one unit of work: it commits once, answer and audit entry together.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from shareguard.accounts.principal import Principal
+from shareguard.agreements.catalogue import PURPOSES
+from shareguard.audit import AuditRecord, append
+from shareguard.checks import matcher
+from shareguard.checks.models import Case, CaseKind, CaseState, Check, CheckFailure, Outcome
+from shareguard.errors import Conflict, Forbidden, InvalidInput, NotFound, RateLimited, Refused
+from shareguard.status import sharecodes
+from shareguard.status.models import Person, StatusKind, StatusRecord
+from shareguard.status.service import SHARE_CODE_PURPOSES, StatusService, _secret, subject_for
+from shareguard.storage.base import today, utcnow
+
+#: Failed share-code attempts allowed per organisation per window, and per code per window.
+ORG_FAILURES, ORG_WINDOW = 20, timedelta(minutes=10)
+CODE_FAILURES, CODE_WINDOW = 5, timedelta(hours=1)
+#: Days a caseworker has to answer a referral or contest.
+RESPONSE_DAYS = 10
+#: Purposes the law ties to a share code the person gives: never checked by attributes.
+SHARE_CODE_ONLY = ("right_to_work", "right_to_rent")
+CASEWORKER = "caseworker"
+
+
+def contest_route(check_id: uuid.UUID) -> dict[str, str]:
+    """What every non-confirmed answer carries: how the person contests it."""
+    return {
+        "how": (
+            "Tell the person this result is not final. They can contest it within "
+            f"{RESPONSE_DAYS} days; a caseworker answers by the case's response date. Take no "
+            "adverse action while a case is open."
+        ),
+        "contest_url": f"/api/v1/checks/{check_id}/contest",
+        "check_reference": str(check_id),
+    }
+
+
+@dataclass
+class CheckResult:
+    check: Check
+    answer: dict[str, Any] | None = None
+    case: Case | None = None
+    contest: dict[str, str] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def outcome(self) -> str:
+        return self.check.outcome
+
+
+@dataclass(frozen=True)
+class AttributeQuery:
+    purpose: str
+    given: str
+    family: str
+    date_of_birth: date
+    document_number: str | None = None
+    nationality: str | None = None
+
+
+def _answer(
+    person: Person,
+    status: StatusRecord | None,
+    appeal: str,
+    purpose: str,
+    decision: dict[str, str] | None,
+) -> tuple[dict[str, Any], str]:
+    """The full answer for a purpose before minimisation, and the outcome it implies."""
+    name = person.primary_name()
+    valid = status is not None and status.kind != StatusKind.NO_LEAVE
+    assert status is not None or not valid
+    if valid and status is not None:
+        works = status.may_work
+        may_work = ("yes_with_conditions" if status.work_conditions else "yes") if works else "no"
+        grants = {
+            "right_to_work": works,
+            "right_to_rent": status.may_rent,
+            "benefit_entitlement": status.public_funds,
+        }.get(purpose, True)
+    else:
+        may_work, grants = "no", False
+    answer: dict[str, Any] = {
+        "name": name.full if name else "",
+        "date_of_birth": person.date_of_birth.isoformat(),
+        "nationality": person.nationality,
+        "photo_ref": person.photo_ref,
+        "status": status.kind if status else "none",
+        "may_work": may_work,
+        "work_conditions": status.work_conditions if valid and status else "",
+        "may_rent": "yes" if valid and status and status.may_rent else "no",
+        "lawfully_resident": "yes" if valid else "no",
+        "public_funds": "yes" if valid and status and status.public_funds else "no",
+        "exempt_from_charges": "yes" if valid else "no",
+        "valid_until": (status.valid_to.isoformat() if status and status.valid_to else None)
+        if valid
+        else None,
+        "decision": decision,
+    }
+    if grants:
+        outcome = Outcome.CONFIRMED
+    elif appeal in ("lodged", "pending"):
+        # Leave may continue while an appeal is open: a caseworker must look, not the machine.
+        outcome = Outcome.REFERRED
+    else:
+        outcome = Outcome.NOT_CONFIRMED
+    return answer, str(outcome)
+
+
+class CheckService:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.status = StatusService(session)
+
+    # share code checks -------------------------------------------------------------
+    def share_code_check(
+        self, principal: Principal, code_text: str, date_of_birth: date, purpose: str
+    ) -> CheckResult:
+        """Answer a share-code check; wrong code, purpose, expiry or date all give ``no_match``.
+
+        Raises InvalidInput for a malformed code or unknown purpose, RateLimited after too many
+        failures, Refused when the policy refuses (each audited).
+        """
+        self._purpose(purpose)
+        if purpose not in SHARE_CODE_PURPOSES:
+            raise InvalidInput("this purpose has no share codes", field="purpose")
+        code = sharecodes.parse(code_text)
+        if code is None:
+            raise InvalidInput(
+                f"a share code is {sharecodes.LENGTH} characters from {sharecodes.ALPHABET}",
+                field="code",
+            )
+        digest = sharecodes.code_hash(code, _secret())
+        self._rate_limit(principal, digest, purpose)
+        row = self.status.share_code_for(code)
+        person = self.session.get(Person, row.person_id) if row is not None else None
+        if (
+            row is None
+            or person is None
+            or row.purpose != purpose
+            or person.date_of_birth != date_of_birth
+        ):
+            return self._no_match(principal, purpose, digest)
+        return self._answer_for(principal, person, purpose, "share_code", score=None)
+
+    def _no_match(self, principal: Principal, purpose: str, digest: str) -> CheckResult:
+        # One path for every kind of failure, so nothing in the answer or its timing profile
+        # (beyond the database's) says which part was wrong.
+        check = Check(
+            organisation_id=principal.organisation_id,
+            user_id=principal.user_id,
+            purpose=purpose,
+            method="share_code",
+            outcome=Outcome.NO_MATCH,
+        )
+        self.session.add(check)
+        self.session.add(CheckFailure(organisation_id=principal.organisation_id, code_hash=digest))
+        self.session.flush()
+        entry = append(
+            self.session,
+            AuditRecord(
+                action="check.share_code",
+                actor_org_id=principal.organisation_id,
+                actor_user_id=principal.user_id,
+                purpose=purpose,
+                decision=None,
+                details={"check_id": str(check.id), "outcome": Outcome.NO_MATCH},
+            ),
+        )
+        check.audit_seq = entry.seq
+        self.session.commit()
+        return CheckResult(
+            check,
+            contest={
+                "how": "No match. Ask the person to check the code and date of birth or to create "
+                "a new code; the person can ask for help or contest through the service.",
+                "check_reference": str(check.id),
+            },
+        )
+
+    def _rate_limit(self, principal: Principal, digest: str, purpose: str) -> None:
+        now = utcnow()
+        org_failures = (
+            self.session.scalar(
+                select(func.count())
+                .select_from(CheckFailure)
+                .where(
+                    CheckFailure.organisation_id == principal.organisation_id,
+                    CheckFailure.at > now - ORG_WINDOW,
+                )
+            )
+            or 0
+        )
+        code_failures = (
+            self.session.scalar(
+                select(func.count())
+                .select_from(CheckFailure)
+                .where(CheckFailure.code_hash == digest, CheckFailure.at > now - CODE_WINDOW)
+            )
+            or 0
+        )
+        scope = (
+            "organisation"
+            if org_failures >= ORG_FAILURES
+            else "code"
+            if code_failures >= CODE_FAILURES
+            else None
+        )
+        if scope is None:
+            return
+        append(
+            self.session,
+            AuditRecord(
+                action="check.rate_limited",
+                actor_org_id=principal.organisation_id,
+                actor_user_id=principal.user_id,
+                purpose=purpose,
+                decision="deny",
+                reasons=(f"too many failed share-code checks for this {scope}",),
+                details={"scope": scope},
+            ),
+        )
+        self.session.commit()
+        window = ORG_WINDOW if scope == "organisation" else CODE_WINDOW
+        raise RateLimited(
+            f"too many failed checks for this {scope}; try again later",
+            retry_after=int(window.total_seconds()),
+        )
+
+    # attribute checks --------------------------------------------------------------
+    def attribute_check(self, principal: Principal, query: AttributeQuery) -> CheckResult:
+        """Match name and date of birth (plus document, nationality) and answer for the purpose.
+
+        ``confirmed``/``not_confirmed`` only for one strong, clear match; anything else is
+        ``referred`` and opens a case.
+        """
+        self._purpose(query.purpose)
+        if query.purpose in SHARE_CODE_ONLY:
+            raise InvalidInput("this purpose is checked by share code only", field="purpose")
+        if query.date_of_birth > today():
+            raise InvalidInput("date of birth is in the future", field="date_of_birth")
+        cands = self.status.candidates(
+            query.given, query.family, query.date_of_birth, query.document_number
+        )
+        by_id = {str(p.id): p for p in cands}
+        result = matcher.decide(
+            matcher.Query(
+                query.given,
+                query.family,
+                query.date_of_birth,
+                query.document_number,
+                query.nationality,
+            ),
+            [
+                matcher.Candidate(
+                    str(p.id),
+                    [(n.given, n.family) for n in p.names],
+                    p.date_of_birth,
+                    [d.number for d in p.documents],
+                    p.nationality,
+                )
+                for p in cands
+            ],
+        )
+        best = by_id[result.best.key] if result.best else None
+        score = result.best.score if result.best else None
+        if result.kind == "unique" and best is not None:
+            return self._answer_for(principal, best, query.purpose, "attributes", score=score)
+        # Weak: the best candidate is who the check probably concerned; ambiguous or none: no one.
+        return self._refer(
+            principal,
+            best if result.kind == "weak" else None,
+            query.purpose,
+            "attributes",
+            score,
+            reason=result.kind,
+        )
+
+    # the way out -------------------------------------------------------------------
+    def _answer_for(
+        self, principal: Principal, person: Person, purpose: str, method: str, score: float | None
+    ) -> CheckResult:
+        status = self.status.current_status(person.id)
+        appeal = self.status.appeal_state(person.id)
+        decisions = [d for d in self.status.current_decisions(person.id) if not d.overturned]
+        latest = decisions[-1] if decisions else None
+        decision = (
+            {"type": latest.type, "decided_on": latest.decided_on.isoformat()} if latest else None
+        )
+        answer, outcome = _answer(person, status, appeal, purpose, decision)
+        if outcome == Outcome.REFERRED:
+            return self._refer(principal, person, purpose, method, score, reason="appeal_open")
+        refs = [str(status.id)] if status else []
+        refs += [str(latest.id)] if latest else []
+        check = Check(
+            organisation_id=principal.organisation_id,
+            user_id=principal.user_id,
+            purpose=purpose,
+            method=method,
+            outcome=outcome,
+            person_id=person.id,
+            score=score,
+        )
+        disclosed = self._disclose(principal, check, person, answer, refs)
+        result = CheckResult(check, answer=disclosed)
+        if outcome != Outcome.CONFIRMED:
+            result.contest = contest_route(check.id)
+        self.session.commit()
+        return result
+
+    def _refer(
+        self,
+        principal: Principal,
+        person: Person | None,
+        purpose: str,
+        method: str,
+        score: float | None,
+        *,
+        reason: str,
+    ) -> CheckResult:
+        check = Check(
+            organisation_id=principal.organisation_id,
+            user_id=principal.user_id,
+            purpose=purpose,
+            method=method,
+            outcome=Outcome.REFERRED,
+            person_id=person.id if person else None,
+            score=score,
+        )
+        if person is not None:
+            self._disclose(principal, check, person, {}, [])
+        else:
+            self.session.add(check)
+            self.session.flush()
+            entry = append(
+                self.session,
+                AuditRecord(
+                    action=f"check.{method}",
+                    actor_org_id=principal.organisation_id,
+                    actor_user_id=principal.user_id,
+                    purpose=purpose,
+                    details={
+                        "check_id": str(check.id),
+                        "outcome": Outcome.REFERRED,
+                        "reason": reason,
+                    },
+                ),
+            )
+            check.audit_seq = entry.seq
+        case = Case(
+            check_id=check.id,
+            person_id=check.person_id,
+            kind=CaseKind.REFERRAL,
+            respond_by=today() + timedelta(days=RESPONSE_DAYS),
+        )
+        self.session.add(case)
+        self.session.flush()
+        self.session.commit()
+        return CheckResult(
+            check, answer=None, case=case, contest=contest_route(check.id), extra={"reason": reason}
+        )
+
+    def _disclose(
+        self,
+        principal: Principal,
+        check: Check,
+        person: Person,
+        answer: dict[str, Any],
+        refs: list[str],
+    ) -> dict[str, Any] | None:
+        """Send the answer through the one door; raise Refused (after committing its audit
+        entry) when the policy refuses."""
+        from shareguard.policy import DisclosureRequest, agreement_for, disclose
+
+        agreement = agreement_for(self.session, principal, check.purpose)
+        request = DisclosureRequest(
+            principal=principal,
+            action="check",
+            agreement_id=agreement.id if agreement is not None else None,
+            purpose=check.purpose,
+            data_items=PURPOSES[check.purpose].answer_shape,
+            subject=subject_for(self.session, person.id),
+            check_method=check.method,
+        )
+        out = disclose(self.session, request, answer, kind="check_answer", record_refs=refs)
+        if not out.decision.allowed:
+            self.session.commit()  # the refusal's audit entry stays
+            raise Refused(out.decision.reason, kind=out.decision.kind)
+        check.agreement_id = request.agreement_id
+        check.disclosure_id = out.disclosure_id
+        check.audit_seq = out.audit_seq
+        self.session.add(check)
+        self.session.flush()
+        return out.answer
+
+    # cases and contests ------------------------------------------------------------
+    def check(self, check_id: uuid.UUID, principal: Principal) -> Check:
+        """A check, for the organisation that made it (or caseworkers)."""
+        row = self.session.get(Check, check_id)
+        if row is None or not (
+            principal.has(CASEWORKER, "system")
+            or row.organisation_id == principal.organisation_id
+            or (row.person_id is not None and row.person_id == principal.person_id)
+        ):
+            raise NotFound(f"check {check_id} not found")
+        return row
+
+    def case_for_check(self, check_id: uuid.UUID) -> Case | None:
+        stmt = select(Case).where(Case.check_id == check_id).order_by(Case.opened_at.desc())
+        return self.session.scalars(stmt).first()
+
+    def contest(
+        self,
+        check_id: uuid.UUID,
+        principal: Principal,
+        statement: str = "",
+        person_id: uuid.UUID | None = None,
+    ) -> Case:
+        """The person (or a caseworker for them) contests a non-confirmed result."""
+        check = self.session.get(Check, check_id)
+        person_id = principal.person_id or person_id
+        if check is None:
+            raise NotFound(f"check {check_id} not found")
+        if principal.person_id is None and not principal.has(CASEWORKER):
+            raise Forbidden("only the person, or a caseworker helping them, can contest")
+        if check.person_id is not None and person_id is not None and check.person_id != person_id:
+            raise NotFound(f"check {check_id} not found")
+        if check.outcome == Outcome.CONFIRMED:
+            raise Conflict("a confirmed result has nothing to contest", field="check")
+        person_id = person_id or check.person_id
+        case = self.case_for_check(check_id)
+        if case is None or case.state == CaseState.CLOSED:
+            case = Case(
+                check_id=check.id,
+                person_id=person_id,
+                kind=CaseKind.CONTEST,
+                respond_by=today() + timedelta(days=RESPONSE_DAYS),
+            )
+            self.session.add(case)
+        case.person_id = case.person_id or person_id
+        case.contested_at = utcnow()
+        case.statement = statement
+        self.session.flush()
+        append(
+            self.session,
+            AuditRecord(
+                action="check.contest",
+                actor_user_id=principal.user_id,
+                subject_ref=str(person_id) if person_id else None,
+                purpose=check.purpose,
+                details={"check_id": str(check.id), "case_id": str(case.id)},
+            ),
+        )
+        self.session.commit()
+        return case
+
+    def cases(
+        self, principal: Principal, *, state: str | None = "open", limit: int = 50, offset: int = 0
+    ) -> list[Case]:
+        principal.require(CASEWORKER)
+        stmt = select(Case).order_by(Case.respond_by, Case.opened_at).limit(limit).offset(offset)
+        if state:
+            stmt = stmt.where(Case.state == state)
+        return list(self.session.scalars(stmt))
+
+    def case(self, case_id: uuid.UUID, principal: Principal) -> Case:
+        principal.require(CASEWORKER)
+        case = self.session.get(Case, case_id)
+        if case is None:
+            raise NotFound(f"case {case_id} not found")
+        return case
+
+    def resolve(
+        self,
+        case_id: uuid.UUID,
+        principal: Principal,
+        outcome: str,
+        note: str = "",
+        person_id: uuid.UUID | None = None,
+    ) -> Case:
+        """A caseworker closes a case with its outcome (recorded and audited)."""
+        case = self.case(case_id, principal)
+        if case.state == CaseState.CLOSED:
+            raise Conflict("this case is already closed")
+        if outcome not in ("confirmed", "not_confirmed", "no_record"):
+            raise InvalidInput(
+                "outcome must be confirmed, not_confirmed or no_record", field="outcome"
+            )
+        if person_id is not None:
+            self.status.person(person_id)
+            case.person_id = person_id
+        case.state = CaseState.CLOSED
+        case.outcome = outcome
+        case.outcome_note = note
+        case.closed_at = utcnow()
+        case.closed_by = principal.user_id
+        case.assigned_to = case.assigned_to or principal.user_id
+        append(
+            self.session,
+            AuditRecord(
+                action="check.case_closed",
+                actor_user_id=principal.user_id,
+                actor_org_id=principal.organisation_id,
+                subject_ref=str(case.person_id) if case.person_id else None,
+                details={
+                    "case_id": str(case.id),
+                    "check_id": str(case.check_id),
+                    "outcome": outcome,
+                },
+            ),
+        )
+        self.session.commit()
+        return case
+
+    def _purpose(self, purpose: str) -> None:
+        if purpose not in PURPOSES:
+            raise InvalidInput("unknown purpose for a check", field="purpose")
+
+
+def open_case_for(session: Session, person_id: uuid.UUID) -> bool:
+    """True while a referral or contest about this person is open (no adverse action then)."""
+    stmt = select(Case.id).where(Case.person_id == person_id, Case.state == CaseState.OPEN)
+    return session.scalar(stmt.limit(1)) is not None
+
+
+def outcome_counts(session: Session, since: datetime | None = None) -> dict[str, int]:
+    """Checks by outcome (for reports)."""
+    stmt = select(Check.outcome, func.count()).group_by(Check.outcome)
+    if since is not None:
+        stmt = stmt.where(Check.at >= since)
+    return {o: n for o, n in session.execute(stmt).all()}
