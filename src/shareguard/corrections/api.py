@@ -1,0 +1,154 @@
+"""Corrections and rectification notices (thin: parse, call the service, shape the answer)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+
+from shareguard.corrections.present import correction_out, notice_out
+from shareguard.corrections.schemas import (
+    AcknowledgeIn,
+    CorrectionIn,
+    CorrectionOut,
+    NoticeOut,
+    PersonNoticeOut,
+    RecipientToldOut,
+    RejectIn,
+    WebhookIn,
+    WebhookOut,
+)
+from shareguard.corrections.service import CorrectionService
+from shareguard.pagination import MAX_LIMIT
+from shareguard.web.deps import CurrentPrincipal, SessionDep
+
+
+def correction_service(session: SessionDep) -> CorrectionService:
+    return CorrectionService(session)
+
+
+Corrections = Annotated[CorrectionService, Depends(correction_service)]
+router = APIRouter(tags=["corrections"])
+
+
+@router.post("/corrections", response_model=CorrectionOut, status_code=201)
+def create_correction(
+    body: CorrectionIn, principal: CurrentPrincipal, corrections: Corrections
+) -> CorrectionOut:
+    """Correct a status record or decision; every recipient of the wrong data is notified."""
+    c = corrections.correct(principal, **body.model_dump())
+    return correction_out(corrections.session, c)
+
+
+@router.get("/corrections", response_model=list[CorrectionOut])
+def list_corrections(
+    principal: CurrentPrincipal,
+    corrections: Corrections,
+    state: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[CorrectionOut]:
+    rows = corrections.list(principal, state=state, limit=limit, offset=offset)
+    return [correction_out(corrections.session, c) for c in rows]
+
+
+@router.get("/corrections/{correction_id}", response_model=CorrectionOut)
+def get_correction(
+    correction_id: uuid.UUID, principal: CurrentPrincipal, corrections: Corrections
+) -> CorrectionOut:
+    return correction_out(corrections.session, corrections.get(correction_id, principal))
+
+
+@router.post("/corrections/{correction_id}/approve", response_model=CorrectionOut)
+def approve_correction(
+    correction_id: uuid.UUID, principal: CurrentPrincipal, corrections: Corrections
+) -> CorrectionOut:
+    """A second caseworker approves a correction that lifts an adverse action."""
+    return correction_out(corrections.session, corrections.approve(correction_id, principal))
+
+
+@router.post("/corrections/{correction_id}/reject", response_model=CorrectionOut)
+def reject_correction(
+    correction_id: uuid.UUID, body: RejectIn, principal: CurrentPrincipal, corrections: Corrections
+) -> CorrectionOut:
+    c = corrections.reject(correction_id, principal, body.reason)
+    return correction_out(corrections.session, c)
+
+
+@router.get("/corrections/{correction_id}/notices", response_model=list[NoticeOut])
+def correction_notices(
+    correction_id: uuid.UUID, principal: CurrentPrincipal, corrections: Corrections
+) -> list[NoticeOut]:
+    corrections.get(correction_id, principal)
+    return [notice_out(n) for n in corrections.notices_of(correction_id)]
+
+
+@router.get("/notices", response_model=list[NoticeOut])
+def list_notices(
+    principal: CurrentPrincipal,
+    corrections: Corrections,
+    open_only: bool = False,
+    organisation_id: uuid.UUID | None = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[NoticeOut]:
+    """Rectification notices: a recipient sees its own; staff see all."""
+    rows = corrections.notices(
+        principal, organisation_id=organisation_id, open_only=open_only, limit=limit, offset=offset
+    )
+    return [notice_out(n) for n in rows]
+
+
+@router.get("/notices/escalated", response_model=list[NoticeOut])
+def escalated_notices(principal: CurrentPrincipal, corrections: Corrections) -> list[NoticeOut]:
+    """Overdue notices escalated to the governance officer."""
+    return [notice_out(n) for n in corrections.escalations(principal)]
+
+
+@router.get("/notices/{notice_id}", response_model=NoticeOut)
+def get_notice(
+    notice_id: uuid.UUID, principal: CurrentPrincipal, corrections: Corrections
+) -> NoticeOut:
+    return notice_out(corrections.notice(notice_id, principal))
+
+
+@router.post("/notices/{notice_id}/acknowledge", response_model=NoticeOut)
+def acknowledge_notice(
+    notice_id: uuid.UUID,
+    principal: CurrentPrincipal,
+    corrections: Corrections,
+    body: AcknowledgeIn | None = None,
+) -> NoticeOut:
+    """Acknowledge one of your organisation's notices (once)."""
+    return notice_out(corrections.acknowledge(notice_id, principal, body.note if body else ""))
+
+
+@router.put("/organisations/{organisation_id}/webhook", response_model=WebhookOut)
+def set_webhook(
+    organisation_id: uuid.UUID,
+    body: WebhookIn,
+    principal: CurrentPrincipal,
+    corrections: Corrections,
+) -> WebhookOut:
+    """Where notices are pushed; the signing secret is returned once."""
+    secret = corrections.set_webhook(organisation_id, body.url, principal)
+    return WebhookOut(url=body.url, secret=secret)
+
+
+@router.get("/persons/{person_id}/corrections/notices", response_model=list[PersonNoticeOut])
+def person_notices(
+    person_id: uuid.UUID, principal: CurrentPrincipal, corrections: Corrections
+) -> list[PersonNoticeOut]:
+    """What the person was told about corrections to their records."""
+    return [
+        PersonNoticeOut.model_validate(n) for n in corrections.person_notices(person_id, principal)
+    ]
+
+
+@router.get("/persons/{person_id}/corrections/recipients", response_model=list[RecipientToldOut])
+def recipients_told(
+    person_id: uuid.UUID, principal: CurrentPrincipal, corrections: Corrections
+) -> list[RecipientToldOut]:
+    """Which organisations were told of corrections to the person's records."""
+    return [RecipientToldOut(**r) for r in corrections.recipients_told(person_id, principal)]

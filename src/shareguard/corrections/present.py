@@ -1,0 +1,22 @@
+"""Model -> API shapes for corrections and notices."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from shareguard.corrections.models import Correction, RectificationNotice
+from shareguard.corrections.schemas import CorrectionOut, NoticeOut
+from shareguard.corrections.service import CorrectionService
+from shareguard.storage.base import utcnow
+
+
+def correction_out(session: Session, c: Correction) -> CorrectionOut:
+    out = CorrectionOut.model_validate(c)
+    out.notices = len(CorrectionService(session).notices_of(c.id))
+    return out
+
+
+def notice_out(n: RectificationNotice) -> NoticeOut:
+    out = NoticeOut.model_validate(n)
+    out.overdue = n.acknowledged_at is None and n.deadline < utcnow()
+    return out

@@ -1,0 +1,191 @@
+"""Report arithmetic: pure functions over plain rows (no database, no I/O).
+
+The service reads rows from the register, the disclosures, checks, match runs, corrections
+and the audit log; everything it reports is computed here, so each figure is tested against
+hand-counted tables.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime
+from typing import Any
+
+Row = Mapping[str, Any]
+
+PERIODS = ("day", "month", "quarter", "year")
+
+
+def period_of(at: datetime | date, period: str) -> str:
+    """The period label of a moment: ``2026-11-23``, ``2026-11``, ``2026-Q4`` or ``2026``."""
+    if period == "day":
+        return f"{at.year:04d}-{at.month:02d}-{at.day:02d}"
+    if period == "month":
+        return f"{at.year:04d}-{at.month:02d}"
+    if period == "quarter":
+        return f"{at.year:04d}-Q{(at.month - 1) // 3 + 1}"
+    if period == "year":
+        return f"{at.year:04d}"
+    raise ValueError(f"period must be one of {', '.join(PERIODS)}")
+
+
+def count_by(rows: Iterable[Row], *fields: str) -> dict[str, int]:
+    """Counts keyed by the fields' values joined with ``|`` (missing values as ``none``)."""
+    counter: Counter[str] = Counter(
+        "|".join(str(r.get(f)) if r.get(f) is not None else "none" for f in fields) for r in rows
+    )
+    return dict(sorted(counter.items()))
+
+
+def by_purpose_and_period(rows: Iterable[Row], period: str = "month") -> list[dict[str, Any]]:
+    """``[{period, purpose, count}]`` by period then purpose; rows need ``purpose``, ``at``."""
+    counter: Counter[tuple[str, str]] = Counter(
+        (period_of(r["at"], period), str(r.get("purpose") or "none")) for r in rows
+    )
+    return [
+        {"period": p, "purpose": purpose, "count": n} for (p, purpose), n in sorted(counter.items())
+    ]
+
+
+def rate(numerator: int, denominator: int) -> float | None:
+    """``numerator / denominator`` rounded to 4 places; None when nothing to divide by."""
+    return None if denominator == 0 else round(numerator / denominator, 4)
+
+
+def duration_stats(pairs: Iterable[tuple[datetime, datetime | None]]) -> dict[str, Any]:
+    """Hours from start to end: count done, still open, median, mean and maximum hours."""
+    hours: list[float] = []
+    open_ = 0
+    for start, end in pairs:
+        if end is None:
+            open_ += 1
+        else:
+            hours.append((end - start).total_seconds() / 3600)
+    return {
+        "done": len(hours),
+        "open": open_,
+        "median_hours": round(statistics.median(hours), 2) if hours else None,
+        "mean_hours": round(statistics.fmean(hours), 2) if hours else None,
+        "max_hours": round(max(hours), 2) if hours else None,
+    }
+
+
+def volume_against_limit(rows: Iterable[Row], limit_per_day: int | None) -> dict[str, Any]:
+    """Busiest day's disclosures against the daily limit, and how many days exceeded it."""
+    per_day = Counter(period_of(r["at"], "day") for r in rows)
+    busiest = max(per_day.values()) if per_day else 0
+    over = sum(1 for n in per_day.values() if limit_per_day is not None and n > limit_per_day)
+    return {
+        "limit_per_day": limit_per_day,
+        "busiest_day": busiest,
+        "days_with_disclosures": len(per_day),
+        "days_over_limit": over,
+        "peak_use": rate(busiest, limit_per_day) if limit_per_day else None,
+    }
+
+
+def checks_summary(checks: Sequence[Row]) -> dict[str, Any]:
+    """Checks by outcome with referral and contest rates; rows need ``outcome``, ``contested``."""
+    outcomes = count_by(checks, "outcome")
+    total = len(checks)
+    referred = outcomes.get("referred", 0)
+    contested = sum(1 for c in checks if c.get("contested"))
+    return {
+        "total": total,
+        "by_outcome": outcomes,
+        "referral_rate": rate(referred, total),
+        "contested": contested,
+        "contest_rate": rate(contested, total),
+    }
+
+
+def match_summary(runs: Sequence[Row], adverse: Sequence[Row]) -> dict[str, Any]:
+    """Match runs' candidates, reviews, confirmations, adverse actions and the error rate.
+
+    ``runs`` rows carry ``candidates``, ``reviewed``, ``confirmed``; ``adverse`` rows carry
+    ``overturned``. The error rate is adverse actions later overturned / adverse actions.
+    """
+    actions = len(adverse)
+    overturned = sum(1 for a in adverse if a.get("overturned"))
+    return {
+        "runs": len(runs),
+        "candidates": sum(int(r.get("candidates") or 0) for r in runs),
+        "reviewed": sum(int(r.get("reviewed") or 0) for r in runs),
+        "confirmed": sum(int(r.get("confirmed") or 0) for r in runs),
+        "adverse_actions": actions,
+        "overturned": overturned,
+        "error_rate": rate(overturned, actions),
+    }
+
+
+def corrections_summary(
+    corrections: Sequence[Row], notices: Sequence[Row], *, now: datetime
+) -> dict[str, Any]:
+    """Corrections, notices (acknowledged, overdue, escalated) and time to rectify.
+
+    Notice rows carry ``disclosed_at``, ``acknowledged_at``, ``deadline``, ``escalated_at``;
+    time to rectify runs from the first disclosure of the wrong data to acknowledgement.
+    """
+    acknowledged = sum(1 for n in notices if n.get("acknowledged_at"))
+    overdue = sum(1 for n in notices if not n.get("acknowledged_at") and n["deadline"] < now)
+    return {
+        "corrections": len(corrections),
+        "notices": len(notices),
+        "acknowledged": acknowledged,
+        "overdue": overdue,
+        "escalated": sum(1 for n in notices if n.get("escalated_at")),
+        "time_to_rectify": duration_stats(
+            (n["disclosed_at"], n.get("acknowledged_at")) for n in notices
+        ),
+    }
+
+
+def refusals_summary(refusals: Sequence[Row]) -> dict[str, Any]:
+    """Requests refused by kind (firewall, pause, limit, ...); rows need ``kind``."""
+    kinds = count_by(refusals, "kind")
+    return {"total": len(refusals), "by_kind": kinds}
+
+
+def yearly_volumes(rows: Iterable[Row]) -> list[dict[str, int]]:
+    """``[{year, disclosures}]`` ascending; the transparency register publishes these."""
+    counter = Counter(r["at"].year for r in rows)
+    return [{"year": y, "disclosures": n} for y, n in sorted(counter.items())]
+
+
+def pause_effect(
+    rows: Iterable[Row], paused_at: datetime | None, days: int = 180
+) -> dict[str, Any]:
+    """Disclosures in the ``days`` before and after a pause began (its effect on volume)."""
+    if paused_at is None:
+        return {"paused_at": None, "before": None, "after": None, "change": None}
+    window = days * 86400
+    before = after = 0
+    for r in rows:
+        delta = (r["at"] - paused_at).total_seconds()
+        if -window <= delta < 0:
+            before += 1
+        elif 0 <= delta < window:
+            after += 1
+    return {
+        "paused_at": paused_at.isoformat(),
+        "window_days": days,
+        "before": before,
+        "after": after,
+        "change": rate(after - before, before),
+    }
+
+
+def flatten(report: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested dicts to ``a.b.c`` keys (for CSV and table output); lists become counts."""
+    out: dict[str, Any] = {}
+    for key, value in report.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            out.update(flatten(value, name + "."))
+        elif isinstance(value, list):
+            out[name] = len(value)
+        else:
+            out[name] = value
+    return out
