@@ -18,7 +18,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from shareguard.config import Settings
 from shareguard.errors import ShareguardError, Unauthenticated
 from shareguard.web.console.render import STATIC, render
-from shareguard.web.console.security import CsrfRejected, PersonSignInRequired
+from shareguard.web.console.security import SIGNED_IN_MARKER, CsrfRejected, PersonSignInRequired
 
 log = logging.getLogger("shareguard.console")
 
@@ -41,7 +41,8 @@ def console_error(request: Request, exc: ShareguardError) -> Response:
         person = isinstance(exc, PersonSignInRequired) or request.url.path.startswith("/my")
         target = "/my/sign-in" if person else "/sign-in"
         nxt = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        expired = "&expired=1" if request.cookies.get("sg_session") else ""
+        # A signed-in marker outlives the session cookie, so we can say why they must sign in again.
+        expired = "&expired=1" if request.cookies.get(SIGNED_IN_MARKER) else ""
         return RedirectResponse(f"{target}?next={quote(nxt, safe='/')}{expired}", status_code=303)
     if not hasattr(request.state, "console_user"):
         request.state.console_user = None
@@ -78,6 +79,7 @@ def install(app: FastAPI, settings: Settings) -> None:
     assets = StaticFiles(directory=STATIC / "govuk" / "assets", check_dir=False)
     assets.all_directories.append(STATIC / "moj" / "assets")
     app.mount("/assets", assets, name="assets")
+    paths: set[str] = set()
     for name in PAGES:
         try:
             module = importlib.import_module(f"shareguard.web.console.{name}")
@@ -93,4 +95,7 @@ def install(app: FastAPI, settings: Settings) -> None:
                 continue
             raise
         app.include_router(module.router)
+        paths.update(getattr(r, "path", "") for r in module.router.routes)
     app.state.console_error = console_error
+    # Navigation offers only pages that exist: capabilities land at different times.
+    app.state.console_paths = paths

@@ -16,11 +16,12 @@ from shareguard.accounts.service import AccountService
 from shareguard.agreements import transparency
 from shareguard.agreements.catalogue import DATA_ITEMS, PURPOSES
 from shareguard.agreements.models import Agreement, AgreementState
-from shareguard.agreements.service import REQUIRED, AgreementService, missing_items, user_name
+from shareguard.agreements.service import AgreementService, missing_items, user_name
 from shareguard.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
 from shareguard.storage.base import today
 from shareguard.web.console.render import render
 from shareguard.web.console.security import (
+    SIGNED_IN_MARKER,
     Form,
     MaybeUser,
     Officer,
@@ -191,7 +192,7 @@ def checklist(session: Session, a: Agreement) -> list[dict[str, Any]]:
                     "Sharing",
                     "Proactive bulk sharing (match runs)" if a.bulk else "Answers to checks only",
                 ),
-                row(REQUIRED["frequency"].capitalize(), a.frequency, "frequency"),
+                row("Frequency", a.frequency, "frequency"),
             ],
         },
         {
@@ -202,7 +203,7 @@ def checklist(session: Session, a: Agreement) -> list[dict[str, Any]]:
                     f"{a.legal_gateway_statute} {a.legal_gateway_section}".strip(),
                     "legal_gateway_statute",
                 ),
-                row(REQUIRED["lawful_basis"].capitalize(), a.lawful_basis, "lawful_basis"),
+                row("Lawful basis (UK GDPR Article 6)", a.lawful_basis, "lawful_basis"),
                 row("Art 9/10 condition", a.special_category_condition),
                 row(
                     "DPIA",
@@ -445,7 +446,11 @@ def sign_in_submit(request: Request, form: Form, session: SessionDep) -> Respons
             errors["email"] = "Enter a correct email address and password"
         else:
             sign_in(request, user.id)
-            return RedirectResponse(next_url, status_code=303)
+            response = RedirectResponse(next_url, status_code=303)
+            response.set_cookie(
+                SIGNED_IN_MARKER, "1", max_age=30 * 24 * 3600, httponly=True, samesite="lax"
+            )
+            return response
     return render(
         request,
         "console/sign_in.html",
@@ -462,7 +467,9 @@ def sign_in_submit(request: Request, form: Form, session: SessionDep) -> Respons
 def sign_out(request: Request, form: Form) -> Response:
     request.session.clear()
     flash(request, "You have signed out")
-    return RedirectResponse("/", status_code=303)
+    response = RedirectResponse("/", status_code=303)
+    response.delete_cookie(SIGNED_IN_MARKER)
+    return response
 
 
 # home, help --------------------------------------------------------------------------------

@@ -17,6 +17,8 @@ from shareguard.accounts.service import AccountService
 from shareguard.errors import Forbidden, NotFound, Unauthenticated
 from shareguard.web.deps import SessionDep
 
+SIGNED_IN_MARKER = "sg_was_signed_in"
+
 
 class CsrfRejected(Forbidden):
     title = "Your form could not be accepted"
@@ -155,43 +157,29 @@ def pop_flash(request: Request) -> dict[str, str] | None:
 
 
 # navigation -------------------------------------------------------------------------------
-#: (label, href, roles that see it, capability module that must exist)
-STAFF_NAV: list[tuple[str, str, frozenset[str], str | None]] = [
+#: (label, href, roles that see it); shown only once a page is mounted at href.
+STAFF_NAV: list[tuple[str, str, frozenset[str]]] = [
     (
         "Agreements",
         "/agreements",
         frozenset({Role.GOVERNANCE_OFFICER, Role.AUDITOR, Role.CASEWORKER, Role.REVIEWER}),
-        None,
     ),
     (
         "Firewall and pauses",
         "/governance/firewall",
         frozenset({Role.GOVERNANCE_OFFICER, Role.AUDITOR}),
-        "shareguard.policy.service",
     ),
     (
         "Audit log",
         "/governance/audit",
         frozenset({Role.GOVERNANCE_OFFICER, Role.AUDITOR}),
-        "shareguard.audit.service",
     ),
-    ("People", "/casework/people", frozenset({Role.CASEWORKER}), "shareguard.status.service"),
-    ("Contests", "/casework/contests", frozenset({Role.CASEWORKER}), "shareguard.checks.service"),
-    ("Review queue", "/review", frozenset({Role.REVIEWER}), "shareguard.matching.service"),
-    ("Run a check", "/checks/new", frozenset({Role.PARTNER_USER}), "shareguard.checks.service"),
-    ("Your agreements", "/agreements", frozenset({Role.PARTNER_USER}), None),
+    ("People", "/casework/people", frozenset({Role.CASEWORKER})),
+    ("Contests", "/casework/contests", frozenset({Role.CASEWORKER})),
+    ("Review queue", "/review", frozenset({Role.REVIEWER})),
+    ("Run a check", "/checks/new", frozenset({Role.PARTNER_USER})),
+    ("Your agreements", "/agreements", frozenset({Role.PARTNER_USER})),
 ]
-
-
-def available(module: str | None) -> bool:
-    if module is None:
-        return True
-    import importlib.util
-
-    try:
-        return importlib.util.find_spec(module) is not None
-    except ModuleNotFoundError:
-        return False
 
 
 def navigation(request: Request, user: ConsoleUser | None) -> list[dict[str, Any]]:
@@ -203,8 +191,9 @@ def navigation(request: Request, user: ConsoleUser | None) -> list[dict[str, Any
     else:
         items = [("Home", "/console")]
         seen: set[str] = set()
-        for label, href, roles, module in STAFF_NAV:
-            if user.has(*roles) and available(module) and href not in seen:
+        for label, href, roles in STAFF_NAV:
+            mounted: set[str] = getattr(request.app.state, "console_paths", set())
+            if user.has(*roles) and href in mounted and href not in seen:
                 items.append((label, href))
                 seen.add(href)
     out = []
