@@ -1,0 +1,168 @@
+"""Credential and lock routes (thin). ``public``: the issuing key and the revocation list."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from shareguard.config import Settings
+from shareguard.credentials import format as fmt
+from shareguard.credentials.models import Credential
+from shareguard.credentials.schemas import (
+    CredentialIn,
+    CredentialIssued,
+    CredentialOut,
+    LocksOut,
+    PublicKeyOut,
+    RevocationListOut,
+    RevokeIn,
+    VerificationOut,
+    VerifyIn,
+)
+from shareguard.credentials.service import LOCKS, CredentialService, LockService
+from shareguard.web.deps import CurrentPrincipal, SessionDep
+
+router = APIRouter(tags=["credentials"])
+public = APIRouter(tags=["credentials"])
+BASE = "/api/v1/credentials"
+
+
+def _svc(request: Request, session: SessionDep) -> CredentialService:
+    settings: Settings = request.app.state.settings
+    return CredentialService(session, settings)
+
+
+def _out(row: Credential, cls: type[CredentialOut] = CredentialOut) -> CredentialOut:
+    out = cls.model_validate(row)
+    out.download_url = f"{BASE}/{row.id}/download"
+    out.page_url = f"{BASE}/{row.id}/page"
+    return out
+
+
+@router.post("/persons/{person_id}/credentials", response_model=CredentialIssued, status_code=201)
+def issue_credential(
+    person_id: uuid.UUID,
+    body: CredentialIn,
+    principal: CurrentPrincipal,
+    request: Request,
+    session: SessionDep,
+) -> CredentialOut:
+    """Issue a signed credential for one purpose (the person, or a caseworker for them)."""
+    row = _svc(request, session).issue(person_id, body.purpose, principal, days=body.days)
+    out = _out(row, CredentialIssued)
+    assert isinstance(out, CredentialIssued)
+    out.credential = row.token
+    return out
+
+
+@router.get("/persons/{person_id}/credentials", response_model=list[CredentialOut])
+def list_credentials(
+    person_id: uuid.UUID, principal: CurrentPrincipal, request: Request, session: SessionDep
+) -> list[CredentialOut]:
+    return [_out(r) for r in _svc(request, session).for_person(person_id, principal)]
+
+
+@router.get("/credentials/{credential_id:uuid}", response_model=CredentialOut)
+def get_credential(
+    credential_id: uuid.UUID, principal: CurrentPrincipal, request: Request, session: SessionDep
+) -> CredentialOut:
+    return _out(_svc(request, session).get(credential_id, principal))
+
+
+@router.get(
+    "/credentials/{credential_id:uuid}/download",
+    response_class=Response,
+    responses={200: {"content": {fmt.MEDIA_TYPE: {}}}},
+)
+def download_credential(
+    credential_id: uuid.UUID, principal: CurrentPrincipal, request: Request, session: SessionDep
+) -> Response:
+    """The credential as a file (``application/vc+jwt``)."""
+    row = _svc(request, session).get(credential_id, principal)
+    return Response(
+        row.token + "\n",
+        media_type=fmt.MEDIA_TYPE,
+        headers={
+            "Content-Disposition": f'attachment; filename="credential-{row.id}.jwt"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@router.get("/credentials/{credential_id:uuid}/page", response_class=HTMLResponse)
+def credential_page(
+    credential_id: uuid.UUID, principal: CurrentPrincipal, request: Request, session: SessionDep
+) -> HTMLResponse:
+    """The printable page with the QR code."""
+    svc = _svc(request, session)
+    return HTMLResponse(
+        svc.page(svc.get(credential_id, principal)), headers={"Cache-Control": "no-store"}
+    )
+
+
+@router.post("/credentials/{credential_id:uuid}/revoke", response_model=CredentialOut)
+def revoke_credential(
+    credential_id: uuid.UUID,
+    principal: CurrentPrincipal,
+    request: Request,
+    session: SessionDep,
+    body: RevokeIn | None = None,
+) -> CredentialOut:
+    reason = body.reason if body else "person_request"
+    return _out(_svc(request, session).revoke(credential_id, principal, reason))
+
+
+@router.post("/credentials/verify", response_model=VerificationOut)
+def verify_credential(
+    body: VerifyIn, principal: CurrentPrincipal, request: Request, session: SessionDep
+) -> VerificationOut:
+    """Verify online: signature, dates and the live revocation state (audited)."""
+    result = _svc(request, session).verify_online(body.credential, principal)
+    return VerificationOut(**result.as_dict())
+
+
+@public.get("/credentials/public-key", response_model=PublicKeyOut)
+def public_key(request: Request, session: SessionDep) -> PublicKeyOut:
+    """The issuing public key, as PEM and JWK: all a checker needs to verify offline."""
+    key = _svc(request, session).public_key()
+    jwk = fmt.public_jwk(key)
+    return PublicKeyOut(kid=jwk["kid"], alg=fmt.ALG, pem=fmt.public_pem(key), jwk=jwk)
+
+
+@public.get("/credentials/revocations", response_model=RevocationListOut)
+def revocations(request: Request, session: SessionDep) -> RevocationListOut:
+    """The signed revocation list, with its issued time and when the next one is due."""
+    signed = _svc(request, session).revocation_list()
+    return RevocationListOut(
+        revocation_list=signed.token,
+        issued_at=signed.issued_at,
+        next_update=signed.next_update,
+        count=signed.count,
+    )
+
+
+# locks ------------------------------------------------------------------------------------------
+@router.get("/persons/{person_id}/locks", response_model=LocksOut)
+def get_locks(person_id: uuid.UUID, principal: CurrentPrincipal, session: SessionDep) -> LocksOut:
+    locks = LockService(session).locks(person_id, principal)
+    return LocksOut(person_id=person_id, locks=locks, available=LOCKS)
+
+
+@router.put("/persons/{person_id}/locks/{lock}", response_model=LocksOut)
+def set_lock(
+    person_id: uuid.UUID, lock: str, principal: CurrentPrincipal, session: SessionDep
+) -> LocksOut:
+    """Set a lock on the person's own record (audited)."""
+    locks = LockService(session).set_lock(person_id, lock, principal)
+    return LocksOut(person_id=person_id, locks=locks, available=LOCKS)
+
+
+@router.delete("/persons/{person_id}/locks/{lock}", response_model=LocksOut)
+def clear_lock(
+    person_id: uuid.UUID, lock: str, principal: CurrentPrincipal, session: SessionDep
+) -> LocksOut:
+    """Clear a lock (audited)."""
+    locks = LockService(session).clear_lock(person_id, lock, principal)
+    return LocksOut(person_id=person_id, locks=locks, available=LOCKS)
