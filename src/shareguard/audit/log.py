@@ -109,7 +109,7 @@ def node_pos(level: int, index: int) -> int:
 
 
 # -- appending ----------------------------------------------------------------------------
-def _lock(session: Session) -> None:
+def lock(session: Session) -> None:
     """Serialise appenders: SQLite transactions already begin IMMEDIATE (storage/db.py)."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(select(func.pg_advisory_xact_lock(PG_LOCK_KEY)))
@@ -139,7 +139,7 @@ def append_many(session: Session, records: Sequence[AuditRecord]) -> list[AuditE
     if not records:
         return []
     session.flush()  # the caller's pending rows first, so the lock is taken in a live transaction
-    _lock(session)
+    lock(session)
     size = _head_size(session, create=True)
     stack = _frontier(session, size)
     at = utcnow()

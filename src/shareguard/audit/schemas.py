@@ -1,0 +1,59 @@
+"""API shapes of the audit log."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class PublicKeyOut(BaseModel):
+    algorithm: str = "Ed25519"
+    key_name: str
+    key_id: str = Field(description="Hex of the 4-byte signed-note key id")
+    public_key: str = Field(description="Base64 of the 32-byte Ed25519 public key")
+    vkey: str = Field(description="Note verifier key: <name>+<hex key id>+<base64(0x01 || key)>")
+
+
+class CheckpointOut(BaseModel):
+    id: int
+    tree_size: int
+    root_hash: str = Field(description="Base64 root hash")
+    origin: str
+    created_at: datetime
+    note: str = Field(description="The C2SP signed-note checkpoint")
+
+
+class EntryOut(BaseModel):
+    seq: int
+    at: datetime
+    action: str
+    actor_org_id: uuid.UUID | None
+    actor_user_id: uuid.UUID | None
+    agreement_id: uuid.UUID | None
+    purpose: str | None
+    subject_ref: str | None
+    decision: str | None
+    reasons: list[str]
+    payload_hash: str | None
+    details: dict[str, Any]
+    leaf_hash: str = Field(description="Base64 RFC 9162 leaf hash")
+
+
+class AccessLogItemOut(BaseModel):
+    seq: int
+    at: datetime | None
+    action: str | None
+    organisation: str | None
+    agreement_reference: str | None
+    purpose: str | None
+    outcome: str | None
+    withheld: str | None = Field(None, description="'withheld under <exemption>' where one applies")
+    exemption_reason: str | None = Field(None, description="Shown to staff only")
+
+
+class AccessLogOut(BaseModel):
+    person_id: uuid.UUID
+    items: list[AccessLogItemOut]
