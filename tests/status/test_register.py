@@ -96,7 +96,7 @@ def test_decision_appeal_state_and_supersession(world) -> None:  # type: ignore[
         ),
         cw,
     )
-    assert svc.appeal_state(p.id) == "none"
+    assert svc.appeal_state(p.id) == "decided"
     assert len(svc.decisions(p.id)) == 2
 
 

@@ -295,7 +295,7 @@ class CheckService:
     ) -> CheckResult:
         status = self.status.current_status(person.id)
         appeal = self.status.appeal_state(person.id)
-        decisions = [d for d in self.status.current_decisions(person.id) if not d.overturned]
+        decisions = self.status.current_decisions(person.id)
         latest = decisions[-1] if decisions else None
         decision = (
             {"type": latest.type, "decided_on": latest.decided_on.isoformat()} if latest else None

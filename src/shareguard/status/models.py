@@ -138,7 +138,8 @@ class ImmigrationDecision(IdMixin, Base):
     appeal_state: Mapped[str] = mapped_column(String(10), default=AppealState.NONE)
     final: Mapped[bool] = mapped_column(default=False)
     appeal_window_end: Mapped[date | None] = mapped_column(Date, default=None)
-    #: Set when a later decision (e.g. an appeal allowed, an error found) replaced this one.
+    #: This row overturns the decision it supersedes (appeal allowed, error found), so the
+    #: earlier decision was wrong, not merely updated; reports count these.
     overturned: Mapped[bool] = mapped_column(default=False)
     source: Mapped[str] = mapped_column(String(100), default="")
     evidence_ref: Mapped[str] = mapped_column(String(200), default="")

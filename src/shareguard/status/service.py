@@ -139,6 +139,10 @@ class StatusService:
                 )
             if self._decision_superseded(old.id):
                 raise Conflict("that decision has already been superseded", field="supersedes_id")
+        if data.overturned and data.supersedes_id is None:
+            raise InvalidInput(
+                "an overturning decision names the one it overturns", field="supersedes_id"
+            )
         if data.final and data.appeal_state in (AppealState.LODGED, AppealState.PENDING):
             raise InvalidInput(
                 "a decision with an appeal lodged or pending cannot be final", field="final"
@@ -168,7 +172,7 @@ class StatusService:
     def appeal_state(self, person_id: uuid.UUID) -> str:
         """The most open appeal state among current decisions: pending > lodged > decided > none."""
         order = [AppealState.PENDING, AppealState.LODGED, AppealState.DECIDED, AppealState.NONE]
-        states = {d.appeal_state for d in self.current_decisions(person_id) if not d.overturned}
+        states = {d.appeal_state for d in self.current_decisions(person_id)}
         return next((str(s) for s in order if s in states), str(AppealState.NONE))
 
     def _decision_superseded(self, decision_id: uuid.UUID) -> bool:
