@@ -1,0 +1,335 @@
+"""Partner dataset import: a declared column mapping, row-by-row validation, streamed.
+
+Files are read in batches (pyarrow), so a million-row file takes bounded memory. Every bad
+row gets an error naming its line, the column and the reason — never the value, which may be
+personal data. In ``reject`` mode one bad row rejects the whole file and nothing is kept; in
+``quarantine`` mode bad rows are left out and listed in a report beside the dataset.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import os
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from shareguard.errors import InvalidInput
+
+#: The columns every partner dataset is mapped onto; ``postcode`` may be left unmapped.
+CANONICAL = ("record_id", "first_name", "surname", "date_of_birth", "postcode")
+REQUIRED = ("record_id", "first_name", "surname", "date_of_birth")
+MODES = ("reject", "quarantine")
+BATCH_ROWS = 65_536
+MAX_REPORTED = 1_000
+MAX_NAME = 100
+_POSTCODE_SHAPE = re.compile(r"^[A-Za-z0-9 ]{2,10}$")
+SCHEMA = pa.schema([(c, pa.string()) for c in CANONICAL])
+
+#: Called with rows read so far and the file's total bytes read fraction (0..1).
+Progress = Callable[[int, float], None]
+
+
+@dataclass(frozen=True)
+class RowError:
+    line: int
+    column: str
+    reason: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"line": self.line, "column": self.column, "reason": self.reason}
+
+
+@dataclass
+class ImportOutcome:
+    rows: int
+    errors: list[RowError] = field(default_factory=list)
+    error_count: int = 0
+    bad_rows: int = 0
+    sha256: str = ""
+
+
+class FileRejected(InvalidInput):
+    """The file was refused whole; ``errors`` lists the rows at fault (line, column, reason)."""
+
+    title = "Partner file rejected"
+    slug = "partner-file-rejected"
+
+
+def parse_mapping(pairs: list[str] | dict[str, str]) -> dict[str, str]:
+    """``["record_id=id", ...]`` or a dict -> canonical column -> file column; checks it."""
+    if isinstance(pairs, dict):
+        mapping = dict(pairs)
+    else:
+        mapping = {}
+        for pair in pairs:
+            if "=" not in pair:
+                raise InvalidInput("a mapping is canonical=column", field="mapping")
+            key, _, value = pair.partition("=")
+            mapping[key.strip()] = value.strip()
+    date_format = mapping.pop("date_format", None)
+    unknown = sorted(set(mapping) - set(CANONICAL))
+    if unknown:
+        raise InvalidInput(
+            f"unknown mapped column(s): {', '.join(unknown)} (use: {', '.join(CANONICAL)})",
+            field="mapping",
+        )
+    missing = [c for c in REQUIRED if c not in mapping]
+    if missing:
+        raise InvalidInput(f"the mapping must name: {', '.join(missing)}", field="mapping")
+    if date_format:
+        mapping["date_format"] = date_format
+    return mapping
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _batches(path: Path, fmt: str, columns: list[str]) -> Iterator[tuple[pa.RecordBatch, float]]:
+    """Record batches of the mapped columns (all as strings), with the fraction read."""
+    total = max(os.path.getsize(path), 1)
+    if fmt == "csv":
+        import pyarrow.csv as pacsv
+
+        try:
+            reader = pacsv.open_csv(
+                path,
+                read_options=pacsv.ReadOptions(block_size=1 << 22),
+                convert_options=pacsv.ConvertOptions(
+                    include_columns=columns,
+                    column_types={c: pa.string() for c in columns},
+                    strings_can_be_null=False,
+                ),
+            )
+        except (pa.ArrowInvalid, KeyError) as exc:
+            raise InvalidInput(_header_problem(exc, columns), field="file") from None
+        done = 0
+        while True:
+            try:
+                batch = reader.read_next_batch()
+            except StopIteration:
+                return
+            except pa.ArrowInvalid as exc:
+                # A row with the wrong number of fields: pyarrow names the row, not its values.
+                raise InvalidInput(
+                    f"the file is not well-formed CSV: {_safe(exc)}", field="file"
+                ) from None
+            done += batch.nbytes
+            yield batch, min(done / total, 1.0)
+    elif fmt == "parquet":
+        try:
+            pf = pq.ParquetFile(path)
+        except pa.ArrowInvalid:
+            raise InvalidInput("the file is not a Parquet file", field="file") from None
+        absent = [c for c in columns if c not in pf.schema_arrow.names]
+        if absent:
+            raise InvalidInput(f"the file has no column(s): {', '.join(absent)}", field="mapping")
+        rows = max(pf.metadata.num_rows, 1)
+        seen = 0
+        for batch in pf.iter_batches(batch_size=BATCH_ROWS, columns=columns):
+            seen += batch.num_rows
+            cast = pa.RecordBatch.from_arrays(
+                [batch.column(i).cast(pa.string()) for i in range(batch.num_columns)],
+                names=batch.schema.names,
+            )
+            yield cast, seen / rows
+    else:
+        raise InvalidInput("the file must be .csv or .parquet", field="file")
+
+
+def _safe(exc: Exception) -> str:
+    # pyarrow may quote the offending row; keep only its position.
+    text = str(exc)
+    m = re.search(r"(Expected \d+ columns?, got \d+)", text)
+    row = re.search(r"[Rr]ow #?(\d+)", text)
+    parts = [m.group(1) if m else "malformed row"]
+    if row:
+        parts.append(f"at row {row.group(1)}")
+    return " ".join(parts)
+
+
+def _header_problem(exc: Exception, columns: list[str]) -> str:
+    text = str(exc)
+    absent = [c for c in columns if f"'{c}'" in text or f'"{c}"' in text]
+    if absent:
+        return f"the file has no column(s): {', '.join(absent)}"
+    return "the file's header does not have the mapped columns"
+
+
+def _parse_dates(values: pd.Series, date_format: str) -> pd.Series:
+    """Parse once per distinct value (dates repeat); None where it does not parse."""
+    from datetime import datetime
+
+    def parse(text: object) -> date | None:
+        try:
+            return datetime.strptime(str(text).strip(), date_format).date()
+        except ValueError:
+            return None
+
+    uniques = values.dropna().unique()
+    table = {u: parse(u) for u in uniques}
+    return values.map(table).astype(object)
+
+
+def _validate(
+    frame: pd.DataFrame, first_line: int, seen: set[str], today: date
+) -> tuple[pd.Series, list[RowError]]:
+    """Per-row checks on a canonical frame; returns a 'row is good' mask and the errors."""
+    errors: list[RowError] = []
+    bad = pd.Series(False, index=frame.index)
+    lines = pd.Series(range(first_line, first_line + len(frame)), index=frame.index)
+
+    def flag(mask: pd.Series, column: str, reason: str) -> None:
+        nonlocal bad
+        mask = mask.fillna(False).astype(bool)
+        if mask.any():
+            errors.extend(RowError(int(line), column, reason) for line in lines[mask])
+            bad = bad | mask
+
+    rid = frame["record_id"].fillna("").str.strip()
+    flag(rid == "", "record_id", "missing")
+    flag(rid.str.len() > 100, "record_id", "longer than 100 characters")
+    dup_in_batch = rid.duplicated(keep="first") & (rid != "")
+    dup_before = rid.isin(seen) & (rid != "")
+    flag(dup_in_batch | dup_before, "record_id", "duplicate record id")
+    seen.update(rid[rid != ""])
+    for col in ("first_name", "surname"):
+        value = frame[col].fillna("").str.strip()
+        flag(value == "", col, "missing")
+        flag(value.str.len() > MAX_NAME, col, f"longer than {MAX_NAME} characters")
+        flag(
+            value.str.contains(r"[0-9@#$%^*_=<>{}\[\]|\\]", regex=True) & (value != ""),
+            col,
+            "contains characters a name cannot have",
+        )
+    dob_text = frame["date_of_birth"].fillna("").str.strip()
+    parsed = frame["_dob"]
+    flag(dob_text == "", "date_of_birth", "missing")
+    flag((dob_text != "") & parsed.isna(), "date_of_birth", "not a date in the declared format")
+    implausible = parsed.map(
+        lambda d: d is not None and not pd.isna(d) and (d.year < 1900 or d > today)
+    )
+    flag(implausible, "date_of_birth", "not a plausible date of birth")
+    pc = frame["postcode"].fillna("").str.strip()
+    flag((pc != "") & ~pc.str.match(_POSTCODE_SHAPE), "postcode", "not a postcode")
+    return ~bad, errors
+
+
+def import_file(
+    path: Path,
+    mapping: dict[str, str],
+    dest: Path,
+    *,
+    mode: str = "reject",
+    quarantine_report: Path | None = None,
+    progress: Progress | None = None,
+    today: date | None = None,
+) -> ImportOutcome:
+    """Validate ``path`` and write its good rows to ``dest`` (Parquet, canonical columns).
+
+    Raises FileRejected (listing up to 1,000 row errors) when ``mode`` is ``reject`` and any row
+    is bad; then ``dest`` is not left behind. Raises InvalidInput for a file-level problem.
+    """
+    if mode not in MODES:
+        raise InvalidInput(f"mode must be one of: {', '.join(MODES)}", field="mode")
+    fmt = path.suffix.lower().lstrip(".")
+    if fmt not in ("csv", "parquet"):
+        raise InvalidInput("the file must be .csv or .parquet", field="file")
+    date_format = mapping.get("date_format", "%Y-%m-%d")
+    by_source = {c: mapping[c] for c in CANONICAL if c in mapping}
+    columns = list(dict.fromkeys(by_source.values()))
+    today = today or date.today()
+    seen: set[str] = set()
+    outcome = ImportOutcome(rows=0)
+    tmp = dest.with_name(dest.name + ".part")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    writer: pq.ParquetWriter | None = None
+    line = 2 if fmt == "csv" else 1  # CSV line 1 is the header
+    try:
+        writer = pq.ParquetWriter(tmp, SCHEMA)
+        for batch, fraction in _batches(path, fmt, columns):
+            raw = batch.to_pandas()
+            frame = pd.DataFrame(
+                {
+                    c: raw[src].astype("string")
+                    if src in raw
+                    else pd.Series([None] * len(raw), dtype="string")
+                    for c, src in by_source.items()
+                }
+            )
+            if "postcode" not in frame:
+                frame["postcode"] = pd.Series([None] * len(raw), dtype="string")
+            frame["_dob"] = _parse_dates(frame["date_of_birth"], date_format)
+            good, errors = _validate(frame, line, seen, today)
+            line += len(frame)
+            outcome.error_count += len(errors)
+            outcome.bad_rows += int((~good).sum())
+            room = MAX_REPORTED - len(outcome.errors)
+            if room > 0:
+                outcome.errors.extend(sorted(errors, key=lambda e: e.line)[:room])
+            if mode == "quarantine" and quarantine_report is not None and errors:
+                _append_report(quarantine_report, errors)
+            if outcome.bad_rows and mode == "reject":
+                continue  # keep reading: the caller gets every row's error, up to the cap
+            kept = frame[good].copy()
+            kept["date_of_birth"] = kept["_dob"].map(lambda d: d.isoformat())
+            kept["record_id"] = kept["record_id"].str.strip()
+            kept["postcode"] = kept["postcode"].str.strip().replace("", None)
+            table = pa.Table.from_pandas(
+                kept[list(CANONICAL)].astype(object), schema=SCHEMA, preserve_index=False
+            )
+            writer.write_table(table)
+            outcome.rows += len(kept)
+            if progress:
+                progress(outcome.rows + outcome.bad_rows, fraction)
+        writer.close()
+        writer = None
+        if mode == "reject" and outcome.bad_rows:
+            shown = "; ".join(f"line {e.line}, {e.column}: {e.reason}" for e in outcome.errors[:5])
+            more = f" (and {outcome.error_count - 5} more)" if outcome.error_count > 5 else ""
+            raise FileRejected(
+                f"{outcome.bad_rows} bad row(s); nothing was imported: {shown}{more}",
+                field="file",
+                errors=[e.as_dict() for e in outcome.errors],
+                error_count=outcome.error_count,
+            )
+        outcome.sha256 = _sha256(path)
+        tmp.replace(dest)
+        return outcome
+    except BaseException:
+        if writer is not None:
+            writer.close()
+        tmp.unlink(missing_ok=True)
+        if quarantine_report is not None and mode == "quarantine":
+            quarantine_report.unlink(missing_ok=True)
+        raise
+
+
+def _append_report(report: Path, errors: list[RowError]) -> None:
+    new = not report.exists()
+    report.parent.mkdir(parents=True, exist_ok=True)
+    with report.open("a", newline="") as fh:
+        out = csv.writer(fh)
+        if new:
+            out.writerow(["line", "column", "reason"])
+        for e in sorted(errors, key=lambda e: e.line):
+            out.writerow([e.line, e.column, e.reason])
+
+
+def read_dataset(path: Path) -> pd.DataFrame:
+    """A stored dataset as the engine's frame (``unique_id`` is the partner's record id)."""
+    frame = pd.read_parquet(path)
+    return frame.rename(columns={"record_id": "unique_id"})

@@ -1,0 +1,778 @@
+"""Bulk matching operations: import partner datasets, run matches, review, adverse actions.
+
+Every write is one unit of work and commits. A match run's candidates, its disclosures
+(decided in batch by the policy, one audit entry per disclosed pair) and its counts commit
+together: a run either records all that left or nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session
+
+from shareguard.accounts.principal import Principal
+from shareguard.agreements.models import Agreement
+from shareguard.audit import AuditRecord, append
+from shareguard.config import get_settings
+from shareguard.errors import Conflict, Forbidden, InvalidInput, NotFound, Refused, ShareguardError
+from shareguard.matching import datasets, engine
+from shareguard.matching.models import (
+    AdverseAction,
+    Candidate,
+    MatchRun,
+    PartnerDataset,
+    Review,
+    ReviewOutcome,
+    RunState,
+)
+from shareguard.matching.watchlist import WatchlistService, recipient_principal
+from shareguard.status.models import ImmigrationDecision, Person, StatusKind, StatusRecord
+from shareguard.storage.base import new_id, today, utcnow
+
+log = logging.getLogger(__name__)
+
+STAFF = ("governance_officer", "caseworker")
+REVIEWER = "reviewer"
+ADVERSE_KINDS = ("licence_revoked", "account_closed", "benefit_stopped", "other")
+DISCLOSE_BATCH = 500
+#: Called with a stage name and the fraction of the run done (0..1).
+Progress = Callable[[str, float], None]
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    threshold: float = 0.95
+    review_threshold: float = 0.5
+    backend: str = "duckdb"
+    two_person_rule: bool = True
+    out_dir: Path | None = None
+    #: Limit the run to these persons (a watch-list file); None means the whole current list.
+    person_ids: frozenset[uuid.UUID] | None = None
+    watchlist_source: str = "current"
+
+
+def _data_dir() -> Path:
+    return get_settings().data_dir / "matching"
+
+
+def _safe_error(exc: BaseException) -> str:
+    """A message fit for storage: domain messages carry no personal data; others, the type."""
+    if isinstance(exc, ShareguardError):
+        return exc.detail
+    return f"{type(exc).__name__} (see the server log)"
+
+
+class MatchingService:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    # datasets ----------------------------------------------------------------------
+    def import_dataset(
+        self,
+        path: Path,
+        mapping: dict[str, str] | list[str],
+        agreement_id: uuid.UUID,
+        principal: Principal,
+        *,
+        mode: str = "reject",
+        name: str | None = None,
+        progress: datasets.Progress | None = None,
+    ) -> PartnerDataset:
+        """Validate and store a partner file. Raises FileRejected (nothing kept) in reject mode."""
+        agreement = self._agreement(agreement_id)
+        self._may_supply(principal, agreement)
+        parsed = datasets.parse_mapping(mapping)
+        dataset_id = new_id()
+        folder = _data_dir() / "datasets"
+        dest = folder / f"{dataset_id}.parquet"
+        report = folder / f"{dataset_id}.quarantine.csv" if mode == "quarantine" else None
+        outcome = datasets.import_file(
+            path, parsed, dest, mode=mode, quarantine_report=report, progress=progress
+        )
+        row = PartnerDataset(
+            id=dataset_id,
+            agreement_id=agreement.id,
+            organisation_id=principal.organisation_id,
+            name=(name or path.name)[:200],
+            source_format=path.suffix.lower().lstrip("."),
+            mapping=parsed,
+            mode=mode,
+            path=str(dest),
+            quarantine_path=str(report) if report and outcome.bad_rows else None,
+            rows=outcome.rows,
+            quarantined=outcome.bad_rows,
+            sha256=outcome.sha256,
+            imported_by=principal.user_id,
+        )
+        self.session.add(row)
+        append(
+            self.session,
+            AuditRecord(
+                action="matching.dataset_import",
+                actor_org_id=principal.organisation_id,
+                actor_user_id=principal.user_id,
+                agreement_id=agreement.id,
+                details={
+                    "dataset_id": str(dataset_id),
+                    "rows": outcome.rows,
+                    "quarantined": outcome.bad_rows,
+                    "sha256": outcome.sha256,
+                    "mode": mode,
+                },
+            ),
+        )
+        try:
+            self.session.commit()
+        except BaseException:
+            dest.unlink(missing_ok=True)
+            raise
+        return row
+
+    def dataset(self, dataset_id: uuid.UUID) -> PartnerDataset:
+        row = self.session.get(PartnerDataset, dataset_id)
+        if row is None:
+            raise NotFound(f"dataset {dataset_id} not found")
+        return row
+
+    def quarantine_errors(self, dataset_id: uuid.UUID) -> list[dict[str, Any]]:
+        row = self.dataset(dataset_id)
+        if not row.quarantine_path or not Path(row.quarantine_path).exists():
+            return []
+        frame = pd.read_csv(row.quarantine_path)
+        return [
+            {"line": int(r.line), "column": r.column, "reason": r.reason}
+            for r in frame.itertuples(index=False)
+        ]
+
+    # runs --------------------------------------------------------------------------
+    def start_run(
+        self,
+        agreement_id: uuid.UUID,
+        dataset_id: uuid.UUID,
+        principal: Principal,
+        options: RunOptions | None = None,
+    ) -> MatchRun:
+        """Queue a run after checking the agreement may be used for bulk matching now."""
+        principal.require(*STAFF)
+        options = options or RunOptions()
+        agreement = self._agreement(agreement_id)
+        self._usable(agreement)
+        dataset = self.dataset(dataset_id)
+        if dataset.agreement_id != agreement.id:
+            raise InvalidInput(
+                "the dataset was imported under another agreement", field="dataset_id"
+            )
+        if not 0 < options.review_threshold <= options.threshold <= 1:
+            raise InvalidInput("need 0 < review_threshold ≤ threshold ≤ 1", field="threshold")
+        if options.backend not in engine.BACKENDS:
+            raise InvalidInput(
+                f"backend must be one of: {', '.join(engine.BACKENDS)}", field="backend"
+            )
+        run = MatchRun(
+            id=new_id(),
+            agreement_id=agreement.id,
+            dataset_id=dataset.id,
+            watchlist_source=options.watchlist_source[:200],
+            backend=options.backend,
+            threshold=options.threshold,
+            review_threshold=options.review_threshold,
+            two_person_rule=options.two_person_rule,
+            state=RunState.QUEUED,
+            started_by=principal.user_id,
+            started_org=principal.organisation_id,
+        )
+        run.out_dir = str(options.out_dir or (_data_dir() / "runs" / str(run.id)))
+        self.session.add(run)
+        self.session.flush()
+        if options.person_ids is not None:
+            Path(run.out_dir).mkdir(parents=True, exist_ok=True)
+            (Path(run.out_dir) / "watchlist_filter.json").write_text(
+                json.dumps(sorted(str(p) for p in options.person_ids))
+            )
+        append(
+            self.session,
+            AuditRecord(
+                action="matching.run_start",
+                actor_org_id=principal.organisation_id,
+                actor_user_id=principal.user_id,
+                agreement_id=agreement.id,
+                details={
+                    "run_id": str(run.id),
+                    "dataset_id": str(dataset.id),
+                    "backend": run.backend,
+                    "threshold": run.threshold,
+                    "watchlist": run.watchlist_source,
+                },
+            ),
+        )
+        self.session.commit()
+        return run
+
+    def run(self, run_id: uuid.UUID, principal: Principal | None = None) -> MatchRun:
+        run = self.session.get(MatchRun, run_id)
+        if run is None or (principal is not None and not self._may_see_run(principal, run)):
+            raise NotFound(f"match run {run_id} not found")
+        return run
+
+    def runs(self, agreement_id: uuid.UUID | None = None, limit: int = 50) -> list[MatchRun]:
+        stmt = select(MatchRun).order_by(MatchRun.created_at.desc()).limit(limit)
+        if agreement_id:
+            stmt = stmt.where(MatchRun.agreement_id == agreement_id)
+        return list(self.session.scalars(stmt))
+
+    def _progress(self, run: MatchRun, stage: str, done: float) -> None:
+        run.stage = stage[:60]
+        run.progress = round(max(run.progress, min(done, 1.0)), 4)
+        self.session.commit()
+
+    def execute(
+        self, run_id: uuid.UUID, progress: Progress | None = None, *, spark: Any | None = None
+    ) -> MatchRun:
+        """Do a queued run: gate the watch list, link, write outputs, disclose, record.
+
+        Progress goes to the run row (for the API) and to ``progress`` (for the CLI).
+        A failure marks the run failed with a message free of personal data.
+        """
+        run = self.run(run_id)
+        if run.state != RunState.QUEUED:
+            raise Conflict(f"the run is {run.state}, not queued", field="state")
+
+        def say(stage: str, done: float) -> None:
+            self._progress(run, stage, done)
+            if progress:
+                progress(stage, run.progress)
+
+        run.state = RunState.RUNNING
+        run.started_at = utcnow()
+        say("gating the watch list", 0.01)
+        try:
+            self._execute(run, say, spark)
+        except BaseException as exc:
+            self.session.rollback()
+            run = self.run(run_id)
+            run.state = RunState.FAILED
+            run.error = _safe_error(exc)[:2000]
+            run.finished_at = utcnow()
+            self.session.commit()
+            log.warning("match run %s failed: %s", run_id, type(exc).__name__)
+            if not isinstance(exc, Exception):
+                raise
+            if isinstance(exc, ShareguardError):
+                raise
+            raise ShareguardError(f"match run {run_id} failed: {run.error}") from exc
+        return run
+
+    def _execute(self, run: MatchRun, say: Progress, spark: Any | None) -> None:
+        agreement = self._agreement(run.agreement_id)
+        self._usable(agreement)
+        out = Path(run.out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        filter_file = out / "watchlist_filter.json"
+        person_ids = (
+            {uuid.UUID(p) for p in json.loads(filter_file.read_text())}
+            if filter_file.exists()
+            else None
+        )
+        included, kept_out = WatchlistService(self.session).current(agreement.id, person_ids)
+        (out / "kept_out.json").write_text(
+            json.dumps(
+                [
+                    {"entry_id": str(e.id), "person_ref": str(e.person_id), "reasons": r}
+                    for e, r in kept_out
+                ],
+                indent=2,
+            )
+        )
+        persons = self._persons([e.person_id for e in included])
+        watch = _watch_frame(persons)
+        dataset = self.dataset(run.dataset_id)
+        partner = datasets.read_dataset(Path(dataset.path))
+        counts: dict[str, Any] = {
+            "watchlist": len(included),
+            "kept_out": len(kept_out),
+            "partner_rows": len(partner),
+        }
+
+        def linking(stage: str, done: float) -> None:
+            say(f"linking: {stage}", 0.05 + 0.75 * done)
+
+        if watch.empty or partner.empty:
+            pairs = pd.DataFrame(
+                columns=[
+                    "watchlist_id",
+                    "partner_id",
+                    "match_probability",
+                    "match_weight",
+                    "explanation",
+                ]
+            )
+            trained: dict[str, Any] = {}
+        else:
+            result = engine.link(
+                watch,
+                partner,
+                threshold=run.review_threshold,
+                backend=run.backend,
+                progress=linking,
+                spark=spark,
+            )
+            pairs, trained = _best_per_person(result.pairs), result.trained_model
+        pairs["band"] = [
+            "match" if p >= run.threshold else "possible" for p in pairs["match_probability"]
+        ]
+        say("writing outputs", 0.82)
+        _write_outputs(out, pairs, trained)
+        candidates = self._store_candidates(run, pairs)
+        say("deciding disclosures", 0.88)
+        disclosed, refused = self._disclose(
+            run, agreement, persons, [c for c in candidates if c["band"] == "match"], out
+        )
+        counts.update(
+            candidates=len(candidates),
+            matches=sum(1 for c in candidates if c["band"] == "match"),
+            disclosed=disclosed,
+            refused=refused,
+        )
+        run.counts = counts
+        run.state = RunState.SUCCEEDED
+        run.stage = "done"
+        run.progress = 1.0
+        run.finished_at = utcnow()
+        append(
+            self.session,
+            AuditRecord(
+                action="matching.run_finish",
+                agreement_id=agreement.id,
+                actor_org_id=run.started_org,
+                actor_user_id=run.started_by,
+                details={"run_id": str(run.id), **counts},
+            ),
+        )
+        self.session.commit()
+        results = out / "partner_results.part.json"
+        if results.exists():
+            results.replace(out / "partner_results.json")
+
+    def _persons(self, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Person]:
+        found: dict[uuid.UUID, Person] = {}
+        ids = list(ids)
+        for i in range(0, len(ids), 500):
+            for p in self.session.scalars(select(Person).where(Person.id.in_(ids[i : i + 500]))):
+                found[p.id] = p
+        return found
+
+    def _store_candidates(self, run: MatchRun, pairs: pd.DataFrame) -> list[dict[str, Any]]:
+        rows = [
+            {
+                "id": new_id(),
+                "run_id": run.id,
+                "person_id": uuid.UUID(r.watchlist_id),
+                "partner_record_id": r.partner_id,
+                "match_probability": float(r.match_probability),
+                "match_weight": float(r.match_weight),
+                "explanation": json.loads(r.explanation),
+                "band": r.band,
+                "review_state": "pending",
+                "refused_reason": "",
+            }
+            for r in pairs.itertuples(index=False)
+        ]
+        for i in range(0, len(rows), 1000):
+            self.session.execute(insert(Candidate), rows[i : i + 1000])
+        return rows
+
+    def _answer(
+        self, person: Person, candidate: dict[str, Any]
+    ) -> tuple[dict[str, Any], list[str]]:
+        """The fullest answer about a matched person; the policy minimises it to the agreement."""
+        decisions = list(
+            self.session.scalars(
+                select(ImmigrationDecision)
+                .where(ImmigrationDecision.person_id == person.id)
+                .order_by(ImmigrationDecision.recorded_at)
+            )
+        )
+        replaced = {d.supersedes_id for d in decisions if d.supersedes_id}
+        current = [d for d in decisions if d.id not in replaced and not d.overturned]
+        status = self.session.scalars(
+            select(StatusRecord)
+            .where(StatusRecord.person_id == person.id)
+            .order_by(StatusRecord.recorded_at.desc())
+        ).first()
+        name = person.primary_name()
+        leave = bool(status and status.kind != StatusKind.NO_LEAVE and status.valid_on(today()))
+        answer: dict[str, Any] = {
+            "name": name.full if name else None,
+            "date_of_birth": person.date_of_birth.isoformat(),
+            "nationality": person.nationality or None,
+            "status": status.kind if status else None,
+            "lawfully_resident": leave,
+            "valid_until": status.valid_to.isoformat() if status and status.valid_to else None,
+            "decision": (
+                {"type": current[-1].type, "decided_on": current[-1].decided_on.isoformat()}
+                if current
+                else None
+            ),
+            "postcode": person.postcode or None,
+        }
+        refs = [str(d.id) for d in current] + ([str(status.id)] if status else [])
+        return answer, refs
+
+    def _disclose(
+        self,
+        run: MatchRun,
+        agreement: Agreement,
+        persons: dict[uuid.UUID, Person],
+        matches: list[dict[str, Any]],
+        out: Path,
+    ) -> tuple[int, int]:
+        """Policy-decided, audited disclosure of each match; pauses apply per person."""
+        from shareguard.policy import DisclosureRequest, disclose_many
+        from shareguard.status import subjects_for
+
+        principal = recipient_principal(agreement)
+        purpose = agreement.purposes[0] if agreement.purposes else ""
+        subjects = subjects_for(self.session, sorted({c["person_id"] for c in matches}))
+        results: list[dict[str, Any]] = []
+        disclosed = refused = 0
+        for i in range(0, len(matches), DISCLOSE_BATCH):
+            batch = matches[i : i + DISCLOSE_BATCH]
+            items = []
+            for c in batch:
+                answer, refs = self._answer(persons[c["person_id"]], c)
+                request = DisclosureRequest(
+                    principal=principal,
+                    action="bulk_disclosure",
+                    agreement_id=agreement.id,
+                    purpose=purpose,
+                    data_items=tuple(agreement.data_items),
+                    subject=subjects[c["person_id"]],
+                )
+                items.append((request, answer, refs))
+            outcomes = disclose_many(self.session, items, kind="match_result")
+            for c, done in zip(batch, outcomes, strict=True):
+                cand = self.session.get(Candidate, c["id"])
+                assert cand is not None
+                if done.decision.allowed and done.answer is not None:
+                    disclosed += 1
+                    cand.disclosure_id = done.disclosure_id
+                    results.append(
+                        {
+                            "candidate_id": str(c["id"]),
+                            "partner_record_id": c["partner_record_id"],
+                            "match_probability": c["match_probability"],
+                            "person": done.answer,
+                        }
+                    )
+                else:
+                    refused += 1
+                    cand.refused_reason = done.decision.reason[:300]
+            self.session.flush()
+        (out / "partner_results.part.json").write_text(json.dumps(results, indent=2, default=str))
+        return disclosed, refused
+
+    def partner_results(self, run_id: uuid.UUID, principal: Principal) -> list[dict[str, Any]]:
+        """What left for the partner: disclosed, minimised matches only."""
+        run = self.run(run_id, principal)
+        if run.state != RunState.SUCCEEDED:
+            raise Conflict(f"the run is {run.state}", field="state")
+        path = Path(run.out_dir) / "partner_results.json"
+        return json.loads(path.read_text()) if path.exists() else []
+
+    # review ------------------------------------------------------------------------
+    def candidate(self, candidate_id: uuid.UUID) -> Candidate:
+        row = self.session.get(Candidate, candidate_id)
+        if row is None:
+            raise NotFound(f"candidate {candidate_id} not found")
+        return row
+
+    def queue(
+        self,
+        principal: Principal,
+        run_id: uuid.UUID | None = None,
+        state: str = "pending",
+        limit: int = 50,
+        offset: int = 0,
+    ) -> tuple[list[Candidate], int]:
+        """Candidates waiting for review, strongest first."""
+        principal.require(REVIEWER, *STAFF)
+        stmt = select(Candidate).where(Candidate.review_state == state)
+        if run_id:
+            stmt = stmt.where(Candidate.run_id == run_id)
+        total = self.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+        rows = self.session.scalars(
+            stmt.order_by(Candidate.match_probability.desc(), Candidate.id)
+            .limit(limit)
+            .offset(offset)
+        )
+        return list(rows), total
+
+    def side_by_side(self, candidate_id: uuid.UUID, principal: Principal) -> dict[str, Any]:
+        """Both records and the explanation, for a reviewer (an internal view, not a disclosure)."""
+        principal.require(REVIEWER, *STAFF)
+        cand = self.candidate(candidate_id)
+        run = self.run(cand.run_id)
+        person = self.session.get(Person, cand.person_id)
+        assert person is not None
+        dataset = self.dataset(run.dataset_id)
+        import pyarrow.compute as pc
+        import pyarrow.parquet as pq
+
+        table = pq.read_table(dataset.path, filters=pc.field("record_id") == cand.partner_record_id)
+        partner = table.to_pylist()[0] if table.num_rows else {}
+        name = person.primary_name()
+        return {
+            "candidate_id": str(cand.id),
+            "run_id": str(run.id),
+            "match_probability": cand.match_probability,
+            "match_weight": cand.match_weight,
+            "band": cand.band,
+            "review_state": cand.review_state,
+            "explanation": cand.explanation,
+            "watchlist": {
+                "person_id": str(person.id),
+                "given": name.given if name else None,
+                "family": name.family if name else None,
+                "other_names": [f"{n.given} {n.family}" for n in person.names if n is not name],
+                "date_of_birth": person.date_of_birth.isoformat(),
+                "postcode": person.postcode or None,
+            },
+            "partner": {
+                "record_id": cand.partner_record_id,
+                "first_name": partner.get("first_name"),
+                "surname": partner.get("surname"),
+                "date_of_birth": partner.get("date_of_birth"),
+                "postcode": partner.get("postcode"),
+            },
+            "reviews": [
+                {
+                    "outcome": r.outcome,
+                    "reviewer_id": str(r.reviewer_id),
+                    "at": r.at.isoformat(),
+                    "note": r.note,
+                }
+                for r in cand.reviews
+            ],
+        }
+
+    def review(
+        self, candidate_id: uuid.UUID, outcome: str, principal: Principal, note: str = ""
+    ) -> Candidate:
+        """Record a reviewer's decision: same person, not the same, or need more information."""
+        principal.require(REVIEWER)
+        if outcome not in {o.value for o in ReviewOutcome}:
+            raise InvalidInput("outcome must be same, not_same or need_info", field="outcome")
+        cand = self.candidate(candidate_id)
+        self.session.add(
+            Review(
+                candidate_id=cand.id,
+                reviewer_id=principal.user_id,
+                outcome=outcome,
+                note=note[:2000],
+            )
+        )
+        self.session.flush()
+        self.session.refresh(cand)
+        run = self.run(cand.run_id)
+        cand.review_state = review_state(cand.reviews, run.two_person_rule)
+        append(
+            self.session,
+            AuditRecord(
+                action="matching.review",
+                actor_org_id=principal.organisation_id,
+                actor_user_id=principal.user_id,
+                agreement_id=run.agreement_id,
+                subject_ref=str(cand.person_id),
+                decision=outcome,
+                details={
+                    "candidate_id": str(cand.id),
+                    "run_id": str(run.id),
+                    "state": cand.review_state,
+                },
+            ),
+        )
+        self.session.commit()
+        return cand
+
+    # adverse actions ---------------------------------------------------------------
+    def report_adverse_action(
+        self, candidate_id: uuid.UUID, kind: str, contest_route: str, principal: Principal
+    ) -> AdverseAction:
+        """A partner reports an adverse outcome; refused unless the match has a confirmed review."""
+        cand = self.candidate(candidate_id)
+        run = self.run(cand.run_id)
+        agreement = self._agreement(run.agreement_id)
+        if principal.organisation_id not in agreement.recipients() or cand.disclosure_id is None:
+            raise NotFound(f"candidate {candidate_id} not found")
+        if kind not in ADVERSE_KINDS:
+            raise InvalidInput(f"kind must be one of: {', '.join(ADVERSE_KINDS)}", field="kind")
+        if not contest_route.strip():
+            raise InvalidInput("say how the person can contest the action", field="contest_route")
+        if not confirmed(cand.reviews, run.two_person_rule):
+            need = (
+                "two reviewers' confirmation"
+                if run.two_person_rule
+                else "a reviewer's confirmation"
+            )
+            append(
+                self.session,
+                AuditRecord(
+                    action="matching.adverse_action",
+                    actor_org_id=principal.organisation_id,
+                    agreement_id=agreement.id,
+                    subject_ref=str(cand.person_id),
+                    decision="deny",
+                    reasons=("no_confirmed_review",),
+                    details={"candidate_id": str(cand.id), "kind": kind},
+                ),
+            )
+            self.session.commit()
+            raise Refused(
+                f"no adverse action without {need} that this is the same person",
+                field="candidate_id",
+            )
+        action = AdverseAction(
+            candidate_id=cand.id,
+            agreement_id=agreement.id,
+            organisation_id=principal.organisation_id,
+            kind=kind,
+            contest_route=contest_route.strip(),
+        )
+        self.session.add(action)
+        append(
+            self.session,
+            AuditRecord(
+                action="matching.adverse_action",
+                actor_org_id=principal.organisation_id,
+                agreement_id=agreement.id,
+                subject_ref=str(cand.person_id),
+                decision="permit",
+                details={"candidate_id": str(cand.id), "kind": kind},
+            ),
+        )
+        self.session.commit()
+        return action
+
+    def adverse_actions(self, agreement_id: uuid.UUID) -> list[AdverseAction]:
+        return list(
+            self.session.scalars(
+                select(AdverseAction)
+                .where(AdverseAction.agreement_id == agreement_id)
+                .order_by(AdverseAction.reported_at)
+            )
+        )
+
+    # helpers -----------------------------------------------------------------------
+    def _agreement(self, agreement_id: uuid.UUID) -> Agreement:
+        agreement = self.session.get(Agreement, agreement_id)
+        if agreement is None:
+            raise NotFound(f"agreement {agreement_id} not found")
+        return agreement
+
+    def _usable(self, agreement: Agreement) -> None:
+        if not agreement.bulk:
+            raise Refused("this agreement does not allow bulk matching", field="agreement_id")
+        if not agreement.in_force(today()):
+            raise Refused(
+                "this agreement is not in force (active, signed off, within its dates and review)",
+                field="agreement_id",
+            )
+
+    def _may_supply(self, principal: Principal, agreement: Agreement) -> None:
+        if principal.has(*STAFF):
+            return
+        if principal.organisation_id in agreement.recipients():
+            return
+        raise Forbidden("only a party receiving under this agreement may supply its dataset")
+
+    def _may_see_run(self, principal: Principal, run: MatchRun) -> bool:
+        if principal.has(*STAFF, REVIEWER, "auditor"):
+            return True
+        agreement = self.session.get(Agreement, run.agreement_id)
+        return agreement is not None and principal.organisation_id in agreement.recipients()
+
+
+def review_state(reviews: Sequence[Review], two_person_rule: bool) -> str:
+    """The candidate's state from its reviews: the latest word wins, unless it needs a second."""
+    if not reviews:
+        return "pending"
+    latest = reviews[-1].outcome
+    if latest == ReviewOutcome.SAME and not confirmed(reviews, two_person_rule):
+        return "pending"
+    return latest
+
+
+def confirmed(reviews: Sequence[Review], two_person_rule: bool) -> bool:
+    """Same person, by one reviewer — or two different reviewers under the two-person rule —
+    with no later "not the same" or "need more information"."""
+    latest: dict[uuid.UUID | None, str] = {}
+    for r in reviews:
+        latest[r.reviewer_id] = r.outcome
+    if not reviews or reviews[-1].outcome != ReviewOutcome.SAME:
+        return False
+    if any(o != ReviewOutcome.SAME for o in latest.values()):
+        return False
+    return len([k for k, o in latest.items() if o == ReviewOutcome.SAME]) >= (
+        2 if two_person_rule else 1
+    )
+
+
+def _watch_frame(persons: dict[uuid.UUID, Person]) -> pd.DataFrame:
+    """One row per name a watch-list person is known by (primary, aliases, transliterations)."""
+    rows = []
+    for pid, person in persons.items():
+        for i, n in enumerate(person.names):
+            rows.append(
+                {
+                    "unique_id": f"{pid}~{i}",
+                    "first_name": n.given,
+                    "surname": n.family,
+                    "date_of_birth": person.date_of_birth.isoformat(),
+                    "postcode": person.postcode or None,
+                }
+            )
+    return pd.DataFrame(
+        rows, columns=["unique_id", "first_name", "surname", "date_of_birth", "postcode"]
+    )
+
+
+def _best_per_person(pairs: pd.DataFrame) -> pd.DataFrame:
+    """Collapse the per-name rows: keep each (person, partner record)'s strongest pair."""
+    if pairs.empty:
+        return pairs
+    pairs = pairs.copy()
+    pairs["watchlist_id"] = pairs["watchlist_id"].str.split("~").str[0]
+    pairs = pairs.sort_values("match_probability", ascending=False, kind="stable")
+    return pairs.drop_duplicates(["watchlist_id", "partner_id"]).reset_index(drop=True)
+
+
+def _write_outputs(out: Path, pairs: pd.DataFrame, trained: dict[str, Any]) -> None:
+    """matches.parquet and .csv (DESIGN §7), and the trained model saved with the run."""
+    cols = [
+        "watchlist_id",
+        "partner_id",
+        "match_probability",
+        "match_weight",
+        "band",
+        "explanation",
+    ]
+    frame = pairs[cols] if len(pairs) else pd.DataFrame(columns=cols)
+    tmp = out / "matches.parquet.part"
+    frame.to_parquet(tmp, index=False)
+    tmp.replace(out / "matches.parquet")
+    frame.to_csv(out / "matches.csv", index=False)
+    (out / "model.json").write_text(json.dumps(trained, indent=2))
+
+
+def remove_outputs(run: MatchRun) -> None:
+    shutil.rmtree(run.out_dir, ignore_errors=True)

@@ -1,0 +1,311 @@
+"""Labelled synthetic watch list and partner data, fixed seed, for tests, demo and benchmarks.
+
+No real person's data: names are drawn from Faker's public name lists and a small table of
+romanisation variants; dates of birth and postcodes are random. Partner copies of watch-list
+people carry the mess real data has: typos, other romanisations (and the original Cyrillic
+script), forename/surname swapped, day/month swapped or slipped dates of birth, moved or
+missing postcodes. Relatives (same surname and address, different person) are hard negatives.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import pandas as pd
+from unidecode import unidecode
+
+#: Spelling groups for names romanised from Arabic and Urdu: any member may be recorded.
+ROMANISED_FIRST = [
+    ["Mohammed", "Muhammad", "Mohamed", "Mohammad", "Muhammed"],
+    ["Ahmed", "Ahmad", "Ahmet"],
+    ["Youssef", "Yusuf", "Yousef", "Yousuf"],
+    ["Mustafa", "Mostafa", "Mustapha"],
+    ["Hussein", "Hussain", "Husain", "Hossein"],
+    ["Abdullah", "Abdallah", "Abdulla"],
+    ["Omar", "Umar", "Omer"],
+    ["Hassan", "Hasan"],
+    ["Ibrahim", "Ebrahim", "Ibraheem"],
+    ["Khalid", "Khaled", "Chalid"],
+    ["Fatima", "Fatma", "Fatemeh", "Fatimah"],
+    ["Aisha", "Ayesha", "Aicha", "Aysha"],
+    ["Mariam", "Maryam", "Meryem"],
+    ["Zainab", "Zaynab", "Zeinab"],
+    ["Nour", "Noor", "Nur"],
+    ["Layla", "Leila", "Laila"],
+    ["Khadija", "Khadijah", "Hadija"],
+    ["Rashid", "Rasheed", "Rachid"],
+    ["Tariq", "Tarek", "Tareq"],
+    ["Karim", "Kareem"],
+    ["Samir", "Sameer"],
+    ["Hamza", "Hamzah"],
+    ["Jamal", "Gamal"],
+    ["Saeed", "Said", "Sayed"],
+    ["Walid", "Waleed"],
+    ["Nasser", "Nasir", "Naser"],
+    ["Imran", "Emran"],
+    ["Bilal", "Belal"],
+    ["Yasmin", "Yasmine"],
+    ["Salma", "Selma"],
+    ["Amina", "Aminah", "Ameena"],
+    ["Rania", "Raniya"],
+]
+ROMANISED_SURNAMES = [
+    ["Al-Sayed", "El-Sayed", "Alsayed"],
+    ["Abdelrahman", "Abdul Rahman", "Abdulrahman"],
+    ["Khoury", "Khouri", "Khury"],
+    ["Mansour", "Mansur"],
+    ["Rahman", "Rehman"],
+    ["Qureshi", "Kureshi", "Qurashi"],
+    ["Chaudhry", "Choudhury", "Chowdhury", "Chaudhary"],
+    ["Shaikh", "Sheikh", "Shaik"],
+    ["Siddiqui", "Siddiqi", "Siddique"],
+    ["Hashemi", "Hashimi"],
+    ["Farouk", "Faruq", "Farooq"],
+    ["Haddad"],
+    ["Khan"],
+    ["Malik"],
+    ["Ansari"],
+    ["Begum"],
+    ["Hussain", "Hussein", "Husain"],
+    ["Mahmoud", "Mahmud", "Mehmood"],
+    ["Osman", "Usman", "Othman"],
+    ["Yilmaz", "Yılmaz"],
+    ["Nasser", "Nasir"],
+    ["Aziz"],
+]
+
+#: A second Cyrillic romanisation (French/German-influenced), against unidecode's.
+_CYRILLIC_ALT = {
+    "й": "i",
+    "х": "h",
+    "ж": "j",
+    "щ": "sch",
+    "ю": "iu",
+    "я": "ia",
+    "ц": "tz",
+    "ч": "tch",
+    "ы": "i",
+    "ь": "",
+    "ъ": "",
+    "е": "e",
+    "ё": "io",
+    "э": "e",
+    "г": "g",
+    "і": "i",
+    "ї": "yi",
+    "є": "ie",
+    "ш": "ch",
+    "у": "ou",
+    "кс": "x",
+}
+
+_AREA_TEXT = (
+    "AB B BD BH BL BN BR BS CB CF CM CR CV DA DE DN E EC EH EN EX G GL GU "
+    "HA HD HP IG IP KT L LE LS LU M ME MK N NE NG NN NW OL OX PE PL PO PR "
+    "RG RM S SE SG SK SL SM SN SO SS ST SW TN TW UB W WD WF WS WV YO "
+)
+AREAS = tuple(_AREA_TEXT.split())
+_LETTERS = "ABDEFGHJLNPQRSTUWXYZ"
+
+
+@dataclass(frozen=True)
+class Spelling:
+    """One name: the spellings it may be recorded under (first is the usual one)."""
+
+    spellings: tuple[str, ...]
+    original: str | None = None  # the name in its own script, where that is not Latin
+
+
+def _alt_cyrillic(text: str) -> str:
+    lower = text.lower()
+    for src, dst in sorted(_CYRILLIC_ALT.items(), key=lambda kv: -len(kv[0])):
+        lower = lower.replace(src, dst)
+    return unidecode(lower).capitalize()
+
+
+def _pools() -> tuple[list[tuple[list[Spelling], list[Spelling], float]], tuple[str, ...]]:
+    from faker import Faker
+
+    def names(locale: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        provider = next(p for p in Faker(locale).providers if "person" in type(p).__module__)
+        return tuple(dict.fromkeys(provider.first_names)), tuple(dict.fromkeys(provider.last_names))
+
+    pools: list[tuple[list[Spelling], list[Spelling], float]] = []
+    for locale, weight in [
+        ("en_GB", 0.40),
+        ("en_IN", 0.08),
+        ("es_ES", 0.06),
+        ("it_IT", 0.05),
+        ("de_DE", 0.05),
+        ("fr_FR", 0.04),
+        ("tr_TR", 0.04),
+        ("pt_BR", 0.04),
+        ("en_IE", 0.04),
+    ]:
+        first, last = names(locale)
+        plain = [
+            Spelling((unidecode(n),) if unidecode(n) == n else (n, unidecode(n))) for n in first
+        ]
+        pools.append(
+            (
+                plain,
+                [Spelling((n,) if unidecode(n) == n else (n, unidecode(n))) for n in last],
+                weight,
+            )
+        )
+    pools.append(
+        (
+            [Spelling(tuple(g)) for g in ROMANISED_FIRST],
+            [Spelling(tuple(g)) for g in ROMANISED_SURNAMES],
+            0.12,
+        )
+    )
+    for locale, weight in [("ru_RU", 0.05), ("uk_UA", 0.03)]:
+        first, last = names(locale)
+        pools.append(
+            (
+                [Spelling((unidecode(n), _alt_cyrillic(n)), original=n) for n in first],
+                [Spelling((unidecode(n), _alt_cyrillic(n)), original=n) for n in last],
+                weight,
+            )
+        )
+    return pools, AREAS
+
+
+def _typo(rng: random.Random, name: str) -> str:
+    if len(name) < 3:
+        return name
+    i = rng.randrange(1, len(name) - 1)
+    kind = rng.random()
+    letter = rng.choice("abcdefghijklmnopqrstuvwxyz")
+    if kind < 0.3:
+        return name[:i] + letter + name[i + 1 :]
+    if kind < 0.55:
+        return name[:i] + name[i + 1 :]
+    if kind < 0.8:
+        return name[:i] + letter + name[i:]
+    return name[: i - 1] + name[i] + name[i - 1] + name[i + 1 :]
+
+
+def _postcode(rng: random.Random) -> str:
+    return (
+        f"{rng.choice(AREAS)}{rng.randint(1, 40)} "
+        f"{rng.randint(0, 9)}{rng.choice(_LETTERS)}{rng.choice(_LETTERS)}"
+    )
+
+
+def _spell(rng: random.Random, name: Spelling, variant_p: float, script_p: float) -> str:
+    if name.original and rng.random() < script_p:
+        return name.original
+    if len(name.spellings) > 1 and rng.random() < variant_p:
+        return rng.choice(name.spellings[1:])
+    return name.spellings[0]
+
+
+@dataclass
+class Labelled:
+    watchlist: pd.DataFrame
+    partner: pd.DataFrame
+    #: True pairs: ``watchlist_id, partner_id``.
+    truth: pd.DataFrame
+
+
+def generate(
+    n_watchlist: int,
+    n_partner: int,
+    *,
+    seed: int = 20260101,
+    overlap: float = 0.3,
+    relatives: float = 0.02,
+) -> Labelled:
+    """A watch list and a partner dataset sharing ``overlap`` × ``n_watchlist`` people."""
+    rng = random.Random(seed)
+    pools, _ = _pools()
+    weights = [w for _, _, w in pools]
+    base = date(1940, 1, 1)
+    span = (date(2006, 12, 31) - base).days
+
+    def person() -> tuple[Spelling, Spelling, str, str]:
+        first, last, _ = rng.choices(pools, weights)[0]
+        return (
+            rng.choice(first),
+            rng.choice(last),
+            (base + timedelta(days=rng.randrange(span))).isoformat(),
+            _postcode(rng),
+        )
+
+    people = [person() for _ in range(n_watchlist)]
+    watch = pd.DataFrame(
+        {
+            "person_ref": [f"W{i:07d}" for i in range(n_watchlist)],
+            "first_name": [p[0].spellings[0] for p in people],
+            "surname": [p[1].spellings[0] for p in people],
+            "date_of_birth": [p[2] for p in people],
+            "postcode": [p[3] for p in people],
+        }
+    )
+    n_match = min(int(n_watchlist * overlap), n_partner)
+    matched = rng.sample(range(n_watchlist), n_match)
+    rows: list[tuple[str, str, str | None, str | None, str | None]] = []
+    truth_w: list[str] = []
+    for w in matched:
+        first_n, last_n, dob, pc = people[w]
+        first = _spell(rng, first_n, 0.5, 0.2)
+        last = _spell(rng, last_n, 0.5, 0.2)
+        if rng.random() < 0.15:
+            first = _typo(rng, first)
+        if rng.random() < 0.15:
+            last = _typo(rng, last)
+        if rng.random() < 0.08:
+            first, last = last, first
+        d: str | None = dob
+        r = rng.random()
+        if r < 0.05 and int(dob[8:10]) <= 12:
+            d = f"{dob[:4]}-{dob[8:10]}-{dob[5:7]}"
+        elif r < 0.10:
+            i = rng.choice([2, 3, 6, 9])
+            d = dob[:i] + str(rng.randint(0, 9)) + dob[i + 1 :]
+            try:
+                date.fromisoformat(d)
+            except ValueError:
+                d = dob
+        elif r < 0.12:
+            d = None
+        p: str | None = pc
+        r = rng.random()
+        if r < 0.15:
+            p = _postcode(rng)
+        elif r < 0.20:
+            p = None
+        rows.append((first, last, d, p, "match"))
+        truth_w.append(f"W{w:07d}")
+    n_rel = min(int(n_partner * relatives), n_partner - n_match)
+    for _ in range(n_rel):
+        first_n, last_n, dob, pc = people[rng.randrange(n_watchlist)]
+        other = person()
+        rows.append((_spell(rng, other[0], 0.3, 0.1), last_n.spellings[0], other[2], pc, None))
+    for _ in range(n_partner - n_match - n_rel):
+        first_n, last_n, dob, pc = person()
+        rows.append((_spell(rng, first_n, 0.3, 0.1), _spell(rng, last_n, 0.3, 0.1), dob, pc, None))
+    order = list(range(len(rows)))
+    rng.shuffle(order)
+    ids = [""] * len(rows)
+    for new, old in enumerate(order):
+        ids[old] = f"P{new:08d}"
+    partner = (
+        pd.DataFrame(
+            {
+                "record_id": ids,
+                "first_name": [r[0] for r in rows],
+                "surname": [r[1] for r in rows],
+                "date_of_birth": [r[2] for r in rows],
+                "postcode": [r[3] for r in rows],
+            }
+        )
+        .iloc[order]
+        .reset_index(drop=True)
+    )
+    truth = pd.DataFrame({"watchlist_id": truth_w, "partner_id": ids[:n_match]})
+    return Labelled(watch, partner, truth)

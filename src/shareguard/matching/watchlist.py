@@ -1,0 +1,373 @@
+"""The watch-list gate: who may be matched and shared proactively under an agreement.
+
+A person enters only with a final decision that still stands, no appeal lodged or pending,
+the appeal window passed, a second caseworker's verification (four eyes), passing
+data-quality checks, and no pause or firewall rule applying to them. The gate is checked
+again whenever the list is read, so leaving (status granted, decision overturned, an appeal
+lodged, a correction, a new pause) takes effect at once, without anyone remembering to act.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shareguard.accounts.principal import Principal
+from shareguard.agreements.models import Agreement
+from shareguard.audit import AuditRecord, append
+from shareguard.errors import Conflict, Forbidden, InvalidInput, NotFound
+from shareguard.matching.models import EntryState, WatchlistEntry
+from shareguard.status import StatusService, subject_for
+from shareguard.status.models import AppealState, ImmigrationDecision, StatusKind
+from shareguard.storage.base import today, utcnow
+
+CASEWORKER = "caseworker"
+
+#: Gate reason codes and what they mean, in the order the gate checks them.
+REASONS: dict[str, str] = {
+    "no_decision": "no immigration decision is recorded for the entry",
+    "decision_superseded": "the decision has been superseded by a later one",
+    "decision_overturned": "the decision was overturned",
+    "decision_not_adverse": "the decision is not a refusal or curtailment",
+    "decision_not_final": "the decision is not final",
+    "appeal_open": "an appeal is lodged or pending",
+    "appeal_window_open": "the appeal window has not yet passed",
+    "not_verified": "no second caseworker has verified the entry",
+    "same_verifier": "the verifier is the caseworker who proposed it (four eyes)",
+    "missing_name": "data quality: no name recorded",
+    "implausible_date_of_birth": "data quality: implausible date of birth",
+    "implausible_decision_date": "data quality: decision date before birth or in the future",
+    "status_conflict": "data quality: a current status record grants leave",
+    "policy_refused": "a firewall rule or pause applies to this person under the agreement",
+    "left": "the entry left the list",
+}
+ADVERSE_DECISIONS = ("refusal", "curtailment")
+LEAVE_KINDS = (StatusKind.SETTLED, StatusKind.PRE_SETTLED, StatusKind.LIMITED_LEAVE)
+
+
+@dataclass(frozen=True)
+class GateFacts:
+    """What the gate looks at, gathered from the status register (ids and codes only)."""
+
+    has_name: bool
+    date_of_birth: date | None
+    decision_type: str | None
+    decision_final: bool
+    decision_overturned: bool
+    decision_superseded: bool
+    decision_date: date | None
+    appeal_window_end: date | None
+    appeal_state: str
+    current_status_kind: str | None
+    proposed_by: uuid.UUID | None
+    verified_by: uuid.UUID | None
+    policy_refusal: str | None = None
+
+
+def gate(facts: GateFacts, on: date) -> list[str]:
+    """Reason codes that keep the entry out on ``on``; empty means it may be on the list."""
+    reasons: list[str] = []
+    if facts.decision_type is None:
+        reasons.append("no_decision")
+    else:
+        if facts.decision_superseded:
+            reasons.append("decision_superseded")
+        if facts.decision_overturned:
+            reasons.append("decision_overturned")
+        if facts.decision_type not in ADVERSE_DECISIONS:
+            reasons.append("decision_not_adverse")
+        if not facts.decision_final:
+            reasons.append("decision_not_final")
+    if facts.appeal_state in (AppealState.LODGED, AppealState.PENDING):
+        reasons.append("appeal_open")
+    if facts.decision_type is not None and (
+        facts.appeal_window_end is None or facts.appeal_window_end >= on
+    ):
+        reasons.append("appeal_window_open")
+    if facts.verified_by is None:
+        reasons.append("not_verified")
+    elif facts.verified_by == facts.proposed_by:
+        reasons.append("same_verifier")
+    if not facts.has_name:
+        reasons.append("missing_name")
+    dob = facts.date_of_birth
+    if dob is None or dob.year < 1900 or dob > on:
+        reasons.append("implausible_date_of_birth")
+    if facts.decision_date is not None and (
+        facts.decision_date > on or (dob is not None and facts.decision_date < dob)
+    ):
+        reasons.append("implausible_decision_date")
+    if facts.current_status_kind in LEAVE_KINDS:
+        reasons.append("status_conflict")
+    if facts.policy_refusal:
+        reasons.append("policy_refused")
+    return reasons
+
+
+def explain(reasons: list[str]) -> list[str]:
+    return [REASONS.get(r, r) for r in reasons]
+
+
+class WatchlistService:
+    """Proposes, verifies, re-checks and removes watch-list entries; each write commits."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.status = StatusService(session)
+
+    # facts -------------------------------------------------------------------------
+    def _facts(
+        self, entry: WatchlistEntry, agreement: Agreement, on: date, verified_by: uuid.UUID | None
+    ) -> GateFacts:
+        person = self.status.person(entry.person_id)
+        decision = (
+            self.session.get(ImmigrationDecision, entry.decision_id) if entry.decision_id else None
+        )
+        superseded = False
+        if decision is not None:
+            if decision.person_id != entry.person_id:
+                decision = None
+            else:
+                superseded = (
+                    self.session.scalar(
+                        select(ImmigrationDecision.id)
+                        .where(ImmigrationDecision.supersedes_id == decision.id)
+                        .limit(1)
+                    )
+                    is not None
+                )
+        status = self.status.current_status(entry.person_id, on)
+        name = person.primary_name()
+        return GateFacts(
+            has_name=bool(name and name.given.strip() and name.family.strip()),
+            date_of_birth=person.date_of_birth,
+            decision_type=decision.type if decision else None,
+            decision_final=bool(decision and decision.final),
+            decision_overturned=bool(decision and decision.overturned),
+            decision_superseded=superseded,
+            decision_date=decision.decided_on if decision else None,
+            appeal_window_end=decision.appeal_window_end if decision else None,
+            appeal_state=self.status.appeal_state(entry.person_id),
+            current_status_kind=status.kind if status else None,
+            proposed_by=entry.proposed_by,
+            verified_by=verified_by,
+            policy_refusal=policy_refusal(self.session, agreement, entry.person_id),
+        )
+
+    def check(self, entry: WatchlistEntry, on: date | None = None) -> list[str]:
+        """The gate's reasons for this entry now (re-checked; reads only)."""
+        if entry.state == EntryState.LEFT:
+            return ["left"]
+        agreement = self._agreement(entry.agreement_id)
+        return gate(self._facts(entry, agreement, on or today(), entry.verified_by), on or today())
+
+    def _agreement(self, agreement_id: uuid.UUID) -> Agreement:
+        agreement = self.session.get(Agreement, agreement_id)
+        if agreement is None:
+            raise NotFound(f"agreement {agreement_id} not found")
+        return agreement
+
+    # writing -----------------------------------------------------------------------
+    def propose(
+        self,
+        agreement_id: uuid.UUID,
+        person_id: uuid.UUID,
+        decision_id: uuid.UUID,
+        evidence_ref: str,
+        principal: Principal,
+    ) -> WatchlistEntry:
+        """A caseworker proposes a person, naming the decision and the evidence."""
+        principal.require(CASEWORKER)
+        agreement = self._agreement(agreement_id)
+        if not agreement.bulk:
+            raise Conflict("this agreement does not allow bulk sharing", field="agreement_id")
+        self.status.person(person_id)
+        if not evidence_ref.strip():
+            raise InvalidInput("the evidence reference is required", field="evidence_ref")
+        open_entry = self.session.scalar(
+            select(WatchlistEntry.id).where(
+                WatchlistEntry.agreement_id == agreement_id,
+                WatchlistEntry.person_id == person_id,
+                WatchlistEntry.state.in_([EntryState.PROPOSED, EntryState.ACTIVE]),
+            )
+        )
+        if open_entry is not None:
+            raise Conflict(
+                "this person already has an open entry on this watch list",
+                field="person_id",
+                entry_id=str(open_entry),
+            )
+        entry = WatchlistEntry(
+            agreement_id=agreement_id,
+            person_id=person_id,
+            decision_id=decision_id,
+            evidence_ref=evidence_ref.strip(),
+            proposed_by=principal.user_id,
+            state=EntryState.PROPOSED,
+        )
+        self.session.add(entry)
+        self.session.flush()
+        self._audit("watchlist.propose", entry, principal)
+        self.session.commit()
+        return entry
+
+    def verify(self, entry_id: uuid.UUID, principal: Principal) -> WatchlistEntry:
+        """A second caseworker verifies: the gate runs, and the entry is active or refused."""
+        principal.require(CASEWORKER)
+        entry = self.get(entry_id)
+        if entry.state != EntryState.PROPOSED:
+            raise Conflict(f"the entry is {entry.state}, not proposed", field="state")
+        if principal.user_id is None or principal.user_id == entry.proposed_by:
+            raise Forbidden("a second caseworker, not the proposer, must verify (four eyes)")
+        on = today()
+        facts = self._facts(entry, self._agreement(entry.agreement_id), on, principal.user_id)
+        reasons = gate(facts, on)
+        entry.verified_by = principal.user_id
+        entry.verified_at = utcnow()
+        entry.reasons = reasons
+        entry.state = EntryState.REFUSED if reasons else EntryState.ACTIVE
+        entry.gate_evidence = {
+            "checked_on": on.isoformat(),
+            "decision_id": str(entry.decision_id),
+            "decision_type": facts.decision_type,
+            "decision_final": facts.decision_final,
+            "appeal_state": facts.appeal_state,
+            "appeal_window_end": facts.appeal_window_end.isoformat()
+            if facts.appeal_window_end
+            else None,
+            "current_status_kind": facts.current_status_kind,
+            "policy": facts.policy_refusal or "permit",
+        }
+        self._audit(
+            "watchlist.verify",
+            entry,
+            principal,
+            decision="deny" if reasons else "permit",
+            reasons=tuple(reasons),
+        )
+        self.session.commit()
+        return entry
+
+    def leave(self, entry_id: uuid.UUID, reason: str, principal: Principal) -> WatchlistEntry:
+        """Remove an entry now (status granted, decision overturned, correction, ...)."""
+        principal.require(CASEWORKER, "governance_officer")
+        if not reason.strip():
+            raise InvalidInput("a reason is required to remove an entry", field="reason")
+        entry = self.get(entry_id)
+        if entry.state == EntryState.LEFT:
+            raise Conflict("the entry has already left the list", field="state")
+        entry.state = EntryState.LEFT
+        entry.left_at = utcnow()
+        entry.left_reason = reason.strip()[:200]
+        self._audit("watchlist.leave", entry, principal, details={"reason": entry.left_reason})
+        self.session.commit()
+        return entry
+
+    def _audit(
+        self,
+        action: str,
+        entry: WatchlistEntry,
+        principal: Principal,
+        *,
+        decision: str | None = None,
+        reasons: tuple[str, ...] = (),
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        append(
+            self.session,
+            AuditRecord(
+                action=action,
+                actor_org_id=principal.organisation_id,
+                actor_user_id=principal.user_id,
+                agreement_id=entry.agreement_id,
+                subject_ref=str(entry.person_id),
+                decision=decision,
+                reasons=reasons,
+                details={"entry_id": str(entry.id), "state": entry.state, **(details or {})},
+            ),
+        )
+
+    # reading -----------------------------------------------------------------------
+    def get(self, entry_id: uuid.UUID) -> WatchlistEntry:
+        entry = self.session.get(WatchlistEntry, entry_id)
+        if entry is None:
+            raise NotFound(f"watch-list entry {entry_id} not found")
+        return entry
+
+    def entries(self, agreement_id: uuid.UUID, state: str | None = None) -> list[WatchlistEntry]:
+        stmt = select(WatchlistEntry).where(WatchlistEntry.agreement_id == agreement_id)
+        if state:
+            stmt = stmt.where(WatchlistEntry.state == state)
+        return list(
+            self.session.scalars(stmt.order_by(WatchlistEntry.created_at, WatchlistEntry.id))
+        )
+
+    def current(
+        self,
+        agreement_id: uuid.UUID,
+        person_ids: set[uuid.UUID] | None = None,
+        on: date | None = None,
+    ) -> tuple[list[WatchlistEntry], list[tuple[WatchlistEntry, list[str]]]]:
+        """Active entries that pass the gate now, and those kept out with their reasons."""
+        on = on or today()
+        included, kept_out = [], []
+        for entry in self.entries(agreement_id, EntryState.ACTIVE):
+            if person_ids is not None and entry.person_id not in person_ids:
+                continue
+            reasons = self.check(entry, on)
+            (kept_out.append((entry, reasons)) if reasons else included.append(entry))
+        return included, kept_out
+
+    def report(self, agreement_id: uuid.UUID) -> list[dict[str, Any]]:
+        """Everyone kept out of the agreement's list and why (pseudonymous refs, codes, text)."""
+        rows = []
+        for entry in self.entries(agreement_id):
+            if entry.state == EntryState.ACTIVE:
+                reasons = self.check(entry)
+            elif entry.state == EntryState.PROPOSED:
+                reasons = ["not_verified"]
+            elif entry.state == EntryState.LEFT:
+                reasons = ["left"]
+            else:
+                reasons = list(entry.reasons)
+            if reasons:
+                rows.append(
+                    {
+                        "entry_id": str(entry.id),
+                        "person_ref": str(entry.person_id),
+                        "state": entry.state,
+                        "reasons": reasons,
+                        "explained": explain(reasons),
+                        "left_reason": entry.left_reason or None,
+                    }
+                )
+        return rows
+
+
+def policy_refusal(session: Session, agreement: Agreement, person_id: uuid.UUID) -> str | None:
+    """The policy's refusal kind if a firewall rule or pause stops bulk sharing of this person."""
+    from shareguard.policy import DisclosureRequest, decide
+
+    request = DisclosureRequest(
+        principal=recipient_principal(agreement),
+        action="bulk_disclosure",
+        agreement_id=agreement.id,
+        purpose=agreement.purposes[0] if agreement.purposes else "",
+        data_items=tuple(agreement.data_items),
+        subject=subject_for(session, person_id),
+    )
+    decision = decide(session, request)
+    return None if decision.allowed else decision.kind
+
+
+def recipient_principal(agreement: Agreement) -> Principal:
+    """The organisation receiving a bulk disclosure under the agreement, as a principal."""
+    recipients = agreement.recipients()
+    return Principal(
+        organisation_id=recipients[0] if recipients else None, roles=frozenset({"partner_user"})
+    )
