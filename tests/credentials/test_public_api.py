@@ -19,6 +19,7 @@ def test_public_key_is_served_as_pem_and_jwk_without_auth(client: Any, settings:
     pem_key = fmt.load_public_key(body["pem"])
     jwk_key = fmt.load_public_key(json.dumps(body["jwk"]))
     assert fmt.key_id(pem_key) == fmt.key_id(jwk_key) == body["kid"] == body["jwk"]["kid"]
+    assert fmt.key_id(fmt.load_public_key(resp.text)) == body["kid"]  # the body as saved
     assert body["alg"] == "Ed25519"
     assert "d" not in body["jwk"]  # never the private half
     # Created on first use, in the key directory, readable by the owner only; stable after.

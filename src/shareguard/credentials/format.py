@@ -64,7 +64,10 @@ def public_pem(key: OKPKey) -> str:
 
 
 def load_public_key(text: str | bytes) -> OKPKey:
-    """An Ed25519 public key from PEM, a JWK or a JWK set; CredentialFormatError otherwise."""
+    """An Ed25519 public key from PEM, a JWK, a JWK set or the public-key endpoint's body.
+
+    Raises CredentialFormatError for anything else.
+    """
     raw = text.decode() if isinstance(text, bytes) else text
     raw = raw.strip()
     try:
@@ -72,8 +75,8 @@ def load_public_key(text: str | bytes) -> OKPKey:
             data = json.loads(raw)
             if "keys" in data:
                 data = data["keys"][0]
-            if "public_key_pem" in data and "kty" not in data:
-                return load_public_key(data["public_key_pem"])
+            if "jwk" in data and "kty" not in data:  # the public-key endpoint's body
+                data = data["jwk"]
             data = {k: v for k, v in data.items() if k in ("kty", "crv", "x")}
             key = OKPKey.import_key(data)
         else:
