@@ -20,6 +20,7 @@ PASSWORD = "test-password-123"
 
 @dataclass
 class TestWorld:
+    __test__ = False  # a builder, not a test class
     session: Session
     orgs: dict[str, uuid.UUID] = field(default_factory=dict)
     users: dict[str, uuid.UUID] = field(default_factory=dict)
