@@ -101,12 +101,27 @@ def disclosures_of(
 
 
 def adverse_actions_standing(session: Session, person_id: uuid.UUID) -> int:
-    """How many adverse actions against the person still stand (matching's record), else 0."""
-    try:
-        from shareguard.matching.service import adverse_actions_for
-    except ImportError:
+    """Adverse actions partners reported against the person that no notice has yet withdrawn."""
+    from shareguard.matching.models import AdverseAction, Candidate
+
+    stmt = (
+        select(Candidate.disclosure_id)
+        .join(AdverseAction, AdverseAction.candidate_id == Candidate.id)
+        .where(Candidate.person_id == person_id)
+    )
+    rows = [str(d) if d else "" for d in session.scalars(stmt)]
+    if not rows:
         return 0
-    return sum(1 for a in adverse_actions_for(session, person_id) if not a.get("overturned"))
+    withdrawn = withdrawn_disclosures(session)
+    return sum(1 for d in rows if not d or d not in withdrawn)
+
+
+def withdrawn_disclosures(session: Session) -> set[str]:
+    """Ids of every disclosure a rectification notice has withdrawn (its data was wrong)."""
+    out: set[str] = set()
+    for ids in session.scalars(select(RectificationNotice.disclosure_ids)):
+        out.update(ids or ())
+    return out
 
 
 def _label(kind: str) -> str:

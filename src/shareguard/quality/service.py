@@ -1,0 +1,358 @@
+"""The data-quality queue: run the rules over the register, queue findings, resolve them.
+
+A finding about a person on the watch list suspends their watch-list entries until every
+finding about that person is resolved, so doubtful data is not shared proactively.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from shareguard.accounts.models import User
+from shareguard.accounts.principal import Principal
+from shareguard.audit import AuditRecord, append
+from shareguard.errors import Conflict, Forbidden, InvalidInput, NotFound
+from shareguard.quality import rules
+from shareguard.quality.models import FindingState, QualityFinding, QualityRun
+from shareguard.storage.base import today, utcnow
+
+#: Days to resolve a finding, by severity.
+DUE_DAYS = {"high": 5, "medium": 10, "low": 20}
+STAFF = ("reviewer", "caseworker", "governance_officer", "system")
+ALL_RULES = (*rules.RULES, "likely_duplicates")
+
+
+def register_snapshot(session: Session, on: date | None = None) -> rules.Register:
+    """The register as plain records for the rules (superseded rows marked, not dropped)."""
+    from shareguard.status.models import ImmigrationDecision, Person, StatusRecord
+
+    persons = [
+        {
+            "id": str(p.id),
+            "date_of_birth": p.date_of_birth,
+            "nationality": p.nationality,
+            "has_name": bool(p.names),
+        }
+        for p in session.scalars(select(Person))
+    ]
+    statuses = list(session.scalars(select(StatusRecord)))
+    replaced_s = {str(s.supersedes_id) for s in statuses if s.supersedes_id}
+    decisions = list(session.scalars(select(ImmigrationDecision)))
+    replaced_d = {str(d.supersedes_id) for d in decisions if d.supersedes_id}
+    return rules.Register(
+        persons=persons,
+        status_records=[
+            {
+                "id": str(s.id),
+                "person_id": str(s.person_id),
+                "kind": s.kind,
+                "valid_from": s.valid_from,
+                "valid_to": s.valid_to,
+                "may_work": s.may_work,
+                "may_rent": s.may_rent,
+                "source": s.source,
+                "evidence_ref": s.evidence_ref,
+                "superseded": str(s.id) in replaced_s,
+            }
+            for s in statuses
+        ],
+        decisions=[
+            {
+                "id": str(d.id),
+                "person_id": str(d.person_id),
+                "type": d.type,
+                "decided_on": d.decided_on,
+                "final": d.final,
+                "appeal_state": d.appeal_state,
+                "overturned": d.overturned,
+                "source": d.source,
+                "evidence_ref": d.evidence_ref,
+                "superseded": str(d.id) in replaced_d,
+            }
+            for d in decisions
+        ],
+        watch_list=watch_list_entries(session),
+        on=on or today(),
+    )
+
+
+def watch_list_entries(session: Session) -> list[dict[str, Any]]:
+    """Active watch-list entries as ``{id, person_id, decision_id, active}`` (matching's table)."""
+    try:
+        from shareguard.matching.models import WatchListEntry
+    except ImportError:
+        return []
+    out = []
+    for e in session.scalars(select(WatchListEntry)):
+        out.append(
+            {
+                "id": str(e.id),
+                "person_id": str(e.person_id),
+                "decision_id": str(getattr(e, "decision_id", "") or ""),
+                "active": _entry_active(e),
+            }
+        )
+    return out
+
+
+def _entry_active(entry: Any) -> bool:
+    state = getattr(entry, "state", None)
+    if state is not None:
+        return str(state) in {"active", "entered"}
+    return bool(getattr(entry, "active", True))
+
+
+def persons_for_dedupe(session: Session) -> list[dict[str, Any]]:
+    from shareguard.status.models import Person
+
+    out = []
+    for p in session.scalars(select(Person)):
+        name = p.primary_name()
+        out.append(
+            {
+                "unique_id": str(p.id),
+                "first_name": name.given if name else None,
+                "surname": name.family if name else None,
+                "date_of_birth": p.date_of_birth.isoformat() if p.date_of_birth else None,
+                "postcode": p.postcode or None,
+            }
+        )
+    return out
+
+
+class QualityService:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def run(
+        self,
+        principal: Principal,
+        *,
+        only: Sequence[str] | None = None,
+        trigger: str = "on_demand",
+        on: date | None = None,
+    ) -> QualityRun:
+        """Run the rules; queue new findings (an open finding is not raised twice).
+
+        Raises InvalidInput for an unknown rule. Suspends watch-list entries of persons with
+        new findings. One unit of work: commits once.
+        """
+        principal.require(*STAFF)
+        names = list(only) if only else list(ALL_RULES)
+        unknown = sorted(set(names) - set(ALL_RULES))
+        if unknown:
+            raise InvalidInput(f"unknown rule(s): {', '.join(unknown)}", field="rules")
+        if trigger not in {"on_demand", "schedule"}:
+            raise InvalidInput("trigger must be on_demand or schedule", field="trigger")
+        found = rules.run_rules(register_snapshot(self.session, on), names)
+        if "likely_duplicates" in names:
+            from shareguard.quality.dedupe import likely_duplicates
+
+            found += rules.duplicate_findings(likely_duplicates(persons_for_dedupe(self.session)))
+        run = QualityRun(trigger=trigger, rules=names, actor_id=principal.user_id)
+        self.session.add(run)
+        self.session.flush()
+        open_keys = {
+            (f.rule, f.record_kind, f.record_id)
+            for f in self.session.scalars(
+                select(QualityFinding).where(QualityFinding.state == FindingState.OPEN)
+            )
+        }
+        counts: dict[str, int] = {}
+        new = 0
+        for f in found:
+            counts[f.rule] = counts.get(f.rule, 0) + 1
+            key = (f.rule, f.record_kind, f.record_id)
+            if key in open_keys:
+                continue
+            open_keys.add(key)
+            self._queue(run, f, on or today())
+            new += 1
+        run.counts = counts
+        run.new_findings = new
+        run.finished_at = utcnow()
+        append(
+            self.session,
+            AuditRecord(
+                action="quality.run",
+                actor_org_id=principal.organisation_id,
+                actor_user_id=principal.user_id,
+                details={"run": str(run.id), "new_findings": new, "counts": counts},
+            ),
+        )
+        self.session.commit()
+        return run
+
+    def _queue(self, run: QualityRun, f: rules.Finding, on: date) -> QualityFinding:
+        person_id = _uuid_or_none(f.person_id)
+        row = QualityFinding(
+            run_id=run.id,
+            rule=f.rule,
+            record_kind=f.record_kind,
+            record_id=f.record_id,
+            person_id=person_id,
+            message=f.message,
+            severity=f.severity,
+            owner_id=self._next_owner(),
+            due_date=on + timedelta(days=DUE_DAYS.get(f.severity, 10)),
+        )
+        self.session.add(row)
+        self.session.flush()
+        if person_id is not None:
+            row.suspended_entries = suspend_watch_list(self.session, person_id, row.id)
+        return row
+
+    def _next_owner(self) -> uuid.UUID | None:
+        """The active reviewer with the fewest open findings (ties: by email)."""
+        reviewers = [
+            u
+            for u in self.session.scalars(select(User).where(User.active.is_(True)))
+            if "reviewer" in (u.roles or [])
+        ]
+        if not reviewers:
+            return None
+        load = dict(
+            self.session.execute(
+                select(QualityFinding.owner_id, func.count())
+                .where(QualityFinding.state == FindingState.OPEN)
+                .group_by(QualityFinding.owner_id)
+            ).all()
+        )
+        self.session.flush()
+        return min(reviewers, key=lambda u: (load.get(u.id, 0), u.email)).id
+
+    def findings(
+        self,
+        principal: Principal,
+        *,
+        state: str | None = FindingState.OPEN,
+        owner_id: uuid.UUID | None = None,
+        rule: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> list[QualityFinding]:
+        """The queue, most urgent first."""
+        principal.require(*STAFF, "auditor")
+        stmt = select(QualityFinding)
+        if state:
+            stmt = stmt.where(QualityFinding.state == state)
+        if owner_id:
+            stmt = stmt.where(QualityFinding.owner_id == owner_id)
+        if rule:
+            stmt = stmt.where(QualityFinding.rule == rule)
+        stmt = stmt.order_by(QualityFinding.due_date, QualityFinding.id)
+        return list(self.session.scalars(stmt.limit(limit).offset(offset)))
+
+    def finding(self, finding_id: uuid.UUID, principal: Principal) -> QualityFinding:
+        principal.require(*STAFF, "auditor")
+        row = self.session.get(QualityFinding, finding_id)
+        if row is None:
+            raise NotFound(f"finding {finding_id} not found")
+        return row
+
+    def assign(
+        self, finding_id: uuid.UUID, owner_id: uuid.UUID, principal: Principal
+    ) -> QualityFinding:
+        row = self.finding(finding_id, principal)
+        if self.session.get(User, owner_id) is None:
+            raise InvalidInput("no such user", field="owner_id")
+        row.owner_id = owner_id
+        self.session.commit()
+        return row
+
+    def resolve(
+        self,
+        finding_id: uuid.UUID,
+        principal: Principal,
+        resolution: str,
+        *,
+        dismiss: bool = False,
+    ) -> QualityFinding:
+        """Close a finding with a note; resumes watch-list entries once none stays open."""
+        principal.require(*STAFF)
+        if not resolution or not resolution.strip():
+            raise InvalidInput("say how the finding was resolved", field="resolution")
+        row = self.finding(finding_id, principal)
+        if row.state != FindingState.OPEN:
+            raise Conflict("this finding is already closed")
+        if principal.user_id is None and "system" not in principal.roles:
+            raise Forbidden("a named user must resolve findings")
+        row.state = FindingState.DISMISSED if dismiss else FindingState.RESOLVED
+        row.resolved_at = utcnow()
+        row.resolved_by = principal.user_id
+        row.resolution = resolution.strip()
+        self.session.flush()
+        if row.person_id is not None and not self.open_for_person(row.person_id):
+            resume_watch_list(self.session, row.person_id, row.id)
+        append(
+            self.session,
+            AuditRecord(
+                action="quality.resolve",
+                actor_org_id=principal.organisation_id,
+                actor_user_id=principal.user_id,
+                subject_ref=str(row.person_id) if row.person_id else None,
+                details={"finding": str(row.id), "rule": row.rule, "state": row.state},
+            ),
+        )
+        self.session.commit()
+        return row
+
+    def open_for_person(self, person_id: uuid.UUID) -> list[QualityFinding]:
+        stmt = select(QualityFinding).where(
+            QualityFinding.person_id == person_id, QualityFinding.state == FindingState.OPEN
+        )
+        return list(self.session.scalars(stmt))
+
+    def runs(self, principal: Principal, limit: int = 20) -> list[QualityRun]:
+        principal.require(*STAFF, "auditor")
+        stmt = select(QualityRun).order_by(QualityRun.started_at.desc()).limit(limit)
+        return list(self.session.scalars(stmt))
+
+
+def is_suspended(session: Session, person_id: uuid.UUID) -> bool:
+    """True while an open data-quality finding concerns the person (the watch-list gate asks)."""
+    stmt = (
+        select(QualityFinding.id)
+        .where(QualityFinding.person_id == person_id, QualityFinding.state == FindingState.OPEN)
+        .limit(1)
+    )
+    return session.scalar(stmt) is not None
+
+
+def suspend_watch_list(session: Session, person_id: uuid.UUID, finding_id: uuid.UUID) -> list[str]:
+    """Suspend the person's active watch-list entries through matching; returns their ids."""
+    try:
+        from shareguard.matching.service import suspend_entries
+    except ImportError:
+        return []
+    return [str(i) for i in suspend_entries(session, person_id, f"quality finding {finding_id}")]
+
+
+def resume_watch_list(session: Session, person_id: uuid.UUID, finding_id: uuid.UUID) -> list[str]:
+    try:
+        from shareguard.matching.service import resume_entries
+    except ImportError:
+        return []
+    return [str(i) for i in resume_entries(session, person_id, f"quality finding {finding_id}")]
+
+
+def _uuid_or_none(value: str | None) -> uuid.UUID | None:
+    if not value:
+        return None
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None
+
+
+def counts_by_rule(findings: Iterable[QualityFinding]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for f in findings:
+        out[f.rule] = out.get(f.rule, 0) + 1
+    return out

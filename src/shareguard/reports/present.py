@@ -1,0 +1,63 @@
+"""Reports as table rows and CSV (flattened ``a.b.c`` columns, one row per section)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+from shareguard.reports.metrics import flatten
+
+#: The headline columns of the table view, in order.
+HEADLINE = [
+    ("reference", "Agreement"),
+    ("disclosures.total", "Disclosures"),
+    ("checks.total", "Checks"),
+    ("checks.referral_rate", "Referral rate"),
+    ("checks.contest_rate", "Contest rate"),
+    ("matching.candidates", "Candidates"),
+    ("matching.confirmed", "Confirmed"),
+    ("matching.adverse_actions", "Adverse actions"),
+    ("matching.overturned", "Overturned"),
+    ("matching.error_rate", "Error rate"),
+    ("corrections.notices", "Notices"),
+    ("corrections.overdue", "Overdue"),
+    ("corrections.time_to_rectify.median_hours", "Median hours to rectify"),
+    ("refusals.total", "Refused"),
+    ("volume.busiest_day", "Busiest day"),
+    ("volume.limit_per_day", "Daily limit"),
+    ("exemptions_used", "Exemptions"),
+]
+
+
+def sections(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """The per-agreement sections followed by the overall one (a single report: itself)."""
+    rows = list(report.get("agreements", []))
+    rows.append({k: v for k, v in report.items() if k != "agreements"})
+    return rows
+
+
+def table_rows(report: dict[str, Any]) -> list[list[str]]:
+    out = []
+    for section in sections(report):
+        flat = flatten(section)
+        flat["reference"] = section.get("reference") or "All agreements"
+        out.append(["" if flat.get(k) is None else str(flat.get(k)) for k, _ in HEADLINE])
+    return out
+
+
+def to_csv(report: dict[str, Any]) -> str:
+    flats = []
+    for section in sections(report):
+        flat = flatten(section)
+        flat["reference"] = section.get("reference") or "all"
+        flats.append(flat)
+    columns: list[str] = []
+    for flat in flats:
+        columns += [c for c in flat if c not in columns]
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    for flat in flats:
+        writer.writerow({c: "" if flat.get(c) is None else flat.get(c) for c in columns})
+    return buf.getvalue()
