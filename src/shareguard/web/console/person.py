@@ -1,0 +1,537 @@
+"""The person-facing service, "View and manage your immigration data", under /my/.
+
+Plain English, GOV.UK patterns: a start page, sign-in with a one-time code (shown on screen
+in the demo, where a real service would send it by text message), the person's status,
+share codes, who checked their data, contesting a check result, and corrections.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import time
+import uuid
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from shareguard.accounts.principal import Principal
+from shareguard.agreements.catalogue import PURPOSES
+from shareguard.errors import Conflict, InvalidInput, NotFound
+from shareguard.status import sharecodes
+from shareguard.status.service import SHARE_CODE_PURPOSES, StatusService
+from shareguard.storage.base import utcnow
+from shareguard.web.console.render import PERSON_SERVICE_NAME, render
+from shareguard.web.console.security import Form, PersonSignInRequired, field, flash
+from shareguard.web.deps import SessionDep
+
+router = APIRouter(prefix="/my", include_in_schema=False)
+
+CODE_SECONDS = 10 * 60
+CODE_TRIES = 5
+
+STATUS_TITLES = {
+    "settled": "Settled status (indefinite leave to remain)",
+    "pre_settled": "Pre-settled status (limited leave to remain)",
+    "limited_leave": "Limited leave to remain",
+    "no_leave": "No current permission to stay",
+}
+ACTION_TITLES = {
+    "check.share_code": "Checked with a share code",
+    "check.attributes": "Checked using your details",
+    "check.contest": "You contested a result",
+    "check.case_closed": "A caseworker answered a referral or contest",
+    "disclosure.match_result": "Matched against a list under an agreement",
+    "disclosure.check_answer": "Answered a check",
+    "correction.request": "A correction was requested",
+    "correction.apply": "Your record was corrected",
+}
+OUTCOME_TITLES = {
+    "confirmed": "Confirmed",
+    "not_confirmed": "Not confirmed",
+    "referred": "Referred to a caseworker",
+    "no_match": "No match",
+    "permit": "Shared",
+    "deny": "Refused: nothing was shared",
+}
+
+
+def available(module: str) -> bool:
+    """True once a capability's service has landed (pages for it are offered then)."""
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:
+        return False
+
+
+def _person_id(request: Request) -> uuid.UUID:
+    raw = request.session.get("person_id")
+    if not raw:
+        raise PersonSignInRequired("sign in to see your immigration data")
+    return uuid.UUID(str(raw))
+
+
+def person_principal(request: Request) -> Principal:
+    """The person signed in to this service, as a principal services understand."""
+    return Principal(organisation_id=None, person_id=_person_id(request))
+
+
+Me = Annotated[Principal, Depends(person_principal)]
+
+
+def _nav(request: Request, signed_in: bool) -> list[dict[str, Any]]:
+    if not signed_in:
+        return []
+    items = [("Your data", "/my/account"), ("Share codes", "/my/share-codes")]
+    if available("shareguard.audit.service"):
+        items.append(("Who checked your data", "/my/checks"))
+    if available("shareguard.checks.service"):
+        items.append(("Contest a result", "/my/contest"))
+    if available("shareguard.corrections.service"):
+        items.append(("Corrections", "/my/corrections"))
+    path = request.url.path
+    return [{"text": t, "href": h, "active": path.startswith(h)} for t, h in items]
+
+
+def page(request: Request, template: str, status_code: int = 200, **context: Any) -> Response:
+    signed_in = bool(request.session.get("person_id"))
+    return render(
+        request,
+        template,
+        status_code=status_code,
+        serviceName=PERSON_SERVICE_NAME,
+        serviceUrl="/my/account" if signed_in else "/my/",
+        navigation=_nav(request, signed_in),
+        signOutAction="/my/sign-out" if signed_in else None,
+        person_signed_in=signed_in,
+        **context,
+    )
+
+
+def _otp_digest(request: Request, code: str) -> str:
+    secret = request.app.state.settings.secret_key.encode()
+    return hmac.new(secret, f"otp:{code}".encode(), hashlib.sha256).hexdigest()
+
+
+# start and sign-in ------------------------------------------------------------------------
+@router.get("/", response_class=HTMLResponse)
+def start(request: Request) -> Response:
+    return page(request, "my/start.html", title=PERSON_SERVICE_NAME)
+
+
+@router.get("/sign-in", response_class=HTMLResponse)
+def sign_in_page(request: Request, session: SessionDep) -> Response:
+    if request.session.get("person_id"):
+        return RedirectResponse("/my/account", status_code=303)
+    return page(
+        request,
+        "my/sign_in.html",
+        title="Tell us who you are",
+        errors={},
+        values={},
+        examples=_demo_people(request, session),
+        expired=request.query_params.get("expired") == "1",
+    )
+
+
+def _demo_people(request: Request, session: Any) -> list[dict[str, str]]:
+    """In demo mode only: a few synthetic people to sign in as, so a new user can try it."""
+    if request.app.state.settings.mode != "demo":
+        return []
+    out = []
+    for person in StatusService(session).list_persons(limit=20):
+        name = person.primary_name()
+        if name and person.documents and name.given:
+            out.append(
+                {
+                    "given": name.given,
+                    "family": name.family,
+                    "dob": person.date_of_birth.strftime("%-d %-m %Y"),
+                    "document": person.documents[0].number,
+                }
+            )
+        if len(out) == 3:
+            break
+    return out
+
+
+def _same(a: str, b: str) -> bool:
+    from unidecode import unidecode
+
+    return unidecode(a).casefold().strip() == unidecode(b).casefold().strip()
+
+
+def _parse_dob(form: Any) -> date | None:
+    try:
+        return date(
+            int(field(form, "dob-year")), int(field(form, "dob-month")), int(field(form, "dob-day"))
+        )
+    except ValueError:
+        return None
+
+
+@router.post("/sign-in", response_class=HTMLResponse)
+def sign_in_submit(request: Request, form: Form, session: SessionDep) -> Response:
+    values = {
+        k: field(form, k)
+        for k in ("given", "family", "document", "dob-day", "dob-month", "dob-year")
+    }
+    errors: dict[str, str] = {}
+    if not values["family"]:
+        errors["family"] = "Enter your family name"
+    dob = _parse_dob(form)
+    if dob is None:
+        errors["dob"] = "Enter your date of birth as a real date, for example 27 3 1990"
+    if not values["document"]:
+        errors["document"] = "Enter the number of your passport or residence document"
+    person_id = None
+    if not errors and dob is not None:
+        wanted = "".join(ch for ch in values["document"].upper() if ch.isalnum())
+        for person in StatusService(session).candidates(
+            values["given"], values["family"], dob, values["document"]
+        ):
+            if (
+                person.date_of_birth == dob
+                and any(d.number == wanted for d in person.documents)
+                and any(_same(n.family, values["family"]) for n in person.names)
+            ):
+                person_id = person.id
+                break
+        if person_id is None:
+            # The same words whichever detail was wrong.
+            errors["family"] = "We could not find you with those details. Check them and try again"
+    if errors:
+        return page(
+            request,
+            "my/sign_in.html",
+            status_code=422,
+            title="Tell us who you are",
+            errors=errors,
+            values=values,
+            examples=_demo_people(request, session),
+            expired=False,
+        )
+    code = f"{secrets.randbelow(10**6):06d}"
+    request.session.pop("person_id", None)
+    request.session["otp"] = {
+        "person": str(person_id),
+        "digest": _otp_digest(request, code),
+        "until": int(time.time()) + CODE_SECONDS,
+        "tries": 0,
+        "demo_code": code,
+    }
+    return RedirectResponse("/my/sign-in/code", status_code=303)
+
+
+@router.get("/sign-in/code", response_class=HTMLResponse)
+def code_page(request: Request) -> Response:
+    otp = request.session.get("otp")
+    if not isinstance(otp, dict):
+        return RedirectResponse("/my/sign-in", status_code=303)
+    return page(
+        request,
+        "my/code.html",
+        title="Enter your security code",
+        errors={},
+        demo_code=otp.get("demo_code"),
+    )
+
+
+@router.post("/sign-in/code", response_class=HTMLResponse)
+def code_submit(request: Request, form: Form) -> Response:
+    otp = request.session.get("otp")
+    if (
+        not isinstance(otp, dict)
+        or otp.get("until", 0) < time.time()
+        or otp.get("tries", 9) >= CODE_TRIES
+    ):
+        request.session.pop("otp", None)
+        return page(
+            request, "my/code_expired.html", status_code=410, title="Your security code has expired"
+        )
+    sent = "".join(ch for ch in field(form, "code") if ch.isdigit())
+    if not hmac.compare_digest(_otp_digest(request, sent), str(otp["digest"])):
+        otp["tries"] = int(otp["tries"]) + 1
+        request.session["otp"] = otp
+        message = (
+            "Enter the 6-digit security code"
+            if not sent
+            else "The security code is not correct. Check it and try again"
+        )
+        return page(
+            request,
+            "my/code.html",
+            status_code=422,
+            title="Enter your security code",
+            errors={"code": message},
+            demo_code=otp.get("demo_code"),
+        )
+    person = str(otp["person"])
+    request.session.pop("otp", None)
+    request.session["person_id"] = person
+    return RedirectResponse("/my/account", status_code=303)
+
+
+@router.post("/sign-out")
+def sign_out(request: Request, form: Form) -> Response:
+    for key in ("person_id", "otp", "new_code"):
+        request.session.pop(key, None)
+    return RedirectResponse("/my/signed-out", status_code=303)
+
+
+@router.get("/signed-out", response_class=HTMLResponse)
+def signed_out(request: Request) -> Response:
+    return page(request, "my/signed_out.html", title="You have signed out")
+
+
+# the person's data ------------------------------------------------------------------------
+def _status_view(status: Any) -> dict[str, Any] | None:
+    if status is None:
+        return None
+    return {
+        "title": STATUS_TITLES.get(status.kind, status.kind),
+        "kind": status.kind,
+        "valid_from": status.valid_from,
+        "valid_to": status.valid_to,
+        "work": (
+            "Yes, with conditions: " + status.work_conditions if status.work_conditions else "Yes"
+        )
+        if status.may_work
+        else "No",
+        "rent": "Yes" if status.may_rent else "No",
+        "study": "Yes" if status.may_study else "No",
+        "public_funds": "Yes" if status.public_funds else "No",
+    }
+
+
+@router.get("/account", response_class=HTMLResponse)
+def account(request: Request, me: Me, session: SessionDep) -> Response:
+    assert me.person_id is not None
+    service = StatusService(session)
+    person = service.person(me.person_id)
+    codes = service.share_codes(me.person_id, me)
+    now = utcnow()
+    live = [c for c in codes if c.revoked_at is None and c.expires_at > now]
+    name = person.primary_name()
+    return page(
+        request,
+        "my/account.html",
+        title="Your immigration data",
+        name=name.full if name else "",
+        status=_status_view(service.current_status(me.person_id)),
+        live_codes=len(live),
+        nav=_nav(request, True),
+    )
+
+
+@router.get("/status", response_class=HTMLResponse)
+def status(request: Request, me: Me, session: SessionDep) -> Response:
+    assert me.person_id is not None
+    service = StatusService(session)
+    history = [
+        _status_view(s) | {"recorded_at": s.recorded_at, "reason": s.reason}  # type: ignore[operator]
+        for s in reversed(service.status_history(me.person_id))
+    ]
+    return page(
+        request,
+        "my/status.html",
+        title="Your immigration status",
+        status=_status_view(service.current_status(me.person_id)),
+        history=history,
+    )
+
+
+# share codes ------------------------------------------------------------------------------
+def _code_rows(codes: list[Any]) -> list[dict[str, Any]]:
+    now = utcnow()
+    rows = []
+    for c in reversed(codes):
+        state = "revoked" if c.revoked_at else ("expired" if c.expires_at <= now else "active")
+        rows.append(
+            {
+                "id": c.id,
+                "purpose": PURPOSES[c.purpose].title,
+                "hint": c.hint,
+                "expires_at": c.expires_at,
+                "created_at": c.created_at,
+                "state": state,
+            }
+        )
+    return rows
+
+
+@router.get("/share-codes", response_class=HTMLResponse)
+def share_codes(request: Request, me: Me, session: SessionDep) -> Response:
+    assert me.person_id is not None
+    rows = _code_rows(StatusService(session).share_codes(me.person_id, me))
+    return page(request, "my/share_codes.html", title="Your share codes", rows=rows)
+
+
+def _purpose_items(selected: str = "") -> list[dict[str, Any]]:
+    return [
+        {
+            "value": code,
+            "text": PURPOSES[code].title,
+            "checked": code == selected,
+            "hint": {"text": PURPOSES[code].question},
+        }
+        for code in SHARE_CODE_PURPOSES
+    ]
+
+
+@router.get("/share-codes/new", response_class=HTMLResponse)
+def new_share_code(request: Request, me: Me) -> Response:
+    return page(
+        request,
+        "my/share_code_new.html",
+        title="What do you need to prove?",
+        errors={},
+        items=_purpose_items(),
+    )
+
+
+@router.post("/share-codes/new", response_class=HTMLResponse)
+def create_share_code(request: Request, form: Form, me: Me, session: SessionDep) -> Response:
+    assert me.person_id is not None
+    purpose = field(form, "purpose")
+    if purpose not in SHARE_CODE_PURPOSES:
+        return page(
+            request,
+            "my/share_code_new.html",
+            status_code=422,
+            title="What do you need to prove?",
+            errors={"purpose": "Select what you need to prove"},
+            items=_purpose_items(),
+        )
+    row, code = StatusService(session).create_share_code(me.person_id, purpose, me)
+    request.session["new_code"] = {
+        "code": sharecodes.display(code),
+        "purpose": purpose,
+        "expires": row.expires_at.date().isoformat(),
+    }
+    return RedirectResponse("/my/share-codes/created", status_code=303)
+
+
+@router.get("/share-codes/created", response_class=HTMLResponse)
+def share_code_created(request: Request, me: Me) -> Response:
+    new = request.session.pop("new_code", None)
+    if not isinstance(new, dict):
+        return RedirectResponse("/my/share-codes", status_code=303)
+    return page(
+        request,
+        "my/share_code_created.html",
+        title="Your share code",
+        code=new["code"],
+        purpose=PURPOSES[new["purpose"]],
+        expires=date.fromisoformat(new["expires"]),
+    )
+
+
+@router.post("/share-codes/{code_id}/revoke", response_class=HTMLResponse)
+def revoke_share_code(
+    code_id: uuid.UUID, request: Request, form: Form, me: Me, session: SessionDep
+) -> Response:
+    assert me.person_id is not None
+    row = StatusService(session).revoke_share_code(me.person_id, code_id, me)
+    flash(
+        request,
+        f"Share code ending {row.hint} cancelled",
+        "Nobody can use it to check your status any more.",
+    )
+    return RedirectResponse("/my/share-codes", status_code=303)
+
+
+# who checked my data ------------------------------------------------------------------------
+@router.get("/checks", response_class=HTMLResponse)
+def checks(request: Request, me: Me, session: SessionDep) -> Response:
+    assert me.person_id is not None
+    from shareguard.audit.service import AuditService
+
+    items = AuditService(session, request.app.state.settings).access_log(me.person_id, me)
+    rows = [
+        {
+            "at": i.at,
+            "what": ACTION_TITLES.get(i.action or "", (i.action or "").replace(".", " ")),
+            "organisation": i.organisation,
+            "purpose": PURPOSES[i.purpose].title if i.purpose in PURPOSES else i.purpose,
+            "agreement": i.agreement_reference,
+            "outcome": OUTCOME_TITLES.get(i.outcome or "", i.outcome),
+            "withheld": i.withheld,
+        }
+        for i in reversed(items)
+    ]
+    return page(request, "my/checks.html", title="Who checked your data", rows=rows)
+
+
+# contest ----------------------------------------------------------------------------------
+@router.get("/contest", response_class=HTMLResponse)
+def contest_form(request: Request, me: Me) -> Response:
+    return page(
+        request,
+        "my/contest.html",
+        title="Contest a check result",
+        errors={},
+        values={"reference": request.query_params.get("reference", "")},
+    )
+
+
+@router.post("/contest", response_class=HTMLResponse)
+def contest_submit(request: Request, form: Form, me: Me, session: SessionDep) -> Response:
+    from shareguard.checks.service import CheckService
+
+    values = {"reference": field(form, "reference"), "statement": field(form, "statement")}
+    errors: dict[str, str] = {}
+    check_id: uuid.UUID | None = None
+    try:
+        check_id = uuid.UUID(values["reference"])
+    except ValueError:
+        errors["reference"] = (
+            "Enter the check reference you were given, for example "
+            "0192f7c4-1a2b-7c3d-8e4f-5a6b7c8d9e0f"
+        )
+    if not values["statement"]:
+        errors["statement"] = "Tell us why you think the result is wrong"
+    if not errors and check_id is not None:
+        try:
+            case = CheckService(session).contest(check_id, me, values["statement"])
+        except NotFound:
+            errors["reference"] = "We could not find a check with that reference"
+        except (Conflict, InvalidInput) as exc:
+            errors["reference"] = exc.detail[:1].upper() + exc.detail[1:]
+        else:
+            return page(
+                request,
+                "my/contest_done.html",
+                title="Your contest has been received",
+                case_reference=str(case.id),
+                respond_by=case.respond_by,
+            )
+    return page(
+        request,
+        "my/contest.html",
+        status_code=422,
+        title="Contest a check result",
+        errors=errors,
+        values=values,
+    )
+
+
+# corrections ------------------------------------------------------------------------------
+@router.get("/corrections", response_class=HTMLResponse)
+def corrections(request: Request, me: Me, session: SessionDep) -> Response:
+    assert me.person_id is not None
+    from shareguard.corrections.service import CorrectionService
+
+    service = CorrectionService(session)
+    return page(
+        request,
+        "my/corrections.html",
+        title="Corrections to your record",
+        notices=service.person_notices(me.person_id, me),
+        told=service.recipients_told(me.person_id, me),
+    )
