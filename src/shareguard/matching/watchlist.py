@@ -44,6 +44,7 @@ REASONS: dict[str, str] = {
     "implausible_decision_date": "data quality: decision date before birth or in the future",
     "status_conflict": "data quality: a current status record grants leave",
     "policy_refused": "a firewall rule or pause applies to this person under the agreement",
+    "quality_hold": "data quality: an open finding about this person holds the entry",
     "left": "the entry left the list",
 }
 ADVERSE_DECISIONS = ("refusal", "curtailment")
@@ -67,6 +68,8 @@ class GateFacts:
     proposed_by: uuid.UUID | None
     verified_by: uuid.UUID | None
     policy_refusal: str | None = None
+    #: An open data-quality finding about the person (``quality.service.is_suspended``).
+    quality_hold: bool = False
 
 
 def gate(facts: GateFacts, on: date) -> list[str]:
@@ -106,6 +109,8 @@ def gate(facts: GateFacts, on: date) -> list[str]:
         reasons.append("status_conflict")
     if facts.policy_refusal:
         reasons.append("policy_refused")
+    if facts.quality_hold:
+        reasons.append("quality_hold")
     return reasons
 
 
@@ -157,6 +162,7 @@ class WatchlistService:
             proposed_by=entry.proposed_by,
             verified_by=verified_by,
             policy_refusal=policy_refusal(self.session, agreement, entry.person_id),
+            quality_hold=quality_hold(self.session, entry.person_id),
         )
 
     def check(self, entry: WatchlistEntry, on: date | None = None) -> list[str]:
@@ -347,6 +353,13 @@ class WatchlistService:
                     }
                 )
         return rows
+
+
+def quality_hold(session: Session, person_id: uuid.UUID) -> bool:
+    """True while a data-quality finding about the person is open (the quality queue)."""
+    from shareguard.quality.service import is_suspended
+
+    return is_suspended(session, person_id)
 
 
 def policy_refusal(session: Session, agreement: Agreement, person_id: uuid.UUID) -> str | None:

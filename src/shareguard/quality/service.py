@@ -82,30 +82,24 @@ def register_snapshot(session: Session, on: date | None = None) -> rules.Registe
     )
 
 
-def watch_list_entries(session: Session) -> list[dict[str, Any]]:
-    """Active watch-list entries as ``{id, person_id, decision_id, active}`` (matching's table)."""
-    try:
-        from shareguard.matching.models import WatchListEntry
-    except ImportError:
-        return []
-    out = []
-    for e in session.scalars(select(WatchListEntry)):
-        out.append(
-            {
-                "id": str(e.id),
-                "person_id": str(e.person_id),
-                "decision_id": str(getattr(e, "decision_id", "") or ""),
-                "active": _entry_active(e),
-            }
-        )
-    return out
+def watch_list_entries(
+    session: Session, person_id: uuid.UUID | None = None
+) -> list[dict[str, Any]]:
+    """Watch-list entries as ``{id, person_id, decision_id, active}`` (matching's table)."""
+    from shareguard.matching.models import EntryState, WatchlistEntry
 
-
-def _entry_active(entry: Any) -> bool:
-    state = getattr(entry, "state", None)
-    if state is not None:
-        return str(state) in {"active", "entered"}
-    return bool(getattr(entry, "active", True))
+    stmt = select(WatchlistEntry)
+    if person_id is not None:
+        stmt = stmt.where(WatchlistEntry.person_id == person_id)
+    return [
+        {
+            "id": str(e.id),
+            "person_id": str(e.person_id),
+            "decision_id": str(e.decision_id) if e.decision_id else "",
+            "active": e.state == EntryState.ACTIVE,
+        }
+        for e in session.scalars(stmt)
+    ]
 
 
 def persons_for_dedupe(session: Session) -> list[dict[str, Any]]:
@@ -326,20 +320,37 @@ def is_suspended(session: Session, person_id: uuid.UUID) -> bool:
 
 
 def suspend_watch_list(session: Session, person_id: uuid.UUID, finding_id: uuid.UUID) -> list[str]:
-    """Suspend the person's active watch-list entries through matching; returns their ids."""
-    try:
-        from shareguard.matching.service import suspend_entries
-    except ImportError:
-        return []
-    return [str(i) for i in suspend_entries(session, person_id, f"quality finding {finding_id}")]
+    """The person's active watch-list entries, now held by this finding; returns their ids.
+
+    The hold itself is the open finding: the watch-list gate asks ``is_suspended`` each time
+    the list is read, so the entries stay out of match runs until the finding is resolved.
+    """
+    ids = [str(e["id"]) for e in watch_list_entries(session, person_id) if e["active"]]
+    if ids:
+        append(
+            session,
+            AuditRecord(
+                action="quality.suspend",
+                subject_ref=str(person_id),
+                details={"finding": str(finding_id), "entries": ids},
+            ),
+        )
+    return ids
 
 
 def resume_watch_list(session: Session, person_id: uuid.UUID, finding_id: uuid.UUID) -> list[str]:
-    try:
-        from shareguard.matching.service import resume_entries
-    except ImportError:
-        return []
-    return [str(i) for i in resume_entries(session, person_id, f"quality finding {finding_id}")]
+    """Record that the person's held entries are released (no finding about them is open)."""
+    ids = [str(e["id"]) for e in watch_list_entries(session, person_id) if e["active"]]
+    if ids:
+        append(
+            session,
+            AuditRecord(
+                action="quality.resume",
+                subject_ref=str(person_id),
+                details={"finding": str(finding_id), "entries": ids},
+            ),
+        )
+    return ids
 
 
 def _uuid_or_none(value: str | None) -> uuid.UUID | None:
