@@ -1,0 +1,427 @@
+"""The one door: decide → minimise → audit.append → Disclosure row, in the caller's transaction.
+
+``decide`` reads only. ``disclose`` and ``disclose_many`` flush the audit entry and the
+disclosure row into the caller's transaction and never commit: the caller's commit makes the
+answer, its record and its audit entry durable together, and a rollback removes all three.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime, time
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.orm import Session
+
+from shareguard.accounts.principal import Principal
+from shareguard.agreements.catalogue import DATA_ITEMS, PURPOSES
+from shareguard.agreements.models import Agreement, AgreementParty, AgreementState
+from shareguard.audit import AuditRecord, append_many, payload_hash
+from shareguard.errors import InvalidInput
+from shareguard.policy.cedar import AgreementTerms, FirewallTerms, PauseTerms
+from shareguard.policy.defaults import DEFAULT_FIREWALL
+from shareguard.policy.engine import Engine, check_request
+from shareguard.policy.models import Disclosure, FirewallRule, Pause, PolicyGeneration
+from shareguard.policy.types import Decision, Disclosed, DisclosureRequest
+from shareguard.storage.base import new_id, utcnow
+
+log = logging.getLogger("shareguard.policy")
+
+DISCLOSURE_KINDS = ("check_answer", "match_result", "export", "credential")
+_GENERATION_ID = 1
+
+# -- the compiled-policy cache ------------------------------------------------------------
+_cache: dict[str, Engine] = {}
+_cache_lock = threading.Lock()
+
+
+def bump(session: Session) -> str:
+    """Mark the register changed (in the caller's transaction): every cache rebuilds."""
+    token = str(uuid.uuid4())
+    done = session.execute(
+        update(PolicyGeneration)
+        .where(PolicyGeneration.id == _GENERATION_ID)
+        .values(token=token, changed_at=utcnow())
+    )
+    if not getattr(done, "rowcount", 0):
+        session.execute(
+            insert(PolicyGeneration).values(id=_GENERATION_ID, token=token, changed_at=utcnow())
+        )
+    return token
+
+
+def generation(session: Session) -> str | None:
+    return session.execute(
+        select(PolicyGeneration.token).where(PolicyGeneration.id == _GENERATION_ID)
+    ).scalar()
+
+
+def load_engine(session: Session) -> Engine:
+    """The compiled register for this session's database, rebuilt when its generation changes."""
+    token = generation(session)
+    if token is not None:
+        found = _cache.get(token)
+        if found is not None:
+            return found
+    engine = build_engine(session)
+    if token is not None:
+        with _cache_lock:
+            _cache.clear()  # one generation at a time per process is all anyone needs
+            _cache[token] = engine
+    return engine
+
+
+def build_engine(session: Session) -> Engine:
+    agreements = session.scalars(
+        select(Agreement).where(
+            Agreement.state == AgreementState.ACTIVE, Agreement.signed_off_by.is_not(None)
+        )
+    )
+    return Engine(
+        [AgreementTerms.of(a) for a in agreements],
+        firewall_terms(session),
+        [pause_terms(p) for p in session.scalars(select(Pause))],
+    )
+
+
+def firewall_terms(session: Session) -> list[FirewallTerms]:
+    """Active firewall rules; the shipped defaults until the register holds any rule at all."""
+    rows = list(session.scalars(select(FirewallRule).order_by(FirewallRule.key)))
+    if not rows:
+        return list(DEFAULT_FIREWALL)
+    return [
+        FirewallTerms(
+            key=r.key,
+            title=r.title,
+            categories=tuple(r.categories),
+            data_items=tuple(r.data_items),
+            purposes=tuple(r.purposes),
+            actions=tuple(r.actions),
+            id=r.id,
+        )
+        for r in rows
+        if r.active
+    ]
+
+
+def pause_terms(p: Pause) -> PauseTerms:
+    return PauseTerms(
+        id=p.id,
+        title=p.title,
+        reason=p.reason,
+        starts_at=p.starts_at,
+        ends_at=p.ends_at,
+        agreement_ids=tuple(uuid.UUID(a) for a in p.agreement_ids),
+        purposes=tuple(p.purposes),
+        actions=tuple(p.actions),
+        age_over=p.age_over,
+        age_under=p.age_under,
+    )
+
+
+# -- resolving the agreement ----------------------------------------------------------------
+def _candidates(session: Session, org_id: uuid.UUID | None, purpose: str) -> list[Agreement]:
+    if org_id is None:
+        return []
+    stmt = (
+        select(Agreement)
+        .join(AgreementParty)
+        .where(AgreementParty.organisation_id == org_id, AgreementParty.role == "recipient")
+        .order_by(Agreement.reference)
+    )
+    return [a for a in session.scalars(stmt).unique() if purpose in a.purposes]
+
+
+def agreement_for(
+    session: Session, principal: Principal, purpose: str, *, on: datetime | None = None
+) -> Agreement | None:
+    """The in-force agreement the principal's organisation may act under for ``purpose``.
+
+    Respects an API key's agreement scope. None when there is none (the caller's decision
+    then explains why: no agreement, outside the key's scope, or not in force).
+    """
+    day = (on or utcnow()).date()
+    for a in _candidates(session, principal.organisation_id, purpose):
+        if a.in_force(day) and principal.may_act_under(a.id):
+            return a
+    return None
+
+
+def _resolve(session: Session, request: DisclosureRequest) -> AgreementTerms | None:
+    """The agreement to decide under: the named one, else the best one to act or explain with."""
+    if request.action == "subject_access":
+        return None
+    if request.agreement_id is not None:
+        agreement = session.get(Agreement, request.agreement_id)
+        return AgreementTerms.of(agreement) if agreement is not None else None
+    principal = request.principal
+    day = (request.at or utcnow()).date()
+    candidates = _candidates(session, principal.organisation_id, request.purpose)
+    in_scope = [a for a in candidates if principal.may_act_under(a.id)]
+    for a in in_scope:
+        if a.in_force(day):
+            return AgreementTerms.of(a)
+    # Nothing in force: decide under the closest one so the refusal says why.
+    if in_scope:
+        return AgreementTerms.of(in_scope[0])
+    return AgreementTerms.of(candidates[0]) if candidates else None
+
+
+# -- deciding -------------------------------------------------------------------------------
+def decide(session: Session, request: DisclosureRequest) -> Decision:
+    """Decide one request without disclosing anything (reads only; audits nothing).
+
+    Raises InvalidInput for a request that names an unknown action, purpose or data item.
+    """
+    return _decide_many(session, [request], per_run=False)[0]
+
+
+def _decide_many(
+    session: Session, requests: Sequence[DisclosureRequest], *, per_run: bool
+) -> list[Decision]:
+    for r in requests:
+        check_request(r)
+    engine = load_engine(session)
+    resolved = [(r, _resolve(session, r)) for r in requests]
+    decisions = engine.decide_many(resolved)
+    return _apply_limits(session, resolved, decisions, per_run=per_run)
+
+
+def _apply_limits(
+    session: Session,
+    resolved: Sequence[tuple[DisclosureRequest, AgreementTerms | None]],
+    decisions: list[Decision],
+    *,
+    per_run: bool,
+) -> list[Decision]:
+    """Refuse what exceeds an agreement's records per day (and per run, for a batch)."""
+    used_today: dict[uuid.UUID, int] = {}
+    used_run: dict[uuid.UUID, int] = {}
+    out = []
+    for (request, terms), decision in zip(resolved, decisions, strict=True):
+        if not decision.allowed or terms is None or request.action == "subject_access":
+            out.append(decision)
+            continue
+        if terms.id not in used_today:
+            used_today[terms.id] = (
+                _count_today(session, terms.id, request.at) if terms.limit_per_day else 0
+            )
+        if terms.limit_per_day is not None and used_today[terms.id] >= terms.limit_per_day:
+            out.append(
+                Decision(
+                    False,
+                    "limit",
+                    f"Refused: agreement {terms.reference} allows {terms.limit_per_day} "
+                    "records a day, and today's are used",
+                    (f"limit:{terms.id}:per_day",),
+                    terms.id,
+                )
+            )
+            continue
+        if (
+            per_run
+            and terms.limit_per_run is not None
+            and used_run.get(terms.id, 0) >= terms.limit_per_run
+        ):
+            out.append(
+                Decision(
+                    False,
+                    "limit",
+                    f"Refused: agreement {terms.reference} allows {terms.limit_per_run} "
+                    "records a run, and this run's are used",
+                    (f"limit:{terms.id}:per_run",),
+                    terms.id,
+                )
+            )
+            continue
+        used_today[terms.id] += 1
+        used_run[terms.id] = used_run.get(terms.id, 0) + 1
+        out.append(decision)
+    return out
+
+
+def _count_today(session: Session, agreement_id: uuid.UUID, at: datetime | None) -> int:
+    day = (at or utcnow()).astimezone(UTC).date()
+    start = datetime.combine(day, time.min, tzinfo=UTC)
+    stmt = select(func.count()).where(
+        Disclosure.agreement_id == agreement_id, Disclosure.at >= start
+    )
+    return int(session.execute(stmt).scalar() or 0)
+
+
+# -- minimising -----------------------------------------------------------------------------
+def minimise(answer: Mapping[str, Any], purpose: str, agreement: Any) -> dict[str, Any]:
+    """Cut ``answer`` to the agreement's data items ∩ the purpose's answer shape.
+
+    ``agreement`` is an Agreement, AgreementTerms, or None (subject access: the purpose's
+    shape alone). Keys that are not data items never survive; an unknown purpose yields {}.
+    """
+    shape = PURPOSES.get(purpose)
+    if shape is None:
+        return {}
+    allowed = set(shape.answer_shape)
+    if agreement is not None:
+        allowed &= set(agreement.data_items)
+    return {k: v for k, v in answer.items() if k in allowed}
+
+
+# -- disclosing -----------------------------------------------------------------------------
+def disclose(
+    session: Session,
+    request: DisclosureRequest,
+    answer: Mapping[str, Any],
+    *,
+    kind: str,
+    record_refs: Sequence[str] = (),
+) -> Disclosed:
+    """Decide, minimise, audit and record one disclosure, flushed in the caller's transaction.
+
+    A refusal is audited too and returns ``answer=None``. The caller commits.
+    """
+    return disclose_many(session, [(request, answer, record_refs)], kind=kind, run=False)[0]
+
+
+def disclose_many(
+    session: Session,
+    items: Sequence[tuple[DisclosureRequest, Mapping[str, Any], Sequence[str]]],
+    *,
+    kind: str,
+    run: bool = True,
+) -> list[Disclosed]:
+    """``disclose`` for a batch (one run): one Cedar batch call, one audit group commit.
+
+    Per-run volume limits apply across the batch; the excess is refused and audited.
+    """
+    if kind not in DISCLOSURE_KINDS:
+        raise InvalidInput(
+            f"unknown disclosure kind; use one of {', '.join(DISCLOSURE_KINDS)}", field="kind"
+        )
+    if not items:
+        return []
+    requests = [_effective(req, answer) for req, answer, _ in items]
+    decisions = _decide_many(session, requests, per_run=run)
+    terms_by_id = {
+        t.id: t
+        for t in (
+            AgreementTerms.of(a)
+            for a in (
+                session.get(Agreement, d.agreement_id)
+                for d in decisions
+                if d.allowed and d.agreement_id
+            )
+            if a is not None
+        )
+    }
+    records: list[AuditRecord] = []
+    answers: list[dict[str, Any] | None] = []
+    ids: list[uuid.UUID | None] = []
+    for request, (_, answer, refs), decision in zip(requests, items, decisions, strict=True):
+        principal = request.principal
+        base = {
+            "action": request.action,
+            "kind": decision.kind,
+            "disclosure_kind": kind,
+            "data_items": list(request.data_items),
+            "policies": list(decision.policies),
+        }
+        if request.check_method:
+            base["check_method"] = request.check_method
+        if principal.api_key_id is not None:
+            base["api_key_id"] = str(principal.api_key_id)
+        subject_ref = request.subject.ref if request.subject else None
+        if decision.allowed:
+            terms = terms_by_id.get(decision.agreement_id) if decision.agreement_id else None
+            out = minimise(answer, request.purpose, terms)
+            if request.data_items:
+                out = {k: v for k, v in out.items() if k in set(request.data_items)}
+            disclosure_id = new_id()
+            answers.append(out)
+            ids.append(disclosure_id)
+            records.append(
+                AuditRecord(
+                    action=f"disclosure.{kind}",
+                    actor_org_id=principal.organisation_id,
+                    actor_user_id=principal.user_id,
+                    agreement_id=decision.agreement_id,
+                    purpose=request.purpose,
+                    subject_ref=subject_ref,
+                    decision="permit",
+                    reasons=(decision.reason,),
+                    payload_hash=payload_hash(out),
+                    details={
+                        **base,
+                        "disclosure_id": str(disclosure_id),
+                        "record_refs": [str(r) for r in refs],
+                    },
+                )
+            )
+        else:
+            answers.append(None)
+            ids.append(None)
+            records.append(
+                AuditRecord(
+                    action="policy.deny",
+                    actor_org_id=principal.organisation_id,
+                    actor_user_id=principal.user_id,
+                    agreement_id=decision.agreement_id,
+                    purpose=request.purpose,
+                    subject_ref=subject_ref,
+                    decision="deny",
+                    reasons=(decision.reason,),
+                    details=base,
+                )
+            )
+    entries = append_many(session, records)
+    rows = []
+    now = utcnow()
+    for request, (_, _, refs), decision, out, disclosure_id, entry, record in zip(
+        requests, items, decisions, answers, ids, entries, records, strict=True
+    ):
+        if disclosure_id is None:
+            continue
+        rows.append(
+            {
+                "id": disclosure_id,
+                "at": request.at or now,
+                "kind": kind,
+                "action": request.action,
+                "agreement_id": decision.agreement_id,
+                "purpose": request.purpose,
+                "recipient_org_id": request.principal.organisation_id,
+                "subject_ref": request.subject.ref if request.subject else None,
+                "data_items": sorted(out or {}),
+                "payload_hash": record.payload_hash,
+                "audit_seq": entry.seq,
+                "record_refs": [str(r) for r in refs],
+            }
+        )
+    if rows:
+        session.execute(insert(Disclosure), rows)
+    return [
+        Disclosed(decision=d, answer=a, disclosure_id=i, audit_seq=e.seq)
+        for d, a, i, e in zip(decisions, answers, ids, entries, strict=True)
+    ]
+
+
+def _effective(request: DisclosureRequest, answer: Mapping[str, Any]) -> DisclosureRequest:
+    """A request that names no data items is decided on the data items the answer carries."""
+    if request.data_items:
+        return request
+    return replace(request, data_items=tuple(sorted(k for k in answer if k in DATA_ITEMS)))
+
+
+__all__ = [
+    "DISCLOSURE_KINDS",
+    "agreement_for",
+    "bump",
+    "decide",
+    "disclose",
+    "disclose_many",
+    "load_engine",
+    "minimise",
+]

@@ -1,0 +1,293 @@
+"""The pure decision core: compiled policy slices and their evaluation (no I/O).
+
+An ``Engine`` is built from snapshots of the register (agreements, firewall rules, pauses).
+Cedar evaluates every policy it is given, so each principal organisation gets its own
+*slice* — the permits of agreements it receives under, plus every forbid — parsed once into
+a ``PolicySet`` handle and kept for the engine's life. Per-decision cost then depends on how
+many agreements one organisation has, not on the size of the register.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from shareguard.agreements.catalogue import DATA_ITEMS, PURPOSES
+from shareguard.errors import InvalidInput
+from shareguard.policy import cedar
+from shareguard.policy.cedar import AgreementTerms, FirewallTerms, PauseTerms
+from shareguard.policy.types import Decision, DisclosureRequest, Subject
+
+_NO_SUBJECT = Subject(ref="none")
+
+
+@dataclass(frozen=True)
+class _Slice:
+    text: str
+    handle: Any
+
+
+def check_request(request: DisclosureRequest) -> None:
+    """Raise InvalidInput for a request no policy can read (unknown action, purpose, item)."""
+    if request.action not in cedar.ACTIONS:
+        raise InvalidInput(
+            f"unknown action '{request.action}'; use one of {', '.join(cedar.ACTIONS)}",
+            field="action",
+        )
+    if request.action != "subject_access" and request.purpose not in PURPOSES:
+        raise InvalidInput(f"unknown purpose '{request.purpose}'", field="purpose")
+    for i, item in enumerate(request.data_items):
+        if item not in DATA_ITEMS:
+            raise InvalidInput(f"unknown data item '{item}'", field=f"data_items[{i}]")
+    if request.check_method not in (None, "", "share_code", "attributes"):
+        raise InvalidInput("check_method must be share_code or attributes", field="check_method")
+    if request.at is not None and request.at.tzinfo is None:
+        raise InvalidInput("decision time must carry a UTC offset", field="at")
+
+
+class Engine:
+    """Decides requests against one generation of the register. Thread-safe; immutable terms."""
+
+    def __init__(
+        self,
+        agreements: Iterable[AgreementTerms],
+        firewall: Iterable[FirewallTerms],
+        pauses: Iterable[PauseTerms],
+    ) -> None:
+        self.agreements: dict[uuid.UUID, AgreementTerms] = {a.id: a for a in agreements}
+        self.firewall: dict[str, FirewallTerms] = {r.key: r for r in firewall}
+        self.pauses: dict[uuid.UUID, PauseTerms] = {p.id: p for p in pauses}
+        self._by_org: dict[uuid.UUID, list[AgreementTerms]] = {}
+        for a in self.agreements.values():
+            for org in a.recipients:
+                self._by_org.setdefault(org, []).append(a)
+        self.forbids: list[tuple[str, str]] = [
+            cedar.compile_firewall(r) for r in self.firewall.values()
+        ] + [cedar.compile_pause(p) for p in self.pauses.values()]
+        self._slices: dict[uuid.UUID | None, _Slice] = {}
+        self._lock = threading.Lock()
+
+    # policy text ---------------------------------------------------------------------
+    def policies_for(self, org_id: uuid.UUID | None) -> list[tuple[str, str]]:
+        """The slice's policies: the organisation's agreement permits, every forbid, the base."""
+        permits: list[tuple[str, str]] = []
+        for a in sorted(self._by_org.get(org_id, []) if org_id else [], key=lambda t: t.reference):
+            permits += [p for p in cedar.compile_agreement(a) if f'"{org_id}"' in p[1]]
+        return permits + self.forbids + cedar.base_policies()
+
+    def all_policies(self) -> list[tuple[str, str]]:
+        permits: list[tuple[str, str]] = []
+        for a in sorted(self.agreements.values(), key=lambda t: t.reference):
+            permits += cedar.compile_agreement(a)
+        return permits + self.forbids + cedar.base_policies()
+
+    def slice(self, org_id: uuid.UUID | None) -> _Slice:
+        found = self._slices.get(org_id)
+        if found is None:
+            with self._lock:
+                found = self._slices.get(org_id)
+                if found is None:
+                    text = cedar.policy_text(self.policies_for(org_id))
+                    found = _Slice(text, cedar.cedarpy().PolicySet.from_str(text))
+                    self._slices[org_id] = found
+        return found
+
+    # deciding ------------------------------------------------------------------------
+    def decide(self, request: DisclosureRequest, agreement: AgreementTerms | None) -> Decision:
+        """One decision. ``agreement`` is the resolved agreement (None: there is none)."""
+        return self.decide_many([(request, agreement)])[0]
+
+    def decide_many(
+        self, items: Sequence[tuple[DisclosureRequest, AgreementTerms | None]]
+    ) -> list[Decision]:
+        """Decisions for a batch, using one Cedar batch call per principal organisation."""
+        out: list[Decision | None] = [None] * len(items)
+        pending: dict[uuid.UUID | None, list[int]] = {}
+        cedar_requests: dict[int, tuple[dict[str, Any], list[dict[str, Any]]]] = {}
+        for i, (request, agreement) in enumerate(items):
+            check_request(request)
+            early = self._gate(request, agreement)
+            if early is not None:
+                out[i] = early
+                continue
+            cedar_requests[i] = self._cedar_request(request, agreement)
+            pending.setdefault(request.principal.organisation_id, []).append(i)
+        mod = cedar.cedarpy()
+        for org, indices in pending.items():
+            handle = self.slice(org).handle
+            if len(indices) == 1:
+                req, ents = cedar_requests[indices[0]]
+                results = [mod.is_authorized(req, handle, ents)]
+            else:
+                entities: dict[tuple[str, str], dict[str, Any]] = {}
+                for i in indices:
+                    for e in cedar_requests[i][1]:
+                        entities[(e["uid"]["type"], e["uid"]["id"])] = e
+                results = mod.is_authorized_batch(
+                    [cedar_requests[i][0] for i in indices], handle, list(entities.values())
+                )
+            for i, result in zip(indices, results, strict=True):
+                out[i] = self._explain(items[i][0], items[i][1], result)
+        return [d for d in out if d is not None]
+
+    def _gate(
+        self, request: DisclosureRequest, agreement: AgreementTerms | None
+    ) -> Decision | None:
+        """Refusals decided before Cedar: they need a reason only Python can word."""
+        if request.action == "subject_access":
+            return None
+        if agreement is None:
+            return Decision(
+                False,
+                "no_agreement",
+                f"Refused: no agreement in force lets this organisation receive data "
+                f"for purpose '{request.purpose}'",
+            )
+        principal = request.principal
+        if principal.agreement_scope is not None and agreement.id not in principal.agreement_scope:
+            return Decision(
+                False,
+                "key_scope",
+                f"Refused: this API key was not issued for agreement {agreement.reference}",
+                agreement_id=agreement.id,
+            )
+        problem = agreement.state_problem(_at(request).date())
+        if problem is not None:
+            return Decision(
+                False,
+                "agreement_state",
+                f"Refused: agreement {agreement.reference} {problem}",
+                agreement_id=agreement.id,
+            )
+        return None
+
+    def _cedar_request(
+        self, request: DisclosureRequest, agreement: AgreementTerms | None
+    ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        at = _at(request)
+        subject = request.subject or _NO_SUBJECT
+        age = subject.age_on(at.date())
+        principal = request.principal
+        entities: list[dict[str, Any]] = []
+        if principal.user_id is not None:
+            p_uid = {"type": "User", "id": str(principal.user_id)}
+            parents = (
+                [{"type": "Organisation", "id": str(principal.organisation_id)}]
+                if principal.organisation_id
+                else []
+            )
+            entities.append({"uid": p_uid, "attrs": {}, "parents": parents})
+        else:
+            p_uid = {"type": "Organisation", "id": str(principal.organisation_id or "none")}
+        r_uid = {"type": "Person", "id": subject.ref}
+        entities.append(
+            {
+                "uid": r_uid,
+                "attrs": {
+                    "age": age if age is not None else 0,
+                    "age_known": age is not None,
+                    "categories": sorted(subject.categories),
+                    "appeal_state": subject.appeal_state,
+                    "locks": sorted(subject.locks),
+                },
+                "parents": [],
+            }
+        )
+        own = (
+            principal.person_id is not None
+            and request.subject is not None
+            and str(principal.person_id) == request.subject.ref
+        )
+        req = {
+            "principal": p_uid,
+            "action": {"type": "Action", "id": request.action},
+            "resource": r_uid,
+            "context": {
+                "agreement": str(agreement.id) if agreement else "",
+                "purpose": request.purpose,
+                "data_items": sorted(set(request.data_items)),
+                "time": int(at.timestamp()),
+                "day": at.date().toordinal(),
+                "check_method": request.check_method or "",
+                "own_record": own,
+                "staff": principal.has("caseworker"),
+            },
+        }
+        return req, entities
+
+    def _explain(
+        self, request: DisclosureRequest, agreement: AgreementTerms | None, result: Any
+    ) -> Decision:
+        diag = result.diagnostics
+        names = diag.id_annotations_by_reason
+        policies = tuple(dict.fromkeys(names.get(r, r) for r in diag.reasons))
+        agreement_id = agreement.id if agreement else None
+        if diag.errors:
+            # A policy that fails to evaluate is skipped by Cedar; refuse rather than guess.
+            return Decision(
+                False,
+                "no_agreement",
+                "Refused: a policy could not be evaluated",
+                policies,
+                agreement_id,
+            )
+        if result.allowed:
+            if request.action == "subject_access":
+                reason = "Permitted: the person's own data (subject access)"
+            else:
+                assert agreement is not None
+                reason = (
+                    f"Permitted under agreement {agreement.reference} "
+                    f"for purpose '{request.purpose}'"
+                )
+            return Decision(True, "permit", reason, policies, agreement_id)
+        forbids = [p for p in policies if not p.startswith("agreement:")]
+        if forbids:
+            kind, reason = self._forbid_reason(forbids[0])
+            return Decision(False, kind, reason, tuple(forbids), agreement_id)
+        return Decision(
+            False, "no_agreement", self._no_permit_reason(request, agreement), (), agreement_id
+        )
+
+    def _forbid_reason(self, policy_id: str) -> tuple[str, str]:
+        prefix, _, key = policy_id.partition(":")
+        if prefix == "firewall" and key in self.firewall:
+            return "firewall", f"Refused: firewall rule '{self.firewall[key].title}'"
+        if prefix == "pause":
+            pause = self.pauses.get(uuid.UUID(key))
+            if pause is not None:
+                return "pause", f"Refused: pause '{pause.title}' ({pause.reason})"
+        if policy_id == cedar.LOCK_POLICY_ID:
+            return "lock", (
+                "Refused: the person has locked attribute checks; only share-code checks "
+                "they start, or checks the law requires, can be made"
+            )
+        return prefix or "firewall", f"Refused: policy {policy_id}"
+
+    def _no_permit_reason(
+        self, request: DisclosureRequest, agreement: AgreementTerms | None
+    ) -> str:
+        if request.action == "subject_access":
+            return "Refused: only the person, or a caseworker for them, may see this data"
+        if agreement is None:
+            return f"Refused: no agreement covers purpose '{request.purpose}'"
+        ref = agreement.reference
+        org = request.principal.organisation_id
+        if org not in agreement.recipients:
+            return f"Refused: this organisation is not a recipient under agreement {ref}"
+        if request.purpose not in agreement.purposes:
+            return f"Refused: agreement {ref} does not cover purpose '{request.purpose}'"
+        if request.action not in agreement.actions:
+            return f"Refused: agreement {ref} does not allow {request.action.replace('_', ' ')}"
+        outside = sorted(set(request.data_items) - set(agreement.data_items))
+        if outside:
+            return f"Refused: agreement {ref} does not include data items {', '.join(outside)}"
+        return f"Refused: agreement {ref} does not permit this request"
+
+
+def _at(request: DisclosureRequest) -> datetime:
+    return request.at or datetime.now(UTC)
