@@ -98,16 +98,29 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _batches(path: Path, fmt: str, columns: list[str]) -> Iterator[tuple[pa.RecordBatch, float]]:
-    """Record batches of the mapped columns (all as strings), with the fraction read."""
+def _batches(
+    path: Path, fmt: str, columns: list[str], ragged: list[RowError]
+) -> Iterator[tuple[pa.RecordBatch, float]]:
+    """Record batches of the mapped columns (all as strings), with the fraction read.
+
+    CSV rows with the wrong number of fields are skipped and added to ``ragged`` (by line).
+    """
     total = max(os.path.getsize(path), 1)
     if fmt == "csv":
         import pyarrow.csv as pacsv
 
+        def skip(row: Any) -> str:
+            # Only the row's position and field counts are kept, never its text.
+            reason = f"expected {row.expected_columns} fields, found {row.actual_columns}"
+            ragged.append(RowError(int(row.number or 0), "*", reason))
+            return "skip"
+
         try:
             reader = pacsv.open_csv(
                 path,
-                read_options=pacsv.ReadOptions(block_size=1 << 22),
+                # One thread, so pyarrow can say which line a ragged row is on.
+                read_options=pacsv.ReadOptions(block_size=1 << 20, use_threads=False),
+                parse_options=pacsv.ParseOptions(invalid_row_handler=skip),
                 convert_options=pacsv.ConvertOptions(
                     include_columns=columns,
                     column_types={c: pa.string() for c in columns},
@@ -185,12 +198,12 @@ def _parse_dates(values: pd.Series, date_format: str) -> pd.Series:
 
 
 def _validate(
-    frame: pd.DataFrame, first_line: int, seen: set[str], today: date
+    frame: pd.DataFrame, line_numbers: list[int], seen: set[str], today: date
 ) -> tuple[pd.Series, list[RowError]]:
     """Per-row checks on a canonical frame; returns a 'row is good' mask and the errors."""
     errors: list[RowError] = []
     bad = pd.Series(False, index=frame.index)
-    lines = pd.Series(range(first_line, first_line + len(frame)), index=frame.index)
+    lines = pd.Series(line_numbers, index=frame.index)
 
     def flag(mask: pd.Series, column: str, reason: str) -> None:
         nonlocal bad
@@ -257,10 +270,26 @@ def import_file(
     tmp = dest.with_name(dest.name + ".part")
     dest.parent.mkdir(parents=True, exist_ok=True)
     writer: pq.ParquetWriter | None = None
-    line = 2 if fmt == "csv" else 1  # CSV line 1 is the header
+    cursor = 2 if fmt == "csv" else 1  # CSV line 1 is the header
+    ragged: list[RowError] = []
+    ragged_lines: set[int] = set()
     try:
         writer = pq.ParquetWriter(tmp, SCHEMA)
-        for batch, fraction in _batches(path, fmt, columns):
+        for batch, fraction in _batches(path, fmt, columns, ragged):
+            if ragged:
+                ragged_lines.update(e.line for e in ragged)
+                outcome.error_count += len(ragged)
+                outcome.bad_rows += len(ragged)
+                outcome.errors.extend(ragged[: max(MAX_REPORTED - len(outcome.errors), 0)])
+                if mode == "quarantine" and quarantine_report is not None:
+                    _append_report(quarantine_report, ragged)
+                ragged.clear()
+            lines = []
+            for _ in range(batch.num_rows):
+                while cursor in ragged_lines:
+                    cursor += 1
+                lines.append(cursor)
+                cursor += 1
             raw = batch.to_pandas()
             frame = pd.DataFrame(
                 {
@@ -273,8 +302,7 @@ def import_file(
             if "postcode" not in frame:
                 frame["postcode"] = pd.Series([None] * len(raw), dtype="string")
             frame["_dob"] = _parse_dates(frame["date_of_birth"], date_format)
-            good, errors = _validate(frame, line, seen, today)
-            line += len(frame)
+            good, errors = _validate(frame, lines, seen, today)
             outcome.error_count += len(errors)
             outcome.bad_rows += int((~good).sum())
             room = MAX_REPORTED - len(outcome.errors)
@@ -297,6 +325,8 @@ def import_file(
                 progress(outcome.rows + outcome.bad_rows, fraction)
         writer.close()
         writer = None
+        if outcome.rows == 0 and outcome.bad_rows == 0:
+            raise InvalidInput("the file has no rows", field="file")
         if mode == "reject" and outcome.bad_rows:
             shown = "; ".join(f"line {e.line}, {e.column}: {e.reason}" for e in outcome.errors[:5])
             more = f" (and {outcome.error_count - 5} more)" if outcome.error_count > 5 else ""

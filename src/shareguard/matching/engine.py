@@ -191,7 +191,9 @@ def link(
         list(model.DETERMINISTIC_RULES), recall=model.DETERMINISTIC_RECALL
     )
     say("training: u by random sampling", 0.20)
-    linker.training.estimate_u_using_random_sampling(max_pairs=max_pairs_u, seed=seed)
+    linker.training.estimate_u_using_random_sampling(
+        max_pairs=max_pairs_u, seed=seed, num_chunks=1
+    )
     for i, rule in enumerate(model.EM_BLOCKING):
         say(f"training: EM session {i + 1}", 0.35 + 0.15 * i)
         linker.training.estimate_parameters_using_expectation_maximisation(

@@ -92,7 +92,7 @@ def prepare(frame: pd.DataFrame) -> pd.DataFrame:
     out["dob_md"] = out["dob"].str.slice(5, 10)
     postcode = _mapped(frame["postcode"], normalise_postcode)
     out["postcode"] = postcode
-    uk = postcode.str.contains(" ", regex=False).fillna(False).astype(bool)
+    uk = postcode.map(lambda p: isinstance(p, str) and " " in p).astype(bool)
     outward = postcode.str.split(" ").str[0].where(uk)
     out["pc_outward"] = outward
     out["pc_sector"] = postcode.str.slice(0, -2).where(uk)
