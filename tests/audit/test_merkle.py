@@ -325,7 +325,7 @@ def test_every_inclusion_proof_verifies_and_any_damage_fails(
         assert not verify_inclusion(leaves[index], index, n, proof[:-1], rt)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(st.integers(min_value=1, max_value=1000), st.integers(0, 2**16), st.integers(0, 255))
 def test_every_consistency_proof_verifies_and_any_damage_fails(n: int, salt: int, bit: int) -> None:
     leaves = _leaves(n, salt)
