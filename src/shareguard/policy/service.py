@@ -359,27 +359,41 @@ class PolicyService:
         if principal is not None:
             principal.require(Role.GOVERNANCE_OFFICER, Role.AUDITOR)
         org = self._organisation(data.organisation)
-        agreements = AgreementService(self.session)
-        agreement_id = None
-        items = _default_items(data.purpose)
-        if data.agreement:
-            try:
-                found = agreements.resolve(data.agreement)
-                agreement_id = found.id
-                items = tuple(i for i in items if i in found.data_items)
-            except NotFound:
-                raise InvalidInput(f"no agreement '{data.agreement}'", field="agreement") from None
         scope = None
         if data.key_agreements is not None:
-            scope = frozenset(agreements.resolve(a).id for a in data.key_agreements)
+            scope = frozenset(self._agreement_id(a, "key_agreements") for a in data.key_agreements)
         asker = Principal(
             organisation_id=org.id,
             roles=frozenset({Role.PARTNER_USER}),
             api_key_id=uuid.UUID(int=0) if scope is not None else None,
             agreement_scope=scope,
         )
+        return decide(self.session, self._request(data, asker))
+
+    def try_own_request(self, data: DecisionRequestIn, principal: Principal) -> Decision:
+        """A partner asks whether its own request would be allowed, under its key's scope."""
+        org = self._organisation(data.organisation)
+        if org.id != principal.organisation_id:
+            raise Forbidden("a partner may only try its own organisation's requests")
+        return decide(self.session, self._request(data, principal, principal))
+
+    def _agreement_id(self, ref: str, field: str, reader: Principal | None = None) -> uuid.UUID:
+        try:
+            return AgreementService(self.session).resolve(ref, reader).id
+        except NotFound:
+            raise InvalidInput(f"no agreement '{ref}'", field=field) from None
+
+    def _request(
+        self, data: DecisionRequestIn, asker: Principal, reader: Principal | None = None
+    ) -> DisclosureRequest:
+        agreement_id = None
+        items = _default_items(data.purpose)
+        if data.agreement:
+            agreement_id = self._agreement_id(data.agreement, "agreement", reader)
+            found = AgreementService(self.session).get(agreement_id)
+            items = tuple(i for i in items if i in found.data_items)
         s = data.subject
-        request = DisclosureRequest(
+        return DisclosureRequest(
             principal=asker,
             action=data.action,
             agreement_id=agreement_id,
@@ -395,7 +409,6 @@ class PolicyService:
             check_method=data.check_method,
             at=data.at,
         )
-        return decide(self.session, request)
 
     def _organisation(self, name_or_id: str) -> Organisation:
         org = None
