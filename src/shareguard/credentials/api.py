@@ -34,8 +34,8 @@ def _svc(request: Request, session: SessionDep) -> CredentialService:
     return CredentialService(session, settings)
 
 
-def _out(row: Credential, cls: type[CredentialOut] = CredentialOut) -> CredentialOut:
-    out = cls.model_validate(row)
+def _out(row: Credential) -> CredentialOut:
+    out = CredentialOut.model_validate(row)
     out.download_url = f"{BASE}/{row.id}/download"
     out.page_url = f"{BASE}/{row.id}/page"
     return out
@@ -48,13 +48,10 @@ def issue_credential(
     principal: CurrentPrincipal,
     request: Request,
     session: SessionDep,
-) -> CredentialOut:
+) -> CredentialIssued:
     """Issue a signed credential for one purpose (the person, or a caseworker for them)."""
     row = _svc(request, session).issue(person_id, body.purpose, principal, days=body.days)
-    out = _out(row, CredentialIssued)
-    assert isinstance(out, CredentialIssued)
-    out.credential = row.token
-    return out
+    return CredentialIssued(**_out(row).model_dump(), credential=row.token)
 
 
 @router.get("/persons/{person_id}/credentials", response_model=list[CredentialOut])
