@@ -100,8 +100,11 @@ def disclosures_of(
     return sorted(out, key=lambda r: (r.at, str(r.id)))
 
 
-def adverse_actions_standing(session: Session, person_id: uuid.UUID) -> int:
-    """Adverse actions partners reported against the person that no notice has yet withdrawn."""
+def adverse_actions_standing(
+    session: Session, person_id: uuid.UUID, record_id: uuid.UUID | None = None
+) -> int:
+    """Adverse actions taken on disclosures about the person (that carried ``record_id``,
+    when given) which no rectification notice has yet withdrawn."""
     from shareguard.matching.models import AdverseAction, Candidate
 
     stmt = (
@@ -109,11 +112,14 @@ def adverse_actions_standing(session: Session, person_id: uuid.UUID) -> int:
         .join(AdverseAction, AdverseAction.candidate_id == Candidate.id)
         .where(Candidate.person_id == person_id)
     )
-    rows = [str(d) if d else "" for d in session.scalars(stmt)]
-    if not rows:
+    acted_on = [str(d) for d in session.scalars(stmt) if d]
+    if not acted_on:
         return 0
+    if record_id is not None:
+        carried = {str(r.id) for r in disclosures_of(session, str(person_id), [str(record_id)])}
+        acted_on = [d for d in acted_on if d in carried]
     withdrawn = withdrawn_disclosures(session)
-    return sum(1 for d in rows if not d or d not in withdrawn)
+    return sum(1 for d in acted_on if d not in withdrawn)
 
 
 def withdrawn_disclosures(session: Session) -> set[str]:
@@ -145,6 +151,7 @@ class CorrectionService:
         expected_action: str = "",
         deadline_days: int = DEFAULT_DEADLINE_DAYS,
         lifts_adverse_action: bool = False,
+        now: datetime | None = None,
     ) -> Correction:
         """Correct a status record or decision; notices go out at once unless approval is due.
 
@@ -168,7 +175,8 @@ class CorrectionService:
         self._new_record_data(target_kind, old, dict(changes), evidence_ref)  # validates only
         if self._superseded(target_kind, old.id):
             raise Conflict(f"that {_label(target_kind)} has already been superseded")
-        lifts = lifts_adverse_action or adverse_actions_standing(self.session, old.person_id) > 0
+        standing = adverse_actions_standing(self.session, old.person_id, old.id)
+        lifts = lifts_adverse_action or standing > 0
         correction = Correction(
             person_id=old.person_id,
             target_kind=target_kind,
@@ -188,9 +196,11 @@ class CorrectionService:
         if lifts:
             self.session.commit()
             return correction
-        return self._apply(correction, principal)
+        return self._apply(correction, principal, now)
 
-    def approve(self, correction_id: uuid.UUID, principal: Principal) -> Correction:
+    def approve(
+        self, correction_id: uuid.UUID, principal: Principal, *, now: datetime | None = None
+    ) -> Correction:
         """A second caseworker approves a pending correction; it is then applied."""
         principal.require(CASEWORKER)
         correction = self.get(correction_id, principal)
@@ -202,7 +212,7 @@ class CorrectionService:
         correction.approved_at = utcnow()
         correction.state = CorrectionState.APPLIED
         self._audit("correction.approve", principal, correction)
-        return self._apply(correction, principal)
+        return self._apply(correction, principal, now)
 
     def reject(self, correction_id: uuid.UUID, principal: Principal, reason: str) -> Correction:
         """A second caseworker rejects a pending correction; nothing is superseded."""
@@ -458,7 +468,9 @@ class CorrectionService:
         return "retrying"
 
     # internals ---------------------------------------------------------------------
-    def _apply(self, correction: Correction, principal: Principal) -> Correction:
+    def _apply(
+        self, correction: Correction, principal: Principal, now: datetime | None = None
+    ) -> Correction:
         """Supersede through the status service, then notify every recipient and the person."""
         from shareguard.status import StatusService
 
@@ -476,7 +488,7 @@ class CorrectionService:
             new = status.record_decision(old.person_id, data, principal)
         correction.new_record_id = new.id
         correction.applied_at = utcnow()
-        notices = self._send_notices(correction, old, principal)
+        notices = self._send_notices(correction, old, principal, now or utcnow())
         told = PersonNotice(
             person_id=correction.person_id,
             correction_id=correction.id,
@@ -498,14 +510,13 @@ class CorrectionService:
         return correction
 
     def _send_notices(
-        self, correction: Correction, old: Any, principal: Principal
+        self, correction: Correction, old: Any, principal: Principal, now: datetime
     ) -> list[RectificationNotice]:
         refs = disclosures_of(self.session, str(old.person_id), [str(old.id)])
         by_org: dict[uuid.UUID, list[DisclosureRef]] = defaultdict(list)
         for ref in refs:
             if ref.recipient_org_id is not None:
                 by_org[ref.recipient_org_id].append(ref)
-        now = utcnow()
         changed = ", ".join(sorted(correction.changes))
         notices = []
         for org_id, items in sorted(by_org.items(), key=lambda kv: kv[1][0].at):
@@ -527,6 +538,7 @@ class CorrectionService:
                 ),
                 expected_action=correction.expected_action,
                 deadline=now + timedelta(days=correction.deadline_days),
+                created_at=now,
             )
             self.session.add(notice)
             self.session.flush()

@@ -55,7 +55,9 @@ def refusals(
     """Requests the policy refused, from the audit log: ``kind`` is firewall, pause, limit..."""
     from shareguard.audit.models import AuditEntry
 
-    stmt = select(AuditEntry).where(AuditEntry.decision == "deny")
+    stmt = select(AuditEntry).where(
+        AuditEntry.action == "policy.deny", AuditEntry.decision == "deny"
+    )
     if agreement_id is not None:
         stmt = stmt.where(AuditEntry.agreement_id == agreement_id)
     stmt = _since(stmt, AuditEntry.at, since, until)
@@ -200,14 +202,9 @@ def pause_started(session: Session, agreement_id: uuid.UUID | None = None) -> da
     if agreement_id is not None:
         stmt = stmt.where(AgreementEvent.agreement_id == agreement_id)
     candidates += list(session.scalars(stmt))
-    try:
-        from shareguard.policy.models import PauseRule
-    except ImportError:
-        PauseRule = None
-    if PauseRule is not None:
-        starts = [
-            getattr(p, "starts_at", None) or p.created_at
-            for p in session.scalars(select(PauseRule))
-        ]
-        candidates += [s for s in starts if s is not None]
+    from shareguard.policy.models import Pause
+
+    for p in session.scalars(select(Pause)):
+        if agreement_id is None or not p.agreement_ids or str(agreement_id) in p.agreement_ids:
+            candidates.append(p.starts_at)
     return min(candidates) if candidates else None

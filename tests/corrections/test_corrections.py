@@ -1,0 +1,307 @@
+"""Corrections reach every recipient of the wrong data, once each; bad input changes nothing."""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from shareguard.audit.models import AuditEntry
+from shareguard.corrections import webhooks
+from shareguard.corrections.models import (
+    Correction,
+    PersonNotice,
+    RectificationNotice,
+    WebhookDelivery,
+)
+from shareguard.corrections.service import CorrectionService
+from shareguard.errors import Conflict, Forbidden, InvalidInput
+from shareguard.status import StatusService
+from shareguard.storage.base import utcnow
+from tests.corrections.scenario import build
+from tests.factories import bearer
+
+
+def count(session: Any, model: Any) -> int:
+    return session.scalar(select(func.count()).select_from(model))
+
+
+def correct_status(world: Any, story: Any, **kw: Any) -> Correction:
+    args: dict[str, Any] = {
+        "target_kind": "status_record",
+        "target_id": story.status.id,
+        "reason": "Leave to remain was granted in 1973; the no-leave record was keyed in error",
+        "evidence_ref": "LANDING-CARD-1973",
+        "changes": {"kind": "settled", "may_work": True, "may_rent": True},
+        "expected_action": "Reinstate the licence or account and tell the person",
+    }
+    args.update(kw)
+    svc = CorrectionService(world.session)
+    c = svc.correct(world.principals["caseworker"], **args)
+    if c.state == "pending_approval":  # the council stopped a benefit on the wrong record
+        c = svc.approve(c.id, world.principals["caseworker2"])
+    return c
+
+
+def test_three_recipients_get_exactly_three_notices_each_acknowledged_once(client, world) -> None:  # type: ignore[no-untyped-def]
+    story = build(world)
+    s = world.session
+    c = correct_status(world, story)
+    assert c.state == "applied" and c.new_record_id is not None
+    # history is kept: the wrong record stays, superseded by the correction
+    history = StatusService(s).status_history(story.person.id)
+    assert [r.id for r in history] == [story.status.id, c.new_record_id]
+    assert StatusService(s).current_status(story.person.id).kind == "settled"
+
+    notices = CorrectionService(s).notices_of(c.id)
+    assert sorted(n.organisation_id for n in notices) == sorted(
+        [world.orgs["agency"], world.orgs["bank"], world.orgs["council"]]
+    )
+    by_org = {n.organisation_id: n for n in notices}
+    assert by_org[world.orgs["council"]].disclosure_kinds == ["match_result"]
+    assert by_org[world.orgs["agency"]].disclosure_kinds == ["check_answer"]
+    for n in notices:
+        assert "Testperson" not in n.what_changed and "1950" not in n.what_changed
+        assert n.expected_action.startswith("Reinstate")
+        assert n.deadline > utcnow() + timedelta(days=13)
+
+    # the person is told, and can ask who was told
+    [told] = s.scalars(select(PersonNotice).where(PersonNotice.person_id == story.person.id))
+    assert told.recipients_notified == 3
+    recipients = CorrectionService(s).recipients_told(
+        story.person.id, world.principals["caseworker"]
+    )
+    assert sorted(r["organisation"] for r in recipients) == [
+        "Test Agency",
+        "Test Bank",
+        "Test Council",
+    ]
+    s.rollback()
+
+    # each recipient pulls only its own notice and acknowledges it once
+    for org in ("agency", "bank", "council"):
+        r = client.get("/api/v1/notices", headers=bearer(world.keys[org]))
+        assert r.status_code == 200, r.text
+        [mine] = r.json()
+        assert mine["organisation_id"] == str(world.orgs[org])
+        ack = client.post(
+            f"/api/v1/notices/{mine['id']}/acknowledge",
+            json={"note": "licence reinstated"},
+            headers=bearer(world.keys[org]),
+        )
+        assert ack.status_code == 200, ack.text
+        assert ack.json()["acknowledged_at"] is not None
+        again = client.post(
+            f"/api/v1/notices/{mine['id']}/acknowledge", headers=bearer(world.keys[org])
+        )
+        assert again.status_code == 409
+        assert again.headers["content-type"] == "application/problem+json"
+    acks = s.scalar(
+        select(func.count())
+        .select_from(AuditEntry)
+        .where(AuditEntry.action == "correction.acknowledge")
+    )
+    assert acks == 3
+
+
+def test_acknowledging_another_organisations_notice_is_refused_and_changes_nothing(
+    client, world
+) -> None:  # type: ignore[no-untyped-def]
+    story = build(world)
+    c = correct_status(world, story)
+    notice_id = next(
+        n.id
+        for n in CorrectionService(world.session).notices_of(c.id)
+        if n.organisation_id == world.orgs["agency"]
+    )
+    world.session.rollback()  # end the test's transaction: SQLite has one writer
+    r = client.post(f"/api/v1/notices/{notice_id}/acknowledge", headers=bearer(world.keys["bank"]))
+    assert r.status_code == 404
+    assert r.headers["content-type"] == "application/problem+json"
+    assert "not found" in r.json()["detail"]
+    r = client.get(f"/api/v1/notices/{notice_id}", headers=bearer(world.keys["bank"]))
+    assert r.status_code == 404
+    assert world.session.get(RectificationNotice, notice_id).acknowledged_at is None
+    world.session.rollback()
+    r = client.get(f"/api/v1/notices/{notice_id}", headers=bearer(world.keys["agency"]))
+    assert r.status_code == 200 and r.json()["acknowledged_at"] is None
+
+
+def test_a_correction_without_a_reason_is_refused_whole(client, world) -> None:  # type: ignore[no-untyped-def]
+    story = build(world)
+    s = world.session
+    before = (count(s, AuditEntry), count(s, Correction), count(s, RectificationNotice))
+    with pytest.raises(InvalidInput, match="reason") as exc:
+        correct_status(world, story, reason="   ")
+    assert exc.value.field == "reason"
+    with pytest.raises(InvalidInput, match="cannot change"):
+        correct_status(world, story, changes={"person_id": "x"})
+    with pytest.raises(InvalidInput, match=r"changes\.kind"):
+        correct_status(world, story, changes={"kind": "royalty"})
+    status_id, person_id = story.status.id, story.person.id
+    s.rollback()
+    r = client.post(
+        "/api/v1/corrections",
+        json={
+            "target_kind": "status_record",
+            "target_id": str(status_id),
+            "reason": "",
+            "evidence_ref": "E",
+            "changes": {"kind": "settled"},
+        },
+        headers=bearer(world.keys["caseworker"]),
+    )
+    assert r.status_code == 422 and r.json()["field"] == "reason"
+    assert (count(s, AuditEntry), count(s, Correction), count(s, RectificationNotice)) == before
+    assert [x.id for x in StatusService(s).status_history(person_id)] == [status_id]
+
+
+def test_lifting_an_adverse_action_needs_a_second_caseworker(world) -> None:  # type: ignore[no-untyped-def]
+    story = build(world)
+    svc = CorrectionService(world.session)
+    c = svc.correct(
+        world.principals["caseworker"],
+        target_kind="decision",
+        target_id=story.decision.id,
+        reason="The refusal was made in error: the person has had leave since 1973",
+        evidence_ref="LANDING-CARD-1973",
+        changes={"overturned": True},
+        expected_action="Restart the benefit and repay what was stopped",
+    )
+    assert c.lifts_adverse_action and c.state == "pending_approval"
+    assert svc.notices_of(c.id) == []
+    with pytest.raises(Forbidden, match="second caseworker"):
+        svc.approve(c.id, world.principals["caseworker"])
+    svc.approve(c.id, world.principals["caseworker2"])
+    assert c.state == "applied"
+    # the decision reached all three: both checks carried it, and the match result
+    assert len(svc.notices_of(c.id)) == 3
+    with pytest.raises(Conflict):
+        svc.approve(c.id, world.principals["caseworker2"])
+
+
+def test_an_unacknowledged_notice_escalates_after_its_deadline(client, world) -> None:  # type: ignore[no-untyped-def]
+    story = build(world)
+    svc = CorrectionService(world.session)
+    c = correct_status(world, story, deadline_days=3)
+    notices = svc.notices_of(c.id)
+    svc.acknowledge(notices[0].id, _principal_of(world, notices[0].organisation_id))
+    assert svc.escalate_overdue(now=utcnow() + timedelta(days=2)) == []
+    escalated = svc.escalate_overdue(now=utcnow() + timedelta(days=4))
+    assert sorted(n.id for n in escalated) == sorted(n.id for n in notices[1:])
+    assert svc.escalate_overdue(now=utcnow() + timedelta(days=5)) == []  # once only
+    expected = sorted(str(n.id) for n in notices[1:])
+    world.session.rollback()
+    r = client.get("/api/v1/notices/escalated", headers=bearer(world.keys["officer"]))
+    assert r.status_code == 200
+    assert sorted(n["id"] for n in r.json()) == expected
+    assert (
+        client.get("/api/v1/notices/escalated", headers=bearer(world.keys["agency"])).status_code
+        == 403
+    )
+
+
+def _principal_of(world: Any, org_id: Any) -> Any:
+    return next(
+        p
+        for k, p in world.principals.items()
+        if p.organisation_id == org_id and k in ("agency", "bank", "council")
+    )
+
+
+class _Receiver(BaseHTTPRequestHandler):
+    """A recipient's webhook endpoint: fails the first delivery, then verifies and accepts."""
+
+    secret = ""
+    received: list[tuple[bool, dict[str, Any]]] = []
+    fail_first = True
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        if type(self).fail_first:
+            type(self).fail_first = False
+            self.send_response(503)
+            self.end_headers()
+            return
+        ok = webhooks.verify(
+            type(self).secret,
+            self.headers[webhooks.SIGNATURE_HEADER],
+            body,
+            now=int(utcnow().timestamp()) + 0,
+            tolerance=10**9,
+        )
+        type(self).received.append((ok, json.loads(body)))
+        self.send_response(204 if ok else 401)
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def test_webhook_delivery_retries_with_backoff_and_its_signature_verifies(world) -> None:  # type: ignore[no-untyped-def]
+    server = HTTPServer(("127.0.0.1", 0), _Receiver)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        svc = CorrectionService(world.session)
+        story = build(world)
+        _Receiver.secret = (
+            svc.set_webhook(
+                world.orgs["bank"],
+                f"http://127.0.0.1:{server.server_address[1]}/notices",
+                world.principals["officer"],
+            )
+            or ""
+        )
+        _Receiver.received, _Receiver.fail_first = [], True
+        c = correct_status(world, story)
+        [delivery] = world.session.scalars(select(WebhookDelivery))
+        now = utcnow()
+        assert svc.deliver_webhooks(now=now) == {"delivered": 0, "retrying": 1, "failed": 0}
+        assert delivery.attempts == 1 and delivery.last_status_code == 503
+        assert delivery.next_attempt_at == now + webhooks.backoff(1)
+        # not due yet: nothing is sent
+        assert svc.deliver_webhooks(now=now + timedelta(seconds=10))["retrying"] == 0
+        assert svc.deliver_webhooks(now=now + timedelta(seconds=31)) == {
+            "delivered": 1,
+            "retrying": 0,
+            "failed": 0,
+        }
+        assert delivery.state == "delivered"
+        [(verified, payload)] = _Receiver.received
+        bank_notice = next(
+            n for n in svc.notices_of(c.id) if n.organisation_id == world.orgs["bank"]
+        )
+        assert verified and payload["id"] == str(bank_notice.id)
+    finally:
+        server.shutdown()
+
+
+def test_webhook_gives_up_after_the_last_attempt(world) -> None:  # type: ignore[no-untyped-def]
+    svc = CorrectionService(world.session)
+    story = build(world)
+    svc.set_webhook(
+        world.orgs["agency"], "https://agency.example/hook", world.principals["officer"]
+    )
+    correct_status(world, story)
+    calls: list[httpx.Request] = []
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        return httpx.Response(500)
+
+    client = httpx.Client(transport=httpx.MockTransport(refuse))
+    now = utcnow()
+    for _ in range(webhooks.MAX_ATTEMPTS):
+        svc.deliver_webhooks(client=client, now=now)
+        now += webhooks.MAX_DELAY
+    [delivery] = world.session.scalars(select(WebhookDelivery))
+    assert delivery.state == "failed" and delivery.attempts == webhooks.MAX_ATTEMPTS
+    assert len(calls) == webhooks.MAX_ATTEMPTS
+    assert webhooks.SIGNATURE_HEADER in calls[0].headers
