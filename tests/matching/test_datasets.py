@@ -63,11 +63,21 @@ def test_quarantine_keeps_good_rows_and_reports_the_bad(tmp_path: Path) -> None:
 def test_declared_date_format_and_parquet_input(tmp_path: Path) -> None:
     src = tmp_path / "p.parquet"
     pd.DataFrame(
-        {"ref": ["x1", "x2"], "fn": ["Ann", "Ben"], "sn": ["Lee", "Ng"], "born": ["03/02/1980", "01/12/1975"]}
+        {
+            "ref": ["x1", "x2"],
+            "fn": ["Ann", "Ben"],
+            "sn": ["Lee", "Ng"],
+            "born": ["03/02/1980", "01/12/1975"],
+        }
     ).to_parquet(src)
     mapping = parse_mapping(
-        {"record_id": "ref", "first_name": "fn", "surname": "sn", "date_of_birth": "born",
-         "date_format": "%d/%m/%Y"}
+        {
+            "record_id": "ref",
+            "first_name": "fn",
+            "surname": "sn",
+            "date_of_birth": "born",
+            "date_format": "%d/%m/%Y",
+        }
     )
     outcome = import_file(src, mapping, tmp_path / "d.parquet")
     kept = pd.read_parquet(tmp_path / "d.parquet")
@@ -101,7 +111,9 @@ def test_large_file_streams_in_batches(tmp_path: Path) -> None:
     lines = ["id,forename,family,dob,pc"] + [f"R{i},Ann,Lee,1980-01-01," for i in range(rows)]
     seen: list[int] = []
     outcome = import_file(
-        write(tmp_path, "\n".join(lines) + "\n"), MAPPING, tmp_path / "d.parquet",
+        write(tmp_path, "\n".join(lines) + "\n"),
+        MAPPING,
+        tmp_path / "d.parquet",
         progress=lambda n, _f: seen.append(n),
     )
     assert outcome.rows == rows

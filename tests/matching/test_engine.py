@@ -24,14 +24,20 @@ PLANTED_PARTNER = [
 
 
 def frame(rows: list[tuple[str, str, str, str, str | None]]) -> pd.DataFrame:
-    return pd.DataFrame(rows, columns=["unique_id", "first_name", "surname", "date_of_birth", "postcode"])
+    return pd.DataFrame(
+        rows, columns=["unique_id", "first_name", "surname", "date_of_birth", "postcode"]
+    )
 
 
 @pytest.fixture(scope="module")
 def linked() -> tuple[engine.LinkResult, synth.Labelled]:
     data = synth.generate(300, 3000, seed=11)
-    watch = pd.concat([data.watchlist.rename(columns={"person_ref": "unique_id"}), frame(PLANTED_WATCH)])
-    partner = pd.concat([data.partner.rename(columns={"record_id": "unique_id"}), frame(PLANTED_PARTNER)])
+    watch = pd.concat(
+        [data.watchlist.rename(columns={"person_ref": "unique_id"}), frame(PLANTED_WATCH)]
+    )
+    partner = pd.concat(
+        [data.partner.rename(columns={"record_id": "unique_id"}), frame(PLANTED_PARTNER)]
+    )
     stages: list[str] = []
     result = engine.link(
         watch, partner, threshold=0.01, progress=lambda s, _f: stages.append(s), max_pairs_u=2e5
@@ -64,7 +70,11 @@ def test_planted_variants_match_and_the_namesake_does_not(linked) -> None:  # ty
 def test_every_pair_carries_its_waterfall(linked) -> None:  # type: ignore[no-untyped-def]
     result, _ = linked
     assert list(result.pairs.columns) == [
-        "watchlist_id", "partner_id", "match_probability", "match_weight", "explanation",
+        "watchlist_id",
+        "partner_id",
+        "match_probability",
+        "match_weight",
+        "explanation",
     ]
     row = result.pairs.set_index(["watchlist_id", "partner_id"]).loc[("WX2", "PX2")]
     steps = json.loads(row["explanation"])
@@ -79,7 +89,10 @@ def test_trained_parameters_come_back_with_the_result(linked) -> None:  # type: 
     result, _ = linked
     model = result.trained_model
     assert {c["output_column_name"] for c in model["comparisons"]} == {
-        "first_name", "surname", "dob", "postcode",
+        "first_name",
+        "surname",
+        "dob",
+        "postcode",
     }
     levels = model["comparisons"][0]["comparison_levels"]
     assert any("m_probability" in lvl for lvl in levels)

@@ -19,7 +19,9 @@ from shareguard.matching.prepare import normalise_name, normalise_postcode, phon
         (None, None),
     ],
 )
-def test_names_are_transliterated_and_reduced_to_letters(raw: str | None, expected: str | None) -> None:
+def test_names_are_transliterated_and_reduced_to_letters(
+    raw: str | None, expected: str | None
+) -> None:
     assert normalise_name(raw) == expected
 
 
