@@ -83,8 +83,9 @@ def name_similarity(q: list[str], c: list[str]) -> float:
     """Order-free, transliteration- and typo-tolerant similarity of two token lists, 0..1."""
     if not q or not c:
         return 0.0
-    # A query may omit middle names, so the query side weighs more than the register side.
-    return 0.65 * _side(q, c) + 0.35 * _side(c, q)
+    # A query may omit middle names: then only the register name's outer tokens must appear.
+    core = c if len(c) <= len(q) else [c[0], c[-1]]
+    return 0.65 * _side(q, c) + 0.35 * _side(core, q)
 
 
 def dob_similarity(q: date, c: date) -> float:

@@ -12,6 +12,7 @@ import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
+from functools import lru_cache
 
 from faker import Faker
 from unidecode import unidecode
@@ -147,6 +148,11 @@ class SyntheticPerson:
         return self.names[0][1]
 
 
+@lru_cache(maxsize=1)
+def _faker() -> Faker:
+    return Faker(sorted({loc for loc, _, _ in LOCALES if loc != "arabic"}))
+
+
 def _latin(text: str) -> str:
     return unidecode(text).strip().title()
 
@@ -156,8 +162,9 @@ class Generator:
 
     def __init__(self, seed: int) -> None:
         self.rng = random.Random(seed)
-        locales = sorted({loc for loc, _, _ in LOCALES if loc != "arabic"})
-        self.faker = Faker(locales)
+        # Building a multi-locale Faker takes seconds, so one is shared and re-seeded: use one
+        # Generator at a time.
+        self.faker = _faker()
         self.faker.seed_instance(seed)
         self.choices = [loc for loc, _, _ in LOCALES]
         self.weights = [w for _, _, w in LOCALES]
