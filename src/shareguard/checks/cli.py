@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import typer
 from pydantic import ValidationError
@@ -26,7 +27,7 @@ app = typer.Typer(help="Real-time status checks, referrals and contests.", no_ar
 NAME = "check"
 
 
-def _validate(model, **fields):  # type: ignore[no-untyped-def]
+def _validate(model: Any, **fields: Any) -> Any:
     try:
         return model(**fields)
     except ValidationError as exc:
@@ -35,7 +36,7 @@ def _validate(model, **fields):  # type: ignore[no-untyped-def]
         raise InvalidInput(f"{field}: {err['msg']}", field=field) from None
 
 
-def _print(out) -> None:  # type: ignore[no-untyped-def]
+def _print(out: Any) -> None:
     console.print(f"[bold]{out.outcome}[/bold]  check reference {out.check_reference}")
     for k, v in (out.answer or {}).items():
         console.print(f"  {k}: {v}", highlight=False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import typer
 from pydantic import ValidationError
@@ -41,7 +42,7 @@ app = typer.Typer(
 NAME = "persons"
 
 
-def _validate(model, **fields):  # type: ignore[no-untyped-def]
+def _validate(model: Any, **fields: Any) -> Any:
     try:
         return model(**fields)
     except ValidationError as exc:

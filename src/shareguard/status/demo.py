@@ -74,7 +74,7 @@ class _Rows:
             (ImmigrationDecision, self.decisions),
         ]:
             if rows:
-                session.execute(insert(table.__table__), rows)  # type: ignore[attr-defined]
+                session.execute(insert(table), rows)
         self.__init__()  # type: ignore[misc]
 
 
@@ -92,7 +92,7 @@ def _history(
 
     def status(**kw: Any) -> uuid.UUID:
         sid = _uuid(id_rng)
-        row = {
+        row: dict[str, Any] = {
             "id": sid,
             "person_id": pid,
             "valid_to": None,
@@ -114,7 +114,7 @@ def _history(
 
     def decision(**kw: Any) -> uuid.UUID:
         did = _uuid(id_rng)
-        row = {
+        row: dict[str, Any] = {
             "id": did,
             "person_id": pid,
             "outcome": "",
