@@ -17,6 +17,7 @@ from shareguard.status.service import StatusService
 from shareguard.storage.base import today
 
 GIVEN, FAMILY = "Testa", "Exampleperson"
+DOB = today() - timedelta(days=365 * 30)
 
 
 def make_person(world: Any, *, valid_to_days: int | None = 400, **status: Any) -> uuid.UUID:
@@ -25,7 +26,7 @@ def make_person(world: Any, *, valid_to_days: int | None = 400, **status: Any) -
     person = svc.create_person(
         PersonIn(
             names=[{"given": GIVEN, "family": FAMILY}],
-            date_of_birth=today() - timedelta(days=365 * 30),
+            date_of_birth=DOB,
             documents=[{"number": "TST123456", "issuing_country": "GBR"}],
         ),
         cw,

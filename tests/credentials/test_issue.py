@@ -246,3 +246,56 @@ def test_caseworker_issues_by_cli_and_the_files_verify(
     [entry] = audit(world.session, "credential.issue")
     assert entry.details["by"] == "caseworker"
     assert entry.actor_user_id == world.users["caseworker"]
+
+
+def sign_in_person(client: Any) -> None:
+    """Sign in to the person-facing service (one-time code shown on screen in test mode)."""
+    import re
+
+    from tests.credentials.conftest import DOB
+    from tests.web.console_helpers import csrf
+
+    details = {
+        "csrf_token": csrf(client, "/my/sign-in"),
+        "given": GIVEN,
+        "family": FAMILY,
+        "dob-day": str(DOB.day),
+        "dob-month": str(DOB.month),
+        "dob-year": str(DOB.year),
+        "document": "TST123456",
+    }
+    code = re.search(r'id="demo-code">(\d{6})<', client.post("/my/sign-in", data=details).text)
+    assert code, "the one-time code is shown on screen outside production"
+    done = client.post(
+        "/my/sign-in/code",
+        data={"csrf_token": csrf(client, "/my/sign-in/code"), "code": code.group(1)},
+        follow_redirects=False,
+    )
+    assert done.headers["location"] == "/my/account"
+
+
+def test_the_signed_in_person_issues_locks_and_revokes_their_own(
+    client: Any, world: Any, person: uuid.UUID
+) -> None:
+    assert client.get(f"/api/v1/persons/{person}/credentials").status_code == 401
+    sign_in_person(client)
+    issued = client.post(f"/api/v1/persons/{person}/credentials", json={"days": 5})
+    assert issued.status_code == 201, issued.text
+    assert issued.json()["purpose"] == "right_to_work"
+    assert client.get(issued.json()["page_url"]).status_code == 200
+    assert [c["id"] for c in client.get(f"/api/v1/persons/{person}/credentials").json()] == [
+        issued.json()["id"]
+    ]
+    locked = client.put(f"/api/v1/persons/{person}/locks/attribute_checks")
+    assert locked.json()["locks"] == ["attribute_checks"]
+    revoked = client.post(f"/api/v1/credentials/{issued.json()['id']}/revoke")
+    assert revoked.status_code == 200 and revoked.json()["revocation_reason"] == "person_request"
+    # Someone else's record stays closed to them.
+    other = make_person(world)
+    assert client.post(f"/api/v1/persons/{other}/credentials", json={}).status_code == 403
+    assert client.put(f"/api/v1/persons/{other}/locks/attribute_checks").status_code == 403
+    [entry] = audit(world.session, "credential.issue")
+    assert entry.details["by"] == "person"
+    # Online verification is for checkers with a key or a staff session, not the person.
+    token = issued.json()["credential"]
+    assert client.post("/api/v1/credentials/verify", json={"credential": token}).status_code == 401

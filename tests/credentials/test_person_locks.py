@@ -8,7 +8,6 @@ is shown to the person.
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -19,12 +18,10 @@ from shareguard.checks.service import AttributeQuery, CheckService
 from shareguard.credentials.service import LockService
 from shareguard.errors import Refused
 from shareguard.status.service import StatusService
-from shareguard.storage.base import today
-from tests.credentials.conftest import FAMILY, GIVEN, as_person, audit
+from tests.credentials.conftest import DOB, FAMILY, GIVEN, as_person, audit
 from tests.factories import bearer
 
 BANK_ITEMS = ["name", "date_of_birth", "lawfully_resident", "valid_until"]
-DOB = today() - timedelta(days=365 * 30)
 
 
 @pytest.fixture

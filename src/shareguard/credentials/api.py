@@ -1,12 +1,20 @@
-"""Credential and lock routes (thin). ``public``: the issuing key and the revocation list."""
+"""Credential and lock routes (thin).
+
+``router`` (signed in with a key or a staff session): online verification. ``public`` holds the
+issuing key and the revocation list (no sign-in), and the routes a *person* uses for their own
+credentials and locks: those accept the person signed in to the person-facing service (its
+session cookie) as well as a key or staff session, and the services check who may act.
+"""
 
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
+from shareguard.accounts.principal import Principal
 from shareguard.config import Settings
 from shareguard.credentials import format as fmt
 from shareguard.credentials.models import Credential
@@ -22,11 +30,24 @@ from shareguard.credentials.schemas import (
     VerifyIn,
 )
 from shareguard.credentials.service import LOCKS, CredentialService, LockService
-from shareguard.web.deps import CurrentPrincipal, SessionDep
+from shareguard.web.deps import CurrentPrincipal, SessionDep, current_principal
 
 router = APIRouter(tags=["credentials"])
 public = APIRouter(tags=["credentials"])
 BASE = "/api/v1/credentials"
+
+
+def caller(request: Request, session: SessionDep) -> Principal:
+    """A key or staff session as usual; else the person signed in to the person-facing service."""
+    signed = "session" in request.scope
+    person = request.session.get("person_id") if signed else None
+    staff = request.headers.get("authorization") or (signed and request.session.get("user_id"))
+    if person and not staff:
+        return Principal(organisation_id=None, person_id=uuid.UUID(str(person)))
+    return current_principal(request, session)
+
+
+Caller = Annotated[Principal, Depends(caller)]
 
 
 def _svc(request: Request, session: SessionDep) -> CredentialService:
@@ -41,11 +62,11 @@ def _out(row: Credential) -> CredentialOut:
     return out
 
 
-@router.post("/persons/{person_id}/credentials", response_model=CredentialIssued, status_code=201)
+@public.post("/persons/{person_id}/credentials", response_model=CredentialIssued, status_code=201)
 def issue_credential(
     person_id: uuid.UUID,
     body: CredentialIn,
-    principal: CurrentPrincipal,
+    principal: Caller,
     request: Request,
     session: SessionDep,
 ) -> CredentialIssued:
@@ -54,27 +75,27 @@ def issue_credential(
     return CredentialIssued(**_out(row).model_dump(), credential=row.token)
 
 
-@router.get("/persons/{person_id}/credentials", response_model=list[CredentialOut])
+@public.get("/persons/{person_id}/credentials", response_model=list[CredentialOut])
 def list_credentials(
-    person_id: uuid.UUID, principal: CurrentPrincipal, request: Request, session: SessionDep
+    person_id: uuid.UUID, principal: Caller, request: Request, session: SessionDep
 ) -> list[CredentialOut]:
     return [_out(r) for r in _svc(request, session).for_person(person_id, principal)]
 
 
-@router.get("/credentials/{credential_id:uuid}", response_model=CredentialOut)
+@public.get("/credentials/{credential_id:uuid}", response_model=CredentialOut)
 def get_credential(
-    credential_id: uuid.UUID, principal: CurrentPrincipal, request: Request, session: SessionDep
+    credential_id: uuid.UUID, principal: Caller, request: Request, session: SessionDep
 ) -> CredentialOut:
     return _out(_svc(request, session).get(credential_id, principal))
 
 
-@router.get(
+@public.get(
     "/credentials/{credential_id:uuid}/download",
     response_class=Response,
     responses={200: {"content": {fmt.MEDIA_TYPE: {}}}},
 )
 def download_credential(
-    credential_id: uuid.UUID, principal: CurrentPrincipal, request: Request, session: SessionDep
+    credential_id: uuid.UUID, principal: Caller, request: Request, session: SessionDep
 ) -> Response:
     """The credential as a file (``application/vc+jwt``)."""
     row = _svc(request, session).get(credential_id, principal)
@@ -88,9 +109,9 @@ def download_credential(
     )
 
 
-@router.get("/credentials/{credential_id:uuid}/page", response_class=HTMLResponse)
+@public.get("/credentials/{credential_id:uuid}/page", response_class=HTMLResponse)
 def credential_page(
-    credential_id: uuid.UUID, principal: CurrentPrincipal, request: Request, session: SessionDep
+    credential_id: uuid.UUID, principal: Caller, request: Request, session: SessionDep
 ) -> HTMLResponse:
     """The printable page with the QR code."""
     svc = _svc(request, session)
@@ -99,10 +120,10 @@ def credential_page(
     )
 
 
-@router.post("/credentials/{credential_id:uuid}/revoke", response_model=CredentialOut)
+@public.post("/credentials/{credential_id:uuid}/revoke", response_model=CredentialOut)
 def revoke_credential(
     credential_id: uuid.UUID,
-    principal: CurrentPrincipal,
+    principal: Caller,
     request: Request,
     session: SessionDep,
     body: RevokeIn | None = None,
@@ -141,25 +162,21 @@ def revocations(request: Request, session: SessionDep) -> RevocationListOut:
 
 
 # locks ------------------------------------------------------------------------------------------
-@router.get("/persons/{person_id}/locks", response_model=LocksOut)
-def get_locks(person_id: uuid.UUID, principal: CurrentPrincipal, session: SessionDep) -> LocksOut:
+@public.get("/persons/{person_id}/locks", response_model=LocksOut)
+def get_locks(person_id: uuid.UUID, principal: Caller, session: SessionDep) -> LocksOut:
     locks = LockService(session).locks(person_id, principal)
     return LocksOut(person_id=person_id, locks=locks, available=LOCKS)
 
 
-@router.put("/persons/{person_id}/locks/{lock}", response_model=LocksOut)
-def set_lock(
-    person_id: uuid.UUID, lock: str, principal: CurrentPrincipal, session: SessionDep
-) -> LocksOut:
+@public.put("/persons/{person_id}/locks/{lock}", response_model=LocksOut)
+def set_lock(person_id: uuid.UUID, lock: str, principal: Caller, session: SessionDep) -> LocksOut:
     """Set a lock on the person's own record (audited)."""
     locks = LockService(session).set_lock(person_id, lock, principal)
     return LocksOut(person_id=person_id, locks=locks, available=LOCKS)
 
 
-@router.delete("/persons/{person_id}/locks/{lock}", response_model=LocksOut)
-def clear_lock(
-    person_id: uuid.UUID, lock: str, principal: CurrentPrincipal, session: SessionDep
-) -> LocksOut:
+@public.delete("/persons/{person_id}/locks/{lock}", response_model=LocksOut)
+def clear_lock(person_id: uuid.UUID, lock: str, principal: Caller, session: SessionDep) -> LocksOut:
     """Clear a lock (audited)."""
     locks = LockService(session).clear_lock(person_id, lock, principal)
     return LocksOut(person_id=person_id, locks=locks, available=LOCKS)
