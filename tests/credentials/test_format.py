@@ -6,7 +6,9 @@ No database and no network here: offline verification must need neither.
 from __future__ import annotations
 
 import json
+import shutil
 import stat
+import subprocess
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -269,3 +271,17 @@ def test_qr_code_fits_a_printable_symbol(key: OKPKey) -> None:
     svg = qr.qr_svg(token)
     assert svg.startswith("<svg")
     assert qr.qr_png(token).startswith(b"\x89PNG")
+
+
+@pytest.mark.skipif(shutil.which("zbarimg") is None, reason="needs zbarimg (Debian: zbar-tools)")
+def test_scanned_qr_code_gives_back_the_token_which_verifies(
+    key: OKPKey, public: OKPKey, tmp_path: Path
+) -> None:
+    token = make_token(key)
+    image = tmp_path / "qr.png"
+    image.write_bytes(qr.qr_png(token))
+    scanned = subprocess.run(
+        ["zbarimg", "-q", "--raw", str(image)], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert scanned == token
+    assert fmt.verify(scanned, public, at=NOW).valid
