@@ -10,7 +10,7 @@ from rich.table import Table
 
 from shareguard.clikit import AS_OPTION, acting, cli_session, console, handle_errors
 from shareguard.errors import InvalidInput
-from shareguard.reports.present import HEADLINE, table_rows, to_csv
+from shareguard.reports.present import sections, table_rows, to_csv
 from shareguard.reports.service import ReportService
 
 
@@ -46,10 +46,14 @@ def report(
     if format == "csv":
         sys.stdout.write(to_csv(data))
         return
-    table = Table(*[title for _, title in HEADLINE], title="shareguard report")
-    for row in table_rows(data):
-        table.add_row(*row)
-    console.print(table)
+    for section in sections(data):
+        title = section.get("reference") or "All agreements"
+        if section.get("title") and section.get("reference"):
+            title = f"{title} — {section['title']}"
+        table = Table("Measure", "Value", title=title, title_justify="left")
+        for name, value in table_rows(section):
+            table.add_row(name, value)
+        console.print(table)
 
 
 def register(app: typer.Typer) -> None:

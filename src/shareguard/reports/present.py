@@ -37,13 +37,14 @@ def sections(report: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
-def table_rows(report: dict[str, Any]) -> list[list[str]]:
-    out = []
-    for section in sections(report):
-        flat = flatten(section)
-        flat["reference"] = section.get("reference") or "All agreements"
-        out.append(["" if flat.get(k) is None else str(flat.get(k)) for k, _ in HEADLINE])
-    return out
+def table_rows(section: dict[str, Any]) -> list[tuple[str, str]]:
+    """``(metric title, value)`` rows of one section's headline figures."""
+    flat = flatten(section)
+    return [
+        (title, "" if flat.get(key) is None else str(flat.get(key)))
+        for key, title in HEADLINE
+        if key != "reference"
+    ]
 
 
 def to_csv(report: dict[str, Any]) -> str:
