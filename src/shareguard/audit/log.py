@@ -17,7 +17,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import instance_state
 
 from shareguard.audit import merkle
 from shareguard.audit.models import AuditEntry, AuditHead, AuditNode
@@ -63,10 +64,20 @@ def _json_default(obj: Any) -> Any:
     raise TypeError(f"{type(obj).__name__} is not JSON-serialisable in an audit entry")
 
 
-def canonical_json(obj: Any) -> bytes:
-    """Sorted keys, no spaces, UTF-8: the same object always gives the same bytes."""
+def canonical_json(obj: Any, converted: list[bool] | None = None) -> bytes:
+    """Sorted keys, no spaces, UTF-8: the same object always gives the same bytes.
+
+    Values JSON lacks (UUIDs, dates, sets) become strings or lists; ``converted`` (if given)
+    gets an item appended when that happened.
+    """
+
+    def default(value: Any) -> Any:
+        if converted is not None:
+            converted.append(True)
+        return _json_default(value)
+
     return json.dumps(
-        obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_json_default
+        obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=default
     ).encode()
 
 
@@ -143,41 +154,48 @@ def append_many(session: Session, records: Sequence[AuditRecord]) -> list[AuditE
     size = _head_size(session, create=True)
     stack = _frontier(session, size)
     at = utcnow()
-    entries: list[AuditEntry] = []
+    at_text = at.isoformat(timespec="microseconds")
     rows: list[dict[str, Any]] = []
     nodes: list[dict[str, Any]] = []
     for offset, record in enumerate(records):
         seq = size + offset
-        entry = AuditEntry(
-            seq=seq,
-            at=at,
-            action=record.action,
-            actor_org_id=record.actor_org_id,
-            actor_user_id=record.actor_user_id,
-            agreement_id=record.agreement_id,
-            purpose=record.purpose,
-            subject_ref=record.subject_ref,
-            decision=record.decision,
-            reasons=list(record.reasons),
-            payload_hash=record.payload_hash,
-            details=json.loads(canonical_json(dict(record.details))) if record.details else {},
-        )
-        entry.leaf_hash = h = merkle.leaf_hash(entry_bytes(entry))
-        entries.append(entry)
+        details = dict(record.details) if record.details else {}
+        reasons = list(record.reasons)
+        doc = {
+            "v": 1,
+            "seq": seq,
+            "at": at_text,
+            "action": record.action,
+            "actor_org_id": _s(record.actor_org_id),
+            "actor_user_id": _s(record.actor_user_id),
+            "agreement_id": _s(record.agreement_id),
+            "purpose": record.purpose,
+            "subject_ref": record.subject_ref,
+            "decision": record.decision,
+            "reasons": reasons,
+            "payload_hash": record.payload_hash,
+            "details": details,
+        }
+        converted: list[bool] = []
+        data = canonical_json(doc, converted)
+        if converted:  # UUIDs, dates... in details: store them as the strings that were hashed
+            details = doc["details"] = json.loads(canonical_json(details))
+            data = canonical_json(doc)
+        h = merkle.leaf_hash(data)
         rows.append(
             {
                 "seq": seq,
                 "at": at,
-                "action": entry.action,
-                "actor_org_id": entry.actor_org_id,
-                "actor_user_id": entry.actor_user_id,
-                "agreement_id": entry.agreement_id,
-                "purpose": entry.purpose,
-                "subject_ref": entry.subject_ref,
-                "decision": entry.decision,
-                "reasons": entry.reasons,
-                "payload_hash": entry.payload_hash,
-                "details": entry.details,
+                "action": record.action,
+                "actor_org_id": record.actor_org_id,
+                "actor_user_id": record.actor_user_id,
+                "agreement_id": record.agreement_id,
+                "purpose": record.purpose,
+                "subject_ref": record.subject_ref,
+                "decision": record.decision,
+                "reasons": reasons,
+                "payload_hash": record.payload_hash,
+                "details": details,
                 "leaf_hash": h,
             }
         )
@@ -188,17 +206,71 @@ def append_many(session: Session, records: Sequence[AuditRecord]) -> list[AuditE
             j >>= 1
             nodes.append({"pos": node_pos(level, j), "hash": h})
         stack.append(h)
-    session.execute(insert(AuditEntry), rows)
+    _bulk_insert(session, AuditEntry.__table__, rows)
     if nodes:
-        session.execute(insert(AuditNode), nodes)
+        _bulk_insert(session, AuditNode.__table__, nodes)
     session.execute(
         update(AuditHead).where(AuditHead.id == HEAD_ID).values(size=size + len(records))
     )
-    for entry in entries:
-        # Persistent in the caller's session without a second INSERT.
-        make_transient_to_detached(entry)
-        session.add(entry)
-    return entries
+    return [_detached(row) for row in rows]
+
+
+def _detached(row: dict[str, Any]) -> AuditEntry:
+    """A detached snapshot of a stored entry, loaded as if read back, built cheaply.
+
+    Adding it to a session later makes it persistent without a second INSERT.
+    """
+    entry: AuditEntry = AuditEntry._sa_class_manager.new_instance()  # type: ignore[attr-defined]
+    entry.__dict__.update(row)
+    instance_state(entry).key = (AuditEntry, (row["seq"],), None)
+    return entry
+
+
+_INSERT_PLANS: dict[
+    tuple[str, str, tuple[str, ...]], tuple[str, tuple[str, ...] | None, dict[str, Any]]
+] = {}
+
+
+def _bulk_insert(session: Session, table: Any, rows: list[dict[str, Any]]) -> None:
+    """INSERT many rows straight through the driver's executemany.
+
+    Values are converted with SQLAlchemy's own bind processors for the dialect (memoised, as
+    a batch repeats its time, organisation and agreement), skipping per-row statement
+    bookkeeping that would otherwise cost more than hashing and writing the entry.
+    """
+    conn = session.connection()
+    dialect = conn.dialect
+    keys = tuple(rows[0])
+    plan = _INSERT_PLANS.get((table.name, dialect.name, keys))
+    if plan is None:
+        compiled = insert(table).compile(dialect=dialect, column_keys=list(keys))
+        order = tuple(compiled.positiontup or ()) if dialect.positional else None
+        procs = {}
+        for k in keys:
+            proc = table.c[k].type._cached_bind_processor(dialect)
+            if proc is not None:
+                procs[k] = proc
+        plan = (str(compiled), order, procs)
+        _INSERT_PLANS[(table.name, dialect.name, keys)] = plan
+    sql, order, procs = plan
+    params = [dict(r) for r in rows]
+    for k, proc in procs.items():
+        memo: dict[Any, Any] = {}
+        for p in params:
+            v = p[k]
+            if v is None:
+                continue
+            if isinstance(v, (dict, list)):
+                p[k] = proc(v)
+                continue
+            got = memo.get(v, memo)
+            if got is memo:
+                got = memo[v] = proc(v)
+            p[k] = got
+    if order is not None:
+        conn.exec_driver_sql(sql, [tuple(p[k] for k in order) for p in params])
+    else:
+        conn.exec_driver_sql(sql, params)
 
 
 def _frontier(session: Session, size: int) -> list[bytes]:
