@@ -49,7 +49,7 @@ def list_corrections(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[CorrectionOut]:
-    rows = corrections.list(principal, state=state, limit=limit, offset=offset)
+    rows = corrections.corrections(principal, state=state, limit=limit, offset=offset)
     return [correction_out(corrections.session, c) for c in rows]
 
 

@@ -101,7 +101,9 @@ def list_(
     with cli_session() as session:
         rows = [
             correction_out(session, c)
-            for c in CorrectionService(session).list(acting(session, as_), state=state, limit=500)
+            for c in CorrectionService(session).corrections(
+                acting(session, as_), state=state, limit=500
+            )
         ]
     if emit([r.model_dump(mode="json") for r in rows], as_json):
         return

@@ -238,7 +238,7 @@ class CorrectionService:
             raise NotFound(f"correction {correction_id} not found")
         return row
 
-    def list(
+    def corrections(
         self, principal: Principal, *, state: str | None = None, limit: int = 50, offset: int = 0
     ) -> list[Correction]:
         principal.require(CASEWORKER, OFFICER, "auditor", "system")
@@ -549,7 +549,8 @@ class CorrectionService:
                         notice_id=notice.id, organisation_id=org_id, next_attempt_at=now
                     )
                 )
-            for agreement in agreements or [None]:
+            targets: list[str | None] = list(agreements) or [None]
+            for agreement in targets:
                 append(
                     self.session,
                     AuditRecord(

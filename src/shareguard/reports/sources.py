@@ -9,13 +9,13 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 Rows = list[dict[str, Any]]
 
 
-def _since(stmt: Select[Any], column: Any, since: datetime | None, until: datetime | None) -> Any:
+def _since(stmt: Any, column: Any, since: datetime | None, until: datetime | None) -> Any:
     if since is not None:
         stmt = stmt.where(column >= since)
     if until is not None:
