@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
@@ -241,6 +242,32 @@ def test_caseworker_issues_by_cli_and_the_files_verify(
         )
         assert denied.exit_code == 1
         assert "only the person, or a caseworker" in denied.output
+        # Revoke it, publish the list, and an offline checker with that list sees the revocation.
+        listed = runner.invoke(
+            app, ["credential", "list", str(person), "--json", "--as", "caseworker@test.example"]
+        )
+        [cid] = [c["id"] for c in json.loads(listed.output)]
+        cw = ["--as", "caseworker@test.example"]
+        assert (
+            runner.invoke(app, ["credential", "revoke", cid, "--reason", "lost", *cw]).exit_code
+            == 0
+        )
+        lst = tmp_path / "revocations.jwt"
+        assert runner.invoke(app, ["credential", "revocations", "--out", str(lst)]).exit_code == 0
+        revoked = runner.invoke(
+            app,
+            [
+                "credential",
+                "verify",
+                str(out),
+                "--public-key",
+                str(key),
+                "--revocation-list",
+                str(lst),
+            ],
+        )
+        assert revoked.exit_code == 1
+        assert "revoked on" in revoked.output
     finally:
         get_settings.cache_clear()
     [entry] = audit(world.session, "credential.issue")
