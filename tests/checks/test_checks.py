@@ -215,6 +215,16 @@ def test_failures_are_rate_limited_per_organisation_across_sessions(
     with session_factory(engine)() as s, pytest.raises(RateLimited):
         CheckService(s).share_code_check(agency, "CCCCCCCCC", DOB, "right_to_work")
     # another organisation is not affected
+    from shareguard.agreements.schemas import PartyIn
+
+    world.agreement(
+        purposes=["right_to_work"],
+        data_items=RTW_ITEMS,
+        parties=[
+            PartyIn(organisation="Test Department", role="discloser"),
+            PartyIn(organisation="Test Bank", role="recipient"),
+        ],
+    )
     bank = world.principals["bank"]
     with session_factory(engine)() as s:
         assert (
@@ -430,3 +440,42 @@ def test_concurrent_checks_lose_no_audit_entry(world, rtw, engine) -> None:  # t
     confirmed = [c for c in checks if c.outcome == "confirmed"]
     assert len(confirmed) == len(codes) * 3
     assert world.session.scalar(select(func.count()).select_from(Case)) == 0
+
+
+# the policy ---------------------------------------------------------------------------------
+
+
+def test_checker_without_agreement_is_refused_before_any_lookup(client, world) -> None:  # type: ignore[no-untyped-def]
+    p = person(world)
+    _, code = code_for(world, p)
+    right = share_check(client, world, code)
+    wrong = share_check(client, world, "ACEFGHJKM")
+    # The same refusal whether or not the code is right: nothing is learnt about the code.
+    assert right.status_code == wrong.status_code == 403
+    assert right.json()["detail"] == wrong.json()["detail"]
+    world.session.expire_all()
+    assert world.session.scalar(select(func.count()).select_from(Check)) == 0
+    denied = world.session.scalar(
+        select(func.count()).select_from(AuditEntry).where(AuditEntry.decision == "deny")
+    )
+    assert denied == 2
+
+
+def test_paused_agreement_refuses_attribute_checks(client, world, dl) -> None:  # type: ignore[no-untyped-def]
+    from shareguard.agreements.service import AgreementService
+
+    person(world)
+    AgreementService(world.session).transition(dl, "pause", world.principals["officer"], "review")
+    r = client.post(
+        "/api/v1/checks/attributes",
+        headers=bearer(world.keys["agency"]),
+        json={
+            "purpose": "driving_licence",
+            "given": "Aleksandr",
+            "family": "Petrov",
+            "date_of_birth": str(DOB),
+        },
+    )
+    assert r.status_code == 403
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert "Aleksandr" not in r.text

@@ -34,6 +34,8 @@ RESPONSE_DAYS = 10
 #: Purposes the law ties to a share code the person gives: never checked by attributes.
 SHARE_CODE_ONLY = ("right_to_work", "right_to_rent")
 CASEWORKER = "caseworker"
+#: Refusals that do not depend on the person: given before any look-up.
+UPFRONT_REFUSALS = ("no_agreement", "agreement_state", "key_scope", "limit")
 
 
 def contest_route(check_id: uuid.UUID) -> dict[str, str]:
@@ -145,6 +147,7 @@ class CheckService:
             )
         digest = sharecodes.code_hash(code, _secret())
         self._rate_limit(principal, digest, purpose)
+        self._gate(principal, purpose, "share_code")
         row = self.status.share_code_for(code)
         person = self.session.get(Person, row.person_id) if row is not None else None
         if (
@@ -252,6 +255,7 @@ class CheckService:
             raise InvalidInput("this purpose is checked by share code only", field="purpose")
         if query.date_of_birth > today():
             raise InvalidInput("date of birth is in the future", field="date_of_birth")
+        self._gate(principal, query.purpose, "attributes")
         cands = self.status.candidates(
             query.given, query.family, query.date_of_birth, query.document_number
         )
@@ -290,6 +294,30 @@ class CheckService:
         )
 
     # the way out -------------------------------------------------------------------
+    def _gate(self, principal: Principal, purpose: str, method: str) -> None:
+        """Refuse, before looking anyone up, a checker with no right to ask at all.
+
+        Otherwise a checker without an agreement could learn from "no match" versus a
+        refusal whether a code or a name is known. Refusals that depend on the person
+        (firewall, pause, lock) are decided later, with the subject.
+        """
+        from shareguard.policy import DisclosureRequest, decide, disclose
+
+        request = DisclosureRequest(
+            principal=principal,
+            action="check",
+            agreement_id=None,
+            purpose=purpose,
+            data_items=PURPOSES[purpose].answer_shape,
+            check_method=method,
+        )
+        decision = decide(self.session, request)
+        if decision.allowed or decision.kind not in UPFRONT_REFUSALS:
+            return
+        out = disclose(self.session, request, {}, kind="check_answer")  # audits the refusal
+        self.session.commit()
+        raise Refused(out.decision.reason, kind=out.decision.kind)
+
     def _answer_for(
         self, principal: Principal, person: Person, purpose: str, method: str, score: float | None
     ) -> CheckResult:

@@ -7,6 +7,7 @@ fixed by the world's seed.
 
 from __future__ import annotations
 
+import json
 import random
 import uuid
 from datetime import UTC, date, datetime, time, timedelta
@@ -65,6 +66,7 @@ class _Rows:
         self.decisions: list[dict[str, Any]] = []
 
     def flush(self, session: Session) -> None:
+        raw = session.get_bind().dialect.name == "sqlite"
         for table, rows in [
             (Person, self.persons),
             (PersonName, self.names),
@@ -73,9 +75,37 @@ class _Rows:
             (StatusRecord, self.status),
             (ImmigrationDecision, self.decisions),
         ]:
-            if rows:
+            if not rows:
+                continue
+            if raw:
+                # The driver's executemany with values converted once: several times faster
+                # than per-row bind processing, which is what makes a million persons minutes.
+                cols = list(rows[0])
+                sql = (
+                    f"INSERT INTO {table.__tablename__} ({', '.join(cols)}) "
+                    f"VALUES ({', '.join('?' for _ in cols)})"
+                )
+                session.connection().exec_driver_sql(
+                    sql, [tuple(_sqlite(r[c]) for c in cols) for r in rows]
+                )
+            else:
                 session.execute(insert(table), rows)
         self.__init__()  # type: ignore[misc]
+
+
+def _sqlite(v: Any) -> Any:
+    """A value as SQLAlchemy would store it in SQLite (see storage.base)."""
+    if isinstance(v, uuid.UUID):
+        return v.hex
+    if isinstance(v, datetime):
+        return v.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    if isinstance(v, date):
+        return v.isoformat()
+    if isinstance(v, list | dict):
+        return json.dumps(v)
+    if isinstance(v, bool):
+        return int(v)
+    return v
 
 
 def _history(
