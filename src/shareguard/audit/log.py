@@ -276,12 +276,19 @@ def _bulk_insert(session: Session, table: Any, rows: list[dict[str, Any]]) -> No
 def _frontier(session: Session, size: int) -> list[bytes]:
     """Hashes of the perfect subtrees along the tree's right edge, largest first."""
     ranges = merkle.decompose(0, size)
-    got = _fetch(session, ranges)
+    got, _ = _fetch(session, ranges)
     return [got[r] for r in ranges]
 
 
-def _fetch(session: Session, ranges: Iterable[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
-    """Stored hashes of perfect subtrees ``[a, b)``: leaves from entries, the rest from nodes."""
+def _fetch(
+    session: Session, ranges: Iterable[tuple[int, int]], *, with_size: bool = False
+) -> tuple[dict[tuple[int, int], bytes], int | None]:
+    """Stored hashes of perfect subtrees ``[a, b)`` (leaves from entries, the rest from nodes).
+
+    One round trip of plain driver SQL (the keys are ints we computed, rendered inline): an
+    ORM query per proof would cost ten times the lookups themselves. ``with_size`` adds the
+    log head's size to the same query.
+    """
     leaves: dict[int, tuple[int, int]] = {}
     positions: dict[int, tuple[int, int]] = {}
     for a, b in set(ranges):
@@ -291,22 +298,32 @@ def _fetch(session: Session, ranges: Iterable[tuple[int, int]]) -> dict[tuple[in
         else:
             level = width.bit_length() - 1
             positions[node_pos(level, a >> level)] = (a, b)
-    out: dict[tuple[int, int], bytes] = {}
+    parts = []
     if leaves:
-        stmt = select(AuditEntry.seq, AuditEntry.leaf_hash).where(AuditEntry.seq.in_(list(leaves)))
-        for seq, h in session.execute(stmt):
-            out[leaves[seq]] = bytes(h)
+        keys = ",".join(str(int(k)) for k in leaves)
+        parts.append(f"SELECT 0, seq, leaf_hash FROM audit_entries WHERE seq IN ({keys})")
     if positions:
-        stmt2 = select(AuditNode.pos, AuditNode.hash).where(AuditNode.pos.in_(list(positions)))
-        for pos, h in session.execute(stmt2):
-            out[positions[pos]] = bytes(h)
+        keys = ",".join(str(int(k)) for k in positions)
+        parts.append(f"SELECT 1, pos, hash FROM audit_nodes WHERE pos IN ({keys})")
+    if with_size:
+        parts.append(f"SELECT 2, size, NULL FROM audit_head WHERE id = {HEAD_ID}")
+    out: dict[tuple[int, int], bytes] = {}
+    size: int | None = 0 if with_size else None
+    if parts:
+        for kind, key, h in session.connection().exec_driver_sql(" UNION ALL ".join(parts)):
+            if kind == 0:
+                out[leaves[key]] = bytes(h)
+            elif kind == 1:
+                out[positions[key]] = bytes(h)
+            else:
+                size = int(key)
     missing = [r for r in (*leaves.values(), *positions.values()) if r not in out]
-    if missing:
+    if missing and (size is None or max(b for _, b in missing) <= size):
         a, b = min(missing)
         raise LogCorrupt(
             f"stored hash for entries #{a}..#{b - 1} is missing; run `shareguard audit verify`"
         )
-    return out
+    return out, size
 
 
 # -- reading: size, root, proofs -----------------------------------------------------------
@@ -319,13 +336,9 @@ class StoredTree:
     def size(self) -> int:
         return _head_size(self.session)
 
-    def _check(self, size: int) -> None:
-        current = self.size()
-        if size > current:
-            raise NotFound(f"the log has {current} entries, not {size}")
-
-    def _through_store(self, run: Any) -> list[bytes]:
-        # Pass 1 records which perfect subtrees the algorithm needs; one fetch; pass 2 computes.
+    def _through_store(self, size: int, run: Any) -> list[bytes]:
+        # Pass 1 records which perfect subtrees the algorithm needs; one fetch (with the log's
+        # size, to refuse a tree larger than the log); pass 2 computes.
         wanted: list[tuple[int, int]] = []
 
         def record(a: int, b: int) -> bytes:
@@ -333,7 +346,9 @@ class StoredTree:
             return b""
 
         run(record)
-        got = _fetch(self.session, wanted)
+        got, current = _fetch(self.session, wanted, with_size=True)
+        if current is not None and size > current:
+            raise NotFound(f"the log has {current} entries, not {size}")
 
         def mth(a: int, b: int) -> bytes:
             hashes = [got[r] for r in merkle.decompose(a, b)]
@@ -348,10 +363,9 @@ class StoredTree:
     def root(self, size: int | None = None) -> bytes:
         """Root hash of the first ``size`` entries (default: all)."""
         size = self.size() if size is None else size
-        self._check(size)
         if size == 0:
             return merkle.EMPTY_ROOT
-        return self._through_store(lambda mth: [mth(0, size)])[0]
+        return self._through_store(size, lambda mth: [mth(0, size)])[0]
 
     def leaf_hash(self, seq: int) -> bytes:
         h = self.session.execute(select(AuditEntry.leaf_hash).where(AuditEntry.seq == seq)).scalar()
@@ -361,17 +375,17 @@ class StoredTree:
 
     def inclusion_proof(self, index: int, size: int) -> list[bytes]:
         """Audit path for entry ``index`` in the tree of the first ``size`` entries."""
-        self._check(size)
         if not 0 <= index < size:
             raise NotFound(f"entry #{index} is not in a tree of size {size}")
-        return self._through_store(lambda mth: merkle.inclusion_path(index, size, mth))
+        return self._through_store(size, lambda mth: merkle.inclusion_path(index, size, mth))
 
     def consistency_proof(self, old_size: int, new_size: int) -> list[bytes]:
         """Proof that the tree of ``old_size`` entries is a prefix of the one of ``new_size``."""
-        self._check(new_size)
         if not 0 <= old_size <= new_size:
             raise NotFound(f"no consistency proof from size {old_size} to {new_size}")
-        return self._through_store(lambda mth: merkle.consistency_path(old_size, new_size, mth))
+        return self._through_store(
+            new_size, lambda mth: merkle.consistency_path(old_size, new_size, mth)
+        )
 
 
 def entry(session: Session, seq: int) -> AuditEntry:
