@@ -27,7 +27,7 @@ class AuditEntry(Base):
     #: 0-based leaf index; assigned in commit order, gap-free.
     seq: Mapped[int] = mapped_column(BigInt, primary_key=True, autoincrement=False)
     at: Mapped[datetime] = mapped_column(default=utcnow)
-    action: Mapped[str] = mapped_column(String(80), index=True)
+    action: Mapped[str] = mapped_column(String(80))
     actor_org_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
     actor_user_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
     agreement_id: Mapped[uuid.UUID | None] = mapped_column(default=None, index=True)
