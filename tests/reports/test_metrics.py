@@ -139,3 +139,8 @@ def test_charts_are_vega_lite_v5_with_inline_data() -> None:
         assert spec["$schema"] == "https://vega.github.io/schema/vega-lite/v5.json"
         assert spec["data"]["values"] and "encoding" in spec
     assert [v["count"] for v in specs["matching"]["data"]["values"]] == [5, 4, 2, 2, 1]
+
+
+def test_pause_cut_is_the_share_of_requests_blocked() -> None:
+    assert metrics.pause_cut(30, 10) == {"blocked_by_pause": 10, "share_blocked": 0.25}
+    assert metrics.pause_cut(0, 0)["share_blocked"] is None

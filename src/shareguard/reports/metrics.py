@@ -177,6 +177,14 @@ def pause_effect(
     }
 
 
+def pause_cut(disclosed: int, blocked_by_pause: int) -> dict[str, Any]:
+    """How much of the asked-for volume pauses blocked: blocked / (disclosed + blocked)."""
+    return {
+        "blocked_by_pause": blocked_by_pause,
+        "share_blocked": rate(blocked_by_pause, disclosed + blocked_by_pause),
+    }
+
+
 def flatten(report: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     """Nested dicts to ``a.b.c`` keys (for CSV and table output); lists become counts."""
     out: dict[str, Any] = {}

@@ -78,6 +78,8 @@ class ReportService:
         disclosed = sources.disclosures(s, aid, since, until)
         corrections, notices = sources.notices(s, aid, since, until)
         paused_at = sources.pause_started(s, aid)
+        refusals = metrics.refusals_summary(sources.refusals(s, aid, since, until))
+        refused = refusals["by_kind"]
         out: dict[str, Any] = {
             "agreement_id": str(aid) if aid else None,
             "reference": agreement.reference if agreement else None,
@@ -97,11 +99,14 @@ class ReportService:
                 sources.adverse_actions(s, aid, since, until),
             ),
             "corrections": metrics.corrections_summary(corrections, notices, now=utcnow()),
-            "refusals": metrics.refusals_summary(sources.refusals(s, aid, since, until)),
+            "refusals": refusals,
             "volume": metrics.volume_against_limit(
                 disclosed, agreement.limit_per_day if agreement else None
             ),
-            "pause_effect": metrics.pause_effect(disclosed, paused_at),
+            "pause_effect": {
+                **metrics.pause_effect(disclosed, paused_at),
+                **metrics.pause_cut(len(disclosed), refused.get("pause", 0)),
+            },
             "exemptions_used": sources.exemptions(s, aid),
         }
         if agreement is not None:

@@ -1,0 +1,29 @@
+"""The demo story shows what the inspectorate could not see: the error rate and the pause."""
+
+from __future__ import annotations
+
+from shareguard.demo.world import seed
+from shareguard.reports.service import ReportService
+
+
+def test_demo_story_shows_error_rate_rectification_and_pause(session) -> None:  # type: ignore[no-untyped-def]
+    world = seed(session, persons=40)
+    report = ReportService(session).report(
+        world.principal("officer"), agreement_id=world.agreements["HO-DVLA-001"]
+    )
+    story = world.extra["report_story"]
+    m, c = report["matching"], report["corrections"]
+    assert m["adverse_actions"] == story["acted"] and m["overturned"] == story["corrected"]
+    assert 0 < m["error_rate"] < 1
+    assert (c["corrections"], c["notices"], c["acknowledged"]) == (4, 4, 2)
+    assert c["overdue"] == 1 and c["escalated"] == 1
+    assert c["time_to_rectify"]["done"] == 2 and c["time_to_rectify"]["median_hours"] > 24
+    assert report["refusals"]["by_kind"].get("pause", 0) > 0
+    assert report["pause_effect"]["share_blocked"] > 0
+    assert report["value_assessment"]["conclusion"] == "amend"
+    # seeding again changes nothing
+    seed(session, persons=40)
+    again = ReportService(session).report(
+        world.principal("officer"), agreement_id=world.agreements["HO-DVLA-001"]
+    )
+    assert again["corrections"]["corrections"] == 4
