@@ -36,7 +36,7 @@ ANSWER = {
 }
 
 
-def request(world: TestWorld, agreement_id=None, **kw) -> DisclosureRequest:  # type: ignore[no-untyped-def]
+def request(world: TestWorld, agreement_id=None, **kw) -> DisclosureRequest:
     fields = {
         "principal": world.principals["agency"],
         "action": "check",

@@ -90,7 +90,7 @@ def test_bad_firewall_proposal_changes_nothing(world: TestWorld, session: Sessio
 
 
 # -- pauses --------------------------------------------------------------------------------
-def over_30_pause(world: TestWorld, aid, **kw) -> PauseIn:  # type: ignore[no-untyped-def]
+def over_30_pause(world: TestWorld, aid, **kw) -> PauseIn:
     fields = {
         "title": "No proactive sharing about people aged over 30",
         "reason": "Windrush review",
@@ -177,7 +177,7 @@ def test_lock_refuses_non_statutory_attribute_checks_only(
     dl = world.agreement()
     locked = Subject(ref="locked", locks=frozenset({"attribute_checks"}))
 
-    def ask(aid, purpose, method, principal):  # type: ignore[no-untyped-def]
+    def ask(aid, purpose, method, principal):
         return DisclosureRequest(principal, "check", aid, purpose, DL_ITEMS, locked, method)
 
     by_attributes = disclose(

@@ -22,7 +22,14 @@ from shareguard.errors import Conflict, Forbidden, InvalidInput, NotFound
 from shareguard.policy import cedar
 from shareguard.policy.cedar import AgreementTerms, FirewallTerms
 from shareguard.policy.defaults import DEFAULT_FIREWALL, DESCRIPTIONS
-from shareguard.policy.door import bump, decide, firewall_terms, load_engine, pause_terms
+from shareguard.policy.door import (
+    agreement_for,
+    bump,
+    decide,
+    firewall_terms,
+    load_engine,
+    pause_terms,
+)
 from shareguard.policy.models import FirewallChange, FirewallRule, Pause
 from shareguard.policy.schemas import DecisionRequestIn, FirewallProposalIn, PauseIn
 from shareguard.policy.types import Decision, DisclosureRequest, Subject
@@ -390,7 +397,10 @@ class PolicyService:
         items = _default_items(data.purpose)
         if data.agreement:
             agreement_id = self._agreement_id(data.agreement, "agreement", reader)
-            found = AgreementService(self.session).get(agreement_id)
+            found: Agreement | None = AgreementService(self.session).get(agreement_id)
+        else:
+            found = agreement_for(self.session, asker, data.purpose, on=data.at)
+        if found is not None:
             items = tuple(i for i in items if i in found.data_items)
         s = data.subject
         return DisclosureRequest(
