@@ -85,8 +85,11 @@ class _Rows:
                     f"INSERT INTO {table.__tablename__} ({', '.join(cols)}) "
                     f"VALUES ({', '.join('?' for _ in cols)})"
                 )
+                convs = [
+                    _converter(next((r[c] for r in rows if r[c] is not None), None)) for c in cols
+                ]
                 session.connection().exec_driver_sql(
-                    sql, [tuple(_sqlite(r[c]) for c in cols) for r in rows]
+                    sql, [tuple(f(r[c]) for f, c in zip(convs, cols, strict=True)) for r in rows]
                 )
             else:
                 session.execute(insert(table), rows)
@@ -106,6 +109,24 @@ def _sqlite(v: Any) -> Any:
     if isinstance(v, bool):
         return int(v)
     return v
+
+
+def _converter(sample: Any) -> Any:
+    """A fast per-column converter chosen from one sample value."""
+    kind = type(sample)
+    if kind is uuid.UUID:
+        return lambda v: None if v is None else v.hex
+    if kind is datetime:
+        return lambda v: None if v is None else _sqlite(v)
+    if kind is date:
+        return lambda v: None if v is None else v.isoformat()
+    if kind is list or kind is dict:
+        return json.dumps
+    if kind is bool:
+        return lambda v: None if v is None else int(v)
+    if sample is None:
+        return _sqlite
+    return lambda v: v
 
 
 def _history(

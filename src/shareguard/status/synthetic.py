@@ -6,6 +6,7 @@ Faker's locale lists and a small table of common transliteration variants.
 
 from __future__ import annotations
 
+import itertools
 import random
 import string
 import unicodedata
@@ -167,7 +168,7 @@ class Generator:
         self.faker = _faker()
         self.faker.seed_instance(seed)
         self.choices = [loc for loc, _, _ in LOCALES]
-        self.weights = [w for _, _, w in LOCALES]
+        self.cum_weights = list(itertools.accumulate(w for _, _, w in LOCALES))
         self.nationality = {loc: nat for loc, nat, _ in LOCALES}
         self.start = date(1940, 1, 1)
         self.span = (date(2008, 12, 31) - self.start).days
@@ -180,7 +181,7 @@ class Generator:
         return letters + "".join(self.rng.choice(string.digits) for _ in range(7))
 
     def person(self) -> SyntheticPerson:
-        loc = self.rng.choices(self.choices, self.weights)[0]
+        loc = self.rng.choices(self.choices, cum_weights=self.cum_weights)[0]
         dob = self.dob()
         docs = [self.document()] if self.rng.random() < 0.7 else []
         if loc == "arabic":
