@@ -81,3 +81,28 @@ def test_locks_api(client: Any, world: Any, person: uuid.UUID) -> None:
     assert unknown.status_code == 422
     cleared = client.delete(f"{url}/attribute_checks", headers=cw)
     assert cleared.json()["locks"] == []
+
+
+def test_caseworker_sets_and_clears_a_lock_by_cli(
+    world: Any, person: uuid.UUID, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from shareguard.cli import app
+    from shareguard.storage import db
+
+    monkeypatch.setattr(db, "get_engine", lambda: world.session.get_bind())
+    runner = CliRunner()
+    cw = ["--as", "caseworker@test.example"]
+    done = runner.invoke(app, ["locks", "set", str(person), *cw])
+    assert done.exit_code == 0, done.output
+    assert "attribute_checks" in done.output
+    assert subject_for(world.session, person).locks == frozenset({"attribute_checks"})
+    world.session.rollback()  # end the read: SQLite transactions here take the write lock
+    refused = runner.invoke(app, ["locks", "set", str(person), "--as", "agency_user@test.example"])
+    assert refused.exit_code == 1
+    assert runner.invoke(app, ["locks", "clear", str(person), *cw]).exit_code == 0
+    world.session.expire_all()
+    assert subject_for(world.session, person).locks == frozenset()
+    assert len(audit(world.session, "person.lock.set")) == 1
+    assert len(audit(world.session, "person.lock.clear")) == 1
