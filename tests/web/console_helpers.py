@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from html import unescape
 
 from fastapi.testclient import TestClient
 
@@ -33,4 +34,5 @@ def sign_in(client: TestClient, who: str, password: str = PASSWORD) -> None:
 
 def error_messages(html: str) -> list[str]:
     """The error summary's messages, as a user reads them."""
-    return [m.strip() for m in re.findall(r'<a href="#[^"]*">\s*([^<]+?)\s*</a>', html)]
+    found = re.findall(r'<a href="#[^"]*">\s*([^<]+?)\s*</a>', html)
+    return [unescape(m.strip()) for m in found]

@@ -1,0 +1,328 @@
+"""Caseworker pages: person record with status timeline, record a status, referrals and contests."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+
+from shareguard.agreements.service import user_name
+from shareguard.checks.service import CheckService
+from shareguard.errors import Conflict, InvalidInput
+from shareguard.status.models import StatusKind
+from shareguard.status.schemas import StatusIn
+from shareguard.status.service import StatusService
+from shareguard.web.console.person import OUTCOME_TITLES, STATUS_TITLES
+from shareguard.web.console.render import render
+from shareguard.web.console.security import Caseworker, Form, field, flash, load_user
+from shareguard.web.deps import SessionDep
+
+router = APIRouter(include_in_schema=False, dependencies=[Depends(load_user)])
+
+RESOLUTIONS = {
+    "confirmed": "Confirmed: the person has the right the check asked about",
+    "not_confirmed": "Not confirmed: the person does not have that right",
+    "no_record": "No record: we hold nothing about this person",
+}
+
+
+def _date(form: Any, prefix: str) -> date | None:
+    try:
+        return date(
+            int(field(form, f"{prefix}-year")),
+            int(field(form, f"{prefix}-month")),
+            int(field(form, f"{prefix}-day")),
+        )
+    except ValueError:
+        return None
+
+
+# people -----------------------------------------------------------------------------------
+@router.get("/casework/people", response_class=HTMLResponse)
+def people(request: Request, user: Caseworker, session: SessionDep) -> Response:
+    service = StatusService(session)
+    q = {
+        k: request.query_params.get(k, "").strip()
+        for k in ("given", "family", "dob-day", "dob-month", "dob-year")
+    }
+    errors: dict[str, str] = {}
+    searched = any(q.values())
+    if searched:
+        dob = _date(request.query_params, "dob")
+        if not q["family"]:
+            errors["family"] = "Enter a family name"
+        if dob is None:
+            errors["dob"] = "Enter a date of birth as a real date, for example 27 3 1990"
+        found = service.candidates(q["given"], q["family"], dob) if not errors and dob else []
+    else:
+        found = service.list_persons(limit=25)
+    rows = [
+        {
+            "id": p.id,
+            "name": n.full if (n := p.primary_name()) else "(no name)",
+            "dob": p.date_of_birth,
+            "nationality": p.nationality,
+        }
+        for p in found
+    ]
+    return render(
+        request,
+        "console/people.html",
+        status_code=422 if errors else 200,
+        title="People",
+        rows=rows,
+        q=q,
+        errors=errors,
+        searched=searched,
+    )
+
+
+def _person_id(raw: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(raw)
+    except ValueError:
+        from shareguard.errors import NotFound
+
+        raise NotFound("person not found") from None
+
+
+@router.get("/casework/people/{person_id}", response_class=HTMLResponse)
+def person_record(
+    person_id: str, request: Request, user: Caseworker, session: SessionDep
+) -> Response:
+    pid = _person_id(person_id)
+    service = StatusService(session)
+    person = service.person(pid)
+    history = service.status_history(pid)
+    replaced = {r.supersedes_id for r in history if r.supersedes_id}
+    current = service.current_status(pid)
+    timeline = [
+        {
+            "title": STATUS_TITLES.get(r.kind, r.kind),
+            "at": r.recorded_at,
+            "by": user_name(session, r.author_id),
+            "valid_from": r.valid_from,
+            "valid_to": r.valid_to,
+            "reason": r.reason,
+            "source": r.source,
+            "evidence": r.evidence_ref,
+            "superseded": r.id in replaced,
+            "current": current is not None and r.id == current.id,
+        }
+        for r in reversed(history)
+    ]
+    decisions = [
+        {
+            "type": d.type,
+            "decided_on": d.decided_on,
+            "appeal_state": d.appeal_state,
+            "final": d.final,
+            "overturned": d.overturned,
+            "outcome": d.outcome,
+        }
+        for d in reversed(service.current_decisions(pid))
+    ]
+    cases = [
+        c
+        for c in CheckService(session).cases(user.principal, state=None, limit=500)
+        if c.person_id == pid
+    ]
+    access = []
+    try:
+        from shareguard.audit.service import AuditService
+
+        access = AuditService(session, request.app.state.settings).access_log(pid, user.principal)[
+            -20:
+        ]
+    except ImportError:  # pragma: no cover - the audit capability is part of the product
+        pass
+    return render(
+        request,
+        "console/person.html",
+        title="Person record",
+        person=person,
+        names=person.names,
+        current=current and STATUS_TITLES.get(current.kind, current.kind),
+        timeline=timeline,
+        decisions=decisions,
+        cases=cases,
+        access=list(reversed(access)),
+        appeal=service.appeal_state(pid),
+        outcome_titles=OUTCOME_TITLES,
+    )
+
+
+def _status_form(
+    request: Request,
+    person: Any,
+    status_code: int = 200,
+    errors: dict[str, str] | None = None,
+    values: dict[str, str] | None = None,
+) -> Response:
+    values = values or {}
+    return render(
+        request,
+        "console/status_new.html",
+        status_code=status_code,
+        title="Record a status",
+        person=person,
+        errors=errors or {},
+        values=values,
+        kind_items=[
+            {
+                "value": k.value,
+                "text": STATUS_TITLES[k.value],
+                "checked": values.get("kind") == k.value,
+            }
+            for k in StatusKind
+        ],
+    )
+
+
+@router.get("/casework/people/{person_id}/status", response_class=HTMLResponse)
+def status_form(
+    person_id: str, request: Request, user: Caseworker, session: SessionDep
+) -> Response:
+    return _status_form(request, StatusService(session).person(_person_id(person_id)))
+
+
+@router.post("/casework/people/{person_id}/status", response_class=HTMLResponse)
+def record_status(
+    person_id: str, request: Request, form: Form, user: Caseworker, session: SessionDep
+) -> Response:
+    pid = _person_id(person_id)
+    service = StatusService(session)
+    person = service.person(pid)
+    keys = (
+        "kind",
+        "from-day",
+        "from-month",
+        "from-year",
+        "to-day",
+        "to-month",
+        "to-year",
+        "work_conditions",
+        "source",
+        "evidence_ref",
+        "reason",
+    )
+    values = {k: field(form, k) for k in keys}
+    for flag in ("may_work", "may_rent", "may_study", "public_funds"):
+        values[flag] = "yes" if field(form, flag) else ""
+    errors: dict[str, str] = {}
+    if values["kind"] not in {k.value for k in StatusKind}:
+        errors["kind"] = "Select the status"
+    valid_from = _date(form, "from")
+    if valid_from is None:
+        errors["from"] = "Enter the date the status starts as a real date"
+    valid_to = _date(form, "to")
+    if valid_to is None and any(values[k] for k in ("to-day", "to-month", "to-year")):
+        errors["to"] = "Enter the end date as a real date, or leave it empty"
+    if not values["evidence_ref"]:
+        errors["evidence_ref"] = "Enter the reference of the evidence for this status"
+    if not errors:
+        try:
+            service.record_status(
+                pid,
+                StatusIn(
+                    kind=StatusKind(values["kind"]),
+                    valid_from=valid_from,
+                    valid_to=valid_to,
+                    may_work=bool(values["may_work"]),
+                    work_conditions=values["work_conditions"],
+                    may_rent=bool(values["may_rent"]),
+                    may_study=bool(values["may_study"]),
+                    public_funds=bool(values["public_funds"]),
+                    source=values["source"] or "console",
+                    evidence_ref=values["evidence_ref"],
+                    reason=values["reason"] or "recorded in the console",
+                ),
+                user.principal,
+            )
+        except (InvalidInput, Conflict) as exc:
+            key = {"valid_to": "to", "valid_from": "from"}.get(exc.field or "", exc.field or "kind")
+            errors[key] = exc.detail[:1].upper() + exc.detail[1:]
+        except ValidationError as exc:
+            errors["kind"] = f"Check the answers: {exc.errors()[0]['loc'][0]} is not valid"
+    if errors:
+        return _status_form(request, person, 422, errors, values)
+    flash(request, "Status recorded", "The previous status record is kept in the history.")
+    return RedirectResponse(f"/casework/people/{pid}", status_code=303)
+
+
+# referrals and contests ---------------------------------------------------------------------
+@router.get("/casework/contests", response_class=HTMLResponse)
+def contests(request: Request, user: Caseworker, session: SessionDep) -> Response:
+    state = request.query_params.get("state", "open")
+    state = state if state in ("open", "closed") else "open"
+    cases = CheckService(session).cases(user.principal, state=state, limit=200)
+    return render(
+        request, "console/contests.html", title="Referrals and contests", cases=cases, state=state
+    )
+
+
+@router.get("/casework/cases/{case_id}", response_class=HTMLResponse)
+def case_page(
+    case_id: uuid.UUID,
+    request: Request,
+    user: Caseworker,
+    session: SessionDep,
+    errors: dict[str, str] | None = None,
+) -> Response:
+    return _case(request, user, session, case_id)
+
+
+def _case(
+    request: Request,
+    user: Any,
+    session: Any,
+    case_id: uuid.UUID,
+    status_code: int = 200,
+    errors: dict[str, str] | None = None,
+    values: dict[str, str] | None = None,
+) -> Response:
+    service = CheckService(session)
+    case = service.case(case_id, user.principal)
+    check = service.check(case.check_id, user.principal)
+    return render(
+        request,
+        "console/case.html",
+        status_code=status_code,
+        title="Referral or contest",
+        case=case,
+        check=check,
+        errors=errors or {},
+        values=values or {},
+        outcome_titles=OUTCOME_TITLES,
+        items=[
+            {"value": k, "text": v, "checked": (values or {}).get("outcome") == k}
+            for k, v in RESOLUTIONS.items()
+        ],
+    )
+
+
+@router.post("/casework/cases/{case_id}", response_class=HTMLResponse)
+def resolve_case(
+    case_id: uuid.UUID, request: Request, form: Form, user: Caseworker, session: SessionDep
+) -> Response:
+    values = {"outcome": field(form, "outcome"), "note": field(form, "note")}
+    errors: dict[str, str] = {}
+    if values["outcome"] not in RESOLUTIONS:
+        errors["outcome"] = "Select the outcome"
+    if not values["note"]:
+        errors["note"] = "Explain the outcome; the person and the checker will rely on it"
+    if not errors:
+        try:
+            CheckService(session).resolve(
+                case_id, user.principal, values["outcome"], values["note"]
+            )
+        except (InvalidInput, Conflict) as exc:
+            errors["outcome"] = exc.detail[:1].upper() + exc.detail[1:]
+    if errors:
+        return _case(request, user, session, case_id, 422, errors, values)
+    flash(request, "Case closed", "The outcome is recorded in the audit log.")
+    return RedirectResponse("/casework/contests", status_code=303)
