@@ -198,8 +198,9 @@ def overhead_bytes(path: Path) -> dict[str, Any]:
     con = sqlite3.connect(path)
     cols = (
         "seq INTEGER PRIMARY KEY, at DATETIME, action VARCHAR(80), actor_org_id CHAR(32), "
-        "actor_user_id CHAR(32), agreement_id CHAR(32), purpose VARCHAR(60), subject_ref VARCHAR(64), "
-        "decision VARCHAR(20), reasons JSON, payload_hash VARCHAR(64), details JSON"
+        "actor_user_id CHAR(32), agreement_id CHAR(32), purpose VARCHAR(60), "
+        "subject_ref VARCHAR(64), decision VARCHAR(20), reasons JSON, payload_hash VARCHAR(64), "
+        "details JSON"
     )
     con.execute("DROP TABLE IF EXISTS bench_payload_only")
     con.execute(f"CREATE TABLE bench_payload_only ({cols})")

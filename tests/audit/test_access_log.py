@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from shareguard.accounts.principal import Principal
+from shareguard.agreements.models import Agreement
 from shareguard.audit import AuditRecord, append
 from shareguard.audit.service import AuditService
 from shareguard.config import Settings
@@ -16,7 +17,7 @@ from shareguard.errors import Forbidden, InvalidInput
 IMMIGRATION = "DPA 2018 Sch 2 para 4 (immigration)"
 
 
-def _checks(session: Session, world, person: uuid.UUID) -> tuple[uuid.UUID, list[int]]:  # type: ignore[no-untyped-def]
+def _checks(session: Session, world, person: uuid.UUID) -> tuple[uuid.UUID, list[int]]:
     agreement_id = world.agreement()
     seqs = []
     for outcome in ("confirmed", "not_confirmed"):
@@ -40,15 +41,15 @@ def _checks(session: Session, world, person: uuid.UUID) -> tuple[uuid.UUID, list
     return agreement_id, seqs
 
 
-def test_a_person_sees_who_checked_their_data(session: Session, world, settings: Settings) -> None:  # type: ignore[no-untyped-def]
+def test_a_person_sees_who_checked_their_data(session: Session, world, settings: Settings) -> None:
     person = uuid.uuid4()
     agreement_id, seqs = _checks(session, world, person)
     svc = AuditService(session, settings)
     items = svc.access_log(person, Principal(organisation_id=None, person_id=person))
     assert [i.seq for i in items] == seqs
-    reference = svc.session.get(
-        __import__("shareguard.agreements.models", fromlist=["Agreement"]).Agreement, agreement_id
-    ).reference
+    agreement = session.get(Agreement, agreement_id)
+    assert agreement is not None
+    reference = agreement.reference
     assert [(i.organisation, i.agreement_reference, i.purpose, i.outcome) for i in items] == [
         ("Test Agency", reference, "driving_licence", "confirmed"),
         ("Test Agency", reference, "driving_licence", "not_confirmed"),
@@ -58,7 +59,7 @@ def test_a_person_sees_who_checked_their_data(session: Session, world, settings:
 
 def test_only_the_person_or_staff_may_read_an_access_log(
     session: Session, world, settings: Settings
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     person = uuid.uuid4()
     _checks(session, world, person)
     svc = AuditService(session, settings)
@@ -72,7 +73,7 @@ def test_only_the_person_or_staff_may_read_an_access_log(
 def test_an_exempted_entry_is_withheld_from_the_person_under_its_name(
     session: Session,
     world,
-    settings: Settings,  # type: ignore[no-untyped-def]
+    settings: Settings,
 ) -> None:
     person = uuid.uuid4()
     _, seqs = _checks(session, world, person)
@@ -106,7 +107,7 @@ def test_an_exempted_entry_is_withheld_from_the_person_under_its_name(
 
 def test_an_exemption_needs_a_second_person_and_a_reason(
     session: Session, world, settings: Settings
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     person = uuid.uuid4()
     _, seqs = _checks(session, world, person)
     svc = AuditService(session, settings)

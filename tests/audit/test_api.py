@@ -47,7 +47,7 @@ def test_public_key_and_latest_checkpoint_need_no_login(
 
 def test_an_auditor_gets_proofs_an_outsider_can_check(
     client: TestClient, session: Session, settings: Settings, world
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     _log(session, settings)
     _log(session, settings, 5)  # a second checkpoint at size 11
     verifier = Verifier.parse(client.get("/api/v1/audit/public-key").json()["vkey"])
@@ -71,7 +71,7 @@ def test_an_auditor_gets_proofs_an_outsider_can_check(
 
 def test_partners_cannot_read_the_raw_log(
     client: TestClient, session: Session, settings: Settings, world
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     _log(session, settings)
     for path in ("/api/v1/audit/entries", "/api/v1/audit/proofs/inclusion/0"):
         r = client.get(path, headers=bearer(world.keys["agency"]))
@@ -85,7 +85,7 @@ def test_partners_cannot_read_the_raw_log(
 
 def test_access_log_endpoint(
     client: TestClient, session: Session, settings: Settings, world
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     person = uuid.uuid4()
     _log(session, settings, 3, subject=str(person))
     r = client.get(f"/api/v1/persons/{person}/access-log", headers=bearer(world.keys["caseworker"]))
@@ -97,7 +97,7 @@ def test_access_log_endpoint(
 
 def test_checkpoints_are_made_on_a_schedule_while_serving(
     session: Session, settings: Settings, engine
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     import time
 
     from shareguard.web.app import create_app

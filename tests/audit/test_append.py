@@ -104,7 +104,7 @@ def test_payload_hash_is_stable_across_key_order_and_types() -> None:
     assert len(payload_hash({})) == 64
 
 
-def test_agreement_lifecycle_changes_are_audited(session: Session, world) -> None:  # type: ignore[no-untyped-def]
+def test_agreement_lifecycle_changes_are_audited(session: Session, world) -> None:
     agreement_id = world.agreement()
     rows = session.execute(
         select(AuditEntry.action, AuditEntry.actor_user_id)

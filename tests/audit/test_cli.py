@@ -102,7 +102,7 @@ def test_verify_proof_refuses_a_file_that_is_not_json(cli_db: Path) -> None:
     assert r.exit_code == 2 and "not JSON" in r.output
 
 
-def test_who_checked_and_tail(cli_db: Path, session: Session, world) -> None:  # type: ignore[no-untyped-def]
+def test_who_checked_and_tail(cli_db: Path, session: Session, world) -> None:
     person = uuid.uuid4()
     _entries(session, 2, subject=str(person), org=world.orgs["bank"])
     r = runner.invoke(app, ["audit", "who-checked", str(person), "--json"])

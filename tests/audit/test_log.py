@@ -47,7 +47,7 @@ def test_a_proof_costs_a_few_indexed_reads(session: Session) -> None:
     bind = session.get_bind()
     engine = bind.engine if hasattr(bind, "engine") else bind
 
-    def count(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
+    def count(conn, cursor, statement, *args):
         statements.append(statement)
 
     event.listen(engine, "before_cursor_execute", count)
