@@ -137,3 +137,41 @@ def test_api_run_and_queue(client, world) -> None:  # type: ignore[no-untyped-de
     assert [f["rule"] for f in r.json()] == ["implausible_dates"]
     r = client.get("/api/v1/quality/findings", headers=bearer(world.keys["agency"]))
     assert r.status_code == 403 and r.headers["content-type"] == "application/problem+json"
+
+
+def test_a_finding_on_a_watch_listed_person_holds_the_entry_until_resolved(world) -> None:  # type: ignore[no-untyped-def]
+    from shareguard.matching.watchlist import WatchlistService
+
+    s = world.session
+    p = StatusService(s).create_person(
+        PersonIn(names=[NameIn(given="Amara", family="Okonkwo")], date_of_birth=date(2001, 4, 12)),
+        world.principals["caseworker"],
+    )  # no nationality: a low-severity missing_fields finding
+    d = StatusService(s).record_decision(
+        p.id,
+        DecisionIn(
+            type="refusal",
+            decided_on=today() - timedelta(days=200),
+            final=True,
+            appeal_window_end=today() - timedelta(days=100),
+            source="caseworking",
+            evidence_ref="E",
+        ),
+        world.principals["caseworker"],
+    )
+    agreement_id = world.agreement(bulk=True)
+    watch = WatchlistService(s)
+    entry = watch.propose(agreement_id, p.id, d.id, "CASE-9", world.principals["caseworker"])
+    entry = watch.verify(entry.id, world.principals["caseworker2"])
+    assert entry.state == "active" and watch.check(entry) == []
+
+    run = QualityService(s).run(world.principals["reviewer"], only=["missing_fields"])
+    assert run.counts == {"missing_fields": 1}
+    [finding] = QualityService(s).findings(world.principals["reviewer"])
+    assert finding.suspended_entries == [str(entry.id)]
+    assert watch.check(entry) == ["quality_hold"]
+    included, kept_out = watch.current(agreement_id)
+    assert included == [] and [e.id for e, _ in kept_out] == [entry.id]
+
+    QualityService(s).resolve(finding.id, world.principals["reviewer"], "nationality confirmed")
+    assert watch.check(entry) == []
