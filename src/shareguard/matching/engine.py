@@ -89,7 +89,7 @@ def _db_api(backend: str, spark: Any | None) -> Any:
 
 def _register(db: Any, backend: str, frame: pd.DataFrame, name: str, spark: Any | None) -> Any:
     if backend == "spark":
-        session = db._spark  # the session SparkAPI holds
+        session = db.spark  # the session SparkAPI holds
         frame = session.createDataFrame(frame.astype(object).where(frame.notna(), None))
     return db.register(frame, dataset_display_name=name)
 
@@ -191,9 +191,7 @@ def link(
         list(model.DETERMINISTIC_RULES), recall=model.DETERMINISTIC_RECALL
     )
     say("training: u by random sampling", 0.20)
-    linker.training.estimate_u_using_random_sampling(
-        max_pairs=max_pairs_u, seed=seed, num_chunks=1
-    )
+    linker.training.estimate_u_using_random_sampling(max_pairs=max_pairs_u, seed=seed, num_chunks=1)
     for i, rule in enumerate(model.EM_BLOCKING):
         say(f"training: EM session {i + 1}", 0.35 + 0.15 * i)
         linker.training.estimate_parameters_using_expectation_maximisation(
