@@ -176,6 +176,15 @@ def test_lifting_an_adverse_action_needs_a_second_caseworker(world) -> None:  # 
     )
     assert c.lifts_adverse_action and c.state == "pending_approval"
     assert svc.notices_of(c.id) == []
+    with pytest.raises(Conflict, match="awaiting approval"):
+        svc.correct(
+            world.principals["caseworker2"],
+            target_kind="decision",
+            target_id=story.decision.id,
+            reason="same again",
+            evidence_ref="X",
+            changes={"overturned": True},
+        )
     with pytest.raises(Forbidden, match="second caseworker"):
         svc.approve(c.id, world.principals["caseworker"])
     svc.approve(c.id, world.principals["caseworker2"])

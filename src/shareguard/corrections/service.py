@@ -175,6 +175,12 @@ class CorrectionService:
         self._new_record_data(target_kind, old, dict(changes), evidence_ref)  # validates only
         if self._superseded(target_kind, old.id):
             raise Conflict(f"that {_label(target_kind)} has already been superseded")
+        pending = select(Correction.id).where(
+            Correction.target_id == old.id,
+            Correction.state == CorrectionState.PENDING_APPROVAL,
+        )
+        if self.session.scalar(pending.limit(1)) is not None:
+            raise Conflict(f"a correction of that {_label(target_kind)} is awaiting approval")
         standing = adverse_actions_standing(self.session, old.person_id, old.id)
         lifts = lifts_adverse_action or standing > 0
         correction = Correction(
