@@ -160,6 +160,8 @@ def test_forbid_always_wins_and_nothing_out_of_force_permits(data, world) -> Non
     for _ in range(8):
         req, agreement = data.draw(requests(ags))
         decision = engine.decide(req, agreement)
+        # Decisions shared between indistinguishable requests equal a fresh evaluation.
+        assert Engine(ags, rules, ps).decide(req, agreement) == decision
         subject = req.subject
         assert subject is not None
         forbidden = (

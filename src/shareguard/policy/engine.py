@@ -9,6 +9,7 @@ many agreements one organisation has, not on the size of the register.
 
 from __future__ import annotations
 
+import bisect
 import threading
 import uuid
 from collections.abc import Iterable, Sequence
@@ -23,6 +24,12 @@ from shareguard.policy.cedar import AgreementTerms, FirewallTerms, PauseTerms
 from shareguard.policy.types import Decision, DisclosureRequest, Subject
 
 _NO_SUBJECT = Subject(ref="none")
+_MEMO_MAX = 50_000
+
+
+def _side(thresholds: list[int], value: int) -> tuple[int, int]:
+    """Where ``value`` lies among sorted thresholds: enough to decide <, <=, >, >= against each."""
+    return bisect.bisect_left(thresholds, value), bisect.bisect_right(thresholds, value)
 
 
 @dataclass(frozen=True)
@@ -70,6 +77,29 @@ class Engine:
         ] + [cedar.compile_pause(p) for p in self.pauses.values()]
         self._slices: dict[uuid.UUID | None, _Slice] = {}
         self._lock = threading.Lock()
+        # Thresholds policies compare numbers with; a value's side of each is all that matters.
+        self._ages = sorted(
+            {k for p in self.pauses.values() for k in (p.age_over, p.age_under) if k is not None}
+        )
+        self._times = sorted(
+            {
+                int(t.timestamp())
+                for p in self.pauses.values()
+                for t in (p.starts_at, p.ends_at)
+                if t is not None
+            }
+        )
+        self._days = sorted(
+            {
+                d.toordinal()
+                for a in self.agreements.values()
+                for d in (a.start_date, a.end_date, a.review_date)
+                if d is not None
+            }
+        )
+        self._memo: dict[tuple[Any, ...], tuple[bool, tuple[str, ...], bool]] = {}
+        #: Cedar evaluations made (requests told apart); for benchmarks and tests.
+        self.cedar_calls = 0
 
     # policy text ---------------------------------------------------------------------
     def policies_for(self, org_id: uuid.UUID | None) -> list[tuple[str, str]]:
@@ -104,35 +134,84 @@ class Engine:
     def decide_many(
         self, items: Sequence[tuple[DisclosureRequest, AgreementTerms | None]]
     ) -> list[Decision]:
-        """Decisions for a batch, using one Cedar batch call per principal organisation."""
+        """Decisions for a batch: one Cedar batch call per organisation for what is not known.
+
+        Requests that no policy can tell apart (same principal, action, agreement, purpose,
+        items, method, person facts — ages, times and dates compared only by which side of
+        each policy threshold they fall) share one evaluation, within the batch and across
+        calls on this engine.
+        """
         out: list[Decision | None] = [None] * len(items)
-        pending: dict[uuid.UUID | None, list[int]] = {}
-        cedar_requests: dict[int, tuple[dict[str, Any], list[dict[str, Any]]]] = {}
+        keys: dict[int, tuple[Any, ...]] = {}
+        todo: dict[uuid.UUID | None, dict[tuple[Any, ...], int]] = {}
         for i, (request, agreement) in enumerate(items):
             check_request(request)
             early = self._gate(request, agreement)
             if early is not None:
                 out[i] = early
                 continue
-            cedar_requests[i] = self._cedar_request(request, agreement)
-            pending.setdefault(request.principal.organisation_id, []).append(i)
+            key = self._class_key(request, agreement)
+            keys[i] = key
+            if key not in self._memo:
+                todo.setdefault(request.principal.organisation_id, {}).setdefault(key, i)
         mod = cedar.cedarpy()
-        for org, indices in pending.items():
+        for org, firsts in todo.items():
             handle = self.slice(org).handle
-            if len(indices) == 1:
-                req, ents = cedar_requests[indices[0]]
-                results = [mod.is_authorized(req, handle, ents)]
+            built = [self._cedar_request(*items[i]) for i in firsts.values()]
+            self.cedar_calls += len(built)
+            if len(built) == 1:
+                results = [mod.is_authorized(built[0][0], handle, built[0][1])]
             else:
                 entities: dict[tuple[str, str], dict[str, Any]] = {}
-                for i in indices:
-                    for e in cedar_requests[i][1]:
+                for _, ents in built:
+                    for e in ents:
                         entities[(e["uid"]["type"], e["uid"]["id"])] = e
                 results = mod.is_authorized_batch(
-                    [cedar_requests[i][0] for i in indices], handle, list(entities.values())
+                    [req for req, _ in built], handle, list(entities.values())
                 )
-            for i, result in zip(indices, results, strict=True):
-                out[i] = self._explain(items[i][0], items[i][1], result)
+            if len(self._memo) > _MEMO_MAX:
+                self._memo.clear()
+            for key, result in zip(firsts, results, strict=True):
+                diag = result.diagnostics
+                names = diag.id_annotations_by_reason
+                self._memo[key] = (
+                    bool(result.allowed),
+                    tuple(dict.fromkeys(names.get(r, r) for r in diag.reasons)),
+                    bool(diag.errors),
+                )
+        for i, key in keys.items():
+            out[i] = self._explain(items[i][0], items[i][1], *self._memo[key])
         return [d for d in out if d is not None]
+
+    def _class_key(
+        self, request: DisclosureRequest, agreement: AgreementTerms | None
+    ) -> tuple[Any, ...]:
+        at = _at(request)
+        subject = request.subject or _NO_SUBJECT
+        age = subject.age_on(at.date())
+        principal = request.principal
+        own = (
+            principal.person_id is not None
+            and request.subject is not None
+            and str(principal.person_id) == request.subject.ref
+        )
+        return (
+            principal.organisation_id,
+            principal.user_id,
+            principal.has("caseworker"),
+            own,
+            request.action,
+            agreement.id if agreement else None,
+            request.purpose,
+            frozenset(request.data_items),
+            request.check_method or "",
+            None if age is None else _side(self._ages, age),
+            frozenset(subject.categories),
+            subject.appeal_state,
+            frozenset(subject.locks),
+            _side(self._times, int(at.timestamp())),
+            _side(self._days, at.date().toordinal()),
+        )
 
     def _gate(
         self, request: DisclosureRequest, agreement: AgreementTerms | None
@@ -220,13 +299,15 @@ class Engine:
         return req, entities
 
     def _explain(
-        self, request: DisclosureRequest, agreement: AgreementTerms | None, result: Any
+        self,
+        request: DisclosureRequest,
+        agreement: AgreementTerms | None,
+        allowed: bool,
+        policies: tuple[str, ...],
+        errored: bool,
     ) -> Decision:
-        diag = result.diagnostics
-        names = diag.id_annotations_by_reason
-        policies = tuple(dict.fromkeys(names.get(r, r) for r in diag.reasons))
         agreement_id = agreement.id if agreement else None
-        if diag.errors:
+        if errored:
             # A policy that fails to evaluate is skipped by Cedar; refuse rather than guess.
             return Decision(
                 False,
@@ -235,7 +316,7 @@ class Engine:
                 policies,
                 agreement_id,
             )
-        if result.allowed:
+        if allowed:
             if request.action == "subject_access":
                 reason = "Permitted: the person's own data (subject access)"
             else:
