@@ -314,3 +314,41 @@ def test_webhook_gives_up_after_the_last_attempt(world) -> None:  # type: ignore
     assert delivery.state == "failed" and delivery.attempts == webhooks.MAX_ATTEMPTS
     assert len(calls) == webhooks.MAX_ATTEMPTS
     assert webhooks.SIGNATURE_HEADER in calls[0].headers
+
+
+def test_person_and_webhook_endpoints(client, world) -> None:  # type: ignore[no-untyped-def]
+    story = build(world)
+    correct_status(world, story)
+    person_id = story.person.id
+    world.session.rollback()
+    url = f"/api/v1/persons/{person_id}/corrections"
+    r = client.get(f"{url}/recipients", headers=bearer(world.keys["caseworker"]))
+    assert r.status_code == 200
+    assert sorted(x["organisation"] for x in r.json()) == [
+        "Test Agency",
+        "Test Bank",
+        "Test Council",
+    ]
+    [told] = client.get(f"{url}/notices", headers=bearer(world.keys["caseworker"])).json()
+    assert told["recipients_notified"] == 3
+    assert client.get(f"{url}/recipients", headers=bearer(world.keys["bank"])).status_code == 403
+
+    bank = world.orgs["bank"]
+    r = client.put(
+        f"/api/v1/organisations/{bank}/webhook",
+        json={"url": "https://bank.example/notices"},
+        headers=bearer(world.keys["bank"]),
+    )
+    assert r.status_code == 200 and len(r.json()["secret"]) > 30
+    r = client.put(
+        f"/api/v1/organisations/{world.orgs['agency']}/webhook",
+        json={"url": "https://evil.example/"},
+        headers=bearer(world.keys["bank"]),
+    )
+    assert r.status_code == 403
+    r = client.put(
+        f"/api/v1/organisations/{bank}/webhook",
+        json={"url": "http://bank.example/plain"},
+        headers=bearer(world.keys["bank"]),
+    )
+    assert r.status_code == 422 and r.json()["field"] == "url"
