@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import uuid
 
 from fastapi.testclient import TestClient
 
 from shareguard.agreements.service import AgreementService
 from tests.factories import TestWorld
-from tests.web.console_helpers import csrf, sign_in
+from tests.web.console_helpers import csrf, error_messages, sign_in
 
 
 def test_audit_log_lists_entries_and_serves_verifiable_proofs(
@@ -50,3 +51,50 @@ def test_partner_and_caseworker_cannot_browse_the_audit_log(
         assert client.get("/governance/audit").status_code == 403
         assert client.get("/governance/audit/checkpoint.txt").status_code == 403
         client.post("/sign-out", data={"csrf_token": csrf(client, "/console")})
+
+
+def test_officer_sees_firewall_rules_and_lifts_a_pause_with_a_reason(
+    client: TestClient, world: TestWorld
+) -> None:
+    from shareguard.policy.schemas import PauseIn
+    from shareguard.policy.service import FirewallService, PauseService
+
+    FirewallService(world.session).ensure_defaults()
+    pause = PauseService(world.session).create(
+        PauseIn(
+            title="No proactive sharing about people over 30",
+            reason="Inspection findings",
+            age_over=30,
+        ),
+        world.principals["officer"],
+    )
+    pause_id = pause.id
+    world.session.rollback()
+    sign_in(client, "officer")
+    page = client.get("/governance/firewall")
+    assert page.status_code == 200
+    assert (
+        "Firewall rules" in page.text and "No proactive sharing about people over 30" in page.text
+    )
+    assert "In force" in page.text
+    token = csrf(client, "/governance/firewall")
+    refused = client.post(f"/governance/pauses/{pause_id}/lift", data={"csrf_token": token})
+    assert refused.status_code == 422
+    assert error_messages(refused.text) == ["A reason is required to lift a pause"]
+    lifted = client.post(
+        f"/governance/pauses/{pause_id}/lift",
+        data={"csrf_token": token, "reason": "Review complete"},
+    )
+    assert "Pause lifted" in lifted.text and "Lifted by officer: Review complete" in lifted.text
+
+
+def test_auditor_reads_the_firewall_page_but_cannot_lift(
+    client: TestClient, world: TestWorld
+) -> None:
+    sign_in(client, "auditor")
+    assert client.get("/governance/firewall").status_code == 200
+    response = client.post(
+        f"/governance/pauses/{uuid.uuid4()}/lift",
+        data={"csrf_token": csrf(client, "/console"), "reason": "x"},
+    )
+    assert response.status_code == 403

@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from shareguard.agreements.models import Agreement
 from shareguard.audit.service import AuditService
-from shareguard.errors import InvalidInput
+from shareguard.errors import Conflict, InvalidInput
 from shareguard.web.console.render import render
-from shareguard.web.console.security import OfficerOrAuditor, load_user
+from shareguard.web.console.security import (
+    Form,
+    Officer,
+    OfficerOrAuditor,
+    field,
+    flash,
+    load_user,
+)
 from shareguard.web.deps import SessionDep
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(load_user)])
@@ -99,3 +107,95 @@ def checkpoint_note(request: Request, user: OfficerOrAuditor, session: SessionDe
         media_type="text/plain; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="checkpoint-{cp.tree_size}.txt"'},
     )
+
+
+# firewall rules and pauses -------------------------------------------------------------------
+def _policy() -> Any:
+    from shareguard.policy import service as policy_service
+
+    return policy_service
+
+
+@router.get("/governance/firewall", response_class=HTMLResponse)
+def firewall(request: Request, user: OfficerOrAuditor, session: SessionDep) -> Response:
+    return _firewall_page(request, user, session)
+
+
+def _firewall_page(
+    request: Request,
+    user: Any,
+    session: Any,
+    status_code: int = 200,
+    errors: dict[str, str] | None = None,
+    values: dict[str, str] | None = None,
+) -> Response:
+    from shareguard.agreements.catalogue import DATA_ITEMS, PURPOSES
+    from shareguard.agreements.service import user_name
+    from shareguard.storage.base import utcnow
+
+    policy = _policy()
+    now = utcnow()
+    rules = [
+        {
+            "title": r.title,
+            "description": r.description,
+            "version": r.version,
+            "categories": r.categories,
+            "data_items": [DATA_ITEMS[i].title if i in DATA_ITEMS else i for i in r.data_items],
+            "purposes": [PURPOSES[p].title if p in PURPOSES else p for p in r.purposes],
+        }
+        for r in policy.FirewallService(session).rules()
+    ]
+    changes = [
+        {
+            "operation": c.operation,
+            "rule_key": c.rule_key,
+            "reason": c.reason,
+            "at": c.created_at,
+            "by": user_name(session, c.proposed_by),
+        }
+        for c in policy.FirewallService(session).changes("pending")
+    ]
+    pauses = [
+        {
+            "id": p.id,
+            "title": p.title,
+            "reason": p.reason,
+            "owner": user_name(session, p.owner_id),
+            "starts_at": p.starts_at,
+            "ends_at": p.ends_at,
+            "in_force": policy.in_force(p, now),
+            "lifted_by": user_name(session, p.lifted_by) if p.lifted_by else None,
+            "lift_reason": p.lift_reason,
+            "age_over": p.age_over,
+            "age_under": p.age_under,
+            "purposes": [PURPOSES[x].title if x in PURPOSES else x for x in p.purposes],
+        }
+        for p in policy.PauseService(session).list()
+    ]
+    return render(
+        request,
+        "console/firewall.html",
+        status_code=status_code,
+        title="Firewall rules and pauses",
+        rules=rules,
+        changes=changes,
+        pauses=pauses,
+        errors=errors or {},
+        values=values or {},
+        officer=user.has("governance_officer"),
+    )
+
+
+@router.post("/governance/pauses/{pause_id}/lift", response_class=HTMLResponse)
+def lift_pause(
+    pause_id: uuid.UUID, request: Request, form: Form, user: Officer, session: SessionDep
+) -> Response:
+    reason = field(form, "reason")
+    try:
+        pause = _policy().PauseService(session).lift(pause_id, user.principal, reason)
+    except (InvalidInput, Conflict) as exc:
+        errors = {f"reason-{pause_id}": exc.detail[:1].upper() + exc.detail[1:]}
+        return _firewall_page(request, user, session, 422, errors)
+    flash(request, f"Pause lifted: {pause.title}", "Sharing it blocked can resume at once.")
+    return RedirectResponse("/governance/firewall", status_code=303)
