@@ -8,6 +8,7 @@ One public method is one unit of work: it commits once, answer and audit entry t
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -22,8 +23,14 @@ from shareguard.checks import matcher
 from shareguard.checks.models import Case, CaseKind, CaseState, Check, CheckFailure, Outcome
 from shareguard.errors import Conflict, Forbidden, InvalidInput, NotFound, RateLimited, Refused
 from shareguard.status import sharecodes
-from shareguard.status.models import Person, StatusKind, StatusRecord
-from shareguard.status.service import SHARE_CODE_PURPOSES, StatusService, _secret, subject_for
+from shareguard.status.models import ImmigrationDecision, Person, StatusKind, StatusRecord
+from shareguard.status.service import (
+    SHARE_CODE_PURPOSES,
+    StatusService,
+    _secret,
+    appeal_state_of,
+    subject_of,
+)
 from shareguard.storage.base import today, utcnow
 
 #: Failed share-code attempts allowed per organisation per window, and per code per window.
@@ -126,6 +133,7 @@ class CheckService:
     def __init__(self, session: Session) -> None:
         self.session = session
         self.status = StatusService(session)
+        self._agreement_id: uuid.UUID | None = None
 
     # share code checks -------------------------------------------------------------
     def share_code_check(
@@ -312,6 +320,8 @@ class CheckService:
             check_method=method,
         )
         decision = decide(self.session, request)
+        # Decide the disclosure itself under the same agreement (saves finding it again).
+        self._agreement_id = decision.agreement_id
         if decision.allowed or decision.kind not in UPFRONT_REFUSALS:
             return
         out = disclose(self.session, request, {}, kind="check_answer")  # audits the refusal
@@ -322,8 +332,8 @@ class CheckService:
         self, principal: Principal, person: Person, purpose: str, method: str, score: float | None
     ) -> CheckResult:
         status = self.status.current_status(person.id)
-        appeal = self.status.appeal_state(person.id)
         decisions = self.status.current_decisions(person.id)
+        appeal = appeal_state_of(decisions)
         latest = decisions[-1] if decisions else None
         decision = (
             {"type": latest.type, "decided_on": latest.decided_on.isoformat()} if latest else None
@@ -342,7 +352,7 @@ class CheckService:
             person_id=person.id,
             score=score,
         )
-        disclosed = self._disclose(principal, check, person, answer, refs)
+        disclosed = self._disclose(principal, check, person, answer, refs, decisions)
         result = CheckResult(check, answer=disclosed)
         if outcome != Outcome.CONFIRMED:
             result.contest = contest_route(check.id)
@@ -369,7 +379,9 @@ class CheckService:
             score=score,
         )
         if person is not None:
-            self._disclose(principal, check, person, {}, [])
+            self._disclose(
+                principal, check, person, {}, [], self.status.current_decisions(person.id)
+            )
         else:
             self.session.add(check)
             self.session.flush()
@@ -408,19 +420,23 @@ class CheckService:
         person: Person,
         answer: dict[str, Any],
         refs: list[str],
+        decisions: Sequence[ImmigrationDecision],
     ) -> dict[str, Any] | None:
         """Send the answer through the one door; raise Refused (after committing its audit
         entry) when the policy refuses."""
         from shareguard.policy import DisclosureRequest, agreement_for, disclose
 
-        agreement = agreement_for(self.session, principal, check.purpose)
+        agreement_id = self._agreement_id
+        if agreement_id is None:
+            agreement = agreement_for(self.session, principal, check.purpose)
+            agreement_id = agreement.id if agreement is not None else None
         request = DisclosureRequest(
             principal=principal,
             action="check",
-            agreement_id=agreement.id if agreement is not None else None,
+            agreement_id=agreement_id,
             purpose=check.purpose,
             data_items=PURPOSES[check.purpose].answer_shape,
-            subject=subject_for(self.session, person.id),
+            subject=subject_of(person, decisions),
             check_method=check.method,
         )
         out = disclose(self.session, request, answer, kind="check_answer", record_refs=refs)

@@ -171,9 +171,7 @@ class StatusService:
 
     def appeal_state(self, person_id: uuid.UUID) -> str:
         """The most open appeal state among current decisions: pending > lodged > decided > none."""
-        order = [AppealState.PENDING, AppealState.LODGED, AppealState.DECIDED, AppealState.NONE]
-        states = {d.appeal_state for d in self.current_decisions(person_id)}
-        return next((str(s) for s in order if s in states), str(AppealState.NONE))
+        return appeal_state_of(self.current_decisions(person_id))
 
     def _decision_superseded(self, decision_id: uuid.UUID) -> bool:
         stmt = select(ImmigrationDecision.id).where(
@@ -318,19 +316,30 @@ class StatusService:
             self.session.flush()
 
 
-def subject_for(session: Session, person_id: uuid.UUID) -> Subject:
-    """The policy's view of a person: ref, date of birth, categories, appeal state, locks."""
+def appeal_state_of(current: Sequence[ImmigrationDecision]) -> str:
+    """The most open appeal state among current decisions: pending > lodged > decided > none."""
+    order = [AppealState.PENDING, AppealState.LODGED, AppealState.DECIDED, AppealState.NONE]
+    states = {d.appeal_state for d in current}
+    return next((str(s) for s in order if s in states), str(AppealState.NONE))
+
+
+def subject_of(person: Person, current: Sequence[ImmigrationDecision]) -> Subject:
+    """``subject_for`` from a loaded person and their current decisions (no queries)."""
     from shareguard.policy import Subject
 
-    svc = StatusService(session)
-    person = svc.person(person_id)
     return Subject(
         ref=str(person.id),
         date_of_birth=person.date_of_birth,
         categories=frozenset(person.categories or ()),
-        appeal_state=svc.appeal_state(person_id),
+        appeal_state=appeal_state_of(current),
         locks=frozenset(person.locks or ()),
     )
+
+
+def subject_for(session: Session, person_id: uuid.UUID) -> Subject:
+    """The policy's view of a person: ref, date of birth, categories, appeal state, locks."""
+    svc = StatusService(session)
+    return subject_of(svc.person(person_id), svc.current_decisions(person_id))
 
 
 def subjects_for(session: Session, person_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Subject]:
