@@ -241,3 +241,22 @@ def test_pausing_an_agreement_stops_its_key_for_that_purpose_only(
     session.commit()
     lapsed = decide(session, ask("nhs_charging", ("name",)))
     assert lapsed.kind == "agreement_state" and "review was due" in lapsed.reason
+
+
+def test_activation_warns_when_a_firewall_rule_shadows_the_agreement(
+    world: TestWorld, session: Session, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level("WARNING", logger="shareguard.policy"):
+        aid = world.agreement(
+            reference="T-SHADOW",
+            purposes=["immigration_enforcement"],
+            data_items=["school_census"],
+            bulk=True,
+        )
+    warnings = session.info["policy_warnings"][aid]
+    assert warnings[0] == "every permit of this agreement is shadowed by a firewall rule"
+    assert any("Pupil data" in w for w in warnings)
+    assert "T-SHADOW" in caplog.text and "shadowed" in caplog.text
+    assert not any("does not validate" in w for w in warnings)
+    plain = world.agreement(reference="T-PLAIN")
+    assert session.info["policy_warnings"][plain] == []

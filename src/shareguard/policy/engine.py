@@ -143,6 +143,7 @@ class Engine:
         """
         out: list[Decision | None] = [None] * len(items)
         keys: dict[int, tuple[Any, ...]] = {}
+        known: dict[tuple[Any, ...], tuple[bool, tuple[str, ...], bool]] = {}
         todo: dict[uuid.UUID | None, dict[tuple[Any, ...], int]] = {}
         for i, (request, agreement) in enumerate(items):
             check_request(request)
@@ -152,7 +153,10 @@ class Engine:
                 continue
             key = self._class_key(request, agreement)
             keys[i] = key
-            if key not in self._memo:
+            shared = self._memo.get(key)
+            if shared is not None:
+                known[key] = shared
+            else:
                 todo.setdefault(request.principal.organisation_id, {}).setdefault(key, i)
         mod = cedar.cedarpy()
         for org, firsts in todo.items():
@@ -174,13 +178,13 @@ class Engine:
             for key, result in zip(firsts, results, strict=True):
                 diag = result.diagnostics
                 names = diag.id_annotations_by_reason
-                self._memo[key] = (
+                known[key] = self._memo[key] = (
                     bool(result.allowed),
                     tuple(dict.fromkeys(names.get(r, r) for r in diag.reasons)),
                     bool(diag.errors),
                 )
         for i, key in keys.items():
-            out[i] = self._explain(items[i][0], items[i][1], *self._memo[key])
+            out[i] = self._explain(items[i][0], items[i][1], *known[key])
         return [d for d in out if d is not None]
 
     def _class_key(
