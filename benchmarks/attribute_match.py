@@ -205,11 +205,13 @@ def main() -> None:
         t0 = time.perf_counter()
         engine, people, ids = build(args.persons, args.seed, Path(tmp) / "register.db")
         seeded = time.perf_counter() - t0
+        print(f"seeded {args.persons} persons in {seeded:.0f}s", file=sys.stderr)
         qs = queries(people, ids, args.checks, args.seed)
         timings = []
         for _ in range(max(1, args.repeats)):
             results, seconds = run(engine, qs)
             timings.append(seconds)
+            print(f"{args.checks} checks in {seconds:.0f}s", file=sys.stderr)
         engine.dispose()
     quality = evaluate(results)
     base = quality["baseline_exact"]

@@ -13,7 +13,7 @@ from shareguard.status.models import AppealState, Category, DecisionType, NameKi
 NAME_MAX = 100
 NameText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=NAME_MAX)]
 Country = Annotated[
-    str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^([A-Z]{3})?$")
+    str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^([A-Za-z]{3})?$")
 ]
 
 
