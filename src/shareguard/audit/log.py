@@ -91,8 +91,11 @@ def _s(value: uuid.UUID | None) -> str | None:
     return None if value is None else str(value)
 
 
-def entry_document(entry: AuditEntry) -> dict[str, Any]:
-    """The entry as the JSON object its leaf hash covers (also what proofs hand to auditors)."""
+def entry_document(entry: Any) -> dict[str, Any]:
+    """The entry as the JSON object its leaf hash covers (also what proofs hand to auditors).
+
+    ``entry`` is an AuditEntry or a row of ``audit_entries`` (anything with its columns).
+    """
     return {
         "v": 1,
         "seq": entry.seq,
@@ -110,7 +113,7 @@ def entry_document(entry: AuditEntry) -> dict[str, Any]:
     }
 
 
-def entry_bytes(entry: AuditEntry) -> bytes:
+def entry_bytes(entry: Any) -> bytes:
     """The bytes hashed into the leaf: the canonical JSON of ``entry_document``."""
     return canonical_json(entry_document(entry))
 
