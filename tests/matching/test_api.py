@@ -18,7 +18,11 @@ MAPPING = (
 
 def test_malformed_upload_is_refused_whole_as_problem_json(client, world: TestWorld) -> None:  # type: ignore[no-untyped-def]
     agreement_id = world.agreement(bulk=True)
-    body = "record_id,first_name,surname,date_of_birth,postcode\nA1,Ann,Lee,1980-13-01,\nA2,,Ng,1980-01-01,\n"
+    body = (
+        "record_id,first_name,surname,date_of_birth,postcode\n"
+        "A1,Ann,Lee,1980-13-01,\n"
+        "A2,,Ng,1980-01-01,\n"
+    )
     resp = client.post(
         "/api/v1/matching/datasets",
         data={"agreement_id": str(agreement_id), "mapping": MAPPING},

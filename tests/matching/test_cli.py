@@ -1,0 +1,77 @@
+"""`shareguard match ...`: a bad file exits 2 naming lines and columns; a run writes outputs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from sqlalchemy import func, select
+from typer.testing import CliRunner
+
+from shareguard.agreements.models import Agreement
+from shareguard.cli import app
+from shareguard.matching.models import PartnerDataset
+from shareguard.storage import db
+from tests.factories import TestWorld
+from tests.matching.test_runs import Scenario, data_dir  # noqa: F401 - the fixture is autouse
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def cli_db(monkeypatch, session, world):  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(db, "get_engine", lambda: session.get_bind())
+
+
+def test_bad_file_exits_2_with_line_and_column_and_imports_nothing(
+    cli_db,
+    world: TestWorld,
+    session,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
+) -> None:
+    ref = session.get(Agreement, world.agreement(bulk=True)).reference
+    session.rollback()
+    bad = tmp_path / "p.csv"
+    bad.write_text(
+        "record_id,first_name,surname,date_of_birth,postcode\n"
+        "A1,Ann,Lee,1980-02-30,\n"
+        "A2,Bo,Ng,1981-01-01,\n"
+    )
+    result = runner.invoke(app, ["match", "import", str(bad), "--agreement", ref])
+    assert result.exit_code == 2
+    assert "line 2, date_of_birth: not a date in the declared format" in result.output
+    assert session.scalar(select(func.count()).select_from(PartnerDataset)) == 0
+
+
+def test_match_run_writes_outputs(cli_db, world: TestWorld, session, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    sc = Scenario(world, tmp_path)
+    ref = session.get(Agreement, sc.agreement_id).reference
+    session.rollback()  # end the read: SQLite's BEGIN IMMEDIATE would hold the write lock
+    out = tmp_path / "out"
+    result = runner.invoke(
+        app,
+        [
+            "match",
+            "run",
+            "--agreement",
+            ref,
+            "--watchlist",
+            "current",
+            "--partner",
+            str(sc.partner_file),
+            "--out",
+            str(out),
+            "--threshold",
+            "0.9",
+            "--json",
+        ],
+        env={"SHAREGUARD_USER": ""},
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output[result.output.index("{") :])
+    assert summary["state"] == "succeeded" and summary["disclosed"] > 0
+    matches = pd.read_parquet(out / "matches.parquet")
+    assert str(sc.appellant) not in set(matches["watchlist_id"])
+    assert (out / "matches.csv").exists() and (out / "model.json").exists()
