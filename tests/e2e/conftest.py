@@ -8,6 +8,7 @@ test-artifacts/screenshots/.
 from __future__ import annotations
 
 import json
+import re
 import socket
 import threading
 import time
@@ -170,3 +171,75 @@ def sign_in(page: Any, base: str, email: str, password: str = PASSWORD) -> None:
 
 def demo_email(local: str, org: str = "ho") -> str:
     return f"{local}@{org}.demo.example"
+
+
+#: A synthetic person the journeys sign in as (created in the browser tests' database).
+PERSON = {
+    "given": "Ada",
+    "family": "Browsertest",
+    "day": "12",
+    "month": "4",
+    "year": "1991",
+    "document": "BT1234567",
+}
+
+
+@pytest.fixture(scope="session")
+def person(e2e_db) -> str:  # type: ignore[no-untyped-def]
+    from datetime import date, timedelta
+
+    from shareguard.status.models import StatusKind
+    from shareguard.status.schemas import DocumentIn, NameIn, PersonIn, StatusIn
+    from shareguard.status.service import StatusService
+    from shareguard.storage.base import today
+    from shareguard.storage.db import session_factory
+
+    _, engine, world = e2e_db
+    caseworker = world.principal("caseworker")
+    with session_factory(engine)() as session:
+        service = StatusService(session)
+        p = service.create_person(
+            PersonIn(
+                names=[NameIn(given=PERSON["given"], family=PERSON["family"])],
+                date_of_birth=date(int(PERSON["year"]), int(PERSON["month"]), int(PERSON["day"])),
+                documents=[DocumentIn(number=PERSON["document"])],
+            ),
+            caseworker,
+        )
+        service.record_status(
+            p.id,
+            StatusIn(
+                kind=StatusKind.LIMITED_LEAVE,
+                valid_from=today() - timedelta(days=200),
+                valid_to=today() + timedelta(days=500),
+                work_conditions="No more than 20 hours a week",
+                evidence_ref="BROWSER-TEST",
+            ),
+            caseworker,
+        )
+        return str(p.id)
+
+
+def tab_to(page: Any, element_id: str, limit: int = 80) -> None:
+    """Press Tab until the element with this id has focus (keyboard-only journeys)."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement && document.activeElement.id") == element_id:
+            return
+    raise AssertionError(f"could not reach #{element_id} with the Tab key")
+
+
+def person_sign_in(page: Any, base: str) -> None:
+    page.goto(base + "/my/")
+    page.get_by_role("button", name="Start now").click()
+    page.get_by_label("Given names").fill(PERSON["given"])
+    page.get_by_label("Family name").fill(PERSON["family"])
+    page.get_by_label("Day").fill(PERSON["day"])
+    page.get_by_label("Month").fill(PERSON["month"])
+    page.get_by_label("Year").fill(PERSON["year"])
+    page.get_by_label("Passport or residence document number").fill(PERSON["document"])
+    page.get_by_role("button", name="Continue").click()
+    code = page.locator("#demo-code").inner_text()
+    page.get_by_label("Security code").fill(code)
+    page.get_by_role("button", name="Continue").click()
+    page.wait_for_url(re.compile(r"/my/account$"))

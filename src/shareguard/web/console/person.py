@@ -45,7 +45,7 @@ ACTION_TITLES = {
     "check.contest": "You contested a result",
     "check.case_closed": "A caseworker answered a referral or contest",
     "disclosure.match_result": "Matched against a list under an agreement",
-    "disclosure.check_answer": "Answered a check",
+    "disclosure.check_answer": "Checked your status",
     "correction.request": "A correction was requested",
     "correction.apply": "Your record was corrected",
 }
@@ -54,7 +54,7 @@ OUTCOME_TITLES = {
     "not_confirmed": "Not confirmed",
     "referred": "Referred to a caseworker",
     "no_match": "No match",
-    "permit": "Shared",
+    "permit": "Answer shared",
     "deny": "Refused: nothing was shared",
 }
 
