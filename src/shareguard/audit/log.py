@@ -259,7 +259,7 @@ def _bulk_insert(session: Session, table: Any, rows: list[dict[str, Any]]) -> No
     conn = session.connection()
     dialect = conn.dialect
     keys = tuple(rows[0])
-    plan = _INSERT_PLANS.get((table.name, dialect.name, keys))
+    plan = _INSERT_PLANS.get((table.name, f"{dialect.name}+{dialect.driver}", keys))
     if plan is None:
         compiled = insert(table).compile(dialect=dialect, column_keys=list(keys))
         order = tuple(compiled.positiontup or ()) if dialect.positional else None
@@ -269,7 +269,7 @@ def _bulk_insert(session: Session, table: Any, rows: list[dict[str, Any]]) -> No
             if proc is not None:
                 procs[k] = proc
         plan = (str(compiled), order, procs)
-        _INSERT_PLANS[(table.name, dialect.name, keys)] = plan
+        _INSERT_PLANS[(table.name, f"{dialect.name}+{dialect.driver}", keys)] = plan
     sql, order, procs = plan
     params = [dict(r) for r in rows]
     for k, proc in procs.items():
