@@ -346,7 +346,10 @@ def populate(
         MofNCompleteColumn(),
         TimeRemainingColumn(),
     ]
-    with Progress(*columns, disable=not progress or n < 1000, transient=False) as bar:
+    from shareguard.clikit import err_console
+
+    # On stderr, so a command's --json output or a benchmark's JSON stays clean.
+    with Progress(*columns, console=err_console, disable=not progress or n < 1000) as bar:
         task = bar.add_task("persons", total=n)
         for i, p in enumerate(gen.people(n)):
             pid = _uuid(pids)
