@@ -89,9 +89,17 @@ CASES = [
         [("implausible_dates", "d1")],
     ),
     (
-        "no leave yet may work",
-        {"persons": [person()], "status_records": [status(kind="no_leave", valid_to=None)]},
+        "no leave with public funds",
+        {
+            "persons": [person()],
+            "status_records": [status(kind="no_leave", valid_to=None, public_funds=True)],
+        },
         [("contradictory_fields", "s1")],
+    ),
+    (
+        "no leave with the default flags",
+        {"persons": [person()], "status_records": [status(kind="no_leave", valid_to=None)]},
+        [],
     ),
     (
         "final with appeal pending",

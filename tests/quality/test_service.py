@@ -112,6 +112,15 @@ def test_likely_duplicates_found_by_splink(world) -> None:  # type: ignore[no-un
     assert "Amara" not in f.message and "1990" not in f.message
 
 
+def test_duplicates_without_any_postcode(world) -> None:  # type: ignore[no-untyped-def]
+    person(world, postcode="")
+    person(world, given="Amarra", postcode="")
+    run = QualityService(world.session).run(
+        world.principals["reviewer"], only=["likely_duplicates"]
+    )
+    assert run.counts == {"likely_duplicates": 1}
+
+
 def test_bad_requests_change_nothing(world) -> None:  # type: ignore[no-untyped-def]
     q = QualityService(world.session)
     with pytest.raises(InvalidInput, match="unknown rule"):

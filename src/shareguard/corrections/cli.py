@@ -141,7 +141,7 @@ def notices(
     for n in rows:
         table.add_row(
             n.reference,
-            str(n.organisation_id),
+            n.organisation or str(n.organisation_id),
             f"{n.deadline:%Y-%m-%d}" + (" [red](overdue)[/red]" if n.overdue else ""),
             f"{n.acknowledged_at:%Y-%m-%d}" if n.acknowledged_at else "",
             f"{n.escalated_at:%Y-%m-%d}" if n.escalated_at else "",

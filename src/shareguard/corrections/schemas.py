@@ -63,6 +63,7 @@ class NoticeOut(BaseModel):
     reference: str
     correction_id: uuid.UUID
     organisation_id: uuid.UUID
+    organisation: str = ""
     agreement_ids: list[str]
     disclosure_ids: list[str]
     disclosure_kinds: list[str]

@@ -8,6 +8,7 @@ matching (``shareguard.matching.prepare``: transliterated, phonetic keys).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -67,7 +68,18 @@ def likely_duplicates(
         raise RuntimeError("duplicate detection needs splink: pip install shareguard") from exc
     from shareguard.matching.prepare import prepare
 
-    frame = prepare(pd.DataFrame(list(persons)))
+    logging.getLogger("splink").setLevel(logging.WARNING)  # its timings go to stdout
+
+    raw = pd.DataFrame(list(persons))
+    # prepare() cannot derive postcode parts from an all-empty column: give it a
+    # placeholder, then blank every postcode column again so nobody matches on it.
+    has_postcode = bool(raw["postcode"].notna().any())
+    if not has_postcode:
+        raw["postcode"] = "ZZ1 1ZZ"
+    frame = prepare(raw)
+    if not has_postcode:
+        for col in ("postcode", "pc_outward", "pc_sector", "pc_area"):
+            frame[col] = None
     linker = Linker(DuckDBAPI().register(frame), _settings())
     scored = linker.inference.predict(threshold_match_probability=threshold).as_pandas_dataframe()
     out = [

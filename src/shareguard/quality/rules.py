@@ -154,8 +154,10 @@ def contradictory_fields(reg: Register) -> list[Finding]:
         if r.get("superseded"):
             continue
         problems = []
-        if r.get("kind") == "no_leave" and (r.get("may_work") or r.get("may_rent")):
-            problems.append("no_leave with permission to work or rent")
+        # may_work/may_rent default to True and mean nothing without leave, so only
+        # deliberate entries (public funds, work conditions) contradict no_leave.
+        if r.get("kind") == "no_leave" and (r.get("public_funds") or r.get("work_conditions")):
+            problems.append("no_leave with access to public funds or work conditions")
         if r.get("kind") == "settled" and r.get("valid_to") is not None:
             problems.append("settled status with an end date")
         if problems:

@@ -56,6 +56,8 @@ def register_snapshot(session: Session, on: date | None = None) -> rules.Registe
                 "valid_to": s.valid_to,
                 "may_work": s.may_work,
                 "may_rent": s.may_rent,
+                "public_funds": s.public_funds,
+                "work_conditions": s.work_conditions,
                 "source": s.source,
                 "evidence_ref": s.evidence_ref,
                 "superseded": str(s.id) in replaced_s,
