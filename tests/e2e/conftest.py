@@ -243,3 +243,26 @@ def person_sign_in(page: Any, base: str) -> None:
     page.get_by_label("Security code").fill(code)
     page.get_by_role("button", name="Continue").click()
     page.wait_for_url(re.compile(r"/my/account$"))
+
+
+@pytest.fixture(scope="session")
+def review_candidate(e2e_db, person, tmp_path_factory: pytest.TempPathFactory) -> str:  # type: ignore[no-untyped-def]
+    """A candidate match for the browser test person, waiting for review."""
+    import uuid
+
+    from shareguard.storage.db import session_factory
+    from tests.web import builders
+
+    _, engine, world = e2e_db
+    with session_factory(engine)() as session:
+        return str(
+            builders.candidate(
+                session,
+                world.agreements["HO-DVLA-001"],
+                uuid.UUID(person),
+                tmp_path_factory.mktemp("match"),
+                first_name="Adah",
+                surname=PERSON["family"],
+                dob=f"{PERSON['year']}-{int(PERSON['month']):02d}-{int(PERSON['day']):02d}",
+            )
+        )

@@ -175,3 +175,26 @@ def test_officer_browses_the_audit_log_and_downloads_a_checkpoint(page: Any, ser
     page.goto(server.url + "/governance/firewall")
     assert "No proactive sharing about people aged over 30" in page.inner_text("main")
     a11y(page, "28-officer-firewall")
+
+
+def test_two_reviewers_confirm_a_match_side_by_side(
+    browser: Any, server: Any, review_candidate: str
+) -> None:
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900})
+    ctx.set_default_timeout(10_000)
+    try:
+        page = ctx.new_page()
+        sign_in(page, server.url, demo_email("reviewer"))
+        page.get_by_role("link", name="Review queue").first.click()
+        a11y(page, "29-reviewer-queue")
+        page.locator(f'a[href="/review/{review_candidate}"]').click()
+        main = page.inner_text("main")
+        assert "Adah" in main and PERSON["given"] in main and "Transliteration variant" in main
+        a11y(page, "30-reviewer-side-by-side")
+        page.get_by_role("radio", name="The same person", exact=True).check()
+        page.get_by_role("button", name="Record decision").click()
+        assert "The match is now pending" in page.inner_text(".govuk-notification-banner")
+        page.goto(f"{server.url}/review/{review_candidate}")
+        assert "A second reviewer must decide" in page.inner_text("main")
+    finally:
+        ctx.close()

@@ -1,0 +1,73 @@
+"""Builders for console tests: a match candidate without running Splink (tiny Parquet file)."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from sqlalchemy.orm import Session
+
+from shareguard.matching.models import Candidate, MatchRun, PartnerDataset
+
+EXPLANATION = [
+    {"comparison": "prior", "level": "probability two random records match", "match_weight": -9.5},
+    {"comparison": "first_name", "level": "transliteration variant", "match_weight": 4.1},
+    {"comparison": "date_of_birth", "level": "exact", "match_weight": 9.2},
+]
+
+
+def candidate(
+    session: Session,
+    agreement_id: uuid.UUID,
+    person_id: uuid.UUID,
+    folder: Path,
+    *,
+    first_name: str = "Muhammad",
+    surname: str = "Reviewcase",
+    dob: str = "1979-05-06",
+) -> uuid.UUID:
+    """A succeeded run with one candidate pairing ``person_id`` with partner record P-17."""
+    path = folder / f"partner-{uuid.uuid4().hex[:8]}.parquet"
+    pq.write_table(
+        pa.table(
+            {
+                "record_id": ["P-17"],
+                "first_name": [first_name],
+                "surname": [surname],
+                "date_of_birth": [dob],
+                "postcode": ["AB1 2CD"],
+            }
+        ),
+        path,
+    )
+    dataset = PartnerDataset(
+        agreement_id=agreement_id,
+        name="test",
+        source_format="csv",
+        path=str(path),
+        rows=1,
+        sha256="0" * 64,
+    )
+    session.add(dataset)
+    session.flush()
+    run = MatchRun(
+        agreement_id=agreement_id, dataset_id=dataset.id, state="succeeded", two_person_rule=True
+    )
+    session.add(run)
+    session.flush()
+    cand = Candidate(
+        run_id=run.id,
+        person_id=person_id,
+        partner_record_id="P-17",
+        match_probability=0.93,
+        match_weight=3.8,
+        band="review",
+        explanation=EXPLANATION,
+    )
+    session.add(cand)
+    session.commit()
+    cid = cand.id
+    session.rollback()
+    return cid
