@@ -68,7 +68,6 @@ def likely_duplicates(
         raise RuntimeError("duplicate detection needs splink: pip install shareguard") from exc
     from shareguard.matching.prepare import prepare
 
-    logging.getLogger("splink").setLevel(logging.WARNING)  # its timings go to stdout
 
     raw = pd.DataFrame(list(persons))
     # prepare() cannot derive postcode parts from an all-empty column: give it a
@@ -81,6 +80,7 @@ def likely_duplicates(
         for col in ("postcode", "pc_outward", "pc_sector", "pc_area"):
             frame[col] = None
     linker = Linker(DuckDBAPI().register(frame), _settings())
+    logging.getLogger("splink").setLevel(logging.WARNING)  # the Linker turns timings on
     scored = linker.inference.predict(threshold_match_probability=threshold).as_pandas_dataframe()
     out = [
         (str(r.unique_id_l), str(r.unique_id_r), float(r.match_probability))
