@@ -118,7 +118,7 @@ class ReportService:
         return out
 
     def yearly_volumes(self, agreement_id: uuid.UUID) -> list[dict[str, int]]:
-        return metrics.yearly_volumes(sources.disclosures(self.session, agreement_id))
+        return sources.yearly_disclosures(self.session, agreement_id)
 
     # value assessments -------------------------------------------------------------
     def assess(

@@ -46,6 +46,22 @@ def disclosures(
     return [r._asdict() for r in session.execute(stmt)]
 
 
+def yearly_disclosures(session: Session, agreement_id: uuid.UUID) -> list[dict[str, int]]:
+    """``[{year, disclosures}]`` for one agreement, counted by the database (public register)."""
+    from sqlalchemy import func
+
+    from shareguard.policy.models import Disclosure
+
+    year = func.extract("year", Disclosure.at)
+    stmt = (
+        select(year, func.count())
+        .where(Disclosure.agreement_id == agreement_id)
+        .group_by(year)
+        .order_by(year)
+    )
+    return [{"year": int(y), "disclosures": int(n)} for y, n in session.execute(stmt)]
+
+
 def refusals(
     session: Session,
     agreement_id: uuid.UUID | None = None,
