@@ -27,6 +27,14 @@ _NO_SUBJECT = Subject(ref="none")
 _MEMO_MAX = 50_000
 
 
+_ORDER = {"firewall": 0, "pause": 1, "lock": 2, "agreement": 3, "base": 4}
+
+
+def _precedence(policy_id: str) -> tuple[int, str]:
+    """Determining policies in a stable order (Cedar reports them as a set): firewall first."""
+    return _ORDER.get(policy_id.partition(":")[0], 5), policy_id
+
+
 def _side(thresholds: list[int], value: int) -> tuple[int, int]:
     """Where ``value`` lies among sorted thresholds: enough to decide <, <=, >, >= against each."""
     return bisect.bisect_left(thresholds, value), bisect.bisect_right(thresholds, value)
@@ -180,7 +188,7 @@ class Engine:
                 names = diag.id_annotations_by_reason
                 known[key] = self._memo[key] = (
                     bool(result.allowed),
-                    tuple(dict.fromkeys(names.get(r, r) for r in diag.reasons)),
+                    tuple(sorted({names.get(r, r) for r in diag.reasons}, key=_precedence)),
                     bool(diag.errors),
                 )
         for i, key in keys.items():
