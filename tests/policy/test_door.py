@@ -281,3 +281,39 @@ def test_minimise_keeps_only_agreement_items_in_the_answer_shape(world: TestWorl
         "valid_until": "2030-01-01",
     }
     assert minimise(ANSWER, "unknown", A()) == {}
+
+
+def test_partner_user_acts_for_their_organisation(world: TestWorld, session: Session) -> None:
+    aid = world.agreement()
+    assert decide(session, request(world, aid, principal=world.principals["agency_user"])).allowed
+
+
+def test_subject_access_is_for_the_person_or_a_caseworker(
+    world: TestWorld, session: Session
+) -> None:
+    import uuid
+
+    from shareguard.accounts.principal import Principal
+
+    person = uuid.uuid4()
+    subject = Subject(ref=str(person))
+    own = Principal(organisation_id=None, person_id=person)
+    stranger = Principal(organisation_id=None, person_id=uuid.uuid4())
+    ask = {
+        "action": "subject_access",
+        "purpose": "right_to_work",
+        "subject": subject,
+        "data_items": ("name", "may_work"),
+    }
+    out = disclose(
+        session,
+        request(world, None, principal=own, **ask),
+        ANSWER | {"may_work": True},
+        kind="credential",
+    )
+    assert out.decision.allowed and out.answer == {"name": "Testa Person", "may_work": True}
+    assert decide(
+        session, request(world, None, principal=world.principals["caseworker"], **ask)
+    ).allowed
+    refused = decide(session, request(world, None, principal=stranger, **ask))
+    assert not refused.allowed and "only the person" in refused.reason
