@@ -179,6 +179,12 @@ def test_policy_show_and_pauses_cli(
     world.agreement(reference="T-CLI-SHOW")
     r = runner.invoke(cli_app, ["policy", "show", "--agreement", "T-CLI-SHOW"])
     assert r.exit_code == 0 and "permit" in r.output and "firewall:pupil-data" in r.output
+    exported = tmp_path / "policies.cedar"
+    r = runner.invoke(cli_app, ["policy", "show", "--output", str(exported)])
+    assert r.exit_code == 0
+    from shareguard.policy import cedar
+
+    assert cedar.validate(exported.read_text()) == []  # the export is valid Cedar
     f = tmp_path / "pause.yaml"
     f.write_text(
         "title: Pause on proactive sharing\nreason: review\nagreements: [T-CLI-SHOW]\n"

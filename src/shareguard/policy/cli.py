@@ -52,13 +52,17 @@ def show(
     agreement: str = typer.Option(
         None, "--agreement", "-a", help="Reference or id: only this agreement's slice"
     ),
+    output: Path = typer.Option(None, "--output", "-o", help="Write the Cedar text to a file"),
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Print the compiled Cedar policies (the whole register, or one agreement's slice)."""
+    """Print (or export) the compiled Cedar policies: the register, or one agreement's slice."""
     with cli_session() as session:
         text, warnings = PolicyService(session).cedar_text(agreement)
     if emit({"agreement": agreement, "cedar": text, "warnings": warnings}, as_json):
         return
-    for w in warnings:
-        typer.echo(f"// warning: {w}")
-    typer.echo(text, nl=False)
+    header = "".join(f"// warning: {w}\n" for w in warnings)
+    if output is not None:
+        output.write_text(header + text, encoding="utf-8")
+        console.print(f"Wrote {output}", highlight=False)
+        return
+    typer.echo(header + text, nl=False)
