@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import date
 from typing import Any
 
@@ -11,11 +12,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from shareguard.agreements.catalogue import DATA_ITEMS, PURPOSES
 from shareguard.agreements.service import AgreementService
 from shareguard.checks.service import SHARE_CODE_ONLY, AttributeQuery, CheckService
-from shareguard.errors import InvalidInput, Refused
+from shareguard.errors import Conflict, InvalidInput, Refused
 from shareguard.status.service import SHARE_CODE_PURPOSES
 from shareguard.storage.base import today
 from shareguard.web.console.render import render
-from shareguard.web.console.security import ConsoleUser, Form, Partner, field, load_user
+from shareguard.web.console.security import ConsoleUser, Form, Partner, field, flash, load_user
 from shareguard.web.deps import SessionDep
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(load_user)])
@@ -195,3 +196,74 @@ def _value(v: Any) -> str:
 @router.get("/checks", include_in_schema=False)
 def checks_home(user: Partner) -> Response:
     return RedirectResponse("/checks/new", status_code=303)
+
+
+# rectification notices ----------------------------------------------------------------------
+@router.get("/notices", response_class=HTMLResponse)
+def notices(request: Request, user: Partner, session: SessionDep) -> Response:
+    from shareguard.corrections.service import CorrectionService
+
+    rows = CorrectionService(session).notices(user.principal, limit=200)
+    return render(
+        request,
+        "console/notices.html",
+        title="Rectification notices",
+        rows=rows,
+        open_count=sum(1 for n in rows if n.acknowledged_at is None),
+    )
+
+
+@router.get("/notices/{notice_id}", response_class=HTMLResponse)
+def notice(
+    notice_id: uuid.UUID,
+    request: Request,
+    user: Partner,
+    session: SessionDep,
+) -> Response:
+    return _notice_page(request, user, session, notice_id)
+
+
+def _notice_page(
+    request: Request,
+    user: ConsoleUser,
+    session: Any,
+    notice_id: uuid.UUID,
+    status_code: int = 200,
+    errors: dict[str, str] | None = None,
+) -> Response:
+    from shareguard.corrections.service import CorrectionService
+
+    row = CorrectionService(session).notice(notice_id, user.principal)
+    return render(
+        request,
+        "console/notice.html",
+        status_code=status_code,
+        title=f"Rectification notice {row.reference}",
+        notice=row,
+        errors=errors or {},
+    )
+
+
+@router.post("/notices/{notice_id}", response_class=HTMLResponse)
+def acknowledge(
+    notice_id: uuid.UUID, request: Request, form: Form, user: Partner, session: SessionDep
+) -> Response:
+    from shareguard.corrections.service import CorrectionService
+
+    try:
+        row = CorrectionService(session).acknowledge(notice_id, user.principal, field(form, "note"))
+    except (Conflict, InvalidInput) as exc:
+        return _notice_page(
+            request,
+            user,
+            session,
+            notice_id,
+            409,
+            {"note": exc.detail[:1].upper() + exc.detail[1:]},
+        )
+    flash(
+        request,
+        f"Notice {row.reference} acknowledged",
+        "The Home Office and the person can see that you have corrected your records.",
+    )
+    return RedirectResponse("/notices", status_code=303)

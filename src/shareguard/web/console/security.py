@@ -178,6 +178,7 @@ STAFF_NAV: list[tuple[str, str, frozenset[str]]] = [
     ("Contests", "/casework/contests", frozenset({Role.CASEWORKER})),
     ("Review queue", "/review", frozenset({Role.REVIEWER})),
     ("Run a check", "/checks/new", frozenset({Role.PARTNER_USER})),
+    ("Rectification notices", "/notices", frozenset({Role.PARTNER_USER})),
     ("Your agreements", "/agreements", frozenset({Role.PARTNER_USER})),
 ]
 

@@ -1,0 +1,78 @@
+"""Partner rectification notices inbox: a correction reaches the partner, who acknowledges it."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from fastapi.testclient import TestClient
+
+from shareguard.checks.service import CheckService
+from shareguard.corrections.service import CorrectionService
+from shareguard.status.models import StatusKind
+from shareguard.status.schemas import NameIn, PersonIn, StatusIn
+from shareguard.status.service import StatusService
+from shareguard.storage.base import today
+from tests.factories import TestWorld
+from tests.web.console_helpers import csrf, sign_in
+
+
+def _notice_for_agency(world: TestWorld) -> None:
+    """The agency checks a person's right to work; a caseworker then corrects the record."""
+    world.agreement(
+        purposes=["right_to_work"],
+        data_items=["name", "photo_ref", "may_work", "work_conditions", "valid_until"],
+    )
+    caseworker = world.principals["caseworker"]
+    status = StatusService(world.session)
+    person = status.create_person(
+        PersonIn(names=[NameIn(given="Noa", family="Noticecase")], date_of_birth=date(1988, 2, 3)),
+        caseworker,
+    )
+    record = status.record_status(
+        person.id,
+        StatusIn(
+            kind=StatusKind.LIMITED_LEAVE,
+            valid_from=today() - timedelta(days=30),
+            valid_to=today() + timedelta(days=300),
+            may_work=False,
+        ),
+        caseworker,
+    )
+    _, code = status.create_share_code(person.id, "right_to_work", caseworker)
+    agency_user = world.principals["agency_user"]
+    CheckService(world.session).share_code_check(
+        agency_user, code, date(1988, 2, 3), "right_to_work"
+    )
+    CorrectionService(world.session).correct(
+        caseworker,
+        target_kind="status_record",
+        target_id=record.id,
+        reason="Work condition recorded wrongly",
+        evidence_ref="CASE-1",
+        changes={"may_work": True},
+    )
+    world.session.rollback()
+
+
+def test_partner_acknowledges_a_rectification_notice(client: TestClient, world: TestWorld) -> None:
+    _notice_for_agency(world)
+    sign_in(client, "agency_user")
+    inbox = client.get("/notices")
+    assert inbox.status_code == 200 and "1 notice to acknowledge" in inbox.text
+    assert "To do" in inbox.text
+    link = inbox.text.split('href="/notices/')[1].split('"')[0]
+    page = client.get(f"/notices/{link}")
+    assert "What you must do" in page.text
+    done = client.post(
+        f"/notices/{link}",
+        data={"csrf_token": csrf(client, "/notices"), "note": "Payroll record updated"},
+    )
+    assert "acknowledged" in done.text and "0 notices to acknowledge" in done.text
+    again = client.post(f"/notices/{link}", data={"csrf_token": csrf(client, "/notices")})
+    assert again.status_code == 409 and "already been acknowledged" in again.text
+
+
+def test_the_notices_inbox_is_for_partner_users(client: TestClient, world: TestWorld) -> None:
+    _notice_for_agency(world)
+    sign_in(client, "officer")
+    assert client.get("/notices").status_code == 403
