@@ -62,7 +62,7 @@ class Agreement(IdMixin, CreatedMixin, Base):
         back_populates="agreement", cascade="all, delete-orphan", lazy="selectin"
     )
     events: Mapped[list[AgreementEvent]] = relationship(
-        back_populates="agreement", order_by="AgreementEvent.at", lazy="selectin"
+        back_populates="agreement", order_by="AgreementEvent.at"
     )
 
     def recipients(self) -> list[uuid.UUID]:
