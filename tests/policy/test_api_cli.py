@@ -202,3 +202,28 @@ def test_policy_show_and_pauses_cli(
     assert json.loads(r.output)[0]["age_over"] == 30
     r = runner.invoke(cli_app, ["firewall", "list"])
     assert r.exit_code == 0 and "pupil-data" in r.output
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        (
+            "operation: create\nkey: new-rule\nrule:\n  title: A new rule here\n"
+            "  data_items: [shoe_size]\nreason: test\n",
+            "unknown data item 'shoe_size'",
+        ),
+        ("operation: create\nkey: new-rule\nrule: [\nreason: test\n", "not valid YAML"),
+        ("operation: create\nkey: new-rule\nreason: test\n", "needs the rule's fields"),
+        ("operation: demolish\nkey: new-rule\nreason: test\n", "operation"),
+    ],
+)
+def test_bad_firewall_proposal_file_exits_2_and_writes_nothing(
+    cli_db: None, tmp_path: Path, session: Session, text: str, needle: str
+) -> None:
+    f = tmp_path / "rule.yaml"
+    f.write_text(text)
+    r = runner.invoke(cli_app, ["firewall", "propose", "--file", str(f)])
+    assert r.exit_code == 2, r.output
+    assert needle in r.output.replace("\n", " ")
+    r = runner.invoke(cli_app, ["firewall", "changes", "--json"])
+    assert json.loads(r.output) == []
