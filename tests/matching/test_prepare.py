@@ -60,3 +60,17 @@ def test_prepare_derives_swapped_date_and_postcode_parts() -> None:
         "SW",
     )
     assert out.loc["b", "postcode"] is None
+
+
+def test_prepare_copes_with_columns_that_are_all_missing() -> None:
+    frame = pd.DataFrame(
+        {
+            "unique_id": ["a"],
+            "first_name": ["Ann"],
+            "surname": ["Lee"],
+            "date_of_birth": [None],
+            "postcode": [None],
+        }
+    )
+    out = prepare(frame).iloc[0]
+    assert out["dob"] is None and out["postcode"] is None and out["pc_area"] is None

@@ -40,7 +40,7 @@ class LinkResult:
 
 def _quiet_splink() -> None:
     for name in ("splink", "py4j"):
-        logging.getLogger(name).setLevel(logging.WARNING)
+        logging.getLogger(name).setLevel(logging.ERROR)
 
 
 def spark_session(app_name: str = "shareguard-matching") -> Any:

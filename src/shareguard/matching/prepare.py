@@ -88,12 +88,14 @@ def prepare(frame: pd.DataFrame) -> pd.DataFrame:
     dob = frame["date_of_birth"].astype("string").str.slice(0, 10)
     out["dob"] = dob.where(dob.str.len() == 10).astype(object)
     out["dob_swapped"] = _mapped(out["dob"], _swap_day_month)  # type: ignore[arg-type]
-    out["dob_year"] = out["dob"].str.slice(0, 4)
-    out["dob_md"] = out["dob"].str.slice(5, 10)
-    postcode = _mapped(frame["postcode"], normalise_postcode)
+    # "string" dtype so that .str works even when every value is missing.
+    dob_s = out["dob"].astype("string")
+    out["dob_year"] = dob_s.str.slice(0, 4)
+    out["dob_md"] = dob_s.str.slice(5, 10)
+    postcode = _mapped(frame["postcode"], normalise_postcode).astype("string")
     out["postcode"] = postcode
-    uk = postcode.map(lambda p: isinstance(p, str) and " " in p).astype(bool)
-    outward = postcode.str.split(" ").str[0].where(uk)
+    uk = postcode.str.contains(" ", regex=False).fillna(False).astype(bool)
+    outward = postcode.str.split(" ").str[0].where(uk).astype("string")
     out["pc_outward"] = outward
     out["pc_sector"] = postcode.str.slice(0, -2).where(uk)
     out["pc_area"] = outward.str.extract(r"^([A-Z]+)", expand=False)
