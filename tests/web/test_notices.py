@@ -76,3 +76,65 @@ def test_the_notices_inbox_is_for_partner_users(client: TestClient, world: TestW
     _notice_for_agency(world)
     sign_in(client, "officer")
     assert client.get("/notices").status_code == 403
+
+
+def test_caseworker_correction_shows_who_will_be_told_and_tells_them(
+    client: TestClient, world: TestWorld
+) -> None:
+    world.agreement(
+        purposes=["right_to_work"],
+        data_items=["name", "photo_ref", "may_work", "work_conditions", "valid_until"],
+    )
+    caseworker = world.principals["caseworker"]
+    status = StatusService(world.session)
+    person = status.create_person(
+        PersonIn(names=[NameIn(given="Rio", family="Correctcase")], date_of_birth=date(1990, 6, 7)),
+        caseworker,
+    )
+    record = status.record_status(
+        person.id,
+        StatusIn(
+            kind=StatusKind.LIMITED_LEAVE,
+            valid_from=today() - timedelta(days=30),
+            valid_to=today() + timedelta(days=300),
+            may_work=False,
+        ),
+        caseworker,
+    )
+    _, code = status.create_share_code(person.id, "right_to_work", caseworker)
+    CheckService(world.session).share_code_check(
+        world.principals["agency_user"], code, date(1990, 6, 7), "right_to_work"
+    )
+    url = f"/casework/people/{person.id}/status/{record.id}/correct"
+    world.session.rollback()
+    sign_in(client, "caseworker")
+    form = client.get(url)
+    assert "Test Agency" in form.text.split('id="recipients"')[1].split("</ul>")[0]
+    token = csrf(client, url)
+    unchanged = client.post(
+        url,
+        data={
+            "csrf_token": token,
+            "kind": "limited_leave",
+            "may_rent": "yes",
+            "reason": "x",
+            "evidence_ref": "E",
+        },
+    )
+    assert "Change at least one answer" in unchanged.text
+    done = client.post(
+        url,
+        data={
+            "csrf_token": token,
+            "kind": "limited_leave",
+            "may_work": "yes",
+            "may_rent": "yes",
+            "reason": "Work permission was recorded wrongly",
+            "evidence_ref": "CASE-9",
+        },
+    )
+    assert (
+        "Correction applied" in done.text
+        and "1 organisation sent the wrong data has been told" in done.text
+    )
+    assert "Superseded" in done.text

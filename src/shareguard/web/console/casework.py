@@ -111,6 +111,7 @@ def person_record(
             "source": r.source,
             "evidence": r.evidence_ref,
             "superseded": r.id in replaced,
+            "id": r.id,
             "current": current is not None and r.id == current.id,
         }
         for r in reversed(history)
@@ -326,3 +327,139 @@ def resolve_case(
         return _case(request, user, session, case_id, 422, errors, values)
     flash(request, "Case closed", "The outcome is recorded in the audit log.")
     return RedirectResponse("/casework/contests", status_code=303)
+
+
+# corrections ------------------------------------------------------------------------------
+def _recipients(session: Any, person_id: uuid.UUID, record_id: uuid.UUID) -> list[str]:
+    """Names of the organisations that received data from this record (they will be told)."""
+    from shareguard.accounts.service import AccountService
+    from shareguard.corrections.service import disclosures_of
+
+    ids = {
+        d.recipient_org_id
+        for d in disclosures_of(session, str(person_id), [str(record_id)])
+        if d.recipient_org_id
+    }
+    accounts = AccountService(session)
+    return sorted(accounts.organisation(i).name for i in ids)
+
+
+def _correction_form(
+    request: Request,
+    session: Any,
+    person: Any,
+    record: Any,
+    status_code: int = 200,
+    errors: dict[str, str] | None = None,
+    values: dict[str, str] | None = None,
+) -> Response:
+    values = values or {
+        "kind": record.kind,
+        "may_work": "yes" if record.may_work else "",
+        "may_rent": "yes" if record.may_rent else "",
+        "public_funds": "yes" if record.public_funds else "",
+        "work_conditions": record.work_conditions,
+    }
+    return render(
+        request,
+        "console/correction.html",
+        status_code=status_code,
+        title="Correct a status record",
+        person=person,
+        record=record,
+        record_title=STATUS_TITLES.get(record.kind, record.kind),
+        recipients=_recipients(session, person.id, record.id),
+        errors=errors or {},
+        values=values,
+        kind_items=[
+            {
+                "value": k.value,
+                "text": STATUS_TITLES[k.value],
+                "checked": values.get("kind") == k.value,
+            }
+            for k in StatusKind
+        ],
+    )
+
+
+def _record_of(service: StatusService, pid: uuid.UUID, record_id: uuid.UUID) -> Any:
+    from shareguard.errors import NotFound
+
+    for r in service.status_history(pid):
+        if r.id == record_id:
+            return r
+    raise NotFound("status record not found")
+
+
+@router.get("/casework/people/{person_id}/status/{record_id}/correct", response_class=HTMLResponse)
+def correction_form(
+    person_id: str, record_id: uuid.UUID, request: Request, user: Caseworker, session: SessionDep
+) -> Response:
+    pid = _person_id(person_id)
+    service = StatusService(session)
+    return _correction_form(
+        request, session, service.person(pid), _record_of(service, pid, record_id)
+    )
+
+
+@router.post("/casework/people/{person_id}/status/{record_id}/correct", response_class=HTMLResponse)
+def correct(
+    person_id: str,
+    record_id: uuid.UUID,
+    request: Request,
+    form: Form,
+    user: Caseworker,
+    session: SessionDep,
+) -> Response:
+    from shareguard.corrections.service import CorrectionService
+
+    pid = _person_id(person_id)
+    service = StatusService(session)
+    person, record = service.person(pid), _record_of(service, pid, record_id)
+    values = {k: field(form, k) for k in ("kind", "work_conditions", "reason", "evidence_ref")}
+    for flag in ("may_work", "may_rent", "public_funds"):
+        values[flag] = "yes" if field(form, flag) else ""
+    wanted = {
+        "kind": values["kind"],
+        "may_work": bool(values["may_work"]),
+        "may_rent": bool(values["may_rent"]),
+        "public_funds": bool(values["public_funds"]),
+        "work_conditions": values["work_conditions"],
+    }
+    changes = {k: v for k, v in wanted.items() if getattr(record, k) != v}
+    errors: dict[str, str] = {}
+    if not changes:
+        errors["kind"] = "Change at least one answer: the correction must fix something"
+    if not values["reason"]:
+        errors["reason"] = "Enter what was wrong"
+    if not values["evidence_ref"]:
+        errors["evidence_ref"] = "Enter the reference of the evidence for the correction"
+    if not errors:
+        try:
+            correction = CorrectionService(session).correct(
+                user.principal,
+                target_kind="status_record",
+                target_id=record.id,
+                reason=values["reason"],
+                evidence_ref=values["evidence_ref"],
+                changes=changes,
+            )
+        except (InvalidInput, Conflict) as exc:
+            errors["kind"] = exc.detail[:1].upper() + exc.detail[1:]
+        else:
+            if correction.state == "pending_approval":
+                flash(
+                    request,
+                    "Correction waiting for a second caseworker",
+                    "It lifts an adverse action, so another caseworker must approve it.",
+                )
+            else:
+                told = len(CorrectionService(session).notices_of(correction.id))
+                flash(
+                    request,
+                    "Correction applied",
+                    f"{told} organisation{'' if told == 1 else 's'} sent the wrong data "
+                    f"{'has' if told == 1 else 'have'} been told.",
+                )
+            return RedirectResponse(f"/casework/people/{pid}", status_code=303)
+    return _correction_form(request, session, person, record, 422, errors, values)
