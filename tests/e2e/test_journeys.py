@@ -198,3 +198,38 @@ def test_two_reviewers_confirm_a_match_side_by_side(
         assert "A second reviewer must decide" in page.inner_text("main")
     finally:
         ctx.close()
+
+
+def test_remaining_pages_pass_axe(browser: Any, server: Any, person: str) -> None:
+    """Pages no journey above visits still meet WCAG 2.2 AA."""
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900})
+    ctx.set_default_timeout(10_000)
+    try:
+        page = ctx.new_page()
+        for path, name in [
+            ("/help", "31-help"),
+            ("/accessibility", "32-accessibility"),
+            ("/no-such-page", "33-not-found"),
+        ]:
+            page.goto(server.url + path)
+            a11y(page, name)
+        person_sign_in(page, server.url)
+        for path, name in [
+            ("/my/status", "34-person-status"),
+            ("/my/corrections", "35-person-corrections"),
+        ]:
+            page.goto(server.url + path)
+            a11y(page, name)
+        page.get_by_role("button", name="Sign out").click()
+        assert "You have signed out" in page.inner_text("main")
+        sign_in(page, server.url, demo_email("partner", "dvla"))
+        page.get_by_role("link", name="Rectification notices").first.click()
+        a11y(page, "36-partner-notices")
+        page.get_by_role("button", name="Sign out").click()
+        sign_in(page, server.url, demo_email("caseworker"))
+        page.goto(f"{server.url}/casework/people/{person}")
+        page.get_by_role("link", name=re.compile("Correct this record")).first.click()
+        assert "Who will be told" in page.inner_text("main")
+        a11y(page, "37-caseworker-correction")
+    finally:
+        ctx.close()
