@@ -2,10 +2,12 @@
 
 Why these choices (docs/matching.md has the long form):
 
-* **Names** are compared one column at a time with graded levels: exact; swapped with the
-  other name column (forename and surname recorded the other way round, common across naming
-  conventions); Damerau–Levenshtein ≤ 1 (one typo or transposition); Jaro–Winkler ≥ 0.92;
-  same phonetic key (Metaphone, after transliteration to ASCII); Jaro–Winkler ≥ 0.80.
+* **Names** are compared one column at a time with graded levels: exact (term-frequency
+  adjusted: a rare name is stronger evidence than a common one); swapped with the other name
+  column, exactly or phonetically (forename and surname recorded the other way round, common
+  across naming conventions); Damerau–Levenshtein ≤ 1 (one typo or transposition);
+  Jaro–Winkler ≥ 0.92; same phonetic key (Metaphone, after transliteration to ASCII);
+  Jaro–Winkler ≥ 0.80.
 * **Date of birth**: exact; day and month swapped; one edit (digit slip or transposition);
   same year.
 * **Postcode**: exact; sector; outward code (district); area.
@@ -49,10 +51,6 @@ DETERMINISTIC_RECALL = 0.6
 EM_BLOCKING = ("l.dob = r.dob", "l.first_name_ph = r.first_name_ph and l.surname_ph = r.surname_ph")
 
 
-#: Jaro–Winkler's SQL name per backend (CustomLevel SQL is not translated between them).
-JARO_WINKLER = {"duckdb": "jaro_winkler_similarity", "spark": "jaro_winkler"}
-
-
 def _dl1(col: str) -> str:
     """Damerau–Levenshtein ≤ 1, guarded by what it implies: lengths within one, Levenshtein ≤ 2.
 
@@ -75,10 +73,9 @@ def _name_comparison(col: str, other: str, backend: str) -> Any:
         comparison_description=f"{col}: graded string and phonetic similarity",
         comparison_levels=[
             cll.NullLevel(col),
-            cll.ExactMatchLevel(col),
+            cll.ExactMatchLevel(col).configure(tf_adjustment_column=col),
             cll.CustomLevel(
-                f"{col}_l = {other}_r or {col}_ph_l = {other}_ph_r"
-                f" or {JARO_WINKLER[backend]}({col}_l, {other}_r) >= 0.9",
+                f"{col}_l = {other}_r or {col}_ph_l = {other}_ph_r",
                 label_for_charts=f"{col} swapped with {other}",
             ),
             cll.CustomLevel(_dl1(col), label_for_charts=f"{col} within one edit"),
