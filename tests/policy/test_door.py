@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -108,12 +108,13 @@ def test_agreement_not_in_force_permits_nothing(
         aid = world.agreement(start_date=today() + timedelta(days=5))
     else:
         aid = world.agreement()
-        if setup in {"paused", "ended"}:
-            svc.transition(aid, "pause" if setup == "paused" else "end", officer, "test")
-        else:
-            svc.get(aid).review_date = today() - timedelta(days=1)
-            session.commit()
-    decision = decide(session, request(world, aid))
+    at = None
+    if setup == "lapsed":
+        # A year on, the review date (300 days away) has passed with no review recorded.
+        at = datetime.now(UTC) + timedelta(days=365)
+    elif setup in {"paused", "ended"}:
+        svc.transition(aid, "pause" if setup == "paused" else "end", officer, "test")
+    decision = decide(session, request(world, aid, at=at))
     assert not decision.allowed
     assert decision.kind == "agreement_state"
     assert words in decision.reason

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -237,9 +238,11 @@ def test_pausing_an_agreement_stops_its_key_for_that_purpose_only(
     assert paused.reason == "Refused: agreement T-KEY-DL is paused"
     assert decide(session, ask("nhs_charging", ("name",))).allowed
 
-    AgreementService(session).get(nhs).review_date = today() - timedelta(days=1)
-    session.commit()
-    lapsed = decide(session, ask("nhs_charging", ("name",)))
+    # The day after its review date passes unreviewed, the key stops working for it too.
+    review = AgreementService(session).get(nhs).review_date
+    assert review is not None
+    later = datetime.combine(review + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
+    lapsed = decide(session, replace(ask("nhs_charging", ("name",)), at=later))
     assert lapsed.kind == "agreement_state" and "review was due" in lapsed.reason
 
 
