@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import PERSON, a11y, demo_email, person_sign_in, sign_in, tab_to
+from tests.e2e.conftest import PERSON, SHOTS, a11y, demo_email, person_sign_in, sign_in, tab_to
 
 pytestmark = pytest.mark.browser
 
@@ -68,9 +68,7 @@ def test_person_shares_a_code_a_partner_checks_it_by_keyboard_and_the_person_see
         assert re.fullmatch(r"[0-9a-f-]{36}", reference)
         a11y(partner, "15-partner-check-result")
         partner.emulate_media(media="print")
-        partner.screenshot(
-            path="test-artifacts/screenshots/16-partner-check-result-print.png", full_page=True
-        )
+        partner.screenshot(path=str(SHOTS / "16-partner-check-result-print.png"), full_page=True)
         assert not partner.locator(".govuk-header").is_visible()  # printable: no site chrome
 
         # The person sees who checked, then cancels the code; the same check now finds nothing.
