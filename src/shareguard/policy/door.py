@@ -11,7 +11,7 @@ import logging
 import threading
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, time
 from typing import Any
 
@@ -26,7 +26,12 @@ from shareguard.errors import InvalidInput
 from shareguard.policy.cedar import AgreementTerms, FirewallTerms, PauseTerms
 from shareguard.policy.defaults import DEFAULT_FIREWALL
 from shareguard.policy.engine import Engine, check_request
-from shareguard.policy.models import Disclosure, FirewallRule, Pause, PolicyGeneration
+from shareguard.policy.models import (
+    Disclosure,
+    FirewallRule,
+    Pause,
+    PolicyGeneration,
+)
 from shareguard.policy.types import Decision, Disclosed, DisclosureRequest
 from shareguard.storage.base import new_id, utcnow
 
@@ -35,8 +40,23 @@ log = logging.getLogger("shareguard.policy")
 DISCLOSURE_KINDS = ("check_answer", "match_result", "export", "credential")
 _GENERATION_ID = 1
 
+
 # -- the compiled-policy cache ------------------------------------------------------------
-_cache: dict[str, Engine] = {}
+@dataclass
+class _Snapshot:
+    """What one policy generation decides with: the compiled engine and agreement terms.
+
+    Every change to an agreement, firewall rule or pause bumps the generation in its own
+    transaction, so terms cached under a generation are the terms of that generation.
+    """
+
+    engine: Engine
+    by_id: dict[uuid.UUID, AgreementTerms | None] = field(default_factory=dict)
+    #: An organisation's agreements as recipient, by reference.
+    by_org: dict[uuid.UUID, tuple[AgreementTerms, ...]] = field(default_factory=dict)
+
+
+_cache: dict[str, _Snapshot] = {}
 _cache_lock = threading.Lock()
 
 
@@ -63,17 +83,22 @@ def generation(session: Session) -> str | None:
 
 def load_engine(session: Session) -> Engine:
     """The compiled register for this session's database, rebuilt when its generation changes."""
+    return _snapshot(session).engine
+
+
+def _snapshot(session: Session) -> _Snapshot:
+    """This generation's snapshot (one query when nothing changed); uncached with no generation."""
     token = generation(session)
     if token is not None:
         found = _cache.get(token)
         if found is not None:
             return found
-    engine = build_engine(session)
+    snap = _Snapshot(build_engine(session))
     if token is not None:
         with _cache_lock:
             _cache.clear()  # one generation at a time per process is all anyone needs
-            _cache[token] = engine
-    return engine
+            _cache[token] = snap
+    return snap
 
 
 def build_engine(session: Session) -> Engine:
@@ -152,24 +177,58 @@ def agreement_for(
     return None
 
 
-def _resolve(session: Session, request: DisclosureRequest) -> AgreementTerms | None:
+def _terms(session: Session, snap: _Snapshot, agreement_id: uuid.UUID) -> AgreementTerms | None:
+    """An agreement's terms, from the generation's snapshot (loaded once per generation)."""
+    if agreement_id not in snap.by_id:
+        agreement = session.get(Agreement, agreement_id)
+        snap.by_id[agreement_id] = AgreementTerms.of(agreement) if agreement is not None else None
+    return snap.by_id[agreement_id]
+
+
+def _org_terms(
+    session: Session, snap: _Snapshot, org_id: uuid.UUID | None
+) -> tuple[AgreementTerms, ...]:
+    """The organisation's agreements as recipient (by reference), once per generation."""
+    if org_id is None:
+        return ()
+    found = snap.by_org.get(org_id)
+    if found is None:
+        stmt = (
+            select(Agreement)
+            .join(AgreementParty)
+            .where(AgreementParty.organisation_id == org_id, AgreementParty.role == "recipient")
+            .order_by(Agreement.reference)
+        )
+        found = tuple(AgreementTerms.of(a) for a in session.scalars(stmt).unique())
+        snap.by_org[org_id] = found
+        for t in found:
+            snap.by_id.setdefault(t.id, t)
+    return found
+
+
+def _resolve(
+    session: Session, request: DisclosureRequest, snap: _Snapshot
+) -> AgreementTerms | None:
     """The agreement to decide under: the named one, else the best one to act or explain with."""
     if request.action == "subject_access":
         return None
     if request.agreement_id is not None:
-        agreement = session.get(Agreement, request.agreement_id)
-        return AgreementTerms.of(agreement) if agreement is not None else None
+        return _terms(session, snap, request.agreement_id)
     principal = request.principal
     day = (request.at or utcnow()).date()
-    candidates = _candidates(session, principal.organisation_id, request.purpose)
+    candidates = [
+        t
+        for t in _org_terms(session, snap, principal.organisation_id)
+        if request.purpose in t.purposes
+    ]
     in_scope = [a for a in candidates if principal.may_act_under(a.id)]
     for a in in_scope:
-        if a.in_force(day):
-            return AgreementTerms.of(a)
+        if a.state_problem(day) is None:  # in force
+            return a
     # Nothing in force: decide under the closest one so the refusal says why.
     if in_scope:
-        return AgreementTerms.of(in_scope[0])
-    return AgreementTerms.of(candidates[0]) if candidates else None
+        return in_scope[0]
+    return candidates[0] if candidates else None
 
 
 # -- deciding -------------------------------------------------------------------------------
@@ -184,11 +243,16 @@ def decide(session: Session, request: DisclosureRequest) -> Decision:
 def _decide_many(
     session: Session, requests: Sequence[DisclosureRequest], *, per_run: bool
 ) -> list[Decision]:
+    return _decide_with(session, _snapshot(session), requests, per_run=per_run)
+
+
+def _decide_with(
+    session: Session, snap: _Snapshot, requests: Sequence[DisclosureRequest], *, per_run: bool
+) -> list[Decision]:
     for r in requests:
         check_request(r)
-    engine = load_engine(session)
-    resolved = [(r, _resolve(session, r)) for r in requests]
-    decisions = engine.decide_many(resolved)
+    resolved = [(r, _resolve(session, r, snap)) for r in requests]
+    decisions = snap.engine.decide_many(resolved)
     return _apply_limits(session, resolved, decisions, per_run=per_run)
 
 
@@ -304,18 +368,14 @@ def disclose_many(
     if not items:
         return []
     requests = [_effective(req, answer) for req, answer, _ in items]
-    decisions = _decide_many(session, requests, per_run=run)
+    snap = _snapshot(session)
+    decisions = _decide_with(session, snap, requests, per_run=run)
     terms_by_id = {
         t.id: t
         for t in (
-            AgreementTerms.of(a)
-            for a in (
-                session.get(Agreement, d.agreement_id)
-                for d in decisions
-                if d.allowed and d.agreement_id
-            )
-            if a is not None
+            _terms(session, snap, d.agreement_id) for d in decisions if d.allowed and d.agreement_id
         )
+        if t is not None
     }
     records: list[AuditRecord] = []
     answers: list[dict[str, Any] | None] = []
