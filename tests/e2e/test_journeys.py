@@ -59,8 +59,8 @@ def test_person_shares_a_code_a_partner_checks_it_by_keyboard_and_the_person_see
         partner.keyboard.type(PERSON["month"])
         partner.keyboard.press("Tab")
         partner.keyboard.type(PERSON["year"])
-        partner.keyboard.press("Enter")
-        partner.wait_for_load_state()
+        with partner.expect_navigation():
+            partner.keyboard.press("Enter")
         result = partner.inner_text("main")
         assert "Confirmed" in result and "Right to work" in result
         assert "Yes, with conditions" in result and "No more than 20 hours a week" in result
