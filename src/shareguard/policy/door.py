@@ -12,10 +12,10 @@ import threading
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from shareguard.accounts.principal import Principal
@@ -28,6 +28,7 @@ from shareguard.policy.defaults import DEFAULT_FIREWALL
 from shareguard.policy.engine import Engine, check_request
 from shareguard.policy.models import (
     Disclosure,
+    DisclosureCount,
     FirewallRule,
     Pause,
     PolicyGeneration,
@@ -309,13 +310,42 @@ def _apply_limits(
     return out
 
 
+def _day(at: datetime) -> date:
+    return at.astimezone(UTC).date() if at.tzinfo else at.date()
+
+
 def _count_today(session: Session, agreement_id: uuid.UUID, at: datetime | None) -> int:
-    day = (at or utcnow()).astimezone(UTC).date()
-    start = datetime.combine(day, time.min, tzinfo=UTC)
-    stmt = select(func.count()).where(
-        Disclosure.agreement_id == agreement_id, Disclosure.at >= start
+    """Disclosures under the agreement on ``at``'s UTC day: one row, however many there were."""
+    stmt = select(DisclosureCount.count).where(
+        DisclosureCount.agreement_id == agreement_id,
+        DisclosureCount.day == _day(at or utcnow()),
     )
     return int(session.execute(stmt).scalar() or 0)
+
+
+def _count_up(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Add the disclosure rows to their agreement's daily counts (in the caller's transaction)."""
+    counts: dict[tuple[uuid.UUID, date], int] = {}
+    for r in rows:
+        if r["agreement_id"] is not None:
+            key = (r["agreement_id"], _day(r["at"]))
+            counts[key] = counts.get(key, 0) + 1
+    if not counts:
+        return
+    dialect = session.get_bind().dialect.name
+    upsert: Any
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as upsert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as upsert
+    for (agreement_id, day), n in sorted(counts.items()):
+        stmt = upsert(DisclosureCount).values(agreement_id=agreement_id, day=day, count=n)
+        session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["agreement_id", "day"],
+                set_={"count": DisclosureCount.count + n},
+            )
+        )
 
 
 # -- minimising -----------------------------------------------------------------------------
@@ -462,6 +492,7 @@ def disclose_many(
         )
     if rows:
         session.execute(insert(Disclosure), rows)
+        _count_up(session, rows)
     return [
         Disclosed(decision=d, answer=a, disclosure_id=i, audit_seq=e.seq)
         for d, a, i, e in zip(decisions, answers, ids, entries, strict=True)

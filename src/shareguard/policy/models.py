@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Index, String, Text
@@ -98,6 +98,19 @@ class Disclosure(IdMixin, Base):
     payload_hash: Mapped[str] = mapped_column(String(64))
     audit_seq: Mapped[int] = mapped_column()
     record_refs: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+
+class DisclosureCount(Base):
+    """Disclosures per agreement per (UTC) day, counted up in the disclosing transaction.
+
+    The daily volume limit reads this one row instead of counting the day's disclosures.
+    """
+
+    __tablename__ = "disclosure_counts"
+
+    agreement_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agreements.id"), primary_key=True)
+    day: Mapped[date] = mapped_column(primary_key=True)
+    count: Mapped[int] = mapped_column(default=0)
 
 
 class PolicyGeneration(Base):
