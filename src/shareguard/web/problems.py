@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shareguard.errors import ShareguardError
 
@@ -77,10 +79,22 @@ def install(app: FastAPI) -> None:
             }
         )
 
+    app.add_middleware(ContainUnexpected, handler=lambda request, exc: _unexpected(request, exc))
+
     @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    async def _unexpected_handler(request: Request, exc: Exception) -> Response:
+        return await _unexpected(request, exc)
+
+    async def _unexpected(request: Request, exc: Exception) -> Response:
         # Log the class only: messages from drivers can echo parameters (personal data).
         log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path)
+        if not request.url.path.startswith("/api/") and hasattr(app.state, "console_error"):
+            err = ShareguardError("Sorry, there is a problem with the service. Try again later.")
+            err.status, err.title = 500, "Sorry, there is a problem with the service"
+            try:
+                return app.state.console_error(request, err)  # type: ignore[no-any-return]
+            except Exception:
+                log.error("console error page failed on %s", request.url.path)
         return problem_response(
             {
                 "type": "about:blank",
@@ -89,3 +103,39 @@ def install(app: FastAPI) -> None:
                 "instance": request.url.path,
             }
         )
+
+
+class ContainUnexpected:
+    """Answer an unexpected exception here instead of letting it reach the server.
+
+    Starlette re-raises unhandled exceptions after answering so that the server logs
+    them, with their message: and a message can carry personal data. This pure ASGI
+    middleware answers (via ``handler``) and stops the exception; only its class is logged.
+    """
+
+    def __init__(
+        self, app: ASGIApp, handler: Callable[[Request, Exception], Awaitable[Response]]
+    ) -> None:
+        self.app = app
+        self.handler = handler
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:
+            if started:
+                log.error("unhandled %s after the response started", type(exc).__name__)
+                return
+            response = await self.handler(Request(scope, receive), exc)
+            await response(scope, receive, send)

@@ -1,0 +1,43 @@
+"""Unexpected failures: a GOV.UK page in the console, problem+json in the API, no details leaked."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+
+def test_unexpected_error_gives_a_plain_page_or_problem_without_details(app, caplog):
+    secret = "Jane Example 1990-01-01"  # stands in for personal data inside an exception
+
+    @app.get("/boom")
+    def boom() -> None:
+        raise RuntimeError(secret)
+
+    @app.get("/api/v1/boom-test")
+    def api_boom() -> None:
+        raise RuntimeError(secret)
+
+    client = TestClient(app, raise_server_exceptions=False)
+    page = client.get("/boom")
+    assert page.status_code == 500
+    assert page.headers["content-type"].startswith("text/html")
+    assert "Sorry, there is a problem with the service" in page.text
+    api = client.get("/api/v1/boom-test")
+    assert api.status_code == 500
+    assert api.headers["content-type"] == "application/problem+json"
+    assert secret not in page.text and secret not in api.text
+    assert secret not in caplog.text
+
+
+def test_the_exception_message_never_reaches_the_server_log(app, caplog):
+    secret = "Jane Example 1990-01-01"
+
+    @app.get("/api/v1/boom-test2")
+    def api_boom() -> None:
+        raise ValueError(secret)
+
+    # raise_server_exceptions=True: an exception escaping to the server would fail this call.
+    client = TestClient(app)
+    resp = client.get("/api/v1/boom-test2")
+    assert resp.status_code == 500
+    assert secret not in caplog.text
+    assert "ValueError" in caplog.text
