@@ -92,7 +92,7 @@ def install(app: FastAPI) -> None:
             err = ShareguardError("Sorry, there is a problem with the service. Try again later.")
             err.status, err.title = 500, "Sorry, there is a problem with the service"
             try:
-                return app.state.console_error(request, err)  # type: ignore[no-any-return]
+                return app.state.console_error(request, err)
             except Exception:
                 log.error("console error page failed on %s", request.url.path)
         return problem_response(
