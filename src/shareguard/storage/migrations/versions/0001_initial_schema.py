@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 21:30:15.168262
+Create Date: 2026-11-23 21:53:22.806467
 """
 
 import sqlalchemy as sa
@@ -673,6 +673,18 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "disclosure_counts",
+        sa.Column("agreement_id", sa.Uuid(), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("count", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["agreement_id"],
+            ["agreements.id"],
+            name=op.f("fk_disclosure_counts_agreement_id_agreements"),
+        ),
+        sa.PrimaryKeyConstraint("agreement_id", "day", name=op.f("pk_disclosure_counts")),
+    )
+    op.create_table(
         "disclosures",
         sa.Column("at", shareguard.storage.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("kind", sa.String(length=20), nullable=False),
@@ -1166,6 +1178,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_disclosures_agreement_at")
 
     op.drop_table("disclosures")
+    op.drop_table("disclosure_counts")
     with op.batch_alter_table("agreement_parties", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_agreement_parties_organisation_id"))
         batch_op.drop_index(batch_op.f("ix_agreement_parties_agreement_id"))
