@@ -88,6 +88,7 @@ def test_lock_refuses_bank_attribute_checks_but_not_share_codes_or_statutory_che
     licence_lines = [i for i in log if i.purpose == "driving_licence"]
     assert licence_lines and licence_lines[-1].organisation == "Test Agency"
     assert licence_lines[-1].agreement_reference  # names the agreement it was made under
+    assert licence_lines[-1].legal_gateway == "Test Act 2020 s.1"  # and the law it relies on
 
     # Clearing the lock lets the bank check by attributes again.
     LockService(world.session).clear_lock(person, "attribute_checks", as_person(person))

@@ -52,6 +52,7 @@ class AccessLogItemOut(BaseModel):
     outcome: str | None
     withheld: str | None = Field(None, description="'withheld under <exemption>' where one applies")
     exemption_reason: str | None = Field(None, description="Shown to staff only")
+    legal_gateway: str | None = Field(None, description="Statute and section the sharing relies on")
 
 
 class AccessLogOut(BaseModel):

@@ -45,6 +45,8 @@ class AccessLogItem:
     #: "withheld under <exemption>" when an exemption from subject access applies.
     withheld: str | None = None
     exemption_reason: str | None = None
+    #: The statute and section the sharing relies on, so the person sees the legal basis.
+    legal_gateway: str | None = None
 
 
 def signer_for(settings: Settings) -> Signer:
@@ -188,6 +190,14 @@ class AuditService:
                 exemptions.setdefault(row.entry_seq, row)
         orgs = self._names(Organisation, Organisation.name, {e.actor_org_id for e in entries})
         refs = self._names(Agreement, Agreement.reference, {e.agreement_id for e in entries})
+        gateways = {
+            i: " ".join(filter(None, [statute, section]))
+            for i, statute, section in self.session.execute(
+                select(
+                    Agreement.id, Agreement.legal_gateway_statute, Agreement.legal_gateway_section
+                ).where(Agreement.id.in_([i for i in refs]))
+            )
+        }
         items = []
         for e in entries:
             ex = exemptions.get(e.seq)
@@ -216,6 +226,7 @@ class AuditService:
                     outcome=_outcome(e),
                     withheld=f"withheld under {ex.exemption}" if ex else None,
                     exemption_reason=ex.reason if ex else None,
+                    legal_gateway=gateways.get(e.agreement_id) or None if e.agreement_id else None,
                 )
             )
         return items

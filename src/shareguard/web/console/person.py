@@ -460,6 +460,8 @@ def checks(request: Request, me: Me, session: SessionDep) -> Response:
             "organisation": i.organisation,
             "purpose": PURPOSES[i.purpose].title if i.purpose in PURPOSES else i.purpose,
             "agreement": i.agreement_reference,
+            "gateway": i.legal_gateway,
+            "statutory": i.purpose in PURPOSES and PURPOSES[i.purpose].statutory,
             "outcome": OUTCOME_TITLES.get(i.outcome or "", i.outcome),
             "withheld": i.withheld,
         }
