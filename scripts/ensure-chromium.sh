@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# Browser tests drive Debian's Chromium (never a browser a tool downloads itself).
+# System packages the tests drive: Debian's Chromium for browser tests (never a browser a
+# tool downloads itself) and zbar-tools to read back the QR codes on printed credentials.
 set -euo pipefail
-if command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ]; then exit 0; fi
+missing=()
+command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || missing+=(chromium fonts-liberation)
+command -v zbarimg >/dev/null 2>&1 || missing+=(zbar-tools)
+[ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
-  echo "installing Debian's chromium for the browser tests"
+  echo "installing Debian packages for the tests: ${missing[*]}"
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-liberation >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 else
-  echo "chromium not found and cannot install it here (needs root and apt-get): browser tests will skip"
+  echo "missing ${missing[*]} and cannot install here (needs root and apt-get): those tests will skip"
 fi

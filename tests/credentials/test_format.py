@@ -18,6 +18,7 @@ from joserfc.jwk import OKPKey
 
 from shareguard.credentials import format as fmt
 from shareguard.credentials import keys, qr
+from tests.conftest import need
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 ANSWER = {
@@ -273,10 +274,10 @@ def test_qr_code_fits_a_printable_symbol(key: OKPKey) -> None:
     assert qr.qr_png(token).startswith(b"\x89PNG")
 
 
-@pytest.mark.skipif(shutil.which("zbarimg") is None, reason="needs zbarimg (Debian: zbar-tools)")
 def test_scanned_qr_code_gives_back_the_token_which_verifies(
     key: OKPKey, public: OKPKey, tmp_path: Path
 ) -> None:
+    need(shutil.which("zbarimg") is not None, "needs zbarimg (Debian: zbar-tools)")
     token = make_token(key)
     image = tmp_path / "qr.png"
     image.write_bytes(qr.qr_png(token))
