@@ -8,10 +8,14 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from shareguard.corrections.present import correction_out, notice_out
+from shareguard.corrections.requests import CorrectionRequestService
 from shareguard.corrections.schemas import (
     AcknowledgeIn,
     CorrectionIn,
     CorrectionOut,
+    CorrectionRequestCloseIn,
+    CorrectionRequestIn,
+    CorrectionRequestOut,
     NoticeOut,
     PersonNoticeOut,
     RecipientToldOut,
@@ -152,3 +156,45 @@ def recipients_told(
 ) -> list[RecipientToldOut]:
     """Which organisations were told of corrections to the person's records."""
     return [RecipientToldOut(**r) for r in corrections.recipients_told(person_id, principal)]
+
+
+# a person's requests for correction -------------------------------------------------------
+@router.post(
+    "/persons/{person_id}/correction-requests",
+    response_model=CorrectionRequestOut,
+    status_code=201,
+)
+def request_correction(
+    person_id: uuid.UUID,
+    body: CorrectionRequestIn,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+) -> CorrectionRequestOut:
+    """Record a person's request to correct their record; a caseworker answers within a month."""
+    row = CorrectionRequestService(session).request(
+        person_id, principal, body.what_is_wrong, body.correct_value
+    )
+    return CorrectionRequestOut.model_validate(row)
+
+
+@router.get("/correction-requests", response_model=list[CorrectionRequestOut])
+def open_correction_requests(
+    principal: CurrentPrincipal, session: SessionDep
+) -> list[CorrectionRequestOut]:
+    """Open requests, soonest deadline first (caseworkers)."""
+    rows = CorrectionRequestService(session).open_requests(principal)
+    return [CorrectionRequestOut.model_validate(r) for r in rows]
+
+
+@router.post("/correction-requests/{request_id}/close", response_model=CorrectionRequestOut)
+def close_correction_request(
+    request_id: uuid.UUID,
+    body: CorrectionRequestCloseIn,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+) -> CorrectionRequestOut:
+    """Answer a request (caseworkers); the response is what the person reads."""
+    row = CorrectionRequestService(session).close(
+        request_id, principal, body.outcome, body.response
+    )
+    return CorrectionRequestOut.model_validate(row)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import enum
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, Date, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shareguard.storage.base import Base, CreatedMixin, IdMixin
+from shareguard.storage.base import Base, CreatedMixin, IdMixin, utcnow
 
 
 class CorrectionState(enum.StrEnum):
@@ -114,3 +114,20 @@ class PersonNotice(IdMixin, CreatedMixin, Base):
     message: Mapped[str] = mapped_column(Text)
     recipients_notified: Mapped[int] = mapped_column(default=0)
     read_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class CorrectionRequest(IdMixin, Base):
+    """A person's request to correct their record, open until a caseworker answers it."""
+
+    __tablename__ = "correction_requests"
+
+    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("persons.id"), index=True)
+    what_is_wrong: Mapped[str] = mapped_column(Text)
+    correct_value: Mapped[str] = mapped_column(Text, default="")
+    state: Mapped[str] = mapped_column(String(10), default="open", index=True)
+    opened_at: Mapped[datetime] = mapped_column(default=utcnow)
+    respond_by: Mapped[date] = mapped_column(Date)
+    closed_at: Mapped[datetime | None] = mapped_column(default=None)
+    closed_by: Mapped[uuid.UUID | None] = mapped_column(default=None)
+    outcome: Mapped[str | None] = mapped_column(String(20), default=None)
+    response: Mapped[str] = mapped_column(Text, default="")

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
-from typing import Annotated, Any
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -110,3 +110,31 @@ class WebhookOut(BaseModel):
     url: str | None
     #: Shown once: verify ``Shareguard-Signature`` with it.
     secret: str | None
+
+
+class CorrectionRequestIn(BaseModel):
+    """A person's request to correct their record (made for them by a caseworker here)."""
+
+    model_config = ConfigDict(extra="forbid")
+    what_is_wrong: str = Field(min_length=1, max_length=2000)
+    correct_value: str = Field(default="", max_length=2000)
+
+
+class CorrectionRequestCloseIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    outcome: Literal["corrected", "no_change", "partly_corrected"]
+    response: str = Field(min_length=1, max_length=2000)
+
+
+class CorrectionRequestOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: uuid.UUID
+    person_id: uuid.UUID
+    what_is_wrong: str
+    correct_value: str
+    state: str
+    opened_at: datetime
+    respond_by: date
+    closed_at: datetime | None
+    outcome: str | None
+    response: str

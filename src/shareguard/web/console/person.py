@@ -527,6 +527,7 @@ def contest_submit(request: Request, form: Form, me: Me, session: SessionDep) ->
 @router.get("/corrections", response_class=HTMLResponse)
 def corrections(request: Request, me: Me, session: SessionDep) -> Response:
     assert me.person_id is not None
+    from shareguard.corrections.requests import CorrectionRequestService
     from shareguard.corrections.service import CorrectionService
 
     service = CorrectionService(session)
@@ -536,4 +537,50 @@ def corrections(request: Request, me: Me, session: SessionDep) -> Response:
         title="Corrections to your record",
         notices=service.person_notices(me.person_id, me),
         told=service.recipients_told(me.person_id, me),
+        requests=CorrectionRequestService(session).for_person(me.person_id, me),
+    )
+
+
+@router.get("/corrections/request", response_class=HTMLResponse)
+def correction_request_form(request: Request, me: Me) -> Response:
+    return page(
+        request, "my/correction_request.html", title="Ask for a correction", errors={}, values={}
+    )
+
+
+@router.post("/corrections/request", response_class=HTMLResponse)
+def correction_request_submit(
+    request: Request, form: Form, me: Me, session: SessionDep
+) -> Response:
+    assert me.person_id is not None
+    from shareguard.corrections.requests import CorrectionRequestService
+
+    values = {
+        "what_is_wrong": field(form, "what_is_wrong"),
+        "correct_value": field(form, "correct_value"),
+    }
+    errors: dict[str, str] = {}
+    if not values["what_is_wrong"]:
+        errors["what_is_wrong"] = "Tell us what is wrong in your record"
+    for name in values:
+        if len(values[name]) > 2000:
+            errors[name] = "Use 2,000 characters or fewer"
+    if not errors:
+        row = CorrectionRequestService(session).request(
+            me.person_id, me, values["what_is_wrong"], values["correct_value"]
+        )
+        return page(
+            request,
+            "my/correction_request_done.html",
+            title="Request sent",
+            reference=str(row.id),
+            respond_by=row.respond_by,
+        )
+    return page(
+        request,
+        "my/correction_request.html",
+        status_code=422,
+        title="Ask for a correction",
+        errors=errors,
+        values=values,
     )

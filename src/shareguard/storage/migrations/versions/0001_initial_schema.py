@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 21:53:22.806467
+Create Date: 2026-11-23 21:59:03.241951
 """
 
 import sqlalchemy as sa
@@ -179,6 +179,30 @@ def upgrade() -> None:
     with op.batch_alter_table("checks", schema=None) as batch_op:
         batch_op.create_index("ix_checks_org_at", ["organisation_id", "at"], unique=False)
         batch_op.create_index(batch_op.f("ix_checks_person_id"), ["person_id"], unique=False)
+
+    op.create_table(
+        "correction_requests",
+        sa.Column("person_id", sa.Uuid(), nullable=False),
+        sa.Column("what_is_wrong", sa.Text(), nullable=False),
+        sa.Column("correct_value", sa.Text(), nullable=False),
+        sa.Column("state", sa.String(length=10), nullable=False),
+        sa.Column("opened_at", shareguard.storage.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("respond_by", sa.Date(), nullable=False),
+        sa.Column("closed_at", shareguard.storage.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("closed_by", sa.Uuid(), nullable=True),
+        sa.Column("outcome", sa.String(length=20), nullable=True),
+        sa.Column("response", sa.Text(), nullable=False),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["person_id"], ["persons.id"], name=op.f("fk_correction_requests_person_id_persons")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_correction_requests")),
+    )
+    with op.batch_alter_table("correction_requests", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_correction_requests_person_id"), ["person_id"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_correction_requests_state"), ["state"], unique=False)
 
     op.create_table(
         "person_documents",
@@ -1249,6 +1273,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_person_documents_number"))
 
     op.drop_table("person_documents")
+    with op.batch_alter_table("correction_requests", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_correction_requests_state"))
+        batch_op.drop_index(batch_op.f("ix_correction_requests_person_id"))
+
+    op.drop_table("correction_requests")
     with op.batch_alter_table("checks", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_checks_person_id"))
         batch_op.drop_index("ix_checks_org_at")
