@@ -68,7 +68,6 @@ def likely_duplicates(
         raise RuntimeError("duplicate detection needs splink: pip install shareguard") from exc
     from shareguard.matching.prepare import prepare
 
-
     raw = pd.DataFrame(list(persons))
     # prepare() cannot derive postcode parts from an all-empty column: give it a
     # placeholder, then blank every postcode column again so nobody matches on it.
