@@ -25,7 +25,7 @@ def register(app: typer.Typer) -> None:
         from shareguard.demo.world import DEMO_PASSWORD, email
         from shareguard.demo.world import seed as seed_world
         from shareguard.storage.db import get_engine, session_scope
-        from shareguard.storage.migrate import upgrade
+        from shareguard.storage.migrate import pending_changes, upgrade
 
         settings = get_settings()
         if settings.mode == "production":
@@ -36,6 +36,13 @@ def register(app: typer.Typer) -> None:
             for suffix in ("", "-wal", "-shm"):
                 db_file.with_name(db_file.name + suffix).unlink(missing_ok=True)
         upgrade(get_engine())
+        if pending_changes(get_engine()):
+            # Before 1.0 the single migration is rewritten, so an old demo database can lag.
+            console.print(
+                "[red]The demo database was made by an older version of shareguard.[/red] "
+                "Run `shareguard demo --reset` to start it afresh."
+            )
+            raise typer.Exit(2)
         with session_scope() as session:
             world = seed_world(session, seed=seed, persons=persons)
         table = Table("Role", "Sign in as", title=f"Demo users (password: {DEMO_PASSWORD})")
