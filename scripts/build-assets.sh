@@ -15,4 +15,6 @@ moj=node_modules/@ministryofjustice/frontend/moj
 cp "$moj"/moj-frontend.min.css "$moj"/moj-frontend.min.js "$static/moj/"
 [ -d "$moj/assets" ] && cp -r "$moj/assets" "$static/moj/assets"
 cp node_modules/axe-core/axe.min.js "$static/vendor/"
+cp node_modules/vega/build/vega.min.js node_modules/vega-lite/build/vega-lite.min.js \
+  node_modules/vega-embed/build/vega-embed.min.js "$static/vendor/"
 echo "assets built in $static"

@@ -199,3 +199,73 @@ def lift_pause(
         return _firewall_page(request, user, session, 422, errors)
     flash(request, f"Pause lifted: {pause.title}", "Sharing it blocked can resume at once.")
     return RedirectResponse("/governance/firewall", status_code=303)
+
+
+# reports with charts -------------------------------------------------------------------------
+def _chart_table(spec: dict[str, Any]) -> dict[str, Any]:
+    """The data-table alternative to a Vega-Lite spec: one column per encoded field."""
+    columns: list[tuple[str, str]] = []
+    for channel in ("x", "y", "color"):
+        enc = spec.get("encoding", {}).get(channel)
+        if enc and enc.get("field") and enc["field"] not in [c[0] for c in columns]:
+            columns.append((enc["field"], enc.get("title") or str(enc["field"]).capitalize()))
+    # Categories first (the row heading), counts after.
+    encoding = spec.get("encoding", {})
+    columns.sort(key=lambda c: encoding.get(_channel(spec, c[0]), {}).get("type") == "quantitative")
+    values = spec.get("data", {}).get("values", [])
+    return {
+        "caption": spec.get("title", ""),
+        "headers": [title for _, title in columns],
+        "rows": [[v.get(f, "") for f, _ in columns] for v in values],
+    }
+
+
+def _channel(spec: dict[str, Any], field_name: str) -> str:
+    for channel, enc in spec.get("encoding", {}).items():
+        if isinstance(enc, dict) and enc.get("field") == field_name:
+            return str(channel)
+    return ""
+
+
+@router.get("/governance/reports", response_class=HTMLResponse)
+def reports(request: Request, user: OfficerOrAuditor, session: SessionDep) -> Response:
+    from shareguard.reports import metrics
+    from shareguard.reports.charts import charts_for
+    from shareguard.reports.present import table_rows
+    from shareguard.reports.service import ReportService
+
+    period = request.query_params.get("period", "month")
+    if period not in metrics.PERIODS:
+        period = "month"
+    report = ReportService(session).report(user.principal, period=period)
+    sections = [report, *report.get("agreements", [])]
+    out = []
+    for i, section in enumerate(sections):
+        charts = charts_for(section)
+        out.append(
+            {
+                "id": f"section-{i}",
+                "title": section["title"],
+                "reference": section.get("reference"),
+                "figures": table_rows(section),
+                "charts": [
+                    {
+                        "id": f"chart-{i}-{name}",
+                        "spec": json.dumps(spec).replace("</", "<\\/"),
+                        "table": _chart_table(spec),
+                    }
+                    for name, spec in charts.items()
+                ],
+            }
+        )
+    return render(
+        request,
+        "console/reports.html",
+        title="Reports",
+        sections=out,
+        period=period,
+        period_items=[
+            {"value": p, "text": p.capitalize(), "selected": p == period} for p in metrics.PERIODS
+        ],
+        generated_at=report.get("generated_at", ""),
+    )

@@ -174,6 +174,11 @@ STAFF_NAV: list[tuple[str, str, frozenset[str]]] = [
         "/governance/audit",
         frozenset({Role.GOVERNANCE_OFFICER, Role.AUDITOR}),
     ),
+    (
+        "Reports",
+        "/governance/reports",
+        frozenset({Role.GOVERNANCE_OFFICER, Role.AUDITOR}),
+    ),
     ("People", "/casework/people", frozenset({Role.CASEWORKER})),
     ("Contests", "/casework/contests", frozenset({Role.CASEWORKER})),
     ("Review queue", "/review", frozenset({Role.REVIEWER})),
