@@ -45,6 +45,10 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(2)
         with session_scope() as session:
             world = seed_world(session, seed=seed, persons=persons)
+            from shareguard.audit.service import AuditService
+
+            # A signed checkpoint over the seeded log, so `audit verify` has one to check.
+            AuditService(session, settings).checkpoint()
         table = Table("Role", "Sign in as", title=f"Demo users (password: {DEMO_PASSWORD})")
         for local, role in [
             ("officer", "governance officer"),
