@@ -269,3 +269,61 @@ def reports(request: Request, user: OfficerOrAuditor, session: SessionDep) -> Re
         ],
         generated_at=report.get("generated_at", ""),
     )
+
+
+# data-quality queue --------------------------------------------------------------------------
+@router.get("/governance/quality", response_class=HTMLResponse)
+def quality_queue(request: Request, user: OfficerOrAuditor, session: SessionDep) -> Response:
+    return _quality_page(request, user, session)
+
+
+def _quality_page(
+    request: Request,
+    user: Any,
+    session: Any,
+    status_code: int = 200,
+    errors: dict[str, str] | None = None,
+) -> Response:
+    from shareguard.agreements.service import user_name
+    from shareguard.quality.service import QualityService
+    from shareguard.storage.base import today
+
+    now = today()
+    findings = [
+        {
+            "id": f.id,
+            "rule": f.rule,
+            "severity": f.severity,
+            "message": f.message,
+            "record": f"{f.record_kind} {f.record_id[:8]}",
+            "owner": user_name(session, f.owner_id) if f.owner_id else "Not assigned",
+            "due_date": f.due_date,
+            "overdue": f.due_date < now,
+        }
+        for f in QualityService(session).findings(user.principal, limit=100)
+    ]
+    return render(
+        request,
+        "console/quality.html",
+        status_code=status_code,
+        title="Data-quality queue",
+        findings=findings,
+        errors=errors or {},
+        officer=user.has("governance_officer"),
+    )
+
+
+@router.post("/governance/quality/{finding_id}/resolve", response_class=HTMLResponse)
+def resolve_finding(
+    finding_id: uuid.UUID, request: Request, form: Form, user: Officer, session: SessionDep
+) -> Response:
+    from shareguard.quality.service import QualityService
+
+    note = field(form, "resolution")
+    try:
+        QualityService(session).resolve(finding_id, user.principal, note)
+    except (InvalidInput, Conflict) as exc:
+        errors = {f"resolution-{finding_id}": exc.detail[:1].upper() + exc.detail[1:]}
+        return _quality_page(request, user, session, 422, errors)
+    flash(request, "Finding resolved", "Your note is kept with the finding.")
+    return RedirectResponse("/governance/quality", status_code=303)

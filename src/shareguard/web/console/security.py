@@ -179,6 +179,11 @@ STAFF_NAV: list[tuple[str, str, frozenset[str]]] = [
         "/governance/reports",
         frozenset({Role.GOVERNANCE_OFFICER, Role.AUDITOR}),
     ),
+    (
+        "Data quality",
+        "/governance/quality",
+        frozenset({Role.GOVERNANCE_OFFICER, Role.AUDITOR}),
+    ),
     ("People", "/casework/people", frozenset({Role.CASEWORKER})),
     ("Contests", "/casework/contests", frozenset({Role.CASEWORKER})),
     ("Review queue", "/review", frozenset({Role.REVIEWER})),

@@ -1,0 +1,70 @@
+"""The data-quality queue: open findings with owner and due date; resolve with a note."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from fastapi.testclient import TestClient
+
+from shareguard.quality.service import QualityService
+from shareguard.status import StatusService
+from shareguard.status.schemas import DecisionIn, NameIn, PersonIn
+from tests.factories import TestWorld
+from tests.web.console_helpers import csrf, error_messages, sign_in
+
+
+def _finding(world: TestWorld) -> str:
+    s = world.session
+    p = StatusService(s).create_person(
+        PersonIn(names=[NameIn(given="Amara", family="Okonkwo")], date_of_birth=date(1990, 4, 12)),
+        world.principals["caseworker"],
+    )
+    StatusService(s).record_decision(
+        p.id,
+        DecisionIn(
+            type="refusal", decided_on=date(1980, 1, 1), final=False, source="x", evidence_ref="E"
+        ),
+        world.principals["caseworker"],
+    )
+    QualityService(s).run(world.principals["reviewer"], only=["implausible_dates"])
+    [f] = QualityService(s).findings(world.principals["reviewer"])
+    s.commit()
+    return str(f.id)
+
+
+def test_officer_resolves_a_finding_with_a_note(client: TestClient, world: TestWorld) -> None:
+    fid = _finding(world)
+    sign_in(client, "officer")
+    page = client.get("/governance/quality")
+    assert page.status_code == 200
+    assert 'href="/governance/quality"' in page.text
+    assert "Implausible dates" in page.text and "1 open finding" in page.text
+    token = csrf(client, "/governance/quality")
+    empty = client.post(f"/governance/quality/{fid}/resolve", data={"csrf_token": token})
+    assert empty.status_code == 422
+    assert error_messages(empty.text) == ["Say how the finding was resolved"]
+    forged = client.post(
+        f"/governance/quality/{fid}/resolve", data={"csrf_token": "x", "resolution": "done"}
+    )
+    assert forged.status_code == 403
+    done = client.post(
+        f"/governance/quality/{fid}/resolve",
+        data={"csrf_token": token, "resolution": "Decision date corrected from the file"},
+    )
+    assert done.status_code == 200 and "Finding resolved" in done.text
+    assert "No open findings." in done.text
+
+
+def test_auditor_reads_but_cannot_resolve(client: TestClient, world: TestWorld) -> None:
+    fid = _finding(world)
+    sign_in(client, "auditor")
+    page = client.get("/governance/quality")
+    assert page.status_code == 200 and "Resolve this finding" not in page.text
+    token = csrf(client, "/console")
+    refused = client.post(
+        f"/governance/quality/{fid}/resolve", data={"csrf_token": token, "resolution": "x"}
+    )
+    assert refused.status_code == 403
+    client.post("/sign-out", data={"csrf_token": token})
+    sign_in(client, "agency_user")
+    assert client.get("/governance/quality").status_code == 403
