@@ -463,3 +463,70 @@ def correct(
                 )
             return RedirectResponse(f"/casework/people/{pid}", status_code=303)
     return _correction_form(request, session, person, record, 422, errors, values)
+
+
+# watch-list verification (four eyes) ---------------------------------------------------------
+def _watchlist_page(
+    request: Request,
+    user: Any,
+    session: Any,
+    status_code: int = 200,
+    errors: dict[str, str] | None = None,
+) -> Response:
+    from sqlalchemy import select
+
+    from shareguard.agreements.models import Agreement
+    from shareguard.matching.models import EntryState, WatchlistEntry
+
+    rows = session.scalars(
+        select(WatchlistEntry)
+        .where(WatchlistEntry.state == EntryState.PROPOSED)
+        .order_by(WatchlistEntry.created_at, WatchlistEntry.id)
+    )
+    entries = []
+    for e in rows:
+        agreement = session.get(Agreement, e.agreement_id)
+        entries.append(
+            {
+                "id": e.id,
+                "person_id": e.person_id,
+                "agreement": agreement.reference if agreement else "",
+                "evidence_ref": e.evidence_ref,
+                "proposed_by": user_name(session, e.proposed_by) if e.proposed_by else "",
+                "proposed_at": e.created_at,
+                "own": e.proposed_by == user.id,
+            }
+        )
+    return render(
+        request,
+        "console/watchlist.html",
+        status_code=status_code,
+        title="Watch-list entries to verify",
+        entries=entries,
+        errors=errors or {},
+    )
+
+
+@router.get("/casework/watchlist", response_class=HTMLResponse)
+def watchlist(request: Request, user: Caseworker, session: SessionDep) -> Response:
+    return _watchlist_page(request, user, session)
+
+
+@router.post("/casework/watchlist/{entry_id}/verify", response_class=HTMLResponse)
+def verify_entry(
+    entry_id: uuid.UUID, request: Request, form: Form, user: Caseworker, session: SessionDep
+) -> Response:
+    from shareguard.errors import Forbidden
+    from shareguard.matching.watchlist import WatchlistService, explain
+
+    try:
+        entry = WatchlistService(session).verify(entry_id, user.principal)
+    except (Forbidden, Conflict) as exc:
+        errors = {f"verify-{entry_id}": exc.detail[:1].upper() + exc.detail[1:]}
+        status = 403 if isinstance(exc, Forbidden) else 409
+        return _watchlist_page(request, user, session, status, errors)
+    if entry.reasons:
+        flash(request, "Entry refused by the gate", " ".join(explain(list(entry.reasons))))
+    else:
+        flash(request, "Entry verified", "The person is now on the watch list.")
+    return RedirectResponse("/casework/watchlist", status_code=303)

@@ -186,6 +186,7 @@ STAFF_NAV: list[tuple[str, str, frozenset[str]]] = [
     ),
     ("People", "/casework/people", frozenset({Role.CASEWORKER})),
     ("Contests", "/casework/contests", frozenset({Role.CASEWORKER})),
+    ("Watch list", "/casework/watchlist", frozenset({Role.CASEWORKER})),
     ("Review queue", "/review", frozenset({Role.REVIEWER})),
     ("Run a check", "/checks/new", frozenset({Role.PARTNER_USER})),
     ("Rectification notices", "/notices", frozenset({Role.PARTNER_USER})),
