@@ -530,3 +530,82 @@ def verify_entry(
     else:
         flash(request, "Entry verified", "The person is now on the watch list.")
     return RedirectResponse("/casework/watchlist", status_code=303)
+
+
+# record an immigration decision --------------------------------------------------------------
+def _decision_form(
+    request: Request,
+    person: Any,
+    status_code: int = 200,
+    errors: dict[str, str] | None = None,
+    values: dict[str, str] | None = None,
+) -> Response:
+    from shareguard.status.models import DecisionType
+
+    values = values or {}
+    return render(
+        request,
+        "console/decision_new.html",
+        status_code=status_code,
+        title="Record an immigration decision",
+        person=person,
+        errors=errors or {},
+        values=values,
+        type_items=[
+            {"value": t.value, "text": t.value.capitalize(), "checked": values.get("type") == t}
+            for t in DecisionType
+        ],
+    )
+
+
+@router.get("/casework/people/{person_id}/decisions", response_class=HTMLResponse)
+def decision_form(
+    person_id: str, request: Request, user: Caseworker, session: SessionDep
+) -> Response:
+    return _decision_form(request, StatusService(session).person(_person_id(person_id)))
+
+
+@router.post("/casework/people/{person_id}/decisions", response_class=HTMLResponse)
+def record_decision(
+    person_id: str, request: Request, form: Form, user: Caseworker, session: SessionDep
+) -> Response:
+    from shareguard.status.models import DecisionType
+    from shareguard.status.schemas import DecisionIn
+
+    pid = _person_id(person_id)
+    service = StatusService(session)
+    person = service.person(pid)
+    keys = ("type", "evidence_ref", "final")
+    keys += tuple(f"{p}-{part}" for p in ("decided", "window") for part in ("day", "month", "year"))
+    values = {k: field(form, k) for k in keys}
+    errors: dict[str, str] = {}
+    if values["type"] not in {t.value for t in DecisionType}:
+        errors["type"] = "Select the decision"
+    decided_on = _date(form, "decided")
+    if decided_on is None:
+        errors["decided"] = "Enter the date of the decision as a real date"
+    window = _date(form, "window")
+    if window is None and any(values[f"window-{p}"] for p in ("day", "month", "year")):
+        errors["window"] = "Enter the end of the appeal window as a real date, or leave it empty"
+    if not values["evidence_ref"]:
+        errors["evidence_ref"] = "Enter the reference of the evidence for this decision"
+    if not errors and decided_on is not None:
+        try:
+            service.record_decision(
+                pid,
+                DecisionIn(
+                    type=DecisionType(values["type"]),
+                    decided_on=decided_on,
+                    final=bool(values["final"]),
+                    appeal_window_end=window,
+                    source="console",
+                    evidence_ref=values["evidence_ref"],
+                ),
+                user.principal,
+            )
+        except (InvalidInput, Conflict) as exc:
+            errors[exc.field or "type"] = exc.detail[:1].upper() + exc.detail[1:]
+    if errors:
+        return _decision_form(request, person, 422, errors, values)
+    flash(request, "Decision recorded", "It is now part of the person's history.")
+    return RedirectResponse(f"/casework/people/{pid}", status_code=303)
