@@ -575,7 +575,7 @@ def record_decision(
     pid = _person_id(person_id)
     service = StatusService(session)
     person = service.person(pid)
-    keys = ("type", "evidence_ref", "final")
+    keys: tuple[str, ...] = ("type", "evidence_ref", "final")
     keys += tuple(f"{p}-{part}" for p in ("decided", "window") for part in ("day", "month", "year"))
     values = {k: field(form, k) for k in keys}
     errors: dict[str, str] = {}
