@@ -215,6 +215,7 @@ def test_remaining_pages_pass_axe(browser: Any, server: Any, person: str) -> Non
         for path, name in [
             ("/my/status", "34-person-status"),
             ("/my/corrections", "35-person-corrections"),
+            ("/my/corrections/request", "38-person-ask-for-correction"),
         ]:
             page.goto(server.url + path)
             a11y(page, name)
@@ -229,5 +230,20 @@ def test_remaining_pages_pass_axe(browser: Any, server: Any, person: str) -> Non
         page.get_by_role("link", name=re.compile("Correct this record")).first.click()
         assert "Who will be told" in page.inner_text("main")
         a11y(page, "37-caseworker-correction")
+        for path, name in [
+            (f"/casework/people/{person}/decisions", "39-caseworker-record-decision"),
+            ("/casework/watchlist", "40-caseworker-watchlist"),
+        ]:
+            page.goto(server.url + path)
+            a11y(page, name)
+        page.get_by_role("button", name="Sign out").click()
+        sign_in(page, server.url, demo_email("officer"))
+        for path, name in [
+            ("/governance/reports", "41-officer-reports"),
+            ("/governance/quality", "42-officer-quality"),
+        ]:
+            page.goto(server.url + path)
+            assert page.locator("h1").count() == 1
+            a11y(page, name)
     finally:
         ctx.close()
