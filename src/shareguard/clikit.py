@@ -15,7 +15,7 @@ from rich.console import Console
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shareguard.accounts.principal import SYSTEM, Principal
+from shareguard.accounts.principal import Principal
 from shareguard.errors import InvalidInput, ShareguardError
 from shareguard.storage.db import session_scope
 
@@ -82,15 +82,3 @@ def emit(data: Any, as_json: bool) -> bool:
         text = json.dumps(data, indent=2, default=str)
     sys.stdout.write(text + "\n")
     return True
-
-
-__all__ = [
-    "AS_OPTION",
-    "JSON_OPTION",
-    "SYSTEM",
-    "acting",
-    "cli_session",
-    "console",
-    "emit",
-    "handle_errors",
-]

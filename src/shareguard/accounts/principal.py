@@ -34,6 +34,3 @@ class Principal:
 
     def may_act_under(self, agreement_id: uuid.UUID) -> bool:
         return self.agreement_scope is None or agreement_id in self.agreement_scope
-
-
-SYSTEM = Principal(organisation_id=None, roles=frozenset({"system"}))

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Callable
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shareguard.accounts.models import Organisation, Role, User
@@ -38,6 +38,9 @@ REQUIRED: dict[str, str] = {
     "amendment_duty": "duty to inform partners of amendments",
     "decision_maker": "decision-maker",
 }
+
+#: Staff who may read every agreement; other principals see only those they are party to.
+STAFF_READERS = (Role.GOVERNANCE_OFFICER, Role.AUDITOR, Role.CASEWORKER, Role.REVIEWER)
 
 #: Allowed lifecycle moves: action -> (from states, to state).
 TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
@@ -117,9 +120,7 @@ class AgreementService:
         stmt = select(Agreement)
         if state:
             stmt = stmt.where(Agreement.state == state)
-        if principal is not None and not principal.has(
-            Role.GOVERNANCE_OFFICER, Role.AUDITOR, Role.CASEWORKER, Role.REVIEWER
-        ):
+        if principal is not None and not principal.has(*STAFF_READERS):
             party_of = select(AgreementParty.agreement_id).where(
                 AgreementParty.organisation_id == principal.organisation_id
             )
@@ -139,7 +140,7 @@ class AgreementService:
         return list(self.session.scalars(stmt).unique())
 
     def _may_read(self, principal: Principal, agreement: Agreement) -> bool:
-        if principal.has(Role.GOVERNANCE_OFFICER, Role.AUDITOR, Role.CASEWORKER, Role.REVIEWER):
+        if principal.has(*STAFF_READERS):
             return True
         return principal.organisation_id in {p.organisation_id for p in agreement.parties}
 
@@ -283,10 +284,6 @@ class AgreementService:
     def _notify(self, agreement: Agreement, action: str, principal: Principal) -> None:
         for listener in _listeners:
             listener(self.session, agreement, action, principal)
-
-    def count_by_state(self) -> dict[str, int]:
-        rows = self.session.execute(select(Agreement.state, func.count()).group_by(Agreement.state))
-        return {state: n for state, n in rows}
 
 
 def user_name(session: Session, user_id: uuid.UUID | None) -> str:

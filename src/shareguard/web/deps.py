@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from typing import Annotated
 
@@ -28,16 +29,15 @@ SessionDep = Annotated[Session, Depends(get_session)]
 
 def current_principal(request: Request, session: SessionDep) -> Principal:
     """The caller, from ``Authorization: Bearer <API key>`` or the console session cookie."""
+    accounts = AccountService(session)
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
-        return AccountService(session).authenticate_key(header[7:].strip())
+        return accounts.authenticate_key(header[7:].strip())
     user_id = request.session.get("user_id") if "session" in request.scope else None
     if user_id:
-        import uuid
-
-        user = AccountService(session).user(uuid.UUID(user_id))
+        user = accounts.user(uuid.UUID(user_id))
         if user.active:
-            return AccountService(session).principal_for_user(user)
+            return accounts.principal_for_user(user)
     raise Unauthenticated("send an API key as 'Authorization: Bearer <key>'")
 
 

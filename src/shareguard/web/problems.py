@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shareguard.errors import ShareguardError
+from shareguard.errors import NotFound, ShareguardError
 
 log = logging.getLogger("shareguard.web")
 PROBLEM = "application/problem+json"
@@ -64,10 +64,11 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         if not request.url.path.startswith("/api/") and hasattr(app.state, "console_error"):
-            from shareguard.errors import NotFound
-            from shareguard.errors import ShareguardError as SE
-
-            err: SE = NotFound("page not found") if exc.status_code == 404 else SE(str(exc.detail))
+            err = (
+                NotFound("page not found")
+                if exc.status_code == 404
+                else ShareguardError(str(exc.detail))
+            )
             err.status = exc.status_code
             return app.state.console_error(request, err)
         return problem_response(
