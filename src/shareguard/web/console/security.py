@@ -190,6 +190,7 @@ STAFF_NAV: list[tuple[str, str, frozenset[str]]] = [
     ("Review queue", "/review", frozenset({Role.REVIEWER})),
     ("Run a check", "/checks/new", frozenset({Role.PARTNER_USER})),
     ("Rectification notices", "/notices", frozenset({Role.PARTNER_USER})),
+    ("Match results", "/matches", frozenset({Role.PARTNER_USER})),
     ("Your agreements", "/agreements", frozenset({Role.PARTNER_USER})),
 ]
 
