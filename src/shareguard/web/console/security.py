@@ -189,6 +189,7 @@ STAFF_NAV: list[tuple[str, str, frozenset[str]]] = [
     ("Watch list", "/casework/watchlist", frozenset({Role.CASEWORKER})),
     ("Review queue", "/review", frozenset({Role.REVIEWER})),
     ("Run a check", "/checks/new", frozenset({Role.PARTNER_USER})),
+    ("Check a credential", "/credentials/verify", frozenset({Role.PARTNER_USER})),
     ("Rectification notices", "/notices", frozenset({Role.PARTNER_USER})),
     ("Match results", "/matches", frozenset({Role.PARTNER_USER})),
     ("Your agreements", "/agreements", frozenset({Role.PARTNER_USER})),
