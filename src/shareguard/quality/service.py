@@ -25,6 +25,8 @@ from shareguard.storage.base import today, utcnow
 #: Days to resolve a finding, by severity.
 DUE_DAYS = {"high": 5, "medium": 10, "low": 20}
 STAFF = ("reviewer", "caseworker", "governance_officer", "system")
+#: Roles a finding's owner may hold.
+OWNER_ROLES = ("reviewer", "caseworker", "governance_officer")
 ALL_RULES = (*rules.RULES, "likely_duplicates")
 
 
@@ -252,13 +254,45 @@ class QualityService:
             raise NotFound(f"finding {finding_id} not found")
         return row
 
+    def owners(self, organisation_id: uuid.UUID | None) -> list[User]:
+        """Who may own a finding: active reviewers, caseworkers and officers of the organisation."""
+        stmt = select(User).where(User.active.is_(True), User.organisation_id == organisation_id)
+        users = self.session.scalars(stmt.order_by(User.display_name, User.email))
+        return [u for u in users if set(u.roles or []) & set(OWNER_ROLES)]
+
     def assign(
-        self, finding_id: uuid.UUID, owner_id: uuid.UUID, principal: Principal
+        self,
+        finding_id: uuid.UUID,
+        owner_id: uuid.UUID,
+        principal: Principal,
+        *,
+        due_date: date | None = None,
     ) -> QualityFinding:
+        """Give an open finding an owner from the assigner's organisation, and maybe a due date."""
+        principal.require(*STAFF)  # auditors read the queue but do not run it
         row = self.finding(finding_id, principal)
-        if self.session.get(User, owner_id) is None:
-            raise InvalidInput("no such user", field="owner_id")
+        if row.state != FindingState.OPEN:
+            raise Conflict("this finding is already closed", field="state")
+        if owner_id not in {u.id for u in self.owners(principal.organisation_id)}:
+            raise InvalidInput(
+                "the owner must be an active reviewer, caseworker or governance officer "
+                "of your organisation",
+                field="owner_id",
+            )
+        if due_date is not None and due_date < today():
+            raise InvalidInput("the due date must be today or in the future", field="due_date")
         row.owner_id = owner_id
+        if due_date is not None:
+            row.due_date = due_date
+        append(
+            self.session,
+            AuditRecord(
+                action="quality.assign",
+                actor_org_id=principal.organisation_id,
+                actor_user_id=principal.user_id,
+                details={"finding": str(row.id), "owner": str(owner_id)},
+            ),
+        )
         self.session.commit()
         return row
 
