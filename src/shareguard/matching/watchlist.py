@@ -172,6 +172,30 @@ class WatchlistService:
         agreement = self._agreement(entry.agreement_id)
         return gate(self._facts(entry, agreement, on or today(), entry.verified_by), on or today())
 
+    def precheck(
+        self,
+        agreement_id: uuid.UUID,
+        person_id: uuid.UUID,
+        decision_id: uuid.UUID,
+        proposer: uuid.UUID | None,
+        on: date | None = None,
+    ) -> list[str]:
+        """What the gate would refuse now, apart from the verification still to come (reads only).
+
+        Lets a caseworker see, before proposing, that an appeal or an open window keeps the
+        person out; ``verify`` runs the whole gate again.
+        """
+        on = on or today()
+        draft = WatchlistEntry(
+            agreement_id=agreement_id,
+            person_id=person_id,
+            decision_id=decision_id,
+            proposed_by=proposer,
+            state=EntryState.PROPOSED,
+        )  # never added to the session: nothing is written
+        facts = self._facts(draft, self._agreement(agreement_id), on, None)
+        return [r for r in gate(facts, on) if r not in ("not_verified", "same_verifier")]
+
     def _agreement(self, agreement_id: uuid.UUID) -> Agreement:
         agreement = self.session.get(Agreement, agreement_id)
         if agreement is None:
