@@ -23,7 +23,18 @@ from shareguard.web.console.security import SIGNED_IN_MARKER, CsrfRejected, Pers
 log = logging.getLogger("shareguard.console")
 
 #: Page modules, mounted in this order; those whose capability has not landed import nothing.
-PAGES = ("pages", "person", "partner", "casework", "review", "governance", "matches", "credentials")
+PAGES = (
+    "pages",
+    "person",
+    "partner",
+    "casework",
+    "review",
+    "governance",
+    "matches",
+    "credentials",
+    "watchlist",
+    "quality",
+)
 
 ERROR_TITLES = {
     403: "You do not have permission to see this page",
