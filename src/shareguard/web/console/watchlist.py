@@ -305,7 +305,7 @@ def check_answers(
     pid = _person_id(person_id)
     person = StatusService(session).person(pid)
     answers, errors, agreement, decision = _from_draft(request, session, user, pid)
-    if errors:  # no answers yet, or they no longer hold: ask again
+    if errors or agreement is None:  # no answers yet, or they no longer hold: ask again
         return RedirectResponse(f"/casework/people/{pid}/watchlist/new", status_code=303)
     return _check_page(request, person, agreement, decision, answers.values)
 
