@@ -22,6 +22,7 @@ from shareguard.storage.base import today
 from shareguard.web.console.render import render
 from shareguard.web.console.security import (
     SIGNED_IN_MARKER,
+    ConsoleUser,
     Form,
     MaybeUser,
     Officer,
@@ -473,6 +474,57 @@ def sign_out(request: Request, form: Form) -> Response:
 
 
 # home, help --------------------------------------------------------------------------------
+#: One line under each navigation link on the home page, so a new user knows where to go.
+NAV_HINTS = {
+    "/agreements": "The register of data-sharing agreements: checklist, sign-off, pauses, reviews.",
+    "/governance/firewall": "Rules no agreement can override, and pauses on sharing.",
+    "/governance/audit": "Every decision and disclosure, with signed checkpoints and proofs.",
+    "/governance/reports": "Volumes, errors and corrections per agreement, with charts and tables.",
+    "/governance/quality": "Data-quality findings to assign and resolve before data is shared.",
+    "/casework/people": "Find a person; record decisions and status; correct a record.",
+    "/casework/contests": "Referrals from checks and results a person has contested.",
+    "/casework/watchlist": "Watch-list entries waiting for a second caseworker to verify.",
+    "/review": "Candidate matches to decide before any adverse action can be reported.",
+    "/checks/new": "Check a person's status with a share code or their details.",
+    "/notices": "Corrections to data you received, to acknowledge once you have fixed it.",
+    "/matches": "Results of bulk matching runs, and reporting an action you took.",
+    "/credentials/verify": "Check a digital status credential a person has shown you.",
+}
+
+
+def _waiting(user: ConsoleUser, session: Session) -> list[dict[str, Any]]:
+    """Work waiting for this user, one line per queue they look after (omitting empty ones)."""
+    items: list[dict[str, Any]] = []
+    if user.has(Role.CASEWORKER):
+        from shareguard.checks.service import CheckService
+
+        n = len(CheckService(session).cases(user.principal, state="open", limit=1000))
+        items.append(
+            _queue(
+                n, "open referral or contest", "open referrals and contests", "/casework/contests"
+            )
+        )
+    if user.has(Role.REVIEWER):
+        from shareguard.matching.service import MatchingService
+
+        _, n = MatchingService(session).queue(user.principal, limit=1)
+        items.append(
+            _queue(n, "candidate match to review", "candidate matches to review", "/review")
+        )
+    if user.has(Role.PARTNER_USER):
+        from shareguard.corrections.service import CorrectionService
+
+        notices = CorrectionService(session).notices(user.principal, open_only=True, limit=1000)
+        items.append(
+            _queue(len(notices), "notice to acknowledge", "notices to acknowledge", "/notices")
+        )
+    return [i for i in items if i["count"]]
+
+
+def _queue(n: int, one: str, many: str, href: str) -> dict[str, Any]:
+    return {"count": n, "text": f"{n} {one if n == 1 else many}", "href": href}
+
+
 @router.get("/console", response_class=HTMLResponse)
 def home(request: Request, user: User, session: SessionDep) -> Response:
     service = AgreementService(session)
@@ -500,6 +552,8 @@ def home(request: Request, user: User, session: SessionDep) -> Response:
         on=on,
         status_tag=STATUS_TAG,
         Role=Role,
+        hints=NAV_HINTS,
+        waiting=_waiting(user, session),
     )
 
 
