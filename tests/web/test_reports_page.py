@@ -13,6 +13,8 @@ from tests.corrections.scenario import build
 from tests.factories import TestWorld
 from tests.web.console_helpers import csrf, sign_in
 
+SPEC = r'<script type="application/json" id="([^"]+)-spec">(.*?)</script>'
+
 
 def test_officer_sees_figures_charts_and_their_tables(client: TestClient, world: TestWorld) -> None:
     build(world)
@@ -24,12 +26,13 @@ def test_officer_sees_figures_charts_and_their_tables(client: TestClient, world:
     html = page.text
     assert 'href="/governance/reports"' in html  # in the navigation
     assert "All agreements" in html
+    # Every agreement is compared on the overview and links to its own report.
     for section in report["agreements"]:
-        assert section["reference"] in html
+        assert f'href="/governance/reports/{section["reference"]}?period=month"' in html
     # Every chart's spec is embedded, and followed by a table of the same figures.
-    specs = re.findall(r'<script type="application/json" id="([^"]+)-spec">(.*?)</script>', html)
-    assert len(specs) == 4 * (1 + len(report["agreements"]))
-    chart_id, raw = next(s for s in specs if s[0] == "chart-0-checks")
+    specs = re.findall(SPEC, html)
+    assert len(specs) == 4
+    chart_id, raw = next(s for s in specs if s[0] == "chart-all-checks")
     spec = json.loads(raw)
     assert spec["mark"]["type"] == "bar"
     after = html[html.index(f'id="{chart_id}-spec"') :]
@@ -42,6 +45,26 @@ def test_officer_sees_figures_charts_and_their_tables(client: TestClient, world:
     assert re.search(rf"Checks</th><td[^>]*>{report['checks']['total']}</td>", html)
     assert 'href="/api/v1/reports.csv?period=month"' in unescape(html)
     assert "/static/reports.js" in html
+
+
+def test_one_agreements_report_has_its_own_charts_and_figures(
+    client: TestClient, world: TestWorld
+) -> None:
+    build(world)
+    report = ReportService(world.session).report(world.principals["officer"])
+    world.session.commit()
+    section = max(report["agreements"], key=lambda s: s["checks"]["total"])
+    assert section["checks"]["total"] > 0
+    sign_in(client, "officer")
+    page = client.get(f"/governance/reports/{section['reference']}")
+    assert page.status_code == 200
+    html = page.text
+    assert f"{section['reference']}: {section['title']}" in unescape(html)
+    assert 'href="/governance/reports?period=month"' in html  # back to all reports
+    assert re.search(rf"Checks</th><td[^>]*>{section['checks']['total']}</td>", html)
+    assert len(re.findall(SPEC, html)) == 4
+    missing = client.get("/governance/reports/NO-SUCH-REF")
+    assert missing.status_code == 404 and "Page not found" in missing.text
 
 
 def test_period_choice_regroups_disclosures(client: TestClient, world: TestWorld) -> None:

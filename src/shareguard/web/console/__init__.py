@@ -30,6 +30,7 @@ PAGES = (
     "casework",
     "review",
     "governance",
+    "reports",
     "matches",
     "credentials",
     "watchlist",
