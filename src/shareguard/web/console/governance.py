@@ -219,6 +219,7 @@ def _quality_page(
     from shareguard.storage.base import today
 
     now = today()
+    mine = request.query_params.get("owner") == "me"  # "assigned to me"
     findings = [
         {
             "id": f.id,
@@ -230,7 +231,9 @@ def _quality_page(
             "due_date": f.due_date,
             "overdue": f.due_date < now,
         }
-        for f in QualityService(session).findings(user.principal, limit=100)
+        for f in QualityService(session).findings(
+            user.principal, owner_id=user.id if mine else None, limit=100
+        )
     ]
     return render(
         request,
@@ -240,6 +243,7 @@ def _quality_page(
         findings=findings,
         errors=errors or {},
         officer=user.has("governance_officer"),
+        mine=mine,
     )
 
 
