@@ -245,5 +245,11 @@ def test_remaining_pages_pass_axe(browser: Any, server: Any, person: str) -> Non
             page.goto(server.url + path)
             assert page.locator("h1").count() == 1
             a11y(page, name)
+        # From the overview to one agreement's report; vega-embed draws its charts as SVG.
+        page.goto(server.url + "/governance/reports")
+        page.get_by_role("link", name="HO-DVLA-001 report").click()
+        assert "HO-DVLA-001" in page.locator("h1").inner_text()
+        page.wait_for_selector(".sg-chart svg")
+        a11y(page, "43-officer-agreement-report")
     finally:
         ctx.close()
