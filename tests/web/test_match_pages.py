@@ -291,3 +291,20 @@ def test_bad_input_shows_errors_and_writes_nothing(
     assert no_token.status_code == 403
     assert _actions(world) == 0
     assert _audit_count(world, "permit") + _audit_count(world, "deny") == before
+
+
+def test_a_run_without_disclosed_results_says_which_case_it_is(
+    client: TestClient, world: TestWorld, tmp_path: Path
+) -> None:
+    run = disclosed_run(world, tmp_path)
+    stored = world.session.get(MatchRun, run.run_id)
+    assert stored is not None
+    (Path(stored.out_dir) / "partner_results.json").unlink()
+    stored.counts = {"partner_rows": 10, "matches": 0, "disclosed": 0}
+    world.session.commit()
+    sign_in(client, "agency_user")
+    assert "This run disclosed no matches to you" in client.get(f"/matches/{run.run_id}").text
+    stored.counts = {"replayed": True}  # history recorded without its results file
+    world.session.commit()
+    page = client.get(f"/matches/{run.run_id}").text
+    assert "were not kept with it, so they cannot be shown here" in page

@@ -213,6 +213,8 @@ def results(run_id: uuid.UUID, request: Request, user: Partner, session: Session
         first=(number - 1) * PAGE + 1,
         last=(number - 1) * PAGE + len(rows),
         pagination=_pagination(run.id, number, pages),
+        # Runs recorded without their results file (e.g. replayed history) say so, not "none".
+        results_missing=not disclosed and (run.counts or {}).get("disclosed") != 0,
     )
 
 
