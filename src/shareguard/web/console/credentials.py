@@ -155,7 +155,7 @@ def credential(credential_id: uuid.UUID, request: Request, me: Me, session: Sess
         title="Your credential is ready" if just_issued else f"Credential: {view['purpose'].title}",
         credential=view,
         just_issued=just_issued,
-        qr_svg=qr.qr_svg(row.token, scale=2) if view["state"] == "valid" else None,
+        qr_svg=qr.qr_svg(row.token, scale=3) if view["state"] == "valid" else None,
     )
 
 
