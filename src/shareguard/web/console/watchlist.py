@@ -126,7 +126,8 @@ def _decision_label(d: Any) -> tuple[str, str]:
     ]
     if d.overturned:
         hint.append("overturned")
-    return text, "; ".join(hint).capitalize()
+    joined = "; ".join(hint)
+    return text, joined[:1].upper() + joined[1:]
 
 
 class Answers:
