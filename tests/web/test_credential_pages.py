@@ -239,6 +239,12 @@ def test_person_locks_and_unlocks_attribute_checks(
     assert "Confirmed" in bank_check(partner).text
     actions = [e.action for e in audited(world.session, "person.lock.%")]
     assert actions == ["person.lock.set", "person.lock.clear"]
+    world.session.rollback()  # end the read: on SQLite the app's request needs the lock
+    # "Who checked your data" names both in plain English.
+    who = client.get("/my/checks").text
+    assert "You locked checks by name and date of birth" in who
+    assert "You unlocked checks by name and date of birth" in who
+    assert "person lock" not in who
 
 
 def test_partner_checks_a_credential_pasted_or_uploaded(
