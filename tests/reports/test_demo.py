@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from shareguard.demo.world import seed
 from shareguard.reports.service import ReportService
 
@@ -27,3 +29,20 @@ def test_demo_story_shows_error_rate_rectification_and_pause(session) -> None:  
         world.principal("officer"), agreement_id=world.agreements["HO-DVLA-001"]
     )
     assert again["corrections"]["corrections"] == 4
+
+
+def test_demo_agency_sees_what_each_replayed_run_disclosed(session) -> None:  # type: ignore[no-untyped-def]
+    from shareguard.accounts.principal import Principal
+    from shareguard.matching.service import MatchingService
+
+    world = seed(session, persons=40)
+    dvla = Principal(organisation_id=world.orgs["dvla"], roles=frozenset({"partner_user"}))
+    matching = MatchingService(session)
+    runs = matching.runs(world.agreements["HO-DVLA-001"])
+    assert runs
+    for run in runs:
+        results = matching.partner_results(run.id, dvla)
+        assert len(results) == run.counts["disclosed"] > 0
+        # Only minimised fields left: the pause and the agreement decide, never the demo.
+        assert {"name", "date_of_birth"} <= set(results[0]["person"])
+        assert all(matching.candidate(uuid.UUID(r["candidate_id"])).disclosure_id for r in results)

@@ -486,6 +486,8 @@ class MatchingService:
         run = self.run(run_id, principal)
         if run.state != RunState.SUCCEEDED:
             raise Conflict(f"the run is {run.state}", field="state")
+        if not run.out_dir:  # a run replayed without its outputs (the demo's history)
+            return []
         path = Path(run.out_dir) / "partner_results.json"
         return json.loads(path.read_text()) if path.exists() else []
 
@@ -629,6 +631,7 @@ class MatchingService:
                 AuditRecord(
                     action="matching.adverse_action",
                     actor_org_id=principal.organisation_id,
+                    actor_user_id=principal.user_id,
                     agreement_id=agreement.id,
                     subject_ref=str(cand.person_id),
                     decision="deny",
@@ -654,6 +657,7 @@ class MatchingService:
             AuditRecord(
                 action="matching.adverse_action",
                 actor_org_id=principal.organisation_id,
+                actor_user_id=principal.user_id,
                 agreement_id=agreement.id,
                 subject_ref=str(cand.person_id),
                 decision="permit",

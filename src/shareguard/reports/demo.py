@@ -15,6 +15,7 @@ their services.
 
 from __future__ import annotations
 
+import json
 import random
 import uuid
 from datetime import date, timedelta
@@ -24,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from shareguard.accounts.principal import Principal
 from shareguard.agreements.models import Agreement
+from shareguard.config import get_settings
 from shareguard.storage.base import today, utcnow
 
 AGREEMENT = "HO-DVLA-001"
@@ -189,13 +191,28 @@ def seed(session: Session, world: Any, fresh: bool) -> None:
             }
             items.append((request, answer, [str(decision.id)]))
         session.flush()
+        results = []
         for cand, done in zip(
             cands, disclose_many(session, items, kind="match_result"), strict=True
         ):
             if done.decision.allowed:
                 cand.disclosure_id = done.disclosure_id
+                results.append(
+                    {
+                        "candidate_id": str(cand.id),
+                        "partner_record_id": cand.partner_record_id,
+                        "match_probability": cand.match_probability,
+                        "person": done.answer,
+                    }
+                )
             else:
                 cand.refused_reason = done.decision.reason[:300]
+        # What the agency received, kept as a real run keeps it, so its match results page shows it.
+        out = get_settings().data_dir / "matching" / "runs" / str(run.id)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "partner_results.json").write_text(json.dumps(results, indent=2, default=str))
+        run.out_dir = str(out)
+        run.counts = {"replayed": True, "partner_rows": dataset.rows, "disclosed": len(results)}
         session.commit()
         for cand, (person, decision) in zip(cands, batch, strict=True):
             if cand.disclosure_id is None:
