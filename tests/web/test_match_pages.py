@@ -131,7 +131,7 @@ def test_partner_sees_only_its_own_runs(
     page = client.get("/matches")
     assert page.status_code == 200
     table = page.text.split('id="match-runs"')[1].split("</table>")[0]
-    assert "1 match run," in table and "Finished" in table and "2000" in table
+    assert "1 match run," in table and "Finished" in table and "2,000" in table
     assert f'href="/matches/{mine.run_id}"' in table
     assert str(theirs.run_id) not in page.text
     # Another organisation's run, and reporting on it, are not found (no hint it exists).
