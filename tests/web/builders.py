@@ -63,7 +63,7 @@ def candidate(
         partner_record_id="P-17",
         match_probability=0.93,
         match_weight=3.8,
-        band="review",
+        band="possible",
         explanation=EXPLANATION,
     )
     session.add(cand)
