@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from shareguard.accounts.models import ApiKey, Organisation, OrganisationType, Role, User
@@ -26,6 +26,18 @@ def _hash_secret(secret: str) -> str:
     # API key secrets are 256-bit random, so a fast hash is safe (no dictionary to guess
     # from); argon2 is kept for human passwords.
     return hashlib.sha256(secret.encode()).hexdigest()
+
+
+# What authenticating a bearer token reads (every API call): columns, not an ORM object.
+_KEY_BY_PREFIX = select(
+    ApiKey.id,
+    ApiKey.organisation_id,
+    ApiKey.user_id,
+    ApiKey.secret_hash,
+    ApiKey.agreement_ids,
+    ApiKey.expires_at,
+    ApiKey.revoked_at,
+).where(ApiKey.prefix == bindparam("prefix"))
 
 
 class AccountService:
@@ -186,7 +198,7 @@ class AccountService:
         parts = token.split("_", 2)
         if len(parts) != 3 or parts[0] != KEY_PREFIX:
             raise Unauthenticated("API key not recognised")
-        key = self.session.scalar(select(ApiKey).where(ApiKey.prefix == parts[1]))
+        key = self.session.execute(_KEY_BY_PREFIX, {"prefix": parts[1]}).one_or_none()
         if key is None or not hmac.compare_digest(key.secret_hash, _hash_secret(parts[2])):
             raise Unauthenticated("API key not recognised")
         if key.revoked_at is not None:

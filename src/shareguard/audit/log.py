@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import instance_state
 
@@ -166,11 +166,33 @@ def append_many(session: Session, records: Sequence[AuditRecord]) -> list[AuditE
             gc.enable()
 
 
+#: This process's guess at the log's size when it next appends (what its last append left).
+#: Only a guess: the size is always read under the lock; a wrong guess costs one more query.
+_next_size: int | None = None
+
+
+def _head_and_frontier(session: Session) -> tuple[int, list[bytes]]:
+    """The log's size and right-edge hashes, read under the lock.
+
+    With a guess at the size, one query reads the head and the frontier the guess implies;
+    when the head disagrees (another process appended, a transaction rolled back) the
+    frontier is read again for the real size.
+    """
+    guess = _next_size
+    if guess:
+        ranges = merkle.decompose(0, guess)
+        got, size = _fetch(session, ranges, with_size=True)
+        if size == guess:
+            return size, [got[r] for r in ranges]
+    size = _head_size(session, create=True)
+    return size, _frontier(session, size)
+
+
 def _append_many(session: Session, records: Sequence[AuditRecord]) -> list[AuditEntry]:
+    global _next_size
     session.flush()  # the caller's pending rows first, so the lock is taken in a live transaction
     lock(session)
-    size = _head_size(session, create=True)
-    stack = _frontier(session, size)
+    size, stack = _head_and_frontier(session)
     at = utcnow()
     at_text = at.isoformat(timespec="microseconds")
     rows: list[dict[str, Any]] = []
@@ -227,10 +249,12 @@ def _append_many(session: Session, records: Sequence[AuditRecord]) -> list[Audit
     _bulk_insert(session, AuditEntry.__table__, rows)
     if nodes:
         _bulk_insert(session, AuditNode.__table__, nodes)
-    session.execute(
-        update(AuditHead).where(AuditHead.id == HEAD_ID).values(size=size + len(records))
-    )
+    session.execute(_SET_SIZE, {"size": size + len(records)})
+    _next_size = size + len(records)
     return [_detached(row) for row in rows]
+
+
+_SET_SIZE = update(AuditHead).where(AuditHead.id == HEAD_ID).values(size=bindparam("size"))
 
 
 def _detached(row: dict[str, Any]) -> AuditEntry:

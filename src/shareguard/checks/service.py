@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from shareguard.accounts.principal import Principal
@@ -22,10 +22,13 @@ from shareguard.audit import AuditRecord, append
 from shareguard.checks import matcher
 from shareguard.checks.models import Case, CaseKind, CaseState, Check, CheckFailure, Outcome
 from shareguard.errors import Conflict, Forbidden, InvalidInput, NotFound, RateLimited, Refused
+from shareguard.policy.door import PolicyReading, read_policy
 from shareguard.status import sharecodes
-from shareguard.status.models import ImmigrationDecision, Person, StatusKind, StatusRecord
+from shareguard.status.models import Person, StatusKind
 from shareguard.status.service import (
     SHARE_CODE_PURPOSES,
+    PersonFacts,
+    Standing,
     StatusService,
     _secret,
     appeal_state_of,
@@ -82,14 +85,18 @@ class AttributeQuery:
 
 
 def _answer(
-    person: Person,
-    status: StatusRecord | None,
+    person: PersonFacts | Person,
+    status: Any | None,
     appeal: str,
     purpose: str,
     decision: dict[str, str] | None,
 ) -> tuple[dict[str, Any], str]:
-    """The full answer for a purpose before minimisation, and the outcome it implies."""
-    name = person.primary_name()
+    """The full answer for a purpose before minimisation, and the outcome it implies.
+
+    ``status`` is the current status record (an ORM row or a result row with its columns).
+    """
+    if isinstance(person, Person):
+        person = PersonFacts.of(person)
     valid = status is not None and status.kind != StatusKind.NO_LEAVE
     assert status is not None or not valid
     if valid and status is not None:
@@ -103,7 +110,7 @@ def _answer(
     else:
         may_work, grants = "no", False
     answer: dict[str, Any] = {
-        "name": name.full if name else "",
+        "name": person.name,
         "date_of_birth": person.date_of_birth.isoformat(),
         "nationality": person.nationality,
         "photo_ref": person.photo_ref,
@@ -155,17 +162,12 @@ class CheckService:
             )
         digest = sharecodes.code_hash(code, _secret())
         self._rate_limit(principal, digest, purpose)
-        self._gate(principal, purpose, "share_code")
-        row = self.status.share_code_for(code)
-        person = self.session.get(Person, row.person_id) if row is not None else None
-        if (
-            row is None
-            or person is None
-            or row.purpose != purpose
-            or person.date_of_birth != date_of_birth
-        ):
+        reading = self._gate(principal, purpose, "share_code")
+        # Wrong, expired, revoked or other-purpose code and wrong date: one query, no row.
+        holder = self.status.share_code_holder(digest, purpose, date_of_birth)
+        if holder is None:
             return self._no_match(principal, purpose, digest)
-        return self._answer_for(principal, person, purpose, "share_code", score=None)
+        return self._answer_for(principal, holder, purpose, "share_code", None, reading)
 
     def _no_match(self, principal: Principal, purpose: str, digest: str) -> CheckResult:
         # One path for every kind of failure, so nothing in the answer or its timing profile
@@ -204,25 +206,17 @@ class CheckService:
 
     def _rate_limit(self, principal: Principal, digest: str, purpose: str) -> None:
         now = utcnow()
-        org_failures = (
-            self.session.scalar(
-                select(func.count())
-                .select_from(CheckFailure)
-                .where(
-                    CheckFailure.organisation_id == principal.organisation_id,
-                    CheckFailure.at > now - ORG_WINDOW,
-                )
-            )
-            or 0
-        )
-        code_failures = (
-            self.session.scalar(
-                select(func.count())
-                .select_from(CheckFailure)
-                .where(CheckFailure.code_hash == digest, CheckFailure.at > now - CODE_WINDOW)
-            )
-            or 0
-        )
+        org = principal.organisation_id
+        org_failures, code_failures = self.session.execute(
+            _FAILURES[org is None],
+            {
+                "org": org,
+                "org_since": now - ORG_WINDOW,
+                "code_hash": digest,
+                "code_since": now - CODE_WINDOW,
+            },
+        ).one()
+        org_failures, code_failures = org_failures or 0, code_failures or 0
         scope = (
             "organisation"
             if org_failures >= ORG_FAILURES
@@ -263,7 +257,7 @@ class CheckService:
             raise InvalidInput("this purpose is checked by share code only", field="purpose")
         if query.date_of_birth > today():
             raise InvalidInput("date of birth is in the future", field="date_of_birth")
-        self._gate(principal, query.purpose, "attributes")
+        reading = self._gate(principal, query.purpose, "attributes")
         cands = self.status.candidates(
             query.given, query.family, query.date_of_birth, query.document_number
         )
@@ -290,24 +284,30 @@ class CheckService:
         best = by_id[result.best.key] if result.best else None
         score = result.best.score if result.best else None
         if result.kind == "unique" and best is not None:
-            return self._answer_for(principal, best, query.purpose, "attributes", score=score)
+            return self._answer_for(
+                principal, PersonFacts.of(best), query.purpose, "attributes", score, reading
+            )
         # Weak: the best candidate is who the check probably concerned; ambiguous or none: no one.
+        weak = PersonFacts.of(best) if result.kind == "weak" and best is not None else None
         return self._refer(
             principal,
-            best if result.kind == "weak" else None,
+            weak,
+            self.status.standing(weak.id).decisions if weak is not None else [],
             query.purpose,
             "attributes",
             score,
+            reading,
             reason=result.kind,
         )
 
     # the way out -------------------------------------------------------------------
-    def _gate(self, principal: Principal, purpose: str, method: str) -> None:
+    def _gate(self, principal: Principal, purpose: str, method: str) -> PolicyReading:
         """Refuse, before looking anyone up, a checker with no right to ask at all.
 
         Otherwise a checker without an agreement could learn from "no match" versus a
         refusal whether a code or a name is known. Refusals that depend on the person
-        (firewall, pause, lock) are decided later, with the subject.
+        (firewall, pause, lock) are decided later, with the subject, on the policy reading
+        returned here (the generation is read once per check).
         """
         from shareguard.policy import DisclosureRequest, decide, disclose
 
@@ -319,20 +319,28 @@ class CheckService:
             data_items=PURPOSES[purpose].answer_shape,
             check_method=method,
         )
-        decision = decide(self.session, request)
+        reading = read_policy(self.session)
+        decision = decide(self.session, request, reading=reading)
         # Decide the disclosure itself under the same agreement (saves finding it again).
         self._agreement_id = decision.agreement_id
         if decision.allowed or decision.kind not in UPFRONT_REFUSALS:
-            return
-        out = disclose(self.session, request, {}, kind="check_answer")  # audits the refusal
+            return reading
+        # audits the refusal
+        out = disclose(self.session, request, {}, kind="check_answer", reading=reading)
         self.session.commit()
         raise Refused(out.decision.reason, kind=out.decision.kind)
 
     def _answer_for(
-        self, principal: Principal, person: Person, purpose: str, method: str, score: float | None
+        self,
+        principal: Principal,
+        person: PersonFacts,
+        purpose: str,
+        method: str,
+        score: float | None,
+        reading: PolicyReading,
     ) -> CheckResult:
-        status = self.status.current_status(person.id)
-        decisions = self.status.current_decisions(person.id)
+        standing: Standing = self.status.standing(person.id)
+        status, decisions = standing.status, standing.decisions
         appeal = appeal_state_of(decisions)
         latest = decisions[-1] if decisions else None
         decision = (
@@ -340,7 +348,9 @@ class CheckService:
         )
         answer, outcome = _answer(person, status, appeal, purpose, decision)
         if outcome == Outcome.REFERRED:
-            return self._refer(principal, person, purpose, method, score, reason="appeal_open")
+            return self._refer(
+                principal, person, decisions, purpose, method, score, reading, reason="appeal_open"
+            )
         refs = [str(status.id)] if status else []
         refs += [str(latest.id)] if latest else []
         check = Check(
@@ -352,7 +362,7 @@ class CheckService:
             person_id=person.id,
             score=score,
         )
-        disclosed = self._disclose(principal, check, person, answer, refs, decisions)
+        disclosed = self._disclose(principal, check, person, answer, refs, decisions, reading)
         result = CheckResult(check, answer=disclosed)
         if outcome != Outcome.CONFIRMED:
             result.contest = contest_route(check.id)
@@ -362,10 +372,12 @@ class CheckService:
     def _refer(
         self,
         principal: Principal,
-        person: Person | None,
+        person: PersonFacts | None,
+        decisions: Sequence[Any],
         purpose: str,
         method: str,
         score: float | None,
+        reading: PolicyReading,
         *,
         reason: str,
     ) -> CheckResult:
@@ -379,9 +391,7 @@ class CheckService:
             score=score,
         )
         if person is not None:
-            self._disclose(
-                principal, check, person, {}, [], self.status.current_decisions(person.id)
-            )
+            self._disclose(principal, check, person, {}, [], decisions, reading)
         else:
             self.session.add(check)
             self.session.flush()
@@ -417,10 +427,11 @@ class CheckService:
         self,
         principal: Principal,
         check: Check,
-        person: Person,
+        person: PersonFacts,
         answer: dict[str, Any],
         refs: list[str],
-        decisions: Sequence[ImmigrationDecision],
+        decisions: Sequence[Any],
+        reading: PolicyReading,
     ) -> dict[str, Any] | None:
         """Send the answer through the one door; raise Refused (after committing its audit
         entry) when the policy refuses."""
@@ -439,7 +450,9 @@ class CheckService:
             subject=subject_of(person, decisions),
             check_method=check.method,
         )
-        out = disclose(self.session, request, answer, kind="check_answer", record_refs=refs)
+        out = disclose(
+            self.session, request, answer, kind="check_answer", record_refs=refs, reading=reading
+        )
         if not out.decision.allowed:
             self.session.commit()  # the refusal's audit entry stays
             raise Refused(out.decision.reason, kind=out.decision.kind)
@@ -572,6 +585,28 @@ class CheckService:
     def _purpose(self, purpose: str) -> None:
         if purpose not in PURPOSES:
             raise InvalidInput("unknown purpose for a check", field="purpose")
+
+
+def _failures(org_is_none: bool) -> Any:
+    """Failed checks by the organisation and for the code, each in its window: one statement
+    of two indexed counts (``organisation_id IS NULL`` for a principal with no organisation)."""
+    org = (
+        CheckFailure.organisation_id.is_(None)
+        if org_is_none
+        else CheckFailure.organisation_id == bindparam("org")
+    )
+    count = select(func.count()).select_from(CheckFailure)
+    return select(
+        count.where(org, CheckFailure.at > bindparam("org_since")).scalar_subquery(),
+        count.where(
+            CheckFailure.code_hash == bindparam("code_hash"),
+            CheckFailure.at > bindparam("code_since"),
+        ).scalar_subquery(),
+    )
+
+
+#: Indexed by "the principal has no organisation".
+_FAILURES = {False: _failures(False), True: _failures(True)}
 
 
 def open_case_for(session: Session, person_id: uuid.UUID) -> bool:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from shareguard.accounts.principal import Principal
@@ -76,10 +76,33 @@ def bump(session: Session) -> str:
     return token
 
 
+_GENERATION = select(PolicyGeneration.token).where(PolicyGeneration.id == _GENERATION_ID)
+
+
 def generation(session: Session) -> str | None:
-    return session.execute(
-        select(PolicyGeneration.token).where(PolicyGeneration.id == _GENERATION_ID)
-    ).scalar()
+    return session.execute(_GENERATION).scalar()
+
+
+@dataclass
+class PolicyReading:
+    """One unit of work's view of the policy: its generation's snapshot, read once, and the
+    daily counts already read in this transaction.
+
+    A check decides twice (the upfront gate, then the disclosure with its subject); passing
+    the reading from the first to the second saves reading the generation and the counts
+    again. The generation is still read from the database once per unit of work, so a
+    pause or any agreement change takes effect for every check that starts after it commits.
+    Use a reading for one transaction only.
+    """
+
+    snap: _Snapshot
+    #: (agreement, UTC day) → that day's disclosures, as read, plus this transaction's own.
+    counts: dict[tuple[uuid.UUID, date], int] = field(default_factory=dict)
+
+
+def read_policy(session: Session) -> PolicyReading:
+    """The policy as of now (one query when the generation has not changed)."""
+    return PolicyReading(_snapshot(session))
 
 
 def load_engine(session: Session) -> Engine:
@@ -233,28 +256,30 @@ def _resolve(
 
 
 # -- deciding -------------------------------------------------------------------------------
-def decide(session: Session, request: DisclosureRequest) -> Decision:
+def decide(
+    session: Session, request: DisclosureRequest, *, reading: PolicyReading | None = None
+) -> Decision:
     """Decide one request without disclosing anything (reads only; audits nothing).
 
+    ``reading`` (from ``read_policy``, in this transaction) saves reading the policy again.
     Raises InvalidInput for a request that names an unknown action, purpose or data item.
     """
-    return _decide_many(session, [request], per_run=False)[0]
-
-
-def _decide_many(
-    session: Session, requests: Sequence[DisclosureRequest], *, per_run: bool
-) -> list[Decision]:
-    return _decide_with(session, _snapshot(session), requests, per_run=per_run)
+    return _decide_with(session, reading or read_policy(session), [request], per_run=False)[0]
 
 
 def _decide_with(
-    session: Session, snap: _Snapshot, requests: Sequence[DisclosureRequest], *, per_run: bool
+    session: Session,
+    reading: PolicyReading,
+    requests: Sequence[DisclosureRequest],
+    *,
+    per_run: bool,
 ) -> list[Decision]:
     for r in requests:
         check_request(r)
+    snap = reading.snap
     resolved = [(r, _resolve(session, r, snap)) for r in requests]
     decisions = snap.engine.decide_many(resolved)
-    return _apply_limits(session, resolved, decisions, per_run=per_run)
+    return _apply_limits(session, resolved, decisions, per_run=per_run, counts=reading.counts)
 
 
 def _apply_limits(
@@ -263,8 +288,12 @@ def _apply_limits(
     decisions: list[Decision],
     *,
     per_run: bool,
+    counts: dict[tuple[uuid.UUID, date], int],
 ) -> list[Decision]:
-    """Refuse what exceeds an agreement's records per day (and per run, for a batch)."""
+    """Refuse what exceeds an agreement's records per day (and per run, for a batch).
+
+    ``counts`` memoises each (agreement, day) count read in this transaction.
+    """
     used_today: dict[uuid.UUID, int] = {}
     used_run: dict[uuid.UUID, int] = {}
     out = []
@@ -274,7 +303,7 @@ def _apply_limits(
             continue
         if terms.id not in used_today:
             used_today[terms.id] = (
-                _count_today(session, terms.id, request.at) if terms.limit_per_day else 0
+                _count_today(session, terms.id, request.at, counts) if terms.limit_per_day else 0
             )
         if terms.limit_per_day is not None and used_today[terms.id] >= terms.limit_per_day:
             out.append(
@@ -314,17 +343,36 @@ def _day(at: datetime) -> date:
     return at.astimezone(UTC).date() if at.tzinfo else at.date()
 
 
-def _count_today(session: Session, agreement_id: uuid.UUID, at: datetime | None) -> int:
+_COUNT_TODAY = select(DisclosureCount.count).where(
+    DisclosureCount.agreement_id == bindparam("agreement_id"),
+    DisclosureCount.day == bindparam("day"),
+)
+
+
+def _count_today(
+    session: Session,
+    agreement_id: uuid.UUID,
+    at: datetime | None,
+    counts: dict[tuple[uuid.UUID, date], int],
+) -> int:
     """Disclosures under the agreement on ``at``'s UTC day: one row, however many there were."""
-    stmt = select(DisclosureCount.count).where(
-        DisclosureCount.agreement_id == agreement_id,
-        DisclosureCount.day == _day(at or utcnow()),
-    )
-    return int(session.execute(stmt).scalar() or 0)
+    key = (agreement_id, _day(at or utcnow()))
+    if key not in counts:
+        got = session.execute(_COUNT_TODAY, {"agreement_id": key[0], "day": key[1]}).scalar()
+        counts[key] = int(got or 0)
+    return counts[key]
 
 
-def _count_up(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Add the disclosure rows to their agreement's daily counts (in the caller's transaction)."""
+def _count_up(
+    session: Session,
+    rows: Sequence[Mapping[str, Any]],
+    memo: dict[tuple[uuid.UUID, date], int] | None = None,
+) -> None:
+    """Add the disclosure rows to their agreement's daily counts (in the caller's transaction).
+
+    ``memo`` (a reading's counts) is kept in step, so a later decision in the same
+    transaction sees these disclosures without reading the row again.
+    """
     counts: dict[tuple[uuid.UUID, date], int] = {}
     for r in rows:
         if r["agreement_id"] is not None:
@@ -332,20 +380,37 @@ def _count_up(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
             counts[key] = counts.get(key, 0) + 1
     if not counts:
         return
-    dialect = session.get_bind().dialect.name
-    upsert: Any
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as upsert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as upsert
+    stmt = _count_up_statement(session.get_bind().dialect.name)
     for (agreement_id, day), n in sorted(counts.items()):
-        stmt = upsert(DisclosureCount).values(agreement_id=agreement_id, day=day, count=n)
-        session.execute(
-            stmt.on_conflict_do_update(
+        if memo is not None and (agreement_id, day) in memo:
+            memo[(agreement_id, day)] += n
+        session.execute(stmt, {"agreement_id": agreement_id, "day": day, "n": n, "add": n})
+
+
+_COUNT_UP: dict[str, Any] = {}
+
+
+def _count_up_statement(dialect: str) -> Any:
+    """The upsert adding to a daily count, built once per dialect (values are bound)."""
+    stmt = _COUNT_UP.get(dialect)
+    if stmt is None:
+        upsert: Any
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as upsert
+        else:
+            from sqlalchemy.dialects.sqlite import insert as upsert
+        stmt = (
+            upsert(DisclosureCount)
+            .values(
+                agreement_id=bindparam("agreement_id"), day=bindparam("day"), count=bindparam("n")
+            )
+            .on_conflict_do_update(
                 index_elements=["agreement_id", "day"],
-                set_={"count": DisclosureCount.count + n},
+                set_={"count": DisclosureCount.count + bindparam("add")},
             )
         )
+        _COUNT_UP[dialect] = stmt
+    return stmt
 
 
 # -- minimising -----------------------------------------------------------------------------
@@ -372,12 +437,16 @@ def disclose(
     *,
     kind: str,
     record_refs: Sequence[str] = (),
+    reading: PolicyReading | None = None,
 ) -> Disclosed:
     """Decide, minimise, audit and record one disclosure, flushed in the caller's transaction.
 
-    A refusal is audited too and returns ``answer=None``. The caller commits.
+    A refusal is audited too and returns ``answer=None``. The caller commits. ``reading``
+    (from ``read_policy``, in this transaction) saves reading the policy again.
     """
-    return disclose_many(session, [(request, answer, record_refs)], kind=kind, run=False)[0]
+    return disclose_many(
+        session, [(request, answer, record_refs)], kind=kind, run=False, reading=reading
+    )[0]
 
 
 def disclose_many(
@@ -386,6 +455,7 @@ def disclose_many(
     *,
     kind: str,
     run: bool = True,
+    reading: PolicyReading | None = None,
 ) -> list[Disclosed]:
     """``disclose`` for a batch (one run): one Cedar batch call, one audit group commit.
 
@@ -398,8 +468,9 @@ def disclose_many(
     if not items:
         return []
     requests = [_effective(req, answer) for req, answer, _ in items]
-    snap = _snapshot(session)
-    decisions = _decide_with(session, snap, requests, per_run=run)
+    reading = reading or read_policy(session)
+    snap = reading.snap
+    decisions = _decide_with(session, reading, requests, per_run=run)
     terms_by_id = {
         t.id: t
         for t in (
@@ -492,7 +563,7 @@ def disclose_many(
         )
     if rows:
         session.execute(insert(Disclosure), rows)
-        _count_up(session, rows)
+        _count_up(session, rows, reading.counts)
     return [
         Disclosed(decision=d, answer=a, disclosure_id=i, audit_seq=e.seq)
         for d, a, i, e in zip(decisions, answers, ids, entries, strict=True)
@@ -515,4 +586,5 @@ __all__ = [
     "disclose_many",
     "load_engine",
     "minimise",
+    "read_policy",
 ]

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import Date, String, bindparam, insert, literal_column, null, select, type_coerce
 from sqlalchemy.orm import Session
 
 from shareguard.accounts.principal import Principal
@@ -22,6 +23,7 @@ from shareguard.status.models import (
     AppealState,
     ImmigrationDecision,
     MatchKey,
+    NameKind,
     Person,
     PersonDocument,
     PersonName,
@@ -44,6 +46,116 @@ MAX_CANDIDATES = 200
 
 def _secret() -> str:
     return get_settings().secret_key
+
+
+@dataclass(frozen=True)
+class PersonFacts:
+    """What a check needs of a person: the answer's identity fields and the policy's subject."""
+
+    id: uuid.UUID
+    date_of_birth: date
+    nationality: str
+    photo_ref: str
+    categories: tuple[str, ...]
+    locks: tuple[str, ...]
+    #: The primary name in full ("" when the person has no name).
+    name: str
+
+    @classmethod
+    def of(cls, person: Person) -> PersonFacts:
+        primary = person.primary_name()
+        return cls(
+            id=person.id,
+            date_of_birth=person.date_of_birth,
+            nationality=person.nationality,
+            photo_ref=person.photo_ref,
+            categories=tuple(person.categories or ()),
+            locks=tuple(person.locks or ()),
+            name=primary.full if primary else "",
+        )
+
+
+@dataclass(frozen=True)
+class Standing:
+    """A person's current status record and current decisions (oldest first), read together.
+
+    The rows are plain result rows with the columns ``StatusRecord`` and
+    ``ImmigrationDecision`` have (``id``, ``kind``, ``valid_to``, ``may_work``, ...,
+    ``type``, ``decided_on``, ``appeal_state``), not ORM objects: a check only reads them.
+    """
+
+    status: Any | None
+    decisions: list[Any]
+
+
+# A live share code's holder, for a check: one indexed look-up by the code's HMAC, joined to
+# the person and their names. Purpose, date of birth, expiry and revocation are all conditions
+# of the same statement, so every kind of "no match" takes the same path and finds no row.
+_HOLDER = (
+    select(
+        Person.id,
+        Person.date_of_birth,
+        Person.nationality,
+        Person.photo_ref,
+        Person.categories,
+        Person.locks,
+        PersonName.given,
+        PersonName.family,
+        PersonName.kind,
+    )
+    .select_from(ShareCode)
+    .join(Person, Person.id == ShareCode.person_id)
+    .outerjoin(PersonName, PersonName.person_id == Person.id)
+    .where(
+        ShareCode.code_hash == bindparam("code_hash"),
+        ShareCode.purpose == bindparam("purpose"),
+        ShareCode.revoked_at.is_(None),
+        ShareCode.expires_at > bindparam("now"),
+        Person.date_of_birth == bindparam("date_of_birth"),
+    )
+    .order_by(PersonName.position, PersonName.id)
+)
+
+# Status records and decisions of one person in one round trip: a UNION ALL of both tables
+# over a shared column list (columns the other table lacks are typed NULLs), oldest first.
+_STANDING: Any = (
+    select(
+        literal_column("'s'").label("src"),
+        StatusRecord.id,
+        StatusRecord.recorded_at,
+        StatusRecord.supersedes_id,
+        StatusRecord.kind,
+        StatusRecord.valid_from,
+        StatusRecord.valid_to,
+        StatusRecord.may_work,
+        StatusRecord.work_conditions,
+        StatusRecord.may_rent,
+        StatusRecord.public_funds,
+        type_coerce(null(), String).label("type"),
+        type_coerce(null(), Date).label("decided_on"),
+        type_coerce(null(), String).label("appeal_state"),
+    )
+    .where(StatusRecord.person_id == bindparam("person_id"))
+    .union_all(
+        select(
+            literal_column("'d'"),
+            ImmigrationDecision.id,
+            ImmigrationDecision.recorded_at,
+            ImmigrationDecision.supersedes_id,
+            null(),
+            null(),
+            null(),
+            null(),
+            null(),
+            null(),
+            null(),
+            ImmigrationDecision.type,
+            ImmigrationDecision.decided_on,
+            ImmigrationDecision.appeal_state,
+        ).where(ImmigrationDecision.person_id == bindparam("person_id"))
+    )
+    .order_by("src", "recorded_at", "id")
+)
 
 
 class StatusService:
@@ -234,6 +346,22 @@ class StatusService:
                 return row
         return None
 
+    def standing(self, person_id: uuid.UUID, on: date | None = None) -> Standing:
+        """``current_status`` and ``current_decisions`` in one query (for checks)."""
+        on = on or today()
+        statuses: list[Any] = []
+        decisions: list[Any] = []
+        for row in self.session.execute(_STANDING, {"person_id": person_id}):
+            (statuses if row.src == "s" else decisions).append(row)
+        status = None
+        replaced = {r.supersedes_id for r in statuses if r.supersedes_id}
+        for row in reversed(statuses):
+            if row.id not in replaced and _valid_on(row, on):
+                status = row
+                break
+        replaced = {r.supersedes_id for r in decisions if r.supersedes_id}
+        return Standing(status, [r for r in decisions if r.id not in replaced])
+
     # share codes -------------------------------------------------------------------
     def create_share_code(
         self,
@@ -304,6 +432,38 @@ class StatusService:
             return None
         return row
 
+    def share_code_holder(
+        self, code_hash: str, purpose: str, date_of_birth: date, *, at: datetime | None = None
+    ) -> PersonFacts | None:
+        """The person a live code for ``purpose`` belongs to, if their date of birth is
+        ``date_of_birth``; None for every other case (wrong, expired or revoked code, other
+        purpose, wrong date), all decided by one query."""
+        rows = self.session.execute(
+            _HOLDER,
+            {
+                "code_hash": code_hash,
+                "purpose": purpose,
+                "now": at or utcnow(),
+                "date_of_birth": date_of_birth,
+            },
+        ).all()
+        if not rows:
+            return None
+        first = rows[0]
+        named = [r for r in rows if r.given is not None or r.family is not None]
+        primary = next(
+            (r for r in named if r.kind == NameKind.PRIMARY), named[0] if named else None
+        )
+        return PersonFacts(
+            id=first.id,
+            date_of_birth=first.date_of_birth,
+            nationality=first.nationality,
+            photo_ref=first.photo_ref,
+            categories=tuple(first.categories or ()),
+            locks=tuple(first.locks or ()),
+            name=f"{primary.given} {primary.family}".strip() if primary else "",
+        )
+
     def _may_manage_codes(self, person_id: uuid.UUID, principal: Principal) -> None:
         if principal.person_id == person_id or principal.has(CASEWORKER, "system"):
             return
@@ -316,14 +476,19 @@ class StatusService:
             self.session.flush()
 
 
-def appeal_state_of(current: Sequence[ImmigrationDecision]) -> str:
+def _valid_on(row: Any, on: date) -> bool:
+    """``StatusRecord.valid_on`` for a result row."""
+    return bool(row.valid_from <= on and (row.valid_to is None or on <= row.valid_to))
+
+
+def appeal_state_of(current: Sequence[Any]) -> str:
     """The most open appeal state among current decisions: pending > lodged > decided > none."""
     order = [AppealState.PENDING, AppealState.LODGED, AppealState.DECIDED, AppealState.NONE]
     states = {d.appeal_state for d in current}
     return next((str(s) for s in order if s in states), str(AppealState.NONE))
 
 
-def subject_of(person: Person, current: Sequence[ImmigrationDecision]) -> Subject:
+def subject_of(person: Person | PersonFacts, current: Sequence[Any]) -> Subject:
     """``subject_for`` from a loaded person and their current decisions (no queries)."""
     from shareguard.policy import Subject
 
