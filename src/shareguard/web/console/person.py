@@ -107,6 +107,8 @@ def _nav(request: Request, signed_in: bool) -> list[dict[str, Any]]:
         items.append(("Contest a result", "/my/contest"))
     if available("shareguard.corrections.service"):
         items.append(("Corrections", "/my/corrections"))
+    if available("shareguard.credentials.service"):
+        items += [("Credentials", "/my/credentials"), ("Locks", "/my/locks")]
     path = request.url.path
     return [{"text": t, "href": h, "active": path.startswith(h)} for t, h in items]
 
