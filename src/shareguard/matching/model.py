@@ -51,16 +51,18 @@ DETERMINISTIC_RECALL = 0.6
 EM_BLOCKING = ("l.dob = r.dob", "l.first_name_ph = r.first_name_ph and l.surname_ph = r.surname_ph")
 
 
-def _dl1(col: str) -> str:
+def _dl1(col: str, other: str | None = None) -> str:
     """Damerau–Levenshtein ≤ 1, guarded by what it implies: lengths within one, Levenshtein ≤ 2.
 
     DuckDB's Damerau–Levenshtein costs ~10x its Levenshtein; the guards let almost every
     non-matching pair skip it, and non-matching pairs are most of what training and scoring see.
+    ``other`` compares ``col`` on the left with ``other`` on the right (a swapped name).
     """
+    left, right = f"{col}_l", f"{other or col}_r"
     return (
-        f"abs(length({col}_l) - length({col}_r)) <= 1"
-        f" and levenshtein({col}_l, {col}_r) <= 2"
-        f" and damerau_levenshtein({col}_l, {col}_r) <= 1"
+        f"abs(length({left}) - length({right})) <= 1"
+        f" and levenshtein({left}, {right}) <= 2"
+        f" and damerau_levenshtein({left}, {right}) <= 1"
     )
 
 
@@ -74,13 +76,14 @@ def _name_comparison(col: str, other: str, backend: str) -> Any:
         comparison_levels=[
             cll.NullLevel(col),
             cll.ExactMatchLevel(col).configure(tf_adjustment_column=col),
-            cll.CustomLevel(
-                f"{col}_l = {other}_r or {col}_ph_l = {other}_ph_r",
-                label_for_charts=f"{col} swapped with {other}",
-            ),
+            cll.CustomLevel(f"{col}_l = {other}_r", label_for_charts=f"{col} swapped with {other}"),
             cll.CustomLevel(_dl1(col), label_for_charts=f"{col} within one edit"),
             cll.JaroWinklerLevel(col, 0.92),
             cll.CustomLevel(f"{col}_ph_l = {col}_ph_r", label_for_charts=f"{col} sounds the same"),
+            cll.CustomLevel(
+                f"{col}_ph_l = {other}_ph_r or ({_dl1(col, other)})",
+                label_for_charts=f"{col} swapped with {other}, one edit or same sound",
+            ),
             cll.JaroWinklerLevel(col, 0.80),
             cll.ElseLevel(),
         ],
