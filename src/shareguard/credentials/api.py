@@ -62,6 +62,18 @@ def _out(row: Credential) -> CredentialOut:
     return out
 
 
+def credential_file(row: Credential) -> Response:
+    """The credential as a ``.jwt`` download (the API's and the person's console's)."""
+    return Response(
+        row.token + "\n",
+        media_type=fmt.MEDIA_TYPE,
+        headers={
+            "Content-Disposition": f'attachment; filename="credential-{row.id}.jwt"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
 @public.post("/persons/{person_id}/credentials", response_model=CredentialIssued, status_code=201)
 def issue_credential(
     person_id: uuid.UUID,
@@ -98,15 +110,7 @@ def download_credential(
     credential_id: uuid.UUID, principal: Caller, request: Request, session: SessionDep
 ) -> Response:
     """The credential as a file (``application/vc+jwt``)."""
-    row = _svc(request, session).get(credential_id, principal)
-    return Response(
-        row.token + "\n",
-        media_type=fmt.MEDIA_TYPE,
-        headers={
-            "Content-Disposition": f'attachment; filename="credential-{row.id}.jwt"',
-            "Cache-Control": "no-store",
-        },
-    )
+    return credential_file(_svc(request, session).get(credential_id, principal))
 
 
 @public.get("/credentials/{credential_id:uuid}/page", response_class=HTMLResponse)

@@ -19,12 +19,13 @@ from starlette.datastructures import UploadFile
 from shareguard.agreements.catalogue import DATA_ITEMS, PURPOSES
 from shareguard.credentials import format as fmt
 from shareguard.credentials import qr
+from shareguard.credentials.api import credential_file
 from shareguard.credentials.models import Credential
 from shareguard.credentials.service import MAX_DAYS, CredentialService, LockService
 from shareguard.errors import Conflict, InvalidInput, Refused
 from shareguard.status.service import SHARE_CODE_PURPOSES
 from shareguard.storage.base import utcnow
-from shareguard.web.console.person import Me, page
+from shareguard.web.console.person import Me, page, purpose_items
 from shareguard.web.console.render import render
 from shareguard.web.console.security import Form, Partner, field, flash
 from shareguard.web.deps import SessionDep
@@ -79,18 +80,6 @@ def _view(row: Credential, now: datetime) -> dict[str, Any]:
 
 
 # the person's credentials -------------------------------------------------------------------
-def _purpose_items(selected: str = "") -> list[dict[str, Any]]:
-    return [
-        {
-            "value": code,
-            "text": PURPOSES[code].title,
-            "checked": code == selected,
-            "hint": {"text": PURPOSES[code].question},
-        }
-        for code in SHARE_CODE_PURPOSES
-    ]
-
-
 def _list(
     request: Request,
     me: Any,
@@ -108,7 +97,7 @@ def _list(
         title="Your digital status credentials",
         rows=rows,
         errors=errors or {},
-        items=_purpose_items(selected),
+        items=purpose_items(selected),
         max_days=MAX_DAYS,
     )
 
@@ -161,15 +150,7 @@ def credential(credential_id: uuid.UUID, request: Request, me: Me, session: Sess
 
 @router.get("/my/credentials/{credential_id:uuid}.jwt")
 def download(credential_id: uuid.UUID, request: Request, me: Me, session: SessionDep) -> Response:
-    row = _svc(request, session).get(credential_id, me)
-    return Response(
-        row.token + "\n",
-        media_type=fmt.MEDIA_TYPE,
-        headers={
-            "Content-Disposition": f'attachment; filename="credential-{row.id}.jwt"',
-            "Cache-Control": "no-store",
-        },
-    )
+    return credential_file(_svc(request, session).get(credential_id, me))
 
 
 @router.get("/my/credentials/{credential_id:uuid}/print", response_class=HTMLResponse)

@@ -387,7 +387,7 @@ def share_codes(request: Request, me: Me, session: SessionDep) -> Response:
     return page(request, "my/share_codes.html", title="Your share codes", rows=rows)
 
 
-def _purpose_items(selected: str = "") -> list[dict[str, Any]]:
+def purpose_items(selected: str = "") -> list[dict[str, Any]]:
     return [
         {
             "value": code,
@@ -406,7 +406,7 @@ def new_share_code(request: Request, me: Me) -> Response:
         "my/share_code_new.html",
         title="What do you need to prove?",
         errors={},
-        items=_purpose_items(),
+        items=purpose_items(),
     )
 
 
@@ -421,7 +421,7 @@ def create_share_code(request: Request, form: Form, me: Me, session: SessionDep)
             status_code=422,
             title="What do you need to prove?",
             errors={"purpose": "Select what you need to prove"},
-            items=_purpose_items(),
+            items=purpose_items(),
         )
     row, code = StatusService(session).create_share_code(me.person_id, purpose, me)
     request.session["new_code"] = {
