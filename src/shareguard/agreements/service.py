@@ -169,6 +169,22 @@ class AgreementService:
         self.session.commit()
         return agreement
 
+    def check(self, data: AgreementIn) -> list[InvalidInput | Conflict]:
+        """What ``create`` would refuse, writing nothing: for a page that confirms first."""
+        problems: list[InvalidInput | Conflict] = []
+        if self.session.scalar(select(Agreement.id).where(Agreement.reference == data.reference)):
+            problems.append(Conflict("an agreement with this reference exists", field="reference"))
+        try:
+            self._check_consistency(data)
+        except InvalidInput as exc:
+            problems.append(exc)
+        for i, p in enumerate(data.parties):
+            try:
+                self._organisation(p.organisation, f"parties[{i}].organisation")
+            except InvalidInput as exc:
+                problems.append(exc)
+        return problems
+
     def transition(
         self, agreement_id: uuid.UUID, action: str, principal: Principal, reason: str = ""
     ) -> Agreement:
