@@ -24,12 +24,14 @@ log = logging.getLogger("shareguard.console")
 
 #: Page modules, mounted in this order; those whose capability has not landed import nothing.
 PAGES = (
+    "drafts",  # before "pages": /agreements/new must win over /agreements/{reference}
     "pages",
     "person",
     "partner",
     "casework",
     "review",
     "governance",
+    "firewall",
     "reports",
     "matches",
     "credentials",
