@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -18,7 +17,7 @@ from shareguard.status.schemas import StatusIn
 from shareguard.status.service import StatusService
 from shareguard.web.console.person import OUTCOME_TITLES, STATUS_TITLES
 from shareguard.web.console.render import render
-from shareguard.web.console.security import Caseworker, Form, field, flash, load_user
+from shareguard.web.console.security import Caseworker, Form, date_field, field, flash, load_user
 from shareguard.web.deps import SessionDep
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(load_user)])
@@ -28,17 +27,6 @@ RESOLUTIONS = {
     "not_confirmed": "Not confirmed: the person does not have that right",
     "no_record": "No record: we hold nothing about this person",
 }
-
-
-def _date(form: Any, prefix: str) -> date | None:
-    try:
-        return date(
-            int(field(form, f"{prefix}-year")),
-            int(field(form, f"{prefix}-month")),
-            int(field(form, f"{prefix}-day")),
-        )
-    except ValueError:
-        return None
 
 
 # people -----------------------------------------------------------------------------------
@@ -52,7 +40,7 @@ def people(request: Request, user: Caseworker, session: SessionDep) -> Response:
     errors: dict[str, str] = {}
     searched = any(q.values())
     if searched:
-        dob = _date(request.query_params, "dob")
+        dob = date_field(request.query_params, "dob")
         if not q["family"]:
             errors["family"] = "Enter a family name"
         if dob is None:
@@ -217,10 +205,10 @@ def record_status(
     errors: dict[str, str] = {}
     if values["kind"] not in {k.value for k in StatusKind}:
         errors["kind"] = "Select the status"
-    valid_from = _date(form, "from")
+    valid_from = date_field(form, "from")
     if valid_from is None:
         errors["from"] = "Enter the date the status starts as a real date"
-    valid_to = _date(form, "to")
+    valid_to = date_field(form, "to")
     if valid_to is None and any(values[k] for k in ("to-day", "to-month", "to-year")):
         errors["to"] = "Enter the end date as a real date, or leave it empty"
     if not values["evidence_ref"]:
@@ -581,10 +569,10 @@ def record_decision(
     errors: dict[str, str] = {}
     if values["type"] not in {t.value for t in DecisionType}:
         errors["type"] = "Select the decision"
-    decided_on = _date(form, "decided")
+    decided_on = date_field(form, "decided")
     if decided_on is None:
         errors["decided"] = "Enter the date of the decision as a real date"
-    window = _date(form, "window")
+    window = date_field(form, "window")
     if window is None and any(values[f"window-{p}"] for p in ("day", "month", "year")):
         errors["window"] = "Enter the end of the appeal window as a real date, or leave it empty"
     if not values["evidence_ref"]:

@@ -27,6 +27,7 @@ from shareguard.web.console.security import (
     MaybeUser,
     Officer,
     User,
+    date_field,
     field,
     flash,
     load_user,
@@ -357,17 +358,6 @@ def agreement_action_form(
     return _action_page(request, agreement, action)
 
 
-def _parse_date(form: Any, prefix: str) -> date | None:
-    try:
-        return date(
-            int(field(form, f"{prefix}-year")),
-            int(field(form, f"{prefix}-month")),
-            int(field(form, f"{prefix}-day")),
-        )
-    except ValueError:
-        return None
-
-
 @router.post("/agreements/{reference}/{action}", response_class=HTMLResponse)
 def agreement_action(
     reference: str, action: str, request: Request, form: Form, session: SessionDep, user: Officer
@@ -381,7 +371,7 @@ def agreement_action(
     errors: dict[str, str] = {}
     if ACTIONS[action][2] and not reason:
         errors["reason"] = f"Enter a reason to {ACTIONS[action][0].lower()} this agreement"
-    next_review = _parse_date(form, "review") if action == "review" else None
+    next_review = date_field(form, "review") if action == "review" else None
     if action == "review" and next_review is None:
         errors["review"] = "Enter the next review date as a real date, for example 27 3 2027"
     if errors:

@@ -16,7 +16,15 @@ from shareguard.errors import Conflict, InvalidInput, Refused
 from shareguard.status.service import SHARE_CODE_PURPOSES
 from shareguard.storage.base import today
 from shareguard.web.console.render import render
-from shareguard.web.console.security import ConsoleUser, Form, Partner, field, flash, load_user
+from shareguard.web.console.security import (
+    ConsoleUser,
+    Form,
+    Partner,
+    date_field,
+    field,
+    flash,
+    load_user,
+)
 from shareguard.web.deps import SessionDep
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(load_user)])
@@ -88,15 +96,6 @@ def new_check(request: Request, user: Partner, session: SessionDep) -> Response:
     )
 
 
-def _dob(form: Any) -> date | None:
-    try:
-        return date(
-            int(field(form, "dob-year")), int(field(form, "dob-month")), int(field(form, "dob-day"))
-        )
-    except ValueError:
-        return None
-
-
 @router.post("/checks/new", response_class=HTMLResponse)
 def run_check(request: Request, form: Form, user: Partner, session: SessionDep) -> Response:
     keys = (
@@ -116,7 +115,7 @@ def run_check(request: Request, form: Form, user: Partner, session: SessionDep) 
     values["method"] = method
     if values["purpose"] not in _purposes(session, user):
         errors["purpose"] = "Choose the purpose of the check"
-    dob = _dob(form)
+    dob = date_field(form, "dob")
     if dob is None:
         errors["dob"] = "Enter the person's date of birth as a real date, for example 27 3 1990"
     if method == "share_code" and not values["code"]:

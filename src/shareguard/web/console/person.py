@@ -25,7 +25,7 @@ from shareguard.status import sharecodes
 from shareguard.status.service import SHARE_CODE_PURPOSES, StatusService
 from shareguard.storage.base import utcnow
 from shareguard.web.console.render import PERSON_SERVICE_NAME, render
-from shareguard.web.console.security import Form, PersonSignInRequired, field, flash
+from shareguard.web.console.security import Form, PersonSignInRequired, date_field, field, flash
 from shareguard.web.deps import SessionDep
 
 router = APIRouter(prefix="/my", include_in_schema=False)
@@ -181,15 +181,6 @@ def _same(a: str, b: str) -> bool:
     return unidecode(a).casefold().strip() == unidecode(b).casefold().strip()
 
 
-def _parse_dob(form: Any) -> date | None:
-    try:
-        return date(
-            int(field(form, "dob-year")), int(field(form, "dob-month")), int(field(form, "dob-day"))
-        )
-    except ValueError:
-        return None
-
-
 @router.post("/sign-in", response_class=HTMLResponse)
 def sign_in_submit(request: Request, form: Form, session: SessionDep) -> Response:
     values = {
@@ -199,7 +190,7 @@ def sign_in_submit(request: Request, form: Form, session: SessionDep) -> Respons
     errors: dict[str, str] = {}
     if not values["family"]:
         errors["family"] = "Enter your family name"
-    dob = _parse_dob(form)
+    dob = date_field(form, "dob")
     if dob is None:
         errors["dob"] = "Enter your date of birth as a real date, for example 27 3 1990"
     if not values["document"]:

@@ -14,7 +14,15 @@ from shareguard.errors import Conflict, Forbidden, InvalidInput
 from shareguard.quality.service import QualityService
 from shareguard.storage.base import today
 from shareguard.web.console.render import render
-from shareguard.web.console.security import ConsoleUser, Form, Officer, field, flash, load_user
+from shareguard.web.console.security import (
+    ConsoleUser,
+    Form,
+    Officer,
+    date_field,
+    field,
+    flash,
+    load_user,
+)
 from shareguard.web.deps import SessionDep
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(load_user)])
@@ -32,13 +40,9 @@ def _roles(user: Any) -> list[str]:
 
 def _due(form: Any) -> tuple[date | None, bool]:
     """The due date, and whether anything was typed into it (empty means keep the current one)."""
-    parts = [field(form, f"due-{p}") for p in ("day", "month", "year")]
-    if not any(parts):
+    if not any(field(form, f"due-{p}") for p in ("day", "month", "year")):
         return None, False
-    try:
-        return date(int(parts[2]), int(parts[1]), int(parts[0])), True
-    except ValueError:
-        return None, True
+    return date_field(form, "due"), True
 
 
 def _page(

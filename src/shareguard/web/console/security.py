@@ -6,10 +6,11 @@ import hmac
 import secrets
 import uuid
 from dataclasses import dataclass
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, ImmutableMultiDict
 
 from shareguard.accounts.models import Role
 from shareguard.accounts.principal import Principal
@@ -77,9 +78,21 @@ async def checked_form(request: Request) -> FormData:
 Form = Annotated[FormData, Depends(checked_form)]
 
 
-def field(form: FormData, name: str) -> str:
+def field(form: ImmutableMultiDict[str, Any], name: str) -> str:
     value = form.get(name)
     return value.strip() if isinstance(value, str) else ""
+
+
+def date_field(form: ImmutableMultiDict[str, Any], prefix: str) -> date | None:
+    """A GOV.UK date input (``prefix-day``, ``-month``, ``-year``); None unless a real date."""
+    try:
+        return date(
+            int(field(form, f"{prefix}-year")),
+            int(field(form, f"{prefix}-month")),
+            int(field(form, f"{prefix}-day")),
+        )
+    except ValueError:
+        return None
 
 
 # signed-in user ----------------------------------------------------------------------------
