@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.orm import Session
 
 from shareguard.accounts.principal import Principal
@@ -34,7 +34,7 @@ from shareguard.status.service import (
     appeal_state_of,
     subject_of,
 )
-from shareguard.storage.base import today, utcnow
+from shareguard.storage.base import new_id, today, utcnow
 
 #: Failed share-code attempts allowed per organisation per window, and per code per window.
 ORG_FAILURES, ORG_WINDOW = 20, timedelta(minutes=10)
@@ -179,9 +179,11 @@ class CheckService:
             method="share_code",
             outcome=Outcome.NO_MATCH,
         )
-        self.session.add(check)
-        self.session.add(CheckFailure(organisation_id=principal.organisation_id, code_hash=digest))
-        self.session.flush()
+        check.id = new_id()
+        self.session.connection().execute(
+            _INSERT_FAILURE,
+            {"organisation_id": principal.organisation_id, "code_hash": digest, "at": utcnow()},
+        )
         entry = append(
             self.session,
             AuditRecord(
@@ -194,6 +196,7 @@ class CheckService:
             ),
         )
         check.audit_seq = entry.seq
+        self._store(check)
         self.session.commit()
         return CheckResult(
             check,
@@ -393,8 +396,7 @@ class CheckService:
         if person is not None:
             self._disclose(principal, check, person, {}, [], decisions, reading)
         else:
-            self.session.add(check)
-            self.session.flush()
+            check.id = new_id()
             entry = append(
                 self.session,
                 AuditRecord(
@@ -410,6 +412,7 @@ class CheckService:
                 ),
             )
             check.audit_seq = entry.seq
+            self._store(check)
         case = Case(
             check_id=check.id,
             person_id=check.person_id,
@@ -459,9 +462,22 @@ class CheckService:
         check.agreement_id = request.agreement_id
         check.disclosure_id = out.disclosure_id
         check.audit_seq = out.audit_seq
-        self.session.add(check)
-        self.session.flush()
+        self._store(check)
         return out.answer
+
+    def _store(self, check: Check) -> None:
+        """INSERT the check row, complete (audit entry included), in the caller's transaction.
+
+        Core, not the unit of work: the row is written once and never changed here, and
+        flushing an object costs more than the rest of recording a check. ``check`` stays a
+        plain (transient) object carrying the stored values.
+        """
+        if check.id is None:
+            check.id = new_id()
+        check.at = check.at or utcnow()
+        self.session.connection().execute(
+            _INSERT_CHECK, {k: getattr(check, k) for k in _CHECK_COLUMNS}
+        )
 
     # cases and contests ------------------------------------------------------------
     def check(self, check_id: uuid.UUID, principal: Principal) -> Check:
@@ -604,6 +620,10 @@ def _failures(org_is_none: bool) -> Any:
         ).scalar_subquery(),
     )
 
+
+_INSERT_CHECK = insert(Check.__table__)  # type: ignore[arg-type]
+_CHECK_COLUMNS = tuple(c.key for c in Check.__table__.columns)
+_INSERT_FAILURE = insert(CheckFailure.__table__)  # type: ignore[arg-type]
 
 #: Indexed by "the principal has no organisation".
 _FAILURES = {False: _failures(False), True: _failures(True)}

@@ -384,7 +384,9 @@ def _count_up(
     for (agreement_id, day), n in sorted(counts.items()):
         if memo is not None and (agreement_id, day) in memo:
             memo[(agreement_id, day)] += n
-        session.execute(stmt, {"agreement_id": agreement_id, "day": day, "n": n, "add": n})
+        session.connection().execute(
+            stmt, {"agreement_id": agreement_id, "day": day, "n": n, "add": n}
+        )
 
 
 _COUNT_UP: dict[str, Any] = {}
@@ -399,14 +401,15 @@ def _count_up_statement(dialect: str) -> Any:
             from sqlalchemy.dialects.postgresql import insert as upsert
         else:
             from sqlalchemy.dialects.sqlite import insert as upsert
+        table: Any = DisclosureCount.__table__
         stmt = (
-            upsert(DisclosureCount)
+            upsert(table)
             .values(
                 agreement_id=bindparam("agreement_id"), day=bindparam("day"), count=bindparam("n")
             )
             .on_conflict_do_update(
                 index_elements=["agreement_id", "day"],
-                set_={"count": DisclosureCount.count + bindparam("add")},
+                set_={"count": table.c.count + bindparam("add")},
             )
         )
         _COUNT_UP[dialect] = stmt
@@ -562,12 +565,16 @@ def disclose_many(
             }
         )
     if rows:
-        session.execute(insert(Disclosure), rows)
+        # Core, not the ORM's bulk path: nothing here needs objects back.
+        session.connection().execute(_INSERT_DISCLOSURE, rows)
         _count_up(session, rows, reading.counts)
     return [
         Disclosed(decision=d, answer=a, disclosure_id=i, audit_seq=e.seq)
         for d, a, i, e in zip(decisions, answers, ids, entries, strict=True)
     ]
+
+
+_INSERT_DISCLOSURE = insert(Disclosure.__table__)  # type: ignore[arg-type]
 
 
 def _effective(request: DisclosureRequest, answer: Mapping[str, Any]) -> DisclosureRequest:
