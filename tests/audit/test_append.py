@@ -113,3 +113,26 @@ def test_agreement_lifecycle_changes_are_audited(session: Session, world) -> Non
     ).all()
     assert [r.action for r in rows] == ["agreement.create", "agreement.activate"]
     assert rows[1].actor_user_id == world.users["officer2"]
+
+
+def test_appends_stay_gap_free_when_this_process_guessed_the_size_wrong(
+    session: Session,
+) -> None:
+    """The process's guess at the log's size only saves a query; the stored head decides."""
+    from shareguard.audit import log
+
+    append(session, AuditRecord(action="a"))
+    session.commit()
+    append_many(session, [AuditRecord(action="never-happened")] * 3)
+    session.rollback()  # the guess is now ahead of the log
+    assert append(session, AuditRecord(action="b")).seq == 1
+    session.commit()
+    log._next_size = 1  # behind, as when another process appended meanwhile
+    assert append(session, AuditRecord(action="c")).seq == 2
+    session.commit()
+    log._next_size = None
+    assert append(session, AuditRecord(action="d")).seq == 3
+    session.commit()
+    assert _seqs(session) == [0, 1, 2, 3]
+    leaves = list(session.scalars(select(AuditEntry.leaf_hash).order_by(AuditEntry.seq)))
+    assert StoredTree(session).root() == merkle.root([bytes(h) for h in leaves])

@@ -35,3 +35,19 @@ def test_each_day_has_its_own_allowance(world: TestWorld, session: Session) -> N
     session.commit()
     assert ahead.decision.allowed
     assert decide(session, request(world, aid, at=tomorrow)).kind == "limit"
+
+
+def test_a_reading_sees_its_own_transactions_disclosures(
+    world: TestWorld, session: Session
+) -> None:
+    """A check decides twice on one policy reading; what it disclosed counts at once."""
+    from shareguard.policy.door import read_policy
+
+    aid = world.agreement(limit_per_day=1)
+    reading = read_policy(session)
+    assert decide(session, request(world, aid), reading=reading).allowed
+    first = disclose(session, request(world, aid), ANSWER, kind="check_answer", reading=reading)
+    assert first.decision.allowed
+    second = disclose(session, request(world, aid), ANSWER, kind="check_answer", reading=reading)
+    assert second.decision.kind == "limit"
+    session.commit()
