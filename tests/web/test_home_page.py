@@ -12,7 +12,7 @@ from shareguard.status.schemas import NameIn, PersonIn
 from shareguard.status.service import StatusService
 from tests.factories import TestWorld
 from tests.web import builders
-from tests.web.console_helpers import sign_in
+from tests.web.console_helpers import csrf, sign_in
 
 
 def _text(html: str) -> str:
@@ -42,3 +42,17 @@ def test_reviewer_home_counts_the_candidates_waiting(
     page = _text(client.get("/console").text)
     assert "Waiting for you 1 candidate match to review" in page
     assert 'href="/review"' in client.get("/console").text
+
+
+def test_a_proposed_watch_list_entry_waits_for_the_other_caseworker(
+    client: TestClient, world: TestWorld
+) -> None:
+    from tests.web.test_watchlist_page import _proposed
+
+    _proposed(world)  # proposed by "caseworker"
+    sign_in(client, "caseworker")
+    assert "watch-list entr" not in client.get("/console").text  # not one's own to verify
+    client.post("/sign-out", data={"csrf_token": csrf(client, "/console")})
+    sign_in(client, "caseworker2")
+    page = _text(client.get("/console").text)
+    assert "Waiting for you 1 watch-list entry to verify" in page

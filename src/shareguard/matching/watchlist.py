@@ -329,8 +329,13 @@ class WatchlistService:
             raise NotFound(f"watch-list entry {entry_id} not found")
         return entry
 
-    def entries(self, agreement_id: uuid.UUID, state: str | None = None) -> list[WatchlistEntry]:
-        stmt = select(WatchlistEntry).where(WatchlistEntry.agreement_id == agreement_id)
+    def entries(
+        self, agreement_id: uuid.UUID | None, state: str | None = None
+    ) -> list[WatchlistEntry]:
+        """An agreement's entries (every agreement's when None), oldest first."""
+        stmt = select(WatchlistEntry)
+        if agreement_id is not None:
+            stmt = stmt.where(WatchlistEntry.agreement_id == agreement_id)
         if state:
             stmt = stmt.where(WatchlistEntry.state == state)
         return list(

@@ -461,16 +461,11 @@ def _watchlist_page(
     status_code: int = 200,
     errors: dict[str, str] | None = None,
 ) -> Response:
-    from sqlalchemy import select
-
     from shareguard.agreements.models import Agreement
-    from shareguard.matching.models import EntryState, WatchlistEntry
+    from shareguard.matching.models import EntryState
+    from shareguard.matching.watchlist import WatchlistService
 
-    rows = session.scalars(
-        select(WatchlistEntry)
-        .where(WatchlistEntry.state == EntryState.PROPOSED)
-        .order_by(WatchlistEntry.created_at, WatchlistEntry.id)
-    )
+    rows = WatchlistService(session).entries(None, EntryState.PROPOSED)
     entries = []
     for e in rows:
         agreement = session.get(Agreement, e.agreement_id)

@@ -494,6 +494,19 @@ def _waiting(user: ConsoleUser, session: Session) -> list[dict[str, Any]]:
                 n, "open referral or contest", "open referrals and contests", "/casework/contests"
             )
         )
+        from shareguard.matching.models import EntryState
+        from shareguard.matching.watchlist import WatchlistService
+
+        proposed = WatchlistService(session).entries(None, EntryState.PROPOSED)
+        n = sum(1 for e in proposed if e.proposed_by != user.id)  # four eyes: not one's own
+        items.append(
+            _queue(
+                n,
+                "watch-list entry to verify",
+                "watch-list entries to verify",
+                "/casework/watchlist",
+            )
+        )
     if user.has(Role.REVIEWER):
         from shareguard.matching.service import MatchingService
 
