@@ -198,7 +198,8 @@ class AccountService:
         parts = token.split("_", 2)
         if len(parts) != 3 or parts[0] != KEY_PREFIX:
             raise Unauthenticated("API key not recognised")
-        key = self.session.execute(_KEY_BY_PREFIX, {"prefix": parts[1]}).one_or_none()
+        # Every API call: read through the connection (plain columns, no ORM result).
+        key = self.session.connection().execute(_KEY_BY_PREFIX, {"prefix": parts[1]}).one_or_none()
         if key is None or not hmac.compare_digest(key.secret_hash, _hash_secret(parts[2])):
             raise Unauthenticated("API key not recognised")
         if key.revoked_at is not None:

@@ -210,15 +210,19 @@ class CheckService:
     def _rate_limit(self, principal: Principal, digest: str, purpose: str) -> None:
         now = utcnow()
         org = principal.organisation_id
-        org_failures, code_failures = self.session.execute(
-            _FAILURES[org is None],
-            {
-                "org": org,
-                "org_since": now - ORG_WINDOW,
-                "code_hash": digest,
-                "code_since": now - CODE_WINDOW,
-            },
-        ).one()
+        org_failures, code_failures = (
+            self.session.connection()
+            .execute(
+                _FAILURES[org is None],
+                {
+                    "org": org,
+                    "org_since": now - ORG_WINDOW,
+                    "code_hash": digest,
+                    "code_since": now - CODE_WINDOW,
+                },
+            )
+            .one()
+        )
         org_failures, code_failures = org_failures or 0, code_failures or 0
         scope = (
             "organisation"

@@ -80,7 +80,8 @@ _GENERATION = select(PolicyGeneration.token).where(PolicyGeneration.id == _GENER
 
 
 def generation(session: Session) -> str | None:
-    return session.execute(_GENERATION).scalar()
+    # The connection, not the session: a plain read of one column needs no ORM result.
+    return session.connection().execute(_GENERATION).scalar()
 
 
 @dataclass
@@ -358,7 +359,8 @@ def _count_today(
     """Disclosures under the agreement on ``at``'s UTC day: one row, however many there were."""
     key = (agreement_id, _day(at or utcnow()))
     if key not in counts:
-        got = session.execute(_COUNT_TODAY, {"agreement_id": key[0], "day": key[1]}).scalar()
+        params = {"agreement_id": key[0], "day": key[1]}
+        got = session.connection().execute(_COUNT_TODAY, params).scalar()
         counts[key] = int(got or 0)
     return counts[key]
 

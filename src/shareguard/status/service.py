@@ -351,7 +351,8 @@ class StatusService:
         on = on or today()
         statuses: list[Any] = []
         decisions: list[Any] = []
-        for row in self.session.execute(_STANDING, {"person_id": person_id}):
+        self.session.flush()  # read through the connection (no ORM result), so flush first
+        for row in self.session.connection().execute(_STANDING, {"person_id": person_id}):
             (statuses if row.src == "s" else decisions).append(row)
         status = None
         replaced = {r.supersedes_id for r in statuses if r.supersedes_id}
@@ -438,15 +439,20 @@ class StatusService:
         """The person a live code for ``purpose`` belongs to, if their date of birth is
         ``date_of_birth``; None for every other case (wrong, expired or revoked code, other
         purpose, wrong date), all decided by one query."""
-        rows = self.session.execute(
-            _HOLDER,
-            {
-                "code_hash": code_hash,
-                "purpose": purpose,
-                "now": at or utcnow(),
-                "date_of_birth": date_of_birth,
-            },
-        ).all()
+        self.session.flush()  # read through the connection (no ORM result), so flush first
+        rows = (
+            self.session.connection()
+            .execute(
+                _HOLDER,
+                {
+                    "code_hash": code_hash,
+                    "purpose": purpose,
+                    "now": at or utcnow(),
+                    "date_of_birth": date_of_birth,
+                },
+            )
+            .all()
+        )
         if not rows:
             return None
         first = rows[0]
