@@ -56,7 +56,7 @@ def pause_form(ref: str, **kw: object) -> dict[str, object]:
         "agreement": ref,
         "actions": ["check"],
         "age": "over",
-        "age_over": "30",
+        "age_years": "30",
     }
     data.update(kw)
     return data
@@ -135,7 +135,7 @@ def test_bad_pause_answers_are_refused_with_the_field_named_and_nothing_written(
                 "NO-SUCH-1",
                 title="Hi",
                 reason="",
-                age_over="old",
+                age_years="old",
                 **{"start-day": past.day, "start-month": past.month, "start-year": past.year},
                 **{"end-day": "31", "end-month": "2", "end-year": "2027"},
             ),
@@ -146,7 +146,7 @@ def test_bad_pause_answers_are_refused_with_the_field_named_and_nothing_written(
         "Enter a title for the pause of at least 5 characters",
         "Enter the reason for the pause",
         "Select an agreement from the list, or every agreement",
-        "Age over must be a whole number of years from 0 to 150",
+        "Age must be a whole number of years from 0 to 150",
         "Start date must be today or in the future",
         "End date must be a real date, for example 31 12 2026",
     ]

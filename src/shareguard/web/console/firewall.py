@@ -385,7 +385,7 @@ def pause_create(request: Request, form: Form, user: Officer, session: SessionDe
         pause = PauseService(session).create(data, user.principal)
     except InvalidInput as exc:
         session.rollback()
-        at = {"ends_at": "end", "age_under": "age_under"}.get(exc.field or "", "agreement")
+        at = {"ends_at": "end", "age_under": "age_years"}.get(exc.field or "", "agreement")
         return _pause_page(request, session, user, values, 422, {at: _sentence(exc.detail)})
     request.session.pop(DRAFT, None)
     refs = [values["agreement"]] if data.agreements else []

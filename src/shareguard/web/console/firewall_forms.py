@@ -28,7 +28,7 @@ CATEGORY_TITLES = {
     "victim": "Victims of crime",
     "witness": "Witnesses of crime",
 }
-PAUSE_TEXT = ("title", "reason", "agreement", "age", "age_over", "age_under")
+PAUSE_TEXT = ("title", "reason", "agreement", "age", "age_years")
 DATES = ("start", "end")
 PAUSE_FIELDS = (
     *PAUSE_TEXT,
@@ -70,9 +70,12 @@ def _day(values: dict[str, Any], prefix: str) -> tuple[date | None, bool]:
         return None, True
 
 
-def _age(raw: str, label: str, errors: dict[str, str], key: str) -> int | None:
+def _age(raw: str, errors: dict[str, str]) -> int | None:
+    if not raw:
+        errors["age_years"] = "Enter the age in years"
+        return None
     if not raw.isdigit() or not 0 <= int(raw) <= 150:
-        errors[key] = f"{label} must be a whole number of years from 0 to 150"
+        errors["age_years"] = "Age must be a whole number of years from 0 to 150"
         return None
     return int(raw)
 
@@ -99,9 +102,9 @@ def read_pause(values: dict[str, Any], agreements: dict[str, Any]) -> tuple[Paus
     age_over = age_under = None
     age = values.get("age", "")
     if age == "over":
-        age_over = _age(values.get("age_over", ""), "Age over", errors, "age_over")
+        age_over = _age(values.get("age_years", ""), errors)
     elif age == "under":
-        age_under = _age(values.get("age_under", ""), "Age under", errors, "age_under")
+        age_under = _age(values.get("age_years", ""), errors)
     elif age:
         errors["age"] = "Select whether the pause depends on the person's age"
     start, typed = _day(values, "start")
