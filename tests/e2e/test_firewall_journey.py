@@ -30,7 +30,7 @@ def test_officer_pauses_sharing_and_proposes_a_rule_a_second_officer_approves(
     start, end = today() + timedelta(days=30), today() + timedelta(days=40)
     title = "No checks about people aged over 30 (browser test)"
     page.get_by_label("Title", exact=True).fill(title)
-    page.get_by_label("Why is sharing paused?").fill("Windrush review, browser test")
+    page.get_by_label("Why is sharing paused?").fill("Pre-1973 arrivals review, browser test")
     page.locator("input[name=agreement][value=HO-DVLA-001]").check()
     page.get_by_role("checkbox", name="Real-time checks").check()
     page.get_by_label("Only people aged over a given age").check()

@@ -138,7 +138,7 @@ def test_a_run_discloses_only_gated_permitted_pairs_each_audited(
     PauseService(session).create(
         PauseIn(
             title="No proactive sharing over 30",
-            reason="Windrush review",
+            reason="Pre-1973 arrivals review",
             age_over=30,
             actions=["bulk_disclosure"],
         ),

@@ -94,7 +94,7 @@ def test_bad_firewall_proposal_changes_nothing(world: TestWorld, session: Sessio
 def over_30_pause(world: TestWorld, aid, **kw) -> PauseIn:
     fields = {
         "title": "No proactive sharing about people aged over 30",
-        "reason": "Windrush review",
+        "reason": "Pre-1973 arrivals review",
         "agreements": [str(aid)],
         "actions": ["bulk_disclosure"],
         "age_over": 30,
@@ -116,7 +116,7 @@ def test_over_30_pause_blocks_proactive_sharing_at_once(world: TestWorld, sessio
     )
     refused = decide(session, request(world, aid, subject=older, **bulk))
     assert refused.kind == "pause"
-    assert "aged over 30" in refused.reason and "Windrush review" in refused.reason
+    assert "aged over 30" in refused.reason and "Pre-1973 arrivals review" in refused.reason
     assert decide(session, request(world, aid, subject=younger, **bulk)).allowed
     # Checks under the same agreement are outside the pause's scope.
     assert decide(session, request(world, aid, subject=older)).allowed

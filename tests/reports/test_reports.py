@@ -33,7 +33,7 @@ def play(world: Any) -> Story:
     PauseService(world.session).create(
         PauseIn(
             title="No sharing about people over 30",
-            reason="Windrush generation",
+            reason="Pre-1973 arrivals",
             agreements=[str(story.agreements["agency"])],
             age_over=30,
         ),

@@ -26,7 +26,7 @@ def seed(session: Session, world: Any, fresh: bool) -> None:
         PauseIn(
             title=OVER_30_TITLE,
             reason=(
-                "Windrush: people who came lawfully before 1973 may lack documents; proactive "
+                "People who came lawfully before 1973 may lack documents; proactive "
                 "sharing with DVLA is paused for anyone aged over 30 while checks are reviewed"
             ),
             agreements=["HO-DVLA-001"],
