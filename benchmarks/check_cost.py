@@ -20,6 +20,7 @@ Reported figures are medians over ``--repeats`` runs of each run's median per-ch
 
     python benchmarks/check_cost.py                       # 5,000 persons, 300 checks x 5 runs
     python benchmarks/check_cost.py --before c8ae28c      # compare with an earlier commit
+    python benchmarks/check_cost.py --synchronous OFF     # the same without the commit's fsync
 
 Writes benchmarks/results/check_cost.json.
 """
@@ -42,7 +43,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 
 
-def measure(data_dir: Path, checks: int, warmup: int) -> dict[str, Any]:
+def measure(data_dir: Path, checks: int, warmup: int, synchronous: str) -> dict[str, Any]:
     """One run in this process, with whichever ``shareguard`` is on the path."""
     import gc
     from datetime import date
@@ -56,7 +57,7 @@ def measure(data_dir: Path, checks: int, warmup: int) -> dict[str, Any]:
 
     spec = json.loads((data_dir / "spec.json").read_text())
     key, bodies = spec["key"], [json.loads(b) for b in spec["bodies"]]
-    engine = make_engine(f"sqlite:///{data_dir / 'shareguard.db'}", synchronous="FULL")
+    engine = make_engine(f"sqlite:///{data_dir / 'shareguard.db'}", synchronous=synchronous)
     factory = session_factory(engine)
     statements = [0]
 
@@ -133,6 +134,8 @@ def run_child(src: Path, data_dir: Path, args: argparse.Namespace) -> dict[str, 
             str(args.checks),
             "--warmup",
             str(args.warmup),
+            "--synchronous",
+            args.synchronous,
         ],
         env=env,
         capture_output=True,
@@ -167,12 +170,18 @@ def main() -> None:
     ap.add_argument("--warmup", type=int, default=30)
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--seed", type=int, default=20261123)
+    ap.add_argument(
+        "--synchronous",
+        default="FULL",
+        choices=["FULL", "NORMAL", "OFF"],
+        help="SQLite sync level (OFF shows the cost without the commit's fsync)",
+    )
     ap.add_argument("--before", default="HEAD", help="git revision to compare with ('' = none)")
     ap.add_argument("--child", type=Path, default=None, help=argparse.SUPPRESS)
     ap.add_argument("--out", type=Path, default=HERE / "results" / "check_cost.json")
     args = ap.parse_args()
     if args.child is not None:
-        print(json.dumps(measure(args.child, args.checks, args.warmup)))
+        print(json.dumps(measure(args.child, args.checks, args.warmup, args.synchronous)))
         return
 
     sys.path.insert(0, str(HERE))
@@ -201,7 +210,7 @@ def main() -> None:
         "share_codes": len(bodies),
         "checks_per_run": args.checks,
         "repeats": args.repeats,
-        "durability": "SQLite WAL, synchronous=FULL, one transaction per check",
+        "durability": f"SQLite WAL, synchronous={args.synchronous}, one transaction per check",
         "figure": {"code": "working tree", **after},
         "ratio_check_vs_authenticated_read": round(
             after["authenticated_read_ms_median"] / after["ms_per_check_median"], 3
