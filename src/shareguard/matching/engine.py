@@ -20,6 +20,10 @@ from shareguard.matching import model
 from shareguard.matching.prepare import prepare
 
 BACKENDS = ("duckdb", "spark")
+#: Pairs this likely are scored even under the threshold: they may compete with a stronger one.
+COMPETITOR_FLOOR = 0.01
+#: A watch-list row ``person~n`` is one of the names person ``person`` is known by.
+ALIAS_SEP = "~"
 WATCHLIST = "watchlist"
 PARTNER = "partner"
 
@@ -122,6 +126,18 @@ def explain(scored: pd.DataFrame, trained: dict[str, Any]) -> list[str]:
     prior = round(math.log2(lam / (1 - lam)), 4)
     comps = [c for c in levels if f"mw_{c}" in scored.columns]
     weights = {c: scored[f"mw_{c}"].astype(float).tolist() for c in comps}
+    # A rare name's exact match counts for more than a common one's: Splink reports that
+    # term-frequency adjustment separately; it belongs to its comparison's step.
+    tf_adj = {
+        c: scored[f"mw_tf_adj_{c}"].astype(float).fillna(0.0).tolist()
+        for c in comps
+        if f"mw_tf_adj_{c}" in scored.columns
+    }
+    competition = (
+        scored["mw_competition"].astype(float).tolist()
+        if "mw_competition" in scored.columns
+        else None
+    )
     memo: dict[tuple[str, float], str] = {}
 
     def label(comp: str, weight: float) -> str:
@@ -145,10 +161,18 @@ def explain(scored: pd.DataFrame, trained: dict[str, Any]) -> list[str]:
             {
                 "comparison": c,
                 "level": label(c, weights[c][i]),
-                "match_weight": round(weights[c][i], 4),
+                "match_weight": round(weights[c][i] + (tf_adj[c][i] if c in tf_adj else 0.0), 4),
             }
             for c in comps
         ]
+        if competition is not None and competition[i] < 0:
+            steps.append(
+                {
+                    "comparison": "competition",
+                    "level": "other strong candidates for the same person or record",
+                    "match_weight": round(competition[i], 4),
+                }
+            )
         out.append(json.dumps(steps, separators=(",", ":")))
     return out
 
@@ -198,8 +222,13 @@ def link(
             rule, estimate_without_term_frequencies=True
         )
     say("scoring pairs", 0.70)
-    predictions = linker.inference.predict(threshold_match_probability=threshold)
+    predictions = linker.inference.predict(
+        threshold_match_probability=min(threshold, COMPETITOR_FLOOR)
+    )
     scored = predictions.as_pandas_dataframe()
+    if not plain:
+        scored = weigh_competitors(scored)
+    scored = scored[scored["match_probability"] >= threshold].reset_index(drop=True)
     say("explaining", 0.92)
     trained = linker.misc.save_model_to_json()
     pairs = _orient(scored)
@@ -215,6 +244,41 @@ def link(
         trained_model=trained,
         stats={"backend": backend, "pairs_scored_above_threshold": len(pairs)},
     )
+
+
+def weigh_competitors(scored: pd.DataFrame) -> pd.DataFrame:
+    """Lower a pair's probability by the other strong candidates for its person or its record.
+
+    A partner record is one person, and a person is (almost always) one record in a partner
+    dataset, so candidates sharing either end exclude each other: a pair's probability is its
+    odds over one plus the odds of every candidate that shares its watch-list person or its
+    partner record (the posterior when at most one of them can be the match). A lone candidate
+    keeps its probability; two look-alikes for one person both fall towards review, which is
+    where a namesake belongs. The adjustment (``mw_competition``, ≤ 0) joins the pair's match
+    weight and its explanation. Watch-list rows ``person~n`` are names of one person, not
+    competitors.
+    """
+    if scored.empty:
+        return scored.assign(mw_competition=pd.Series([], dtype=float))
+    out = scored.copy()
+    left_is_watch = out["source_dataset_l"] == WATCHLIST
+    watch = out["unique_id_l"].where(left_is_watch, out["unique_id_r"]).astype(str)
+    person = watch.str.split(ALIAS_SEP, n=1).str[0]
+    record = out["unique_id_r"].where(left_is_watch, out["unique_id_l"]).astype(str)
+    weight = out["match_weight"].astype(float).clip(upper=1000.0)
+    odds = pd.DataFrame({"person": person, "record": record, "odds": 2.0**weight})
+    # A person's names are one candidate per record: its best name speaks for it.
+    best = odds.groupby(["person", "record"], sort=False)["odds"].max().rename("best")
+    per_person = best.groupby(level="person").sum().rename("per_person")
+    per_record = best.groupby(level="record").sum().rename("per_record")
+    odds = odds.join(best, on=["person", "record"])
+    odds = odds.join(per_person, on="person").join(per_record, on="record")
+    others = (odds["per_person"] - odds["best"]) + (odds["per_record"] - odds["best"])
+    adjust = -(1.0 + others.clip(lower=0.0)).map(math.log2)
+    out["mw_competition"] = adjust.to_numpy()
+    out["match_weight"] = weight.to_numpy() + out["mw_competition"]
+    out["match_probability"] = 1.0 / (1.0 + 2.0 ** (-out["match_weight"]))
+    return out
 
 
 def _orient(scored: pd.DataFrame) -> pd.DataFrame:

@@ -51,18 +51,29 @@ DETERMINISTIC_RECALL = 0.6
 EM_BLOCKING = ("l.dob = r.dob", "l.first_name_ph = r.first_name_ph and l.surname_ph = r.surname_ph")
 
 
-def _dl1(col: str, other: str | None = None) -> str:
-    """Damerau–Levenshtein ≤ 1, guarded by what it implies: lengths within one, Levenshtein ≤ 2.
+def _dl1(col: str, other: str | None = None, backend: str = "duckdb") -> str:
+    """Damerau–Levenshtein ≤ 1, written so that most non-matching pairs never pay for it.
 
-    DuckDB's Damerau–Levenshtein costs ~10x its Levenshtein; the guards let almost every
-    non-matching pair skip it, and non-matching pairs are most of what training and scoring see.
-    ``other`` compares ``col`` on the left with ``other`` on the right (a swapped name).
+    Damerau–Levenshtein costs ~10x Levenshtein, and non-matching pairs are most of what
+    training and scoring see. On DuckDB: equal lengths need Hamming ≤ 1, or Hamming 2 that is
+    a transposition; lengths one apart need Levenshtein ≤ 1 (one letter in or out). Other
+    backends (no ``hamming``): lengths within one and Levenshtein ≤ 2 guard it. Both say the
+    same. ``other`` compares ``col`` on the left with ``other`` on the right (a swapped name).
     """
-    left, right = f"{col}_l", f"{other or col}_r"
+    a, b = f"{col}_l", f"{other or col}_r"
+    if backend == "duckdb":
+        # CASE, not AND/OR: DuckDB evaluates both sides of AND/OR in a projection, but a CASE
+        # only where its WHEN held — and hamming() refuses strings of unequal length.
+        return (
+            f"case when length({a}) = length({b}) then case when hamming({a}, {b}) <= 1 then true"
+            f" when hamming({a}, {b}) = 2 then damerau_levenshtein({a}, {b}) = 1 else false end"
+            f" when abs(length({a}) - length({b})) = 1 then levenshtein({a}, {b}) = 1"
+            " else false end"
+        )
     return (
-        f"abs(length({left}) - length({right})) <= 1"
-        f" and levenshtein({left}, {right}) <= 2"
-        f" and damerau_levenshtein({left}, {right}) <= 1"
+        f"abs(length({a}) - length({b})) <= 1"
+        f" and levenshtein({a}, {b}) <= 2"
+        f" and damerau_levenshtein({a}, {b}) <= 1"
     )
 
 
@@ -77,11 +88,11 @@ def _name_comparison(col: str, other: str, backend: str) -> Any:
             cll.NullLevel(col),
             cll.ExactMatchLevel(col).configure(tf_adjustment_column=col),
             cll.CustomLevel(f"{col}_l = {other}_r", label_for_charts=f"{col} swapped with {other}"),
-            cll.CustomLevel(_dl1(col), label_for_charts=f"{col} within one edit"),
+            cll.CustomLevel(_dl1(col, backend=backend), label_for_charts=f"{col} within one edit"),
             cll.JaroWinklerLevel(col, 0.92),
             cll.CustomLevel(f"{col}_ph_l = {col}_ph_r", label_for_charts=f"{col} sounds the same"),
             cll.CustomLevel(
-                f"{col}_ph_l = {other}_ph_r or ({_dl1(col, other)})",
+                f"{col}_ph_l = {other}_ph_r or ({_dl1(col, other, backend)})",
                 label_for_charts=f"{col} swapped with {other}, one edit or same sound",
             ),
             cll.JaroWinklerLevel(col, 0.80),
@@ -90,7 +101,7 @@ def _name_comparison(col: str, other: str, backend: str) -> Any:
     )
 
 
-def _dob_comparison() -> Any:
+def _dob_comparison(backend: str) -> Any:
     import splink.comparison_level_library as cll
     import splink.comparison_library as cl
 
@@ -101,7 +112,9 @@ def _dob_comparison() -> Any:
             cll.NullLevel("dob"),
             cll.ExactMatchLevel("dob"),
             cll.CustomLevel("dob_l = dob_swapped_r", label_for_charts="day and month swapped"),
-            cll.CustomLevel(_dl1("dob"), label_for_charts="one digit slipped or transposed"),
+            cll.CustomLevel(
+                _dl1("dob", backend=backend), label_for_charts="one digit slipped or transposed"
+            ),
             cll.CustomLevel("dob_year_l = dob_year_r", label_for_charts="same year"),
             cll.ElseLevel(),
         ],
@@ -154,7 +167,7 @@ def settings(*, plain: bool = False, backend: str = "duckdb") -> Any:
         comparisons = [
             _name_comparison("first_name", "surname", backend),
             _name_comparison("surname", "first_name", backend),
-            _dob_comparison(),
+            _dob_comparison(backend),
             _postcode_comparison(),
         ]
     return SettingsCreator(
