@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -11,6 +12,9 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from shareguard.config import get_settings
+
+#: How long a thread waits for this process's SQLite writer lock before going ahead anyway.
+WRITER_WAIT_SECONDS = 30.0
 
 
 def make_engine(url: str, *, synchronous: str = "FULL", **kwargs: Any) -> Engine:
@@ -30,12 +34,29 @@ def make_engine(url: str, *, synchronous: str = "FULL", **kwargs: Any) -> Engine
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
 
+        # SQLite has one writer. Threads of this process queue for it on a lock of our own:
+        # SQLite's busy handler makes a waiting writer sleep and poll (up to 100 ms a time),
+        # so under load the write lock sat idle between transactions; a lock hands it over at
+        # once. Waiting is bounded, after which SQLite's own busy handling applies as before.
+        writer = threading.Lock()
+
         @event.listens_for(engine, "begin")
         def _begin(conn: Any) -> None:
-            # IMMEDIATE takes the write lock up front, so concurrent writers queue
-            # instead of failing with "database is locked" on lock upgrade.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            conn.info["sg_writer"] = writer.acquire(timeout=WRITER_WAIT_SECONDS)
+            try:
+                # IMMEDIATE takes the write lock up front, so concurrent writers queue
+                # instead of failing with "database is locked" on lock upgrade.
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            except BaseException:
+                _release(conn)
+                raise
 
+        def _release(conn: Any, *_: Any) -> None:
+            if conn.info.pop("sg_writer", False):
+                writer.release()
+
+        event.listen(engine, "commit", _release)
+        event.listen(engine, "rollback", _release)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return create_engine(url, **kwargs)
