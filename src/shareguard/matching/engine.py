@@ -111,6 +111,8 @@ def _level_weights(trained: dict[str, Any]) -> dict[str, list[tuple[float, str]]
             m, u = lvl.get("m_probability"), lvl.get("u_probability")
             if m and u:
                 levels.append((math.log2(m / u), label))
+            elif m:  # never met in the u sample: Splink scores it with a default u
+                levels.append((math.nan, label))
         out[comp["output_column_name"]] = levels
     return out
 
@@ -143,9 +145,12 @@ def explain(scored: pd.DataFrame, trained: dict[str, Any]) -> list[str]:
     def label(comp: str, weight: float) -> str:
         key = (comp, round(weight, 6))
         if key not in memo:
-            memo[key] = (
-                min(levels[comp], key=lambda lw: abs(lw[0] - weight))[1] if levels[comp] else ""
-            )
+            known = [lw for lw in levels[comp] if not math.isnan(lw[0])]
+            unseen = [lw[1] for lw in levels[comp] if math.isnan(lw[0])]
+            nearest = min(known, key=lambda lw: abs(lw[0] - weight)) if known else (0.0, "")
+            # A weight no trained level has belongs to the level scored with a default u.
+            far = abs(nearest[0] - weight) > 1e-3
+            memo[key] = unseen[0] if unseen and far else nearest[1]
         return memo[key]
 
     out = []
@@ -223,7 +228,7 @@ def link(
         )
     say("scoring pairs", 0.70)
     predictions = linker.inference.predict(
-        threshold_match_probability=min(threshold, COMPETITOR_FLOOR)
+        threshold_match_probability=threshold if plain else min(threshold, COMPETITOR_FLOOR)
     )
     scored = predictions.as_pandas_dataframe()
     if not plain:

@@ -3,11 +3,12 @@
 Why these choices (docs/matching.md has the long form):
 
 * **Names** are compared one column at a time with graded levels: exact (term-frequency
-  adjusted: a rare name is stronger evidence than a common one); swapped with the other name
-  column, exactly or phonetically (forename and surname recorded the other way round, common
-  across naming conventions); Damerau–Levenshtein ≤ 1 (one typo or transposition);
-  Jaro–Winkler ≥ 0.92; same phonetic key (Metaphone, after transliteration to ASCII);
-  Jaro–Winkler ≥ 0.80.
+  adjusted: a rare name is stronger evidence than a common one); exactly the other name
+  column (forename and surname recorded the other way round, common across naming
+  conventions; its own level, because an exact swap is far rarer by chance than a phonetic
+  one); Damerau–Levenshtein ≤ 1 (one typo or transposition); Jaro–Winkler ≥ 0.92; same
+  phonetic key (Metaphone, after transliteration to ASCII); the other name column within one
+  edit or with the same phonetic key (a swap with a typo); Jaro–Winkler ≥ 0.80.
 * **Date of birth**: exact; day and month swapped; one edit (digit slip or transposition);
   same year.
 * **Postcode**: exact; sector; outward code (district); area.
@@ -130,7 +131,10 @@ def _postcode_comparison() -> Any:
         comparison_description="postcode: unit, sector, district, area",
         comparison_levels=[
             cll.NullLevel("postcode"),
-            cll.ExactMatchLevel("postcode"),
+            # Term-frequency adjusted: a random pair shares a postcode unit so rarely that u
+            # sampled from 10^6 pairs is 0, 1 or 2 counts — noise; the unit's own frequency
+            # in the data is the stable estimate (and a crowded address counts for less).
+            cll.ExactMatchLevel("postcode").configure(tf_adjustment_column="postcode"),
             cll.ExactMatchLevel("pc_sector"),
             cll.ExactMatchLevel("pc_outward"),
             cll.ExactMatchLevel("pc_area"),
