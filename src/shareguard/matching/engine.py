@@ -94,8 +94,17 @@ def _db_api(backend: str, spark: Any | None) -> Any:
 def _register(db: Any, backend: str, frame: pd.DataFrame, name: str, spark: Any | None) -> Any:
     if backend == "spark":
         session = db.spark  # the session SparkAPI holds
-        frame = session.createDataFrame(frame.astype(object).where(frame.notna(), None))
-    return db.register(frame, dataset_display_name=name)
+        return db.register(
+            session.createDataFrame(frame.astype(object).where(frame.notna(), None)),
+            dataset_display_name=name,
+        )
+    # DuckDB scans a registered frame at every training step and at scoring: as Arrow it reads
+    # compact strings in place instead of converting a million Python strings each time.
+    import pyarrow as pa
+
+    schema = pa.schema([(c, pa.string()) for c in frame.columns])  # all-missing stays text
+    table = pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
+    return db.register(table, dataset_display_name=name)
 
 
 def _level_weights(trained: dict[str, Any]) -> dict[str, list[tuple[float, str]]]:
@@ -208,13 +217,12 @@ def link(
     left, right = prepare(watchlist), prepare(partner)
     say("registering", 0.10)
     db = _db_api(backend, spark)
-    linker = Linker(
-        [
-            _register(db, backend, left, WATCHLIST, spark),
-            _register(db, backend, right, PARTNER, spark),
-        ],
-        model.settings(plain=plain, backend=backend),
-    )
+    inputs = [
+        _register(db, backend, left, WATCHLIST, spark),
+        _register(db, backend, right, PARTNER, spark),
+    ]
+    del left, right  # the backend holds its own copy; a million-row frame is ~1 GiB here
+    linker = Linker(inputs, model.settings(plain=plain, backend=backend))
     say("training: prior", 0.15)
     linker.training.estimate_probability_two_random_records_match(
         list(model.DETERMINISTIC_RULES), recall=model.DETERMINISTIC_RECALL
