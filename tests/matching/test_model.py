@@ -1,0 +1,80 @@
+"""The model's cheap one-edit test says what Damerau–Levenshtein says; competing candidates."""
+
+from __future__ import annotations
+
+import math
+
+import duckdb
+import pandas as pd
+import pytest
+
+from shareguard.matching import engine, model
+
+PAIRS = [
+    ("ahmed", "ahmed"),  # same
+    ("ahmed", "ahmad"),  # one letter changed
+    ("ahmed", "ahemd"),  # two letters transposed
+    ("ahmed", "ahmd"),  # one letter out
+    ("ahmed", "ahmeed"),  # one letter in
+    ("ahmed", "hamed"),  # transposed at the start
+    ("ahmed", "amhde"),  # two transpositions
+    ("ahmed", "axmex"),  # two letters changed
+    ("ahmed", "hmedx"),  # shifted: Hamming 5, Levenshtein 2
+    ("ahmed", "ah"),  # lengths far apart
+    ("1985-03-07", "1985-03-01"),  # a day digit slipped
+    ("1985-03-07", "1958-03-07"),  # year digits transposed
+    ("1985-03-07", "1985-07-03"),  # day and month swapped: not one edit
+    ("ahmed", None),
+]
+
+
+@pytest.mark.parametrize("backend", ["duckdb", "spark"])
+def test_one_edit_agrees_with_damerau_levenshtein(backend: str) -> None:
+    frame = pd.DataFrame(PAIRS, columns=["x_l", "x_r"])
+    con = duckdb.connect()
+    con.register("pairs", frame)
+    got = con.execute(
+        f"select case when {model._dl1('x', backend=backend)} then 1 else 0 end from pairs"
+    ).fetchall()
+    want = con.execute(
+        "select case when damerau_levenshtein(x_l, x_r) <= 1 then 1 else 0 end from pairs"
+    ).fetchall()
+    assert got == want
+    assert [g[0] for g in got][:6] == [1, 1, 1, 1, 1, 1]
+
+
+def scored(rows: list[tuple[str, str, float]]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "source_dataset_l": [engine.WATCHLIST] * len(rows),
+            "unique_id_l": [w for w, _, _ in rows],
+            "unique_id_r": [p for _, p, _ in rows],
+            "match_weight": [mw for _, _, mw in rows],
+            "match_probability": [1 / (1 + 2**-mw) for _, _, mw in rows],
+        }
+    )
+
+
+def test_a_lone_candidate_keeps_its_probability() -> None:
+    out = engine.weigh_competitors(scored([("W1", "P1", 6.0), ("W2", "P2", 3.0)]))
+    assert out["mw_competition"].tolist() == [0.0, 0.0]
+    assert out["match_weight"].tolist() == [6.0, 3.0]
+
+
+def test_two_look_alikes_for_one_person_both_fall_towards_review() -> None:
+    out = engine.weigh_competitors(scored([("W1", "P1", 6.0), ("W1", "P2", 6.0)]))
+    # Each is one of two equally good candidates: odds 64 / (1 + 64 + 64).
+    assert out["match_probability"].tolist() == pytest.approx([64 / 129, 64 / 129])
+    assert (out["mw_competition"] < 0).all()
+
+
+def test_a_weak_rival_barely_moves_a_strong_candidate() -> None:
+    out = engine.weigh_competitors(scored([("W1", "P1", 12.0), ("W2", "P1", -2.0)]))
+    assert out["match_probability"][0] > 0.999
+    assert out["match_probability"][1] < 0.001
+
+
+def test_a_persons_own_names_are_not_rivals() -> None:
+    out = engine.weigh_competitors(scored([("W1~0", "P1", 6.0), ("W1~1", "P1", 4.0)]))
+    assert out["mw_competition"].tolist() == [0.0, 0.0]
+    assert math.isclose(out["match_weight"][0], 6.0)
