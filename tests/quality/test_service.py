@@ -146,6 +146,19 @@ def test_api_run_and_queue(client, world) -> None:  # type: ignore[no-untyped-de
     assert [f["rule"] for f in r.json()] == ["implausible_dates"]
     r = client.get("/api/v1/quality/findings", headers=bearer(world.keys["agency"]))
     assert r.status_code == 403 and r.headers["content-type"] == "application/problem+json"
+    # An officer gives it to a caseworker with a due date; a past date is refused.
+    fid = client.get("/api/v1/quality/findings", headers=bearer(world.keys["officer"])).json()[0]
+    due = (today() + timedelta(days=3)).isoformat()
+    url = f"/api/v1/quality/findings/{fid['id']}/assign"
+    body = {"owner_id": str(world.users["caseworker"]), "due_date": due}
+    r = client.post(url, json=body, headers=bearer(world.keys["officer"]))
+    assert r.status_code == 200, r.text
+    assert r.json()["owner_id"] == str(world.users["caseworker"]) and r.json()["due_date"] == due
+    body["due_date"] = "2000-01-01"
+    r = client.post(url, json=body, headers=bearer(world.keys["officer"]))
+    assert r.status_code == 422 and r.json()["field"] == "due_date"
+    r = client.get("/api/v1/quality/findings", headers=bearer(world.keys["officer"]))
+    assert r.json()[0]["due_date"] == due  # the refused request changed nothing
 
 
 def test_a_finding_on_a_watch_listed_person_holds_the_entry_until_resolved(world) -> None:  # type: ignore[no-untyped-def]

@@ -57,4 +57,5 @@ def resolve(
 def assign(
     finding_id: uuid.UUID, body: AssignIn, principal: CurrentPrincipal, quality: Quality
 ) -> FindingOut:
-    return FindingOut.model_validate(quality.assign(finding_id, body.owner_id, principal))
+    finding = quality.assign(finding_id, body.owner_id, principal, due_date=body.due_date)
+    return FindingOut.model_validate(finding)

@@ -59,3 +59,4 @@ class ResolveIn(BaseModel):
 
 class AssignIn(BaseModel):
     owner_id: uuid.UUID
+    due_date: date | None = None  # keeps the current due date when left out
