@@ -236,6 +236,14 @@ def test_remaining_pages_pass_axe(browser: Any, server: Any, person: str) -> Non
         ]:
             page.goto(server.url + path)
             a11y(page, name)
+        # Assisted digital: the caseworker issues a credential for the person and can print it.
+        page.goto(f"{server.url}/casework/people/{person}")
+        page.get_by_role("button", name="Digital status credentials").click()
+        page.get_by_label("Right to work").check()
+        page.get_by_role("button", name="Issue credential").click()
+        assert "Credential issued: Right to work" in page.inner_text("main")
+        a11y(page, "44-caseworker-credentials")
+        assert page.get_by_role("link", name=re.compile("^Print")).count() >= 1
         page.get_by_role("button", name="Sign out").click()
         sign_in(page, server.url, demo_email("officer"))
         for path, name in [

@@ -35,6 +35,7 @@ PAGES = (
     "reports",
     "matches",
     "credentials",
+    "assisted",
     "watchlist",
     "quality",
 )

@@ -68,7 +68,7 @@ def _aware(at: datetime) -> datetime:
     return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
-def _view(row: Credential, now: datetime) -> dict[str, Any]:
+def credential_view(row: Credential, now: datetime) -> dict[str, Any]:
     return {
         "id": row.id,
         "purpose": PURPOSES[row.purpose],
@@ -89,7 +89,7 @@ def _list(
     selected: str = "",
 ) -> Response:
     now = utcnow()
-    rows = [_view(r, now) for r in _svc(request, session).for_person(me.person_id, me)]
+    rows = [credential_view(r, now) for r in _svc(request, session).for_person(me.person_id, me)]
     return page(
         request,
         "my/credential_list.html",
@@ -137,7 +137,7 @@ def get_credential(request: Request, form: Form, me: Me, session: SessionDep) ->
 def credential(credential_id: uuid.UUID, request: Request, me: Me, session: SessionDep) -> Response:
     row = _svc(request, session).get(credential_id, me)
     just_issued = request.session.pop("new_credential", None) == str(row.id)
-    view = _view(row, utcnow())
+    view = credential_view(row, utcnow())
     return page(
         request,
         "my/credential_detail.html",
@@ -171,7 +171,7 @@ def _revoke_page(
         "my/credential_revoke.html",
         status_code=status_code,
         title="Are you sure you want to revoke this credential?",
-        credential=_view(row, utcnow()),
+        credential=credential_view(row, utcnow()),
         errors=errors or {},
         reasons=[{"value": k, "text": v} for k, v in REVOKE_REASONS.items()],
     )
@@ -210,7 +210,7 @@ def revoked(credential_id: uuid.UUID, request: Request, me: Me, session: Session
         request,
         "my/credential_revoked.html",
         title="Credential revoked",
-        credential=_view(row, utcnow()),
+        credential=credential_view(row, utcnow()),
     )
 
 
