@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import date
 
 from fastapi.testclient import TestClient
@@ -68,3 +69,28 @@ def test_auditor_reads_but_cannot_resolve(client: TestClient, world: TestWorld) 
     client.post("/sign-out", data={"csrf_token": token})
     sign_in(client, "agency_user")
     assert client.get("/governance/quality").status_code == 403
+
+
+def test_the_reviewer_who_owns_a_finding_sees_it_waiting_and_resolves_it(
+    client: TestClient, world: TestWorld
+) -> None:
+    fid = _finding(world)
+    owner = (
+        QualityService(world.session).finding(uuid.UUID(fid), world.principals["officer"]).owner_id
+    )
+    world.session.rollback()
+    assert owner == world.users["reviewer"]  # new findings go to a reviewer
+    sign_in(client, "reviewer")
+    home = client.get("/console").text
+    assert "1 data-quality finding assigned to you" in home
+    assert 'href="/governance/quality?owner=me"' in home
+    page = client.get("/governance/quality?owner=me")
+    assert page.status_code == 200 and "Resolve this finding" in page.text
+    assert "/assign" not in page.text  # only officers assign
+    token = csrf(client, "/governance/quality")
+    done = client.post(
+        f"/governance/quality/{fid}/resolve",
+        data={"csrf_token": token, "resolution": "Dates checked against the paper file"},
+    )
+    assert done.status_code == 200 and "Finding resolved" in done.text
+    assert "assigned to you" not in client.get("/console").text

@@ -15,8 +15,9 @@ from shareguard.errors import Conflict, InvalidInput
 from shareguard.web.console.render import render
 from shareguard.web.console.security import (
     Form,
-    Officer,
     OfficerOrAuditor,
+    QualityOwner,
+    QualityReader,
     field,
     flash,
     load_user,
@@ -111,7 +112,7 @@ def checkpoint_note(request: Request, user: OfficerOrAuditor, session: SessionDe
 
 # data-quality queue --------------------------------------------------------------------------
 @router.get("/governance/quality", response_class=HTMLResponse)
-def quality_queue(request: Request, user: OfficerOrAuditor, session: SessionDep) -> Response:
+def quality_queue(request: Request, user: QualityReader, session: SessionDep) -> Response:
     return _quality_page(request, user, session)
 
 
@@ -151,13 +152,14 @@ def _quality_page(
         findings=findings,
         errors=errors or {},
         officer=user.has("governance_officer"),
+        resolver=user.has("governance_officer", "caseworker", "reviewer"),
         mine=mine,
     )
 
 
 @router.post("/governance/quality/{finding_id}/resolve", response_class=HTMLResponse)
 def resolve_finding(
-    finding_id: uuid.UUID, request: Request, form: Form, user: Officer, session: SessionDep
+    finding_id: uuid.UUID, request: Request, form: Form, user: QualityOwner, session: SessionDep
 ) -> Response:
     from shareguard.quality.service import QualityService
 

@@ -514,6 +514,18 @@ def _waiting(user: ConsoleUser, session: Session) -> list[dict[str, Any]]:
         items.append(
             _queue(n, "candidate match to review", "candidate matches to review", "/review")
         )
+    if user.has(Role.GOVERNANCE_OFFICER, Role.CASEWORKER, Role.REVIEWER):
+        from shareguard.quality.service import QualityService
+
+        findings = QualityService(session).findings(user.principal, owner_id=user.id, limit=1000)
+        items.append(
+            _queue(
+                len(findings),
+                "data-quality finding assigned to you",
+                "data-quality findings assigned to you",
+                "/governance/quality?owner=me",
+            )
+        )
     if user.has(Role.PARTNER_USER):
         from shareguard.corrections.service import CorrectionService
 

@@ -151,6 +151,14 @@ Caseworker = Annotated[ConsoleUser, require_roles(Role.CASEWORKER)]
 Reviewer = Annotated[ConsoleUser, require_roles(Role.REVIEWER)]
 Partner = Annotated[ConsoleUser, require_roles(Role.PARTNER_USER)]
 OfficerOrAuditor = Annotated[ConsoleUser, require_roles(Role.GOVERNANCE_OFFICER, Role.AUDITOR)]
+#: Who may own and resolve a data-quality finding (the service gives new ones to reviewers).
+QualityOwner = Annotated[
+    ConsoleUser, require_roles(Role.GOVERNANCE_OFFICER, Role.CASEWORKER, Role.REVIEWER)
+]
+QualityReader = Annotated[
+    ConsoleUser,
+    require_roles(Role.GOVERNANCE_OFFICER, Role.AUDITOR, Role.CASEWORKER, Role.REVIEWER),
+]
 
 
 def sign_in(request: Request, user_id: uuid.UUID) -> None:
@@ -195,7 +203,7 @@ STAFF_NAV: list[tuple[str, str, frozenset[str]]] = [
     (
         "Data quality",
         "/governance/quality",
-        frozenset({Role.GOVERNANCE_OFFICER, Role.AUDITOR}),
+        frozenset({Role.GOVERNANCE_OFFICER, Role.AUDITOR, Role.CASEWORKER, Role.REVIEWER}),
     ),
     ("People", "/casework/people", frozenset({Role.CASEWORKER})),
     ("Contests", "/casework/contests", frozenset({Role.CASEWORKER})),
