@@ -11,11 +11,12 @@ from __future__ import annotations
 import gc
 import hashlib
 import json
+import re
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, overload
 
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
@@ -149,7 +150,7 @@ def append(session: Session, record: AuditRecord) -> AuditEntry:
     return append_many(session, [record])[0]
 
 
-def append_many(session: Session, records: Sequence[AuditRecord]) -> list[AuditEntry]:
+def append_many(session: Session, records: Sequence[AuditRecord]) -> Sequence[AuditEntry]:
     """Append a batch in the caller's transaction: one lock, two bulk inserts (group commit)."""
     if not records:
         return []
@@ -188,133 +189,286 @@ def _head_and_frontier(session: Session) -> tuple[int, list[bytes]]:
     return size, _frontier(session, size)
 
 
-def _append_many(session: Session, records: Sequence[AuditRecord]) -> list[AuditEntry]:
+class _NeedsDefault(Exception):
+    """A value JSON lacks (UUID, date, set...): the entry takes the general path."""
+
+
+def _refuse(value: Any) -> Any:
+    raise _NeedsDefault
+
+
+#: ``canonical_json`` without ``default``: one encoder for every call (``json.dumps`` builds
+#: a new one each time) that refuses the values ``_json_default`` would convert.
+_PLAIN_JSON = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_refuse
+).encode
+_JSON_STR = json.encoder.encode_basestring  # the C escaper json.dumps uses (ensure_ascii=False)
+
+
+def _text(value: Any) -> str:
+    """JSON text of one field, as ``canonical_json`` writes it inside the entry document."""
+    if type(value) is str:
+        return _JSON_STR(value)
+    if value is None:
+        return "null"
+    return _PLAIN_JSON(value)
+
+
+def _entry_text(
+    seq: int,
+    at_json: str,
+    record: AuditRecord,
+    ids: Sequence[str],
+    reasons_json: str,
+    details_json: str,
+) -> str:
+    """``canonical_json(doc)`` of the entry document, built from its fields' JSON texts.
+
+    JSON encoding composes: a sorted-key object is its keys and values' texts joined in key
+    order, so the texts of ``reasons`` and ``details`` serve both the hash and the stored
+    columns. The keys below are in sorted order; tests compare with ``canonical_json``.
+    """
+    return (
+        f'{{"action":{_text(record.action)},"actor_org_id":{ids[0]},'
+        f'"actor_user_id":{ids[1]},"agreement_id":{ids[2]},"at":{at_json},'
+        f'"decision":{_text(record.decision)},"details":{details_json},'
+        f'"payload_hash":{_text(record.payload_hash)},"purpose":{_text(record.purpose)},'
+        f'"reasons":{reasons_json},"seq":{seq},"subject_ref":{_text(record.subject_ref)},"v":1}}'
+    )
+
+
+def _general_texts(seq: int, at_text: str, record: AuditRecord) -> tuple[bytes, str, str]:
+    """Leaf bytes and stored JSON texts for an entry holding values JSON lacks.
+
+    Values JSON lacks (UUIDs, dates...) in details are stored as the strings that were
+    hashed, so ``audit verify`` recomputes the same bytes from the stored row.
+    """
+    details = dict(record.details) if record.details else {}
+    reasons = list(record.reasons)
+    doc = {
+        "v": 1,
+        "seq": seq,
+        "at": at_text,
+        "action": record.action,
+        "actor_org_id": _s(record.actor_org_id),
+        "actor_user_id": _s(record.actor_user_id),
+        "agreement_id": _s(record.agreement_id),
+        "purpose": record.purpose,
+        "subject_ref": record.subject_ref,
+        "decision": record.decision,
+        "reasons": reasons,
+        "payload_hash": record.payload_hash,
+        "details": details,
+    }
+    converted: list[bool] = []
+    data = canonical_json(doc, converted)
+    if converted:
+        details = doc["details"] = json.loads(canonical_json(details))
+        data = canonical_json(doc)
+    return data, canonical_json(reasons).decode(), canonical_json(details).decode()
+
+
+def _entry_texts(
+    seq: int, at_text: str, at_json: str, record: AuditRecord, ids: Sequence[str]
+) -> tuple[bytes, str, str]:
+    """The bytes the leaf hash covers and the JSON texts stored for reasons and details.
+
+    ``ids`` are the JSON texts of the actor organisation, user and agreement.
+    """
+    try:
+        reasons_json = _PLAIN_JSON(record.reasons) if record.reasons else "[]"
+        details = record.details
+        details_json = (
+            _PLAIN_JSON(details if type(details) is dict else dict(details)) if details else "{}"
+        )
+        data = _entry_text(seq, at_json, record, ids, reasons_json, details_json).encode()
+    except _NeedsDefault:
+        return _general_texts(seq, at_text, record)
+    return data, reasons_json, details_json
+
+
+def _append_many(session: Session, records: Sequence[AuditRecord]) -> Sequence[AuditEntry]:
     global _next_size
     session.flush()  # the caller's pending rows first, so the lock is taken in a live transaction
     lock(session)
     size, stack = _head_and_frontier(session)
+    conn = session.connection()
+    entry_sql, procs = _insert_plan(conn, _ENTRIES)
     at = utcnow()
     at_text = at.isoformat(timespec="microseconds")
-    rows: list[dict[str, Any]] = []
-    nodes: list[dict[str, Any]] = []
-    for offset, record in enumerate(records):
-        seq = size + offset
-        details = dict(record.details) if record.details else {}
-        reasons = list(record.reasons)
-        doc = {
-            "v": 1,
-            "seq": seq,
-            "at": at_text,
-            "action": record.action,
-            "actor_org_id": _s(record.actor_org_id),
-            "actor_user_id": _s(record.actor_user_id),
-            "agreement_id": _s(record.agreement_id),
-            "purpose": record.purpose,
-            "subject_ref": record.subject_ref,
-            "decision": record.decision,
-            "reasons": reasons,
-            "payload_hash": record.payload_hash,
-            "details": details,
-        }
-        converted: list[bool] = []
-        data = canonical_json(doc, converted)
-        if converted:  # UUIDs, dates... in details: store them as the strings that were hashed
-            details = doc["details"] = json.loads(canonical_json(details))
-            data = canonical_json(doc)
-        h = merkle.leaf_hash(data)
+    at_json = _JSON_STR(at_text)
+    at_bound = procs["at"](at) if "at" in procs else at
+    uuid_proc = procs.get("actor_org_id")
+    # A batch repeats its organisation, user and agreement: convert each id once.
+    id_memo: dict[Any, tuple[str, Any]] = {None: ("null", None)}
+    sha256 = hashlib.sha256
+    node_hash = merkle.node_hash
+    rows: list[tuple[Any, ...]] = []
+    nodes: list[tuple[int, bytes]] = []
+    kept: list[tuple[int, AuditRecord, str, str, bytes]] = []
+    for seq, record in enumerate(records, size):
+        ids = []
+        bound = []
+        for value in (record.actor_org_id, record.actor_user_id, record.agreement_id):
+            got = id_memo.get(value)
+            if got is None:
+                b = uuid_proc(value) if uuid_proc is not None else value
+                got = id_memo[value] = (_JSON_STR(str(value)), b)
+            ids.append(got[0])
+            bound.append(got[1])
+        data, reasons_json, details_json = _entry_texts(seq, at_text, at_json, record, ids)
+        h = sha256(b"\x00" + data).digest()  # merkle.leaf_hash, inlined
         rows.append(
-            {
-                "seq": seq,
-                "at": at,
-                "action": record.action,
-                "actor_org_id": record.actor_org_id,
-                "actor_user_id": record.actor_user_id,
-                "agreement_id": record.agreement_id,
-                "purpose": record.purpose,
-                "subject_ref": record.subject_ref,
-                "decision": record.decision,
-                "reasons": reasons,
-                "payload_hash": record.payload_hash,
-                "details": details,
-                "leaf_hash": h,
-            }
+            (
+                seq,
+                at_bound,
+                record.action,
+                bound[0],
+                bound[1],
+                bound[2],
+                record.purpose,
+                record.subject_ref,
+                record.decision,
+                reasons_json,
+                record.payload_hash,
+                details_json,
+                h,
+            )
         )
+        kept.append((seq, record, reasons_json, details_json, h))
         level, j = 0, seq
         while j & 1:
-            h = merkle.node_hash(stack.pop(), h)
+            h = node_hash(stack.pop(), h)
             level += 1
             j >>= 1
-            nodes.append({"pos": node_pos(level, j), "hash": h})
+            nodes.append((node_pos(level, j), h))
         stack.append(h)
-    _bulk_insert(session, AuditEntry.__table__, rows)
+    conn.exec_driver_sql(entry_sql, rows)
     if nodes:
-        _bulk_insert(session, AuditNode.__table__, nodes)
-    session.connection().execute(_SET_SIZE, {"size": size + len(records)})
+        conn.exec_driver_sql(_insert_plan(conn, _NODES)[0], nodes)
+    conn.execute(_SET_SIZE, {"size": size + len(records)})
     _next_size = size + len(records)
-    return [_detached(row) for row in rows]
+    return _Appended(at, kept)
 
 
 # Core (the table, not the entity): the ORM's bulk-update path costs more than the append.
 _HEAD: Any = AuditHead.__table__
 _SET_SIZE = update(_HEAD).where(_HEAD.c.id == HEAD_ID).values(size=bindparam("size"))
+_ENTRIES: Any = AuditEntry.__table__
+_NODES: Any = AuditNode.__table__
+#: The order ``_append_many`` builds each row's values in (the tables' column order).
+_COLUMNS = {
+    "audit_entries": (
+        "seq",
+        "at",
+        "action",
+        "actor_org_id",
+        "actor_user_id",
+        "agreement_id",
+        "purpose",
+        "subject_ref",
+        "decision",
+        "reasons",
+        "payload_hash",
+        "details",
+        "leaf_hash",
+    ),
+    "audit_nodes": ("pos", "hash"),
+}
+#: Columns handed to the driver as JSON text we serialised (once, the text that was hashed)
+#: instead of through SQLAlchemy's JSON bind processor, which would serialise them again.
+#: Both SQLite and PostgreSQL's ``json`` (cast from the text) store that text as it is.
+_AS_TEXT = {"reasons", "details"}
+_INSERT_PLANS: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {}
+_PYFORMAT = re.compile(r"%\((\w+)\)s")
 
 
-def _detached(row: dict[str, Any]) -> AuditEntry:
+def _insert_plan(conn: Any, table: Any) -> tuple[str, dict[str, Any]]:
+    """Positional INSERT SQL for the driver's executemany and the columns' bind processors.
+
+    Rows go to the driver as tuples in ``_COLUMNS`` order, skipping SQLAlchemy's per-row
+    statement bookkeeping, which would otherwise cost more than hashing and writing the
+    entry. PostgreSQL's named placeholders become positional ones (casts kept).
+    """
+    dialect = conn.dialect
+    key = (table.name, f"{dialect.name}+{dialect.driver}")
+    plan = _INSERT_PLANS.get(key)
+    if plan is None:
+        keys = _COLUMNS[table.name]
+        assert keys == tuple(c.key for c in table.c), f"{table.name} columns changed"
+        compiled = insert(table).compile(dialect=dialect, column_keys=list(keys))
+        sql = str(compiled)
+        if dialect.positional:
+            order = tuple(compiled.positiontup or ())
+        elif dialect.paramstyle == "pyformat":
+            order = tuple(_PYFORMAT.findall(sql))
+            sql = _PYFORMAT.sub("%s", sql)
+        else:  # pragma: no cover - a driver we do not run on
+            raise NotImplementedError(f"paramstyle {dialect.paramstyle}")
+        assert order == keys, f"unexpected placeholder order in {sql}"
+        procs = {}
+        for k in keys:
+            proc = table.c[k].type._cached_bind_processor(dialect)
+            if proc is not None and k not in _AS_TEXT:
+                procs[k] = proc
+        plan = _INSERT_PLANS[key] = (sql, procs)
+    return plan
+
+
+class _Appended(Sequence[AuditEntry]):
+    """The appended entries, each built on first use: many callers never look at them."""
+
+    def __init__(self, at: datetime, kept: list[tuple[int, AuditRecord, str, str, bytes]]):
+        self._at = at
+        self._kept = kept
+        self._built: dict[int, AuditEntry] = {}
+
+    def __len__(self) -> int:
+        return len(self._kept)
+
+    @overload
+    def __getitem__(self, index: int) -> AuditEntry: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[AuditEntry]: ...
+    def __getitem__(self, index: int | slice) -> AuditEntry | list[AuditEntry]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self._kept)))]
+        if index < 0:
+            index += len(self._kept)
+        got = self._built.get(index)
+        if got is None:
+            got = self._built[index] = _detached(self._at, *self._kept[index])
+        return got
+
+    def __iter__(self) -> Iterator[AuditEntry]:
+        return (self[i] for i in range(len(self._kept)))
+
+
+def _detached(
+    at: datetime, seq: int, record: AuditRecord, reasons: str, details: str, leaf_hash: bytes
+) -> AuditEntry:
     """A detached snapshot of a stored entry, loaded as if read back, built cheaply.
 
     Adding it to a session later makes it persistent without a second INSERT.
     """
     entry: AuditEntry = AuditEntry._sa_class_manager.new_instance()  # type: ignore[attr-defined]
-    entry.__dict__.update(row)
-    instance_state(entry).key = (AuditEntry, (row["seq"],), None)
+    entry.__dict__.update(
+        seq=seq,
+        at=at,
+        action=record.action,
+        actor_org_id=record.actor_org_id,
+        actor_user_id=record.actor_user_id,
+        agreement_id=record.agreement_id,
+        purpose=record.purpose,
+        subject_ref=record.subject_ref,
+        decision=record.decision,
+        reasons=json.loads(reasons),
+        payload_hash=record.payload_hash,
+        details=json.loads(details),
+        leaf_hash=leaf_hash,
+    )
+    instance_state(entry).key = (AuditEntry, (seq,), None)
     return entry
-
-
-_INSERT_PLANS: dict[
-    tuple[str, str, tuple[str, ...]], tuple[str, tuple[str, ...] | None, dict[str, Any]]
-] = {}
-
-
-def _bulk_insert(session: Session, table: Any, rows: list[dict[str, Any]]) -> None:
-    """INSERT many rows straight through the driver's executemany.
-
-    Values are converted with SQLAlchemy's own bind processors for the dialect (memoised, as
-    a batch repeats its time, organisation and agreement), skipping per-row statement
-    bookkeeping that would otherwise cost more than hashing and writing the entry.
-    """
-    conn = session.connection()
-    dialect = conn.dialect
-    keys = tuple(rows[0])
-    plan = _INSERT_PLANS.get((table.name, f"{dialect.name}+{dialect.driver}", keys))
-    if plan is None:
-        compiled = insert(table).compile(dialect=dialect, column_keys=list(keys))
-        order = tuple(compiled.positiontup or ()) if dialect.positional else None
-        procs = {}
-        for k in keys:
-            proc = table.c[k].type._cached_bind_processor(dialect)
-            if proc is not None:
-                procs[k] = proc
-        plan = (str(compiled), order, procs)
-        _INSERT_PLANS[(table.name, f"{dialect.name}+{dialect.driver}", keys)] = plan
-    sql, order, procs = plan
-    params = [dict(r) for r in rows]
-    for k, proc in procs.items():
-        memo: dict[Any, Any] = {}
-        for p in params:
-            v = p[k]
-            if v is None:
-                continue
-            if isinstance(v, (dict, list)):
-                p[k] = proc(v)
-                continue
-            got = memo.get(v, memo)
-            if got is memo:
-                got = memo[v] = proc(v)
-            p[k] = got
-    if order is not None:
-        conn.exec_driver_sql(sql, [tuple(p[k] for k in order) for p in params])
-    else:
-        conn.exec_driver_sql(sql, params)
 
 
 def _frontier(session: Session, size: int) -> list[bytes]:
