@@ -79,7 +79,7 @@ def fast_texts(seq: int, record: AuditRecord) -> tuple[bytes, str, str]:
         "null" if v is None else json.dumps(str(v), ensure_ascii=False)
         for v in (record.actor_org_id, record.actor_user_id, record.agreement_id)
     ]
-    return _entry_texts(seq, AT_TEXT, json.dumps(AT_TEXT), record, ids)
+    return _entry_texts(seq, AT_TEXT, json.dumps(AT_TEXT), record, *ids)
 
 
 # Text with quotes, backslashes, control characters, non-ASCII and astral characters.

@@ -197,12 +197,33 @@ def _refuse(value: Any) -> Any:
     raise _NeedsDefault
 
 
-#: ``canonical_json`` without ``default``: one encoder for every call (``json.dumps`` builds
-#: a new one each time) that refuses the values ``_json_default`` would convert.
-_PLAIN_JSON = json.JSONEncoder(
-    sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_refuse
-).encode
 _JSON_STR = json.encoder.encode_basestring  # the C escaper json.dumps uses (ensure_ascii=False)
+
+
+def _plain_json_encoder() -> Any:
+    """``canonical_json`` for values JSON has, refusing the ones ``_json_default`` converts.
+
+    Built once: ``json.dumps`` builds a new encoder (and the C encoder under it) every call,
+    which costs more than encoding a small entry. The C encoder is the one ``json.dumps``
+    uses for this configuration, so the text is the same; with no circular-reference
+    markers (the C encoder leaves stale ones behind when ``default`` raises), a cyclic value
+    fails with RecursionError instead of ValueError, before anything is written.
+    """
+    c_make_encoder = getattr(json.encoder, "c_make_encoder", None)
+    if c_make_encoder is None:  # pragma: no cover - CPython always has _json
+        return json.JSONEncoder(
+            sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_refuse
+        ).encode
+    encode = c_make_encoder(None, _refuse, _JSON_STR, None, ":", ",", True, False, True)
+    join = "".join
+
+    def plain_json(value: Any) -> str:
+        return join(encode(value, 0))
+
+    return plain_json
+
+
+_PLAIN_JSON = _plain_json_encoder()
 
 
 def _text(value: Any) -> str:
@@ -212,29 +233,6 @@ def _text(value: Any) -> str:
     if value is None:
         return "null"
     return _PLAIN_JSON(value)
-
-
-def _entry_text(
-    seq: int,
-    at_json: str,
-    record: AuditRecord,
-    ids: Sequence[str],
-    reasons_json: str,
-    details_json: str,
-) -> str:
-    """``canonical_json(doc)`` of the entry document, built from its fields' JSON texts.
-
-    JSON encoding composes: a sorted-key object is its keys and values' texts joined in key
-    order, so the texts of ``reasons`` and ``details`` serve both the hash and the stored
-    columns. The keys below are in sorted order; tests compare with ``canonical_json``.
-    """
-    return (
-        f'{{"action":{_text(record.action)},"actor_org_id":{ids[0]},'
-        f'"actor_user_id":{ids[1]},"agreement_id":{ids[2]},"at":{at_json},'
-        f'"decision":{_text(record.decision)},"details":{details_json},'
-        f'"payload_hash":{_text(record.payload_hash)},"purpose":{_text(record.purpose)},'
-        f'"reasons":{reasons_json},"seq":{seq},"subject_ref":{_text(record.subject_ref)},"v":1}}'
-    )
 
 
 def _general_texts(seq: int, at_text: str, record: AuditRecord) -> tuple[bytes, str, str]:
@@ -269,22 +267,55 @@ def _general_texts(seq: int, at_text: str, record: AuditRecord) -> tuple[bytes, 
 
 
 def _entry_texts(
-    seq: int, at_text: str, at_json: str, record: AuditRecord, ids: Sequence[str]
+    seq: int, at_text: str, at_json: str, record: AuditRecord, org: str, user: str, agreement: str
 ) -> tuple[bytes, str, str]:
     """The bytes the leaf hash covers and the JSON texts stored for reasons and details.
 
-    ``ids`` are the JSON texts of the actor organisation, user and agreement.
+    ``org``, ``user`` and ``agreement`` are the JSON texts of the record's ids. The bytes are
+    ``canonical_json`` of the entry document, assembled from its fields' JSON texts: JSON
+    encoding composes (a sorted-key object is its keys and values' texts joined in key
+    order), so the texts of ``reasons`` and ``details`` serve both the hash and the stored
+    columns. The keys below are in sorted order; tests compare with ``json.dumps``.
     """
     try:
-        reasons_json = _PLAIN_JSON(record.reasons) if record.reasons else "[]"
+        reasons = record.reasons
+        reasons_json = _PLAIN_JSON(reasons) if reasons else "[]"
         details = record.details
         details_json = (
             _PLAIN_JSON(details if type(details) is dict else dict(details)) if details else "{}"
         )
-        data = _entry_text(seq, at_json, record, ids, reasons_json, details_json).encode()
+        s = _JSON_STR
+        action, decision, payload = record.action, record.decision, record.payload_hash
+        purpose, subject = record.purpose, record.subject_ref
+        text = (
+            f'{{"action":{s(action) if type(action) is str else _text(action)},'
+            f'"actor_org_id":{org},"actor_user_id":{user},"agreement_id":{agreement},'
+            f'"at":{at_json},'
+            f'"decision":{s(decision) if type(decision) is str else _text(decision)},'
+            f'"details":{details_json},'
+            f'"payload_hash":{s(payload) if type(payload) is str else _text(payload)},'
+            f'"purpose":{s(purpose) if type(purpose) is str else _text(purpose)},'
+            f'"reasons":{reasons_json},"seq":{seq},'
+            f'"subject_ref":{s(subject) if type(subject) is str else _text(subject)},"v":1}}'
+        )
     except _NeedsDefault:
         return _general_texts(seq, at_text, record)
-    return data, reasons_json, details_json
+    return text.encode(), reasons_json, details_json
+
+
+class _Ids(dict[Any, tuple[str, Any]]):
+    """An id's JSON text (as hashed) and its bound value, converted once per batch."""
+
+    def __init__(self, proc: Any) -> None:
+        super().__init__({None: ("null", None)})
+        self.proc = proc
+
+    def __missing__(self, value: Any) -> tuple[str, Any]:
+        got = self[value] = (
+            _JSON_STR(str(value)),
+            self.proc(value) if self.proc is not None else value,
+        )
+        return got
 
 
 def _append_many(session: Session, records: Sequence[AuditRecord]) -> Sequence[AuditEntry]:
@@ -298,34 +329,28 @@ def _append_many(session: Session, records: Sequence[AuditRecord]) -> Sequence[A
     at_text = at.isoformat(timespec="microseconds")
     at_json = _JSON_STR(at_text)
     at_bound = procs["at"](at) if "at" in procs else at
-    uuid_proc = procs.get("actor_org_id")
-    # A batch repeats its organisation, user and agreement: convert each id once.
-    id_memo: dict[Any, tuple[str, Any]] = {None: ("null", None)}
+    # A batch repeats its organisation, user and agreement.
+    ids = _Ids(procs.get("actor_org_id"))
     sha256 = hashlib.sha256
-    node_hash = merkle.node_hash
     rows: list[tuple[Any, ...]] = []
     nodes: list[tuple[int, bytes]] = []
     kept: list[tuple[int, AuditRecord, str, str, bytes]] = []
     for seq, record in enumerate(records, size):
-        ids = []
-        bound = []
-        for value in (record.actor_org_id, record.actor_user_id, record.agreement_id):
-            got = id_memo.get(value)
-            if got is None:
-                b = uuid_proc(value) if uuid_proc is not None else value
-                got = id_memo[value] = (_JSON_STR(str(value)), b)
-            ids.append(got[0])
-            bound.append(got[1])
-        data, reasons_json, details_json = _entry_texts(seq, at_text, at_json, record, ids)
+        org, org_bound = ids[record.actor_org_id]
+        user, user_bound = ids[record.actor_user_id]
+        agreement, agreement_bound = ids[record.agreement_id]
+        data, reasons_json, details_json = _entry_texts(
+            seq, at_text, at_json, record, org, user, agreement
+        )
         h = sha256(b"\x00" + data).digest()  # merkle.leaf_hash, inlined
         rows.append(
             (
                 seq,
                 at_bound,
                 record.action,
-                bound[0],
-                bound[1],
-                bound[2],
+                org_bound,
+                user_bound,
+                agreement_bound,
                 record.purpose,
                 record.subject_ref,
                 record.decision,
@@ -338,7 +363,7 @@ def _append_many(session: Session, records: Sequence[AuditRecord]) -> Sequence[A
         kept.append((seq, record, reasons_json, details_json, h))
         level, j = 0, seq
         while j & 1:
-            h = node_hash(stack.pop(), h)
+            h = sha256(b"\x01" + stack.pop() + h).digest()  # merkle.node_hash
             level += 1
             j >>= 1
             nodes.append((node_pos(level, j), h))
