@@ -85,3 +85,11 @@ def test_only_officers_and_auditors_see_reports(client: TestClient, world: TestW
         assert page.status_code == 403
         assert 'href="/governance/reports"' not in client.get("/console").text
         client.post("/sign-out", data={"csrf_token": csrf(client, "/console")})
+
+
+def test_rates_read_as_percentages() -> None:
+    from shareguard.web.console.reports import as_shown
+
+    assert as_shown("Error rate", "0.3333") == "33.3%"
+    assert as_shown("Referral rate", "") == ""  # no figure yet stays empty
+    assert as_shown("Checks", "12") == "12"

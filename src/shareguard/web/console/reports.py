@@ -41,12 +41,22 @@ def _period(request: Request) -> str:
     return period if period in metrics.PERIODS else "month"
 
 
+def as_shown(title: str, value: str) -> str:
+    """A figure as a reader takes it in: rates as percentages (0.3333 → 33.3%)."""
+    if title.lower().endswith("rate") and value:
+        try:
+            return f"{float(value):.1%}"
+        except ValueError:
+            return value
+    return value
+
+
 def _section(section: dict[str, Any], prefix: str) -> dict[str, Any]:
     """One report section as the template shows it: headline figures, charts with tables."""
     return {
         "title": section["title"],
         "reference": section.get("reference"),
-        "figures": table_rows(section),
+        "figures": [(t, as_shown(t, v)) for t, v in table_rows(section)],
         "charts": [
             {
                 "id": f"chart-{prefix}-{name}",
@@ -81,7 +91,9 @@ def overview(request: Request, user: OfficerOrAuditor, session: SessionDep) -> R
             {
                 "reference": section["reference"],
                 "title": section["title"],
-                "values": ["" if flat.get(k) is None else str(flat[k]) for k, _ in COMPARED],
+                "values": [
+                    as_shown(t, "" if flat.get(k) is None else str(flat[k])) for k, t in COMPARED
+                ],
             }
         )
     return _page(
