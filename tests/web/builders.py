@@ -1,15 +1,21 @@
-"""Builders for console tests: a match candidate without running Splink (tiny Parquet file)."""
+"""Builders for console tests: a match candidate without running Splink (tiny Parquet file),
+and a data-quality finding."""
 
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 from sqlalchemy.orm import Session
 
 from shareguard.matching.models import Candidate, MatchRun, PartnerDataset
+from shareguard.quality.service import QualityService
+from shareguard.status import StatusService
+from shareguard.status.schemas import DecisionIn, NameIn, PersonIn
 
 EXPLANATION = [
     {"comparison": "prior", "level": "probability two random records match", "match_weight": -9.5},
@@ -71,3 +77,23 @@ def candidate(
     cid = cand.id
     session.rollback()
     return cid
+
+
+def quality_finding(world: Any, given: str = "Amara", family: str = "Okonkwo") -> str:
+    """One open "implausible dates" finding (a decision dated before the person was born)."""
+    s = world.session
+    p = StatusService(s).create_person(
+        PersonIn(names=[NameIn(given=given, family=family)], date_of_birth=date(1990, 4, 12)),
+        world.principals["caseworker"],
+    )
+    StatusService(s).record_decision(
+        p.id,
+        DecisionIn(
+            type="refusal", decided_on=date(1980, 1, 1), final=False, source="x", evidence_ref="E"
+        ),
+        world.principals["caseworker"],
+    )
+    QualityService(s).run(world.principals["reviewer"], only=["implausible_dates"])
+    [f] = QualityService(s).findings(world.principals["reviewer"])
+    s.commit()
+    return str(f.id)

@@ -2,35 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from fastapi.testclient import TestClient
 
 from shareguard.quality.service import QualityService
-from shareguard.status import StatusService
-from shareguard.status.schemas import DecisionIn, NameIn, PersonIn
 from shareguard.storage.base import today
 from tests.factories import TestWorld
+from tests.web import builders
 from tests.web.console_helpers import csrf, error_messages, sign_in
-
-
-def _finding(world: TestWorld) -> str:
-    s = world.session
-    p = StatusService(s).create_person(
-        PersonIn(names=[NameIn(given="Leila", family="Haddad")], date_of_birth=date(1990, 4, 12)),
-        world.principals["caseworker"],
-    )
-    StatusService(s).record_decision(
-        p.id,
-        DecisionIn(
-            type="refusal", decided_on=date(1980, 1, 1), final=False, source="x", evidence_ref="E"
-        ),
-        world.principals["caseworker"],
-    )
-    QualityService(s).run(world.principals["reviewer"], only=["implausible_dates"])
-    [f] = QualityService(s).findings(world.principals["reviewer"])
-    s.commit()
-    return str(f.id)
 
 
 def _post(client: TestClient, fid: str, **data: str) -> object:
@@ -41,7 +21,7 @@ def _post(client: TestClient, fid: str, **data: str) -> object:
 def test_officer_assigns_a_finding_and_finds_it_under_assigned_to_me(
     client: TestClient, world: TestWorld
 ) -> None:
-    fid = _finding(world)
+    fid = builders.quality_finding(world, given="Leila", family="Haddad")
     sign_in(client, "officer")
     queue = client.get("/governance/quality")
     assert f'href="/governance/quality/{fid}/assign"' in queue.text
@@ -83,7 +63,7 @@ def test_officer_assigns_a_finding_and_finds_it_under_assigned_to_me(
 def test_bad_answers_name_the_field_and_change_nothing(
     client: TestClient, world: TestWorld
 ) -> None:
-    fid = _finding(world)
+    fid = builders.quality_finding(world, given="Leila", family="Haddad")
     before = QualityService(world.session).findings(world.principals["officer"])[0]
     owner, due = before.owner_id, before.due_date
     world.session.rollback()  # end the read so the app may write
@@ -121,7 +101,7 @@ def test_bad_answers_name_the_field_and_change_nothing(
 
 
 def test_auditor_sees_owners_but_cannot_assign(client: TestClient, world: TestWorld) -> None:
-    fid = _finding(world)
+    fid = builders.quality_finding(world, given="Leila", family="Haddad")
     sign_in(client, "auditor")
     queue = client.get("/governance/quality")
     assert queue.status_code == 200 and "reviewer" in queue.text

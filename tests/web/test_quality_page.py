@@ -3,38 +3,17 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
 
 from fastapi.testclient import TestClient
 
 from shareguard.quality.service import QualityService
-from shareguard.status import StatusService
-from shareguard.status.schemas import DecisionIn, NameIn, PersonIn
 from tests.factories import TestWorld
+from tests.web import builders
 from tests.web.console_helpers import csrf, error_messages, sign_in
 
 
-def _finding(world: TestWorld) -> str:
-    s = world.session
-    p = StatusService(s).create_person(
-        PersonIn(names=[NameIn(given="Amara", family="Okonkwo")], date_of_birth=date(1990, 4, 12)),
-        world.principals["caseworker"],
-    )
-    StatusService(s).record_decision(
-        p.id,
-        DecisionIn(
-            type="refusal", decided_on=date(1980, 1, 1), final=False, source="x", evidence_ref="E"
-        ),
-        world.principals["caseworker"],
-    )
-    QualityService(s).run(world.principals["reviewer"], only=["implausible_dates"])
-    [f] = QualityService(s).findings(world.principals["reviewer"])
-    s.commit()
-    return str(f.id)
-
-
 def test_officer_resolves_a_finding_with_a_note(client: TestClient, world: TestWorld) -> None:
-    fid = _finding(world)
+    fid = builders.quality_finding(world)
     sign_in(client, "officer")
     page = client.get("/governance/quality")
     assert page.status_code == 200
@@ -57,7 +36,7 @@ def test_officer_resolves_a_finding_with_a_note(client: TestClient, world: TestW
 
 
 def test_auditor_reads_but_cannot_resolve(client: TestClient, world: TestWorld) -> None:
-    fid = _finding(world)
+    fid = builders.quality_finding(world)
     sign_in(client, "auditor")
     page = client.get("/governance/quality")
     assert page.status_code == 200 and "Resolve this finding" not in page.text
@@ -74,7 +53,7 @@ def test_auditor_reads_but_cannot_resolve(client: TestClient, world: TestWorld) 
 def test_the_reviewer_who_owns_a_finding_sees_it_waiting_and_resolves_it(
     client: TestClient, world: TestWorld
 ) -> None:
-    fid = _finding(world)
+    fid = builders.quality_finding(world)
     owner = (
         QualityService(world.session).finding(uuid.UUID(fid), world.principals["officer"]).owner_id
     )
