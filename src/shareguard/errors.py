@@ -75,3 +75,19 @@ class Refused(ShareguardError):
     status = 403
     title = "Disclosure refused"
     slug = "disclosure-refused"
+
+
+def keep_audit(error: ShareguardError) -> ShareguardError:
+    """Return ``error`` marked so the boundary commits what this unit of work wrote first.
+
+    The one documented way for a service to refuse while keeping the refusal's audit entry
+    (a policy denial, a throttled share-code guess): ``raise keep_audit(Refused(...))``.
+    Services never commit; this asks the boundary to, and then the error is answered as usual.
+    """
+    error.keep_audit = True  # type: ignore[attr-defined]
+    return error
+
+
+def keeps_audit(error: BaseException) -> bool:
+    """True for an error raised through ``keep_audit``."""
+    return bool(getattr(error, "keep_audit", False))

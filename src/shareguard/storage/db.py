@@ -12,6 +12,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from shareguard.config import get_settings
+from shareguard.errors import keeps_audit
 
 #: How long a thread waits for this process's SQLite writer lock before going ahead anyway.
 WRITER_WAIT_SECONDS = 30.0
@@ -74,14 +75,36 @@ def session_factory(engine: Engine | None = None) -> sessionmaker[Session]:
     return sessionmaker(bind=engine or get_engine(), expire_on_commit=False)
 
 
+def settle(session: Session, error: BaseException) -> None:
+    """End a unit of work that failed with ``error``: keep it if the error asks, else undo it.
+
+    Boundaries call this, and so does a console page that catches a service's error to show
+    a form again (so a half-done operation is never committed by the page's own success).
+    """
+    if keeps_audit(error):
+        session.commit()
+    else:
+        session.rollback()
+
+
 @contextmanager
-def session_scope(engine: Engine | None = None) -> Iterator[Session]:
-    """A session for CLI commands and jobs; services commit, this only closes."""
+def unit_of_work(engine: Engine | None = None) -> Iterator[Session]:
+    """One transaction for a CLI command or a job: commit on success, roll back on error.
+
+    Services never commit; this (and the request boundary, ``web.deps.get_session``) does.
+    An error raised through ``errors.keep_audit`` commits what was written (its audit entry)
+    before it propagates.
+    """
     session = session_factory(engine)()
     try:
         yield session
-    except BaseException:
-        session.rollback()
+        session.commit()
+    except BaseException as exc:
+        settle(session, exc)
         raise
     finally:
         session.close()
+
+
+#: The older name, kept for callers outside the package.
+session_scope = unit_of_work

@@ -13,18 +13,28 @@ from shareguard.accounts.principal import Principal
 from shareguard.accounts.service import AccountService
 from shareguard.agreements.service import AgreementService
 from shareguard.errors import Unauthenticated
+from shareguard.storage.db import settle
 
 
 def get_session(request: Request) -> Iterator[Session]:
+    """The request's unit of work: commit when the route returns, roll back if it raises.
+
+    Scoped to the route function, so the commit happens before the response is sent: no
+    answer leaves without its audit entry being durable. An error raised through
+    ``errors.keep_audit`` commits first (a refusal keeps its audit entry), then is answered.
+    """
     session = request.app.state.session_factory()
     try:
         yield session
+        session.commit()
+    except BaseException as exc:
+        settle(session, exc)
+        raise
     finally:
-        session.rollback()  # anything a service did not commit is discarded
         session.close()
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 def current_principal(request: Request, session: SessionDep) -> Principal:

@@ -17,6 +17,7 @@ from shareguard.credentials.service import MAX_DAYS, CredentialService
 from shareguard.errors import Conflict, InvalidInput, NotFound, Refused
 from shareguard.status.service import SHARE_CODE_PURPOSES, StatusService
 from shareguard.storage.base import utcnow
+from shareguard.storage.db import settle
 from shareguard.web.console.credentials import credential_view
 from shareguard.web.console.person import purpose_items
 from shareguard.web.console.render import render
@@ -92,6 +93,7 @@ def issue(
     try:
         row = _svc(request, session).issue(person_id, purpose, user.principal)
     except (Conflict, InvalidInput, Refused) as exc:
+        settle(session, exc)
         message = exc.detail[:1].upper() + exc.detail[1:]
         return _page(request, session, user, person_id, 409, {"purpose": message}, purpose)
     flash(

@@ -15,6 +15,7 @@ from shareguard.errors import Conflict, InvalidInput
 from shareguard.status.models import StatusKind
 from shareguard.status.schemas import StatusIn
 from shareguard.status.service import StatusService
+from shareguard.storage.db import settle
 from shareguard.web.console.person import OUTCOME_TITLES, STATUS_TITLES
 from shareguard.web.console.render import render
 from shareguard.web.console.security import Caseworker, Form, date_field, field, flash, load_user
@@ -233,6 +234,7 @@ def record_status(
                 user.principal,
             )
         except (InvalidInput, Conflict) as exc:
+            settle(session, exc)
             key = {"valid_to": "to", "valid_from": "from"}.get(exc.field or "", exc.field or "kind")
             errors[key] = exc.detail[:1].upper() + exc.detail[1:]
         except ValidationError as exc:
@@ -310,6 +312,7 @@ def resolve_case(
                 case_id, user.principal, values["outcome"], values["note"]
             )
         except (InvalidInput, Conflict) as exc:
+            settle(session, exc)
             errors["outcome"] = exc.detail[:1].upper() + exc.detail[1:]
     if errors:
         return _case(request, user, session, case_id, 422, errors, values)
@@ -433,6 +436,7 @@ def correct(
                 changes=changes,
             )
         except (InvalidInput, Conflict) as exc:
+            settle(session, exc)
             errors["kind"] = exc.detail[:1].upper() + exc.detail[1:]
         else:
             if correction.state == "pending_approval":
@@ -505,6 +509,7 @@ def verify_entry(
     try:
         entry = WatchlistService(session).verify(entry_id, user.principal)
     except (Forbidden, Conflict) as exc:
+        settle(session, exc)
         errors = {f"verify-{entry_id}": exc.detail[:1].upper() + exc.detail[1:]}
         status = 403 if isinstance(exc, Forbidden) else 409
         return _watchlist_page(request, user, session, status, errors)
@@ -587,6 +592,7 @@ def record_decision(
                 user.principal,
             )
         except (InvalidInput, Conflict) as exc:
+            settle(session, exc)
             errors[exc.field or "type"] = exc.detail[:1].upper() + exc.detail[1:]
     if errors:
         return _decision_form(request, person, 422, errors, values)

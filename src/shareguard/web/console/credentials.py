@@ -25,6 +25,7 @@ from shareguard.credentials.service import MAX_DAYS, CredentialService, LockServ
 from shareguard.errors import Conflict, InvalidInput, Refused
 from shareguard.status.service import SHARE_CODE_PURPOSES
 from shareguard.storage.base import utcnow
+from shareguard.storage.db import settle
 from shareguard.web.console.person import Me, page, purpose_items
 from shareguard.web.console.render import render
 from shareguard.web.console.security import Form, Partner, field, flash
@@ -115,7 +116,8 @@ def get_credential(request: Request, form: Form, me: Me, session: SessionDep) ->
         return _list(request, me, session, 422, {"purpose": "Select what you need to prove"})
     try:
         row = _svc(request, session).issue(me.person_id, purpose, me)
-    except (Conflict, InvalidInput):
+    except (Conflict, InvalidInput) as exc:
+        settle(session, exc)
         # The service's words are for staff; the person gets what to do next.
         message = (
             f"We cannot give you a credential for {PURPOSES[purpose].title.lower()} because "
@@ -123,7 +125,8 @@ def get_credential(request: Request, form: Form, me: Me, session: SessionDep) ->
             "this is wrong"
         )
         return _list(request, me, session, 409, {"purpose": message}, purpose)
-    except Refused:
+    except Refused as exc:
+        settle(session, exc)
         message = (
             "We cannot give you a credential at the moment. Try again later, or use a "
             "share code instead"
@@ -342,7 +345,8 @@ async def verify(request: Request, form: Form, user: Partner, session: SessionDe
     checked_at = utcnow()
     try:
         result = _svc(request, session).verify_online(token, user.principal, at=checked_at)
-    except InvalidInput:
+    except InvalidInput as exc:
+        settle(session, exc)
         errors = {"credential": "This is not a credential. Paste all of the text again"}
         return _verify_form(request, 422, errors, text)
     purpose = PURPOSES.get(result.purpose or "")

@@ -24,6 +24,7 @@ from shareguard.agreements.models import Agreement, AgreementParty
 from shareguard.agreements.schemas import AgreementIn
 from shareguard.agreements.service import AgreementService, missing_items
 from shareguard.errors import Conflict, InvalidInput
+from shareguard.storage.db import settle
 from shareguard.web.console.render import render
 from shareguard.web.console.security import Officer, checked_form, field, flash, load_user
 from shareguard.web.deps import SessionDep
@@ -220,7 +221,7 @@ def create(
     try:
         agreement = AgreementService(session).create(data, user.principal)
     except (InvalidInput, Conflict) as exc:  # e.g. the reference was taken a moment ago
-        session.rollback()
+        settle(session, exc)
         return _form_page(request, 422, [f"{exc.field or 'file'}: {_clip(exc.detail, 200)}"])
     missing = missing_items(agreement)
     needs = (

@@ -21,6 +21,7 @@ from shareguard.agreements.service import AgreementService, user_name
 from shareguard.errors import Conflict, Forbidden, InvalidInput, NotFound
 from shareguard.policy.service import FirewallService, PauseService, in_force
 from shareguard.storage.base import utcnow
+from shareguard.storage.db import settle
 from shareguard.web.console.firewall_forms import (
     ACTIONS,
     CATEGORY_TITLES,
@@ -167,6 +168,7 @@ def lift_pause(
     try:
         pause = PauseService(session).lift(pause_id, user.principal, reason)
     except (InvalidInput, Conflict) as exc:
+        settle(session, exc)
         errors = {f"reason-{pause_id}": _sentence(exc.detail)}
         return _firewall_page(request, user, session, 422, errors)
     flash(request, f"Pause lifted: {pause.title}", "Sharing it blocked can resume at once.")
@@ -190,7 +192,7 @@ def decide_change(
     except NotFound:
         raise
     except (Forbidden, Conflict, InvalidInput) as exc:
-        session.rollback()
+        settle(session, exc)
         status = 403 if isinstance(exc, Forbidden) else 409 if isinstance(exc, Conflict) else 422
         return _firewall_page(request, user, session, status, {key: _sentence(exc.detail)})
     if decision == "approve":
@@ -258,7 +260,7 @@ def propose(request: Request, form: Form, user: Officer, session: SessionDep) ->
     try:
         change = FirewallService(session).propose(data, user.principal)
     except (InvalidInput, Conflict) as exc:
-        session.rollback()
+        settle(session, exc)
         at = {"key": "key" if data.operation == "create" else "rule"}.get(exc.field or "", "title")
         return _propose_page(request, session, values, 422, {at: _sentence(exc.detail)})
     flash(
@@ -384,7 +386,7 @@ def pause_create(request: Request, form: Form, user: Officer, session: SessionDe
     try:
         pause = PauseService(session).create(data, user.principal)
     except InvalidInput as exc:
-        session.rollback()
+        settle(session, exc)
         at = {"ends_at": "end", "age_under": "age_years"}.get(exc.field or "", "agreement")
         return _pause_page(request, session, user, values, 422, {at: _sentence(exc.detail)})
     request.session.pop(DRAFT, None)

@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from shareguard.agreements.models import Agreement
 from shareguard.audit.service import AuditService
 from shareguard.errors import Conflict, InvalidInput
+from shareguard.storage.db import settle
 from shareguard.web.console.render import render
 from shareguard.web.console.security import (
     Form,
@@ -167,6 +168,7 @@ def resolve_finding(
     try:
         QualityService(session).resolve(finding_id, user.principal, note)
     except (InvalidInput, Conflict) as exc:
+        settle(session, exc)
         errors = {f"resolution-{finding_id}": exc.detail[:1].upper() + exc.detail[1:]}
         return _quality_page(request, user, session, 422, errors)
     flash(request, "Finding resolved", "Your note is kept with the finding.")

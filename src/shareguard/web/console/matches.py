@@ -22,6 +22,7 @@ from shareguard.agreements.service import AgreementService
 from shareguard.errors import NotFound, Refused
 from shareguard.matching.models import AdverseAction, Candidate, MatchRun, RunState
 from shareguard.matching.service import ADVERSE_KINDS, MatchingService, confirmed
+from shareguard.storage.db import settle
 from shareguard.web.console.render import render
 from shareguard.web.console.security import ConsoleUser, Form, Partner, field, load_user
 from shareguard.web.deps import SessionDep
@@ -317,6 +318,7 @@ def report_action(
             candidate_id, values["kind"], values["contest_route"], user.principal
         )
     except Refused as exc:
+        settle(session, exc)
         return render(
             request,
             "console/match_action_refused.html",

@@ -19,6 +19,7 @@ from shareguard.agreements.models import Agreement, AgreementState
 from shareguard.agreements.service import AgreementService, missing_items, user_name
 from shareguard.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
 from shareguard.storage.base import today
+from shareguard.storage.db import settle
 from shareguard.web.console.render import render
 from shareguard.web.console.security import (
     SIGNED_IN_MARKER,
@@ -383,6 +384,7 @@ def agreement_action(
         else:
             service.transition(agreement.id, action, user.principal, reason)
     except (InvalidInput, Conflict, Forbidden) as exc:
+        settle(session, exc)
         key = (
             "review"
             if exc.field == "next_review_date"

@@ -15,6 +15,7 @@ from shareguard.checks.service import SHARE_CODE_ONLY, AttributeQuery, CheckServ
 from shareguard.errors import Conflict, InvalidInput, Refused
 from shareguard.status.service import SHARE_CODE_PURPOSES
 from shareguard.storage.base import today
+from shareguard.storage.db import settle
 from shareguard.web.console.render import render
 from shareguard.web.console.security import (
     ConsoleUser,
@@ -142,12 +143,14 @@ def run_check(request: Request, form: Form, user: Partner, session: SessionDep) 
                 ),
             )
     except InvalidInput as exc:
+        settle(session, exc)
         key = {"code": "code", "purpose": "purpose", "date_of_birth": "dob"}.get(
             exc.field or "", "purpose"
         )
         errors[key] = exc.detail[:1].upper() + exc.detail[1:]
         return _form(request, user, session, 422, errors, values)
     except Refused as exc:
+        settle(session, exc)
         return render(
             request,
             "console/check_refused.html",
@@ -252,6 +255,7 @@ def acknowledge(
     try:
         row = CorrectionService(session).acknowledge(notice_id, user.principal, field(form, "note"))
     except (Conflict, InvalidInput) as exc:
+        settle(session, exc)
         return _notice_page(
             request,
             user,

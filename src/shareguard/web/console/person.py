@@ -24,6 +24,7 @@ from shareguard.errors import Conflict, InvalidInput, NotFound
 from shareguard.status import sharecodes
 from shareguard.status.service import SHARE_CODE_PURPOSES, StatusService
 from shareguard.storage.base import utcnow
+from shareguard.storage.db import settle
 from shareguard.web.console.render import PERSON_SERVICE_NAME, render
 from shareguard.web.console.security import Form, PersonSignInRequired, date_field, field, flash
 from shareguard.web.deps import SessionDep
@@ -507,9 +508,11 @@ def contest_submit(request: Request, form: Form, me: Me, session: SessionDep) ->
     if not errors and check_id is not None:
         try:
             case = CheckService(session).contest(check_id, me, values["statement"])
-        except NotFound:
+        except NotFound as exc:
+            settle(session, exc)
             errors["reference"] = "We could not find a check with that reference"
         except (Conflict, InvalidInput) as exc:
+            settle(session, exc)
             errors["reference"] = exc.detail[:1].upper() + exc.detail[1:]
         else:
             return page(

@@ -13,6 +13,7 @@ from shareguard.agreements.service import user_name
 from shareguard.errors import Conflict, Forbidden, InvalidInput
 from shareguard.quality.service import QualityService
 from shareguard.storage.base import today
+from shareguard.storage.db import settle
 from shareguard.web.console.render import render
 from shareguard.web.console.security import (
     ConsoleUser,
@@ -107,6 +108,7 @@ def assign(
     try:
         row = service.assign(finding_id, owner_id, user.principal, due_date=due)
     except (InvalidInput, Conflict, Forbidden) as exc:
+        settle(session, exc)
         key = {"owner_id": "owner", "due_date": "due"}.get(exc.field or "", "owner")
         errors[key] = exc.detail[:1].upper() + exc.detail[1:]
         status = 409 if isinstance(exc, Conflict) else 422

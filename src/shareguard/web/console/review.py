@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from shareguard.agreements.service import user_name
 from shareguard.errors import Conflict, InvalidInput
 from shareguard.matching.service import MatchingService
+from shareguard.storage.db import settle
 from shareguard.web.console.render import render
 from shareguard.web.console.security import Form, Reviewer, field, flash, load_user
 from shareguard.web.deps import SessionDep
@@ -118,6 +119,7 @@ def decide(
                 candidate_id, values["outcome"], user.principal, values["note"]
             )
         except (InvalidInput, Conflict) as exc:
+            settle(session, exc)
             errors["outcome"] = exc.detail[:1].upper() + exc.detail[1:]
         else:
             flash(

@@ -19,6 +19,7 @@ from shareguard.errors import Conflict, Forbidden, InvalidInput, NotFound
 from shareguard.matching.watchlist import REASONS, WatchlistService
 from shareguard.status.service import StatusService
 from shareguard.storage.base import today
+from shareguard.storage.db import settle
 from shareguard.web.console.render import render
 from shareguard.web.console.security import Caseworker, ConsoleUser, Form, field, load_user
 from shareguard.web.deps import SessionDep
@@ -339,6 +340,7 @@ def propose(
             agreement.id, pid, decision.id, answers.values["evidence_ref"], user.principal
         )
     except (Conflict, InvalidInput, Forbidden) as exc:
+        settle(session, exc)
         key = {"evidence_ref": "evidence_ref", "agreement_id": "agreement"}.get(
             exc.field or "", "agreement"
         )
