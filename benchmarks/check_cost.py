@@ -4,8 +4,9 @@ Setup: ``benchmarks/checks.py``'s ``seed()`` (a register of N synthetic persons,
 world, share codes for right to work) in a temporary SQLite file. Each measurement runs in a
 fresh Python process against that file (WAL, ``synchronous=FULL``, as served), and does what
 the HTTP route does for one check, without HTTP: a new session, ``authenticate_key``,
-``CheckService.share_code_check``, close. Statements are counted at the driver
-(``before_cursor_execute``, so ``BEGIN IMMEDIATE`` and each executemany count once).
+``CheckService.share_code_check``, commit (as the request boundary does), close. Statements
+are counted at the driver (``before_cursor_execute``, so ``BEGIN IMMEDIATE`` and each
+executemany count once).
 
 Baselines in the same run:
 
@@ -72,6 +73,7 @@ def measure(data_dir: Path, checks: int, warmup: int, synchronous: str) -> dict[
             result = CheckService(session).share_code_check(
                 principal, body["code"], date.fromisoformat(body["date_of_birth"]), body["purpose"]
             )
+            session.commit()  # the request boundary's commit (a no-op where services commit)
             return result.outcome
 
     def one_read(_: int) -> str:

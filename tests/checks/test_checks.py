@@ -18,7 +18,7 @@ from shareguard.status import StatusService
 from shareguard.status.models import ShareCode
 from shareguard.status.schemas import DecisionIn, DocumentIn, NameIn, PersonIn, StatusIn
 from shareguard.storage.base import today, utcnow
-from shareguard.storage.db import session_factory
+from shareguard.storage.db import unit_of_work
 from tests.factories import bearer
 
 RTW_ITEMS = ["name", "photo_ref", "may_work", "work_conditions", "valid_until"]
@@ -204,15 +204,15 @@ def test_failures_are_rate_limited_per_organisation_across_sessions(
     monkeypatch.setattr(checks_service, "ORG_FAILURES", 3)
     agency = world.principals["agency"]
     for i in range(3):
-        # A fresh session each time, as separate processes would have: the counter is stored.
-        with session_factory(engine)() as s:
+        # A fresh unit of work each time, as separate processes would have: the counter is stored.
+        with unit_of_work(engine) as s:
             out = CheckService(s).share_code_check(
                 agency, f"AAAAAAAA{'CEF'[i]}", DOB, "right_to_work"
             )
             assert out.outcome == "no_match"
     from shareguard.errors import RateLimited
 
-    with session_factory(engine)() as s, pytest.raises(RateLimited):
+    with pytest.raises(RateLimited), unit_of_work(engine) as s:
         CheckService(s).share_code_check(agency, "CCCCCCCCC", DOB, "right_to_work")
     # another organisation is not affected
     from shareguard.agreements.schemas import PartyIn
@@ -226,7 +226,7 @@ def test_failures_are_rate_limited_per_organisation_across_sessions(
         ],
     )
     bank = world.principals["bank"]
-    with session_factory(engine)() as s:
+    with unit_of_work(engine) as s:
         assert (
             CheckService(s).share_code_check(bank, "CCCCCCCCC", DOB, "right_to_work").outcome
             == "no_match"
@@ -363,7 +363,7 @@ def test_contest_flow(client, world, dl) -> None:  # type: ignore[no-untyped-def
     assert case.state == "open" and case.kind == "contest"
     assert case.respond_by == today() + timedelta(days=checks_service.RESPONSE_DAYS)
     assert open_case_for(world.session, p.id)  # no adverse action may be recorded now
-    world.session.rollback()
+    world.session.commit()  # the test is the boundary: services never commit
     # The checker sees the case's progress under its check reference.
     seen = client.get(f"/api/v1/checks/{check_id}", headers=bearer(world.keys["agency"])).json()
     assert seen["case"]["state"] == "open"
@@ -416,7 +416,7 @@ def test_concurrent_checks_lose_no_audit_entry(world, rtw, engine) -> None:  # t
     def work(code: str) -> None:
         try:
             for i in range(per_thread):
-                with session_factory(engine)() as s:
+                with unit_of_work(engine) as s:
                     dob = DOB if i % 2 == 0 else date(1999, 1, 1)
                     CheckService(s).share_code_check(agency, code, dob, "right_to_work")
         except BaseException as exc:

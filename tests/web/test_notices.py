@@ -106,7 +106,7 @@ def test_caseworker_correction_shows_who_will_be_told_and_tells_them(
         world.principals["agency_user"], code, date(1990, 6, 7), "right_to_work"
     )
     url = f"/casework/people/{person.id}/status/{record.id}/correct"
-    world.session.rollback()
+    world.session.commit()  # the test is the boundary: services never commit
     sign_in(client, "caseworker")
     form = client.get(url)
     assert "Test Agency" in form.text.split('id="recipients"')[1].split("</ul>")[0]

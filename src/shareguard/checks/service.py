@@ -2,7 +2,9 @@
 
 Every answer about a person leaves through the one door (``policy.disclose``); answers that
 carry nothing about anyone ("no match", a referral with no candidate) are audited directly.
-One public method is one unit of work: it commits once, answer and audit entry together.
+One public method is one unit of work: it flushes, and the request or CLI boundary commits it,
+answer and audit entry together. A refusal that keeps its audit entry (a policy refusal, a
+throttled guess) raises through ``errors.keep_audit``, so the boundary commits that entry alone.
 """
 
 from __future__ import annotations
@@ -21,7 +23,15 @@ from shareguard.agreements.catalogue import PURPOSES
 from shareguard.audit import AuditRecord, append
 from shareguard.checks import matcher
 from shareguard.checks.models import Case, CaseKind, CaseState, Check, CheckFailure, Outcome
-from shareguard.errors import Conflict, Forbidden, InvalidInput, NotFound, RateLimited, Refused
+from shareguard.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    RateLimited,
+    Refused,
+    keep_audit,
+)
 from shareguard.policy.door import PolicyReading, read_policy
 from shareguard.status import sharecodes
 from shareguard.status.models import Person, StatusKind
@@ -197,7 +207,6 @@ class CheckService:
         )
         check.audit_seq = entry.seq
         self._store(check)
-        self.session.commit()
         return CheckResult(
             check,
             contest={
@@ -245,11 +254,12 @@ class CheckService:
                 details={"scope": scope},
             ),
         )
-        self.session.commit()
         window = ORG_WINDOW if scope == "organisation" else CODE_WINDOW
-        raise RateLimited(
-            f"too many failed checks for this {scope}; try again later",
-            retry_after=int(window.total_seconds()),
+        raise keep_audit(
+            RateLimited(
+                f"too many failed checks for this {scope}; try again later",
+                retry_after=int(window.total_seconds()),
+            )
         )
 
     # attribute checks --------------------------------------------------------------
@@ -334,8 +344,7 @@ class CheckService:
             return reading
         # audits the refusal
         out = disclose(self.session, request, {}, kind="check_answer", reading=reading)
-        self.session.commit()
-        raise Refused(out.decision.reason, kind=out.decision.kind)
+        raise keep_audit(Refused(out.decision.reason, kind=out.decision.kind))
 
     def _answer_for(
         self,
@@ -373,7 +382,6 @@ class CheckService:
         result = CheckResult(check, answer=disclosed)
         if outcome != Outcome.CONFIRMED:
             result.contest = contest_route(check.id)
-        self.session.commit()
         return result
 
     def _refer(
@@ -425,7 +433,6 @@ class CheckService:
         )
         self.session.add(case)
         self.session.flush()
-        self.session.commit()
         return CheckResult(
             check, answer=None, case=case, contest=contest_route(check.id), extra={"reason": reason}
         )
@@ -440,8 +447,8 @@ class CheckService:
         decisions: Sequence[Any],
         reading: PolicyReading,
     ) -> dict[str, Any] | None:
-        """Send the answer through the one door; raise Refused (after committing its audit
-        entry) when the policy refuses."""
+        """Send the answer through the one door; raise Refused through ``keep_audit`` (the
+        boundary commits its audit entry, and nothing else was written yet) when refused."""
         from shareguard.policy import DisclosureRequest, agreement_for, disclose
 
         agreement_id = self._agreement_id
@@ -461,8 +468,7 @@ class CheckService:
             self.session, request, answer, kind="check_answer", record_refs=refs, reading=reading
         )
         if not out.decision.allowed:
-            self.session.commit()  # the refusal's audit entry stays
-            raise Refused(out.decision.reason, kind=out.decision.kind)
+            raise keep_audit(Refused(out.decision.reason, kind=out.decision.kind))
         check.agreement_id = request.agreement_id
         check.disclosure_id = out.disclosure_id
         check.audit_seq = out.audit_seq
@@ -541,7 +547,6 @@ class CheckService:
                 details={"check_id": str(check.id), "case_id": str(case.id)},
             ),
         )
-        self.session.commit()
         return case
 
     def cases(
@@ -599,7 +604,6 @@ class CheckService:
                 },
             ),
         )
-        self.session.commit()
         return case
 
     def _purpose(self, purpose: str) -> None:
