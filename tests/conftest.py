@@ -111,7 +111,13 @@ def session(engine: Engine) -> Iterator[Session]:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(mode="test", data_dir=tmp_path, secret_key="test-secret-key-0123456789")
+    return Settings(
+        mode="test",
+        data_dir=tmp_path,
+        secret_key="test-secret-key-0123456789",
+        # The person's one-time codes go to an in-memory outbox (test mode shows none on screen).
+        person_code_sender="shareguard.signin.delivery:Outbox",
+    )
 
 
 @pytest.fixture

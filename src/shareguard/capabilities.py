@@ -16,6 +16,7 @@ CAPABILITIES = (
     "audit",
     "policy",
     "status",
+    "signin",
     "checks",
     "matching",
     "corrections",

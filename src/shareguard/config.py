@@ -38,6 +38,10 @@ class Settings(BaseSettings):
     checkpoint_interval: int = 300
     host: str = "127.0.0.1"
     port: int = 8000
+    #: ``module:callable`` returning the sender of the person's one-time sign-in codes
+    #: (see ``shareguard.signin.delivery``). Unset: demo mode shows the code on screen as a
+    #: demo convenience; every other mode refuses to sign people in.
+    person_code_sender: str = ""
 
     @field_validator("mode")
     @classmethod

@@ -69,6 +69,14 @@ class RateLimited(ShareguardError):
     slug = "rate-limited"
 
 
+class Unavailable(ShareguardError):
+    """This deployment does not offer the operation (e.g. no sign-in route is configured)."""
+
+    status = 503
+    title = "Service unavailable"
+    slug = "unavailable"
+
+
 class Refused(ShareguardError):
     """The policy refused a disclosure: a firewall rule, a pause, a limit or no agreement."""
 

@@ -276,9 +276,7 @@ def test_caseworker_issues_by_cli_and_the_files_verify(
 
 
 def sign_in_person(client: Any) -> None:
-    """Sign in to the person-facing service (one-time code shown on screen in test mode)."""
-    import re
-
+    """Sign in to the person-facing service (the one-time code comes from the outbox)."""
     from tests.credentials.conftest import DOB
     from tests.web.console_helpers import csrf
 
@@ -291,11 +289,11 @@ def sign_in_person(client: Any) -> None:
         "dob-year": str(DOB.year),
         "document": "TST123456",
     }
-    code = re.search(r'id="demo-code">(\d{6})<', client.post("/my/sign-in", data=details).text)
-    assert code, "the one-time code is shown on screen outside production"
+    assert client.post("/my/sign-in", data=details).status_code == 200
+    code = client.app.state.code_sender.last()  # the configured sign-in route's outbox
     done = client.post(
         "/my/sign-in/code",
-        data={"csrf_token": csrf(client, "/my/sign-in/code"), "code": code.group(1)},
+        data={"csrf_token": csrf(client, "/my/sign-in/code"), "code": code},
         follow_redirects=False,
     )
     assert done.headers["location"] == "/my/account"

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from shareguard.signin import Outbox
 from tests.conftest import chromium_path, need
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,6 +26,15 @@ AXE = ROOT / "src" / "shareguard" / "web" / "static" / "vendor" / "axe.min.js"
 SHOTS = ROOT / "test-artifacts" / "screenshots"
 PASSWORD = "shareguard-demo"
 BROWSER_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+#: Where the servers' sign-in route delivers the person's one-time codes (test mode shows none).
+OUTBOX = Outbox()
+
+
+def outbox(settings: Any) -> Outbox:
+    """The configured code sender of every test server: one shared outbox."""
+    return OUTBOX
 
 
 def _free_port() -> int:
@@ -68,7 +78,10 @@ def e2e_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, Any,
 
     data_dir = tmp_path_factory.mktemp("e2e")
     settings = Settings(
-        mode="test", data_dir=data_dir, secret_key="e2e-secret-key-0123456789abcdef"
+        mode="test",
+        data_dir=data_dir,
+        secret_key="e2e-secret-key-0123456789abcdef",
+        person_code_sender="tests.e2e.conftest:outbox",
     )
     engine = make_engine(f"sqlite:///{data_dir / 'e2e.db'}", synchronous="NORMAL")
     Base.metadata.create_all(engine)
@@ -239,8 +252,8 @@ def person_sign_in(page: Any, base: str) -> None:
     page.get_by_label("Year").fill(PERSON["year"])
     page.get_by_label("Passport or residence document number").fill(PERSON["document"])
     page.get_by_role("button", name="Continue").click()
-    code = page.locator("#demo-code").inner_text()
-    page.get_by_label("Security code").fill(code)
+    page.get_by_label("Security code").wait_for()
+    page.get_by_label("Security code").fill(OUTBOX.last())
     page.get_by_role("button", name="Continue").click()
     page.wait_for_url(re.compile(r"/my/account$"))
 

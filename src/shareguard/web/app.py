@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 from shareguard import __version__
 from shareguard.capabilities import rooms
 from shareguard.config import Settings, get_settings
+from shareguard.signin import configured_sender
 from shareguard.storage.db import get_engine, session_factory
 from shareguard.web import problems
 from shareguard.web.deps import current_principal
@@ -35,6 +36,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.settings = settings
     app.state.engine = engine or get_engine()
     app.state.session_factory = session_factory(app.state.engine)
+    app.state.code_sender = configured_sender(settings)
     problems.install(app)
 
     @app.get("/healthz", tags=["health"], summary="Liveness (no auth)")

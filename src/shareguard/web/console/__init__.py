@@ -47,6 +47,7 @@ ERROR_TITLES = {
     409: "This cannot be done now",
     422: "There is a problem",
     429: "Too many requests",
+    503: "Sorry, the service is unavailable",
 }
 
 

@@ -1,16 +1,12 @@
 """The person-facing service, "View and manage your immigration data", under /my/.
 
-Plain English, GOV.UK patterns: a start page, sign-in with a one-time code (shown on screen
-in the demo, where a real service would send it by text message), the person's status,
-share codes, who checked their data, contesting a check result, and corrections.
+Plain English, GOV.UK patterns: a start page, sign-in with a one-time code (sent through
+the configured sign-in route; shown on screen only in demo mode, as a demo convenience), the
+person's status, share codes, who checked their data, contesting a check result, and corrections.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import secrets
-import time
 import uuid
 from datetime import date
 from typing import Annotated, Any
@@ -20,7 +16,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from shareguard.accounts.principal import Principal
 from shareguard.agreements.catalogue import PURPOSES
-from shareguard.errors import Conflict, InvalidInput, NotFound
+from shareguard.errors import Conflict, InvalidInput, NotFound, Unavailable
+from shareguard.signin import CodeResult, CodeSender, SignInService, Verified
 from shareguard.status import sharecodes
 from shareguard.status.service import SHARE_CODE_PURPOSES, StatusService
 from shareguard.storage.base import utcnow
@@ -30,9 +27,6 @@ from shareguard.web.console.security import Form, PersonSignInRequired, date_fie
 from shareguard.web.deps import SessionDep
 
 router = APIRouter(prefix="/my", include_in_schema=False)
-
-CODE_SECONDS = 10 * 60
-CODE_TRIES = 5
 
 STATUS_TITLES = {
     "settled": "Settled status (indefinite leave to remain)",
@@ -129,9 +123,21 @@ def page(request: Request, template: str, status_code: int = 200, **context: Any
     )
 
 
-def _otp_digest(request: Request, code: str) -> str:
-    secret = request.app.state.settings.secret_key.encode()
-    return hmac.new(secret, f"otp:{code}".encode(), hashlib.sha256).hexdigest()
+def _sign_in_route(request: Request) -> CodeSender | None:
+    """The configured code sender; None in demo mode without one (the code goes on screen).
+
+    Outside demo mode, without a configured route, signing in is refused outright.
+    """
+    sender: CodeSender | None = request.app.state.code_sender
+    if sender is None and request.app.state.settings.mode != "demo":
+        raise Unavailable(
+            "signing in to this service is not available here; no sign-in route is configured"
+        )
+    return sender
+
+
+def _codes(request: Request, session: Any) -> SignInService:
+    return SignInService(session, request.app.state.settings.secret_key)
 
 
 # start and sign-in ------------------------------------------------------------------------
@@ -144,6 +150,7 @@ def start(request: Request) -> Response:
 def sign_in_page(request: Request, session: SessionDep) -> Response:
     if request.session.get("person_id"):
         return RedirectResponse("/my/account", status_code=303)
+    _sign_in_route(request)
     return page(
         request,
         "my/sign_in.html",
@@ -184,6 +191,7 @@ def _same(a: str, b: str) -> bool:
 
 @router.post("/sign-in", response_class=HTMLResponse)
 def sign_in_submit(request: Request, form: Form, session: SessionDep) -> Response:
+    sender = _sign_in_route(request)
     values = {
         k: field(form, k)
         for k in ("given", "family", "document", "dob-day", "dob-month", "dob-year")
@@ -223,48 +231,51 @@ def sign_in_submit(request: Request, form: Form, session: SessionDep) -> Respons
             examples=_demo_people(request, session),
             expired=False,
         )
-    code = f"{secrets.randbelow(10**6):06d}"
+    assert person_id is not None
+    challenge, code = _codes(request, session).start(person_id)
     request.session.pop("person_id", None)
-    request.session["otp"] = {
-        "person": str(person_id),
-        "digest": _otp_digest(request, code),
-        "until": int(time.time()) + CODE_SECONDS,
-        "tries": 0,
-        "demo_code": code,
-    }
-    return RedirectResponse("/my/sign-in/code", status_code=303)
+    # The browser holds only the challenge's id: the code and its tries live server-side.
+    request.session["otp"] = str(challenge)
+    if sender is not None:
+        sender.send(person_id, code)
+        return RedirectResponse("/my/sign-in/code", status_code=303)
+    # Demo mode only: the code is shown once, on this answer, and kept nowhere.
+    return page(
+        request, "my/code.html", title="Enter your security code", errors={}, demo_code=code
+    )
+
+
+def _challenge(request: Request) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(request.session.get("otp")))
+    except ValueError:
+        return None
 
 
 @router.get("/sign-in/code", response_class=HTMLResponse)
 def code_page(request: Request) -> Response:
-    otp = request.session.get("otp")
-    if not isinstance(otp, dict):
+    _sign_in_route(request)
+    if _challenge(request) is None:
         return RedirectResponse("/my/sign-in", status_code=303)
-    return page(
-        request,
-        "my/code.html",
-        title="Enter your security code",
-        errors={},
-        demo_code=otp.get("demo_code"),
-    )
+    return page(request, "my/code.html", title="Enter your security code", errors={})
 
 
 @router.post("/sign-in/code", response_class=HTMLResponse)
-def code_submit(request: Request, form: Form) -> Response:
-    otp = request.session.get("otp")
-    if (
-        not isinstance(otp, dict)
-        or otp.get("until", 0) < time.time()
-        or otp.get("tries", 9) >= CODE_TRIES
-    ):
+def code_submit(request: Request, form: Form, session: SessionDep) -> Response:
+    _sign_in_route(request)
+    challenge = _challenge(request)
+    sent = "".join(ch for ch in field(form, "code") if ch.isdigit())[:6]
+    verified = (
+        _codes(request, session).verify(challenge, sent)
+        if challenge is not None
+        else Verified(CodeResult.EXPIRED)
+    )
+    if verified.result == CodeResult.EXPIRED:
         request.session.pop("otp", None)
         return page(
             request, "my/code_expired.html", status_code=410, title="Your security code has expired"
         )
-    sent = "".join(ch for ch in field(form, "code") if ch.isdigit())
-    if not hmac.compare_digest(_otp_digest(request, sent), str(otp["digest"])):
-        otp["tries"] = int(otp["tries"]) + 1
-        request.session["otp"] = otp
+    if verified.result == CodeResult.WRONG:
         message = (
             "Enter the 6-digit security code"
             if not sent
@@ -276,11 +287,9 @@ def code_submit(request: Request, form: Form) -> Response:
             status_code=422,
             title="Enter your security code",
             errors={"code": message},
-            demo_code=otp.get("demo_code"),
         )
-    person = str(otp["person"])
     request.session.pop("otp", None)
-    request.session["person_id"] = person
+    request.session["person_id"] = str(verified.person_id)
     return RedirectResponse("/my/account", status_code=303)
 
 

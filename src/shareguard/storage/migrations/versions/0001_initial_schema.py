@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 21:59:03.241951
+Create Date: 2026-12-06 03:27:07.434627
 """
 
 import sqlalchemy as sa
@@ -266,6 +266,23 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("share_codes", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_share_codes_person_id"), ["person_id"], unique=False)
+
+    op.create_table(
+        "sign_in_codes",
+        sa.Column("person_id", sa.Uuid(), nullable=False),
+        sa.Column("digest", sa.String(length=64), nullable=False),
+        sa.Column("expires_at", shareguard.storage.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("used_at", shareguard.storage.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("created_at", shareguard.storage.base.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["person_id"], ["persons.id"], name=op.f("fk_sign_in_codes_person_id_persons")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_sign_in_codes")),
+    )
+    with op.batch_alter_table("sign_in_codes", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_sign_in_codes_person_id"), ["person_id"], unique=False)
 
     op.create_table(
         "users",
@@ -1259,6 +1276,10 @@ def downgrade() -> None:
 
     op.drop_table("agreements")
     op.drop_table("users")
+    with op.batch_alter_table("sign_in_codes", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_sign_in_codes_person_id"))
+
+    op.drop_table("sign_in_codes")
     with op.batch_alter_table("share_codes", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_share_codes_person_id"))
 
