@@ -5,14 +5,20 @@ from __future__ import annotations
 import uuid
 
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from shareguard.audit import AuditRecord, append_many
+from shareguard.audit import AuditEntry, AuditRecord, append_many
 from shareguard.audit.proofs import verify_bundle
 from shareguard.audit.service import AuditService
 from shareguard.audit.signing import Verifier
 from shareguard.config import Settings
 from tests.factories import bearer
+
+
+def log_size(session: Session) -> int:
+    """Entries already in the log (building the world audits its key issues)."""
+    return int(session.scalar(select(func.count()).select_from(AuditEntry)) or 0)
 
 
 def _log(
@@ -48,19 +54,21 @@ def test_public_key_and_latest_checkpoint_need_no_login(
 def test_an_auditor_gets_proofs_an_outsider_can_check(
     client: TestClient, session: Session, settings: Settings, world
 ) -> None:
+    base = log_size(session)
     _log(session, settings)
-    _log(session, settings, 5)  # a second checkpoint at size 11
+    _log(session, settings, 5)  # a second checkpoint at size base + 11
     verifier = Verifier.parse(client.get("/api/v1/audit/public-key").json()["vkey"])
     r = client.get("/api/v1/audit/proofs/inclusion/3", headers=bearer(world.keys["auditor"]))
     assert r.status_code == 200, r.text
     assert verify_bundle(r.json(), verifier).startswith("OK: entry #3")
     size = r.json()["tree_size"]
-    assert size == 11
+    assert size == base + 11
     r = client.get(
-        f"/api/v1/audit/proofs/consistency?old=6&new={size}", headers=bearer(world.keys["auditor"])
+        f"/api/v1/audit/proofs/consistency?old={base + 6}&new={size}",
+        headers=bearer(world.keys["auditor"]),
     )
     assert r.status_code == 200, r.text
-    assert "extends size 6" in verify_bundle(r.json(), verifier)
+    assert f"extends size {base + 6}" in verify_bundle(r.json(), verifier)
     assert (
         client.get(
             "/api/v1/audit/proofs/inclusion/999", headers=bearer(world.keys["auditor"])
@@ -72,6 +80,7 @@ def test_an_auditor_gets_proofs_an_outsider_can_check(
 def test_partners_cannot_read_the_raw_log(
     client: TestClient, session: Session, settings: Settings, world
 ) -> None:
+    base = log_size(session)
     _log(session, settings)
     for path in ("/api/v1/audit/entries", "/api/v1/audit/proofs/inclusion/0"):
         r = client.get(path, headers=bearer(world.keys["agency"]))
@@ -80,17 +89,18 @@ def test_partners_cannot_read_the_raw_log(
         )
     assert client.get("/api/v1/audit/entries").status_code == 401
     r = client.get("/api/v1/audit/entries?limit=2", headers=bearer(world.keys["auditor"]))
-    assert [e["seq"] for e in r.json()] == [5, 4]
+    assert [e["seq"] for e in r.json()] == [base + 5, base + 4]
 
 
 def test_access_log_endpoint(
     client: TestClient, session: Session, settings: Settings, world
 ) -> None:
     person = uuid.uuid4()
+    base = log_size(session)
     _log(session, settings, 3, subject=str(person))
     r = client.get(f"/api/v1/persons/{person}/access-log", headers=bearer(world.keys["caseworker"]))
     assert r.status_code == 200, r.text
-    assert [i["seq"] for i in r.json()["items"]] == [0, 1, 2]
+    assert [i["seq"] for i in r.json()["items"]] == [base, base + 1, base + 2]
     r = client.get(f"/api/v1/persons/{person}/access-log", headers=bearer(world.keys["bank"]))
     assert r.status_code == 403
 

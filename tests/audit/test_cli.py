@@ -8,11 +8,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from shareguard.audit import AuditRecord, append_many
+from shareguard.audit import AuditEntry, AuditRecord, append_many
 from shareguard.cli import app
 from shareguard.config import get_settings
 from shareguard.storage import db
@@ -104,6 +104,7 @@ def test_verify_proof_refuses_a_file_that_is_not_json(cli_db: Path) -> None:
 
 def test_who_checked_and_tail(cli_db: Path, session: Session, world) -> None:
     person = uuid.uuid4()
+    base = int(session.scalar(select(func.count()).select_from(AuditEntry)) or 0)
     _entries(session, 2, subject=str(person), org=world.orgs["bank"])
     r = runner.invoke(app, ["audit", "who-checked", str(person), "--json"])
     assert r.exit_code == 0, r.output
@@ -113,4 +114,4 @@ def test_who_checked_and_tail(cli_db: Path, session: Session, world) -> None:
     ] * 2
     assert runner.invoke(app, ["audit", "who-checked", "not-a-uuid"]).exit_code == 2
     r = runner.invoke(app, ["audit", "tail", "--limit", "1", "--json"])
-    assert r.exit_code == 0 and json.loads(r.stdout)[0]["seq"] == 1
+    assert r.exit_code == 0 and json.loads(r.stdout)[0]["seq"] == base + 1

@@ -38,8 +38,9 @@ def _own_org_or_officer(principal: CurrentPrincipal, org_id: uuid.UUID) -> None:
 
 @router.get("/organisations/{org_id}/keys", response_model=list[KeyOut])
 def keys(org_id: uuid.UUID, principal: CurrentPrincipal, accounts: Accounts) -> list[KeyOut]:
+    """The organisation's keys this caller may manage: none wider than its own scope."""
     _own_org_or_officer(principal, org_id)
-    return [KeyOut.model_validate(k) for k in accounts.keys(org_id)]
+    return [KeyOut.model_validate(k) for k in accounts.keys(org_id, principal)]
 
 
 @router.post("/organisations/{org_id}/keys", response_model=IssuedKey, status_code=201)
@@ -49,21 +50,23 @@ def issue_key(
     principal.require(Role.GOVERNANCE_OFFICER)
     accounts.organisation(org_id)
     key, token = accounts.issue_key(
-        org_id, body.name, agreement_ids=body.agreement_ids, expires_at=body.expires_at
+        org_id,
+        body.name,
+        agreement_ids=body.agreement_ids,
+        expires_at=body.expires_at,
+        principal=principal,
     )
     return IssuedKey(**KeyOut.model_validate(key).model_dump(), token=token)
 
 
 @router.post("/keys/{key_id}/revoke", response_model=KeyOut)
 def revoke_key(key_id: uuid.UUID, principal: CurrentPrincipal, accounts: Accounts) -> KeyOut:
-    key = accounts.key(key_id)
-    _own_org_or_officer(principal, key.organisation_id)
-    return KeyOut.model_validate(accounts.revoke_key(key_id))
+    """Revoke a key whose reach this caller's covers (404 for any other)."""
+    return KeyOut.model_validate(accounts.revoke_key(key_id, principal))
 
 
 @router.post("/keys/{key_id}/rotate", response_model=IssuedKey, status_code=201)
 def rotate_key(key_id: uuid.UUID, principal: CurrentPrincipal, accounts: Accounts) -> IssuedKey:
-    key = accounts.key(key_id)
-    _own_org_or_officer(principal, key.organisation_id)
-    new, token = accounts.rotate_key(key_id)
+    """A successor with exactly the old key's scope; only for keys this caller covers."""
+    new, token = accounts.rotate_key(key_id, principal=principal)
     return IssuedKey(**KeyOut.model_validate(new).model_dump(), token=token)

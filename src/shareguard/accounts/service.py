@@ -15,11 +15,19 @@ from sqlalchemy.orm import Session
 
 from shareguard.accounts.models import ApiKey, Organisation, OrganisationType, Role, User
 from shareguard.accounts.principal import Principal
+
+# The log module, not the package: shareguard.audit imports agreements, which import this.
+from shareguard.audit.log import AuditRecord, append
 from shareguard.errors import Conflict, InvalidInput, NotFound, Unauthenticated
 from shareguard.storage.base import utcnow
 
 _hasher = PasswordHasher()
 KEY_PREFIX = "sg"
+#: Who acts when the operator runs a command (the CLI) or the demo seeds itself.
+SYSTEM = Principal(
+    organisation_id=None,
+    roles=frozenset({"governance_officer", "caseworker", "reviewer", "auditor", "system"}),
+)
 
 
 def _hash_secret(secret: str) -> str:
@@ -133,9 +141,31 @@ class AccountService:
         user_id: uuid.UUID | None = None,
         agreement_ids: list[uuid.UUID] | None = None,
         expires_at: datetime | None = None,
+        principal: Principal | None = None,
         commit: bool = True,
     ) -> tuple[ApiKey, str]:
-        """Create a key; returns it and its plaintext token (never stored, never shown again)."""
+        """Create a key; returns it and its plaintext token (never stored, never shown again).
+
+        Audited as ``key.issue`` (ids only). InvalidInput if ``expires_at`` has passed.
+        """
+        if expires_at is not None:
+            if expires_at.tzinfo is None:
+                raise InvalidInput("give the expiry with a UTC offset", field="expires_at")
+            if expires_at <= utcnow():
+                raise InvalidInput("a key's expiry must be in the future", field="expires_at")
+        key, token = self._new_key(organisation_id, name, user_id, agreement_ids, expires_at)
+        self._audit_key("key.issue", key, principal)
+        self._done(commit)
+        return key, token
+
+    def _new_key(
+        self,
+        organisation_id: uuid.UUID,
+        name: str,
+        user_id: uuid.UUID | None,
+        agreement_ids: list[uuid.UUID] | None,
+        expires_at: datetime | None,
+    ) -> tuple[ApiKey, str]:
         prefix = secrets.token_hex(6)
         secret = secrets.token_urlsafe(32)
         key = ApiKey(
@@ -148,27 +178,86 @@ class AccountService:
             expires_at=expires_at,
         )
         self.session.add(key)
-        self._done(commit)
+        self.session.flush()
         return key, f"{KEY_PREFIX}_{prefix}_{secret}"
 
+    def _audit_key(
+        self, action: str, key: ApiKey, principal: Principal | None, **extra: str
+    ) -> None:
+        actor = principal or SYSTEM
+        append(
+            self.session,
+            AuditRecord(
+                action=action,
+                actor_org_id=actor.organisation_id,
+                actor_user_id=actor.user_id,
+                details={
+                    "key_id": str(key.id),
+                    "prefix": key.prefix,
+                    "organisation_id": str(key.organisation_id),
+                    "user_id": str(key.user_id) if key.user_id else None,
+                    "agreement_ids": sorted(key.agreement_ids),
+                    "by_key": str(actor.api_key_id) if actor.api_key_id else None,
+                    **extra,
+                },
+            ),
+        )
+
+    def may_manage_key(self, principal: Principal, key: ApiKey) -> bool:
+        """True when ``principal``'s reach covers everything ``key`` can do.
+
+        Its own organisation's keys (a governance officer: any organisation's), only within
+        its agreement scope (an agreement-scoped key never reaches an unscoped key, nor one
+        scoped outside its own), and, unless an officer, no key carrying roles it lacks.
+        """
+        officer = principal.has(Role.GOVERNANCE_OFFICER)
+        if principal.organisation_id != key.organisation_id and not officer:
+            return False
+        if principal.agreement_scope is not None:
+            scope = {uuid.UUID(a) for a in key.agreement_ids}
+            if not scope or not scope <= principal.agreement_scope:
+                return False
+        if key.user_id is not None and not officer:
+            user = self.session.get(User, key.user_id)
+            if user is None or not set(user.roles) <= principal.roles:
+                return False
+        return True
+
+    def managed_key(self, key_id: uuid.UUID, principal: Principal) -> ApiKey:
+        """The key, if ``principal`` may manage it; NotFound otherwise (same answer as none)."""
+        key = self.session.get(ApiKey, key_id)
+        if key is None or not self.may_manage_key(principal, key):
+            raise NotFound(f"API key {key_id} not found")
+        return key
+
     def rotate_key(
-        self, key_id: uuid.UUID, *, overlap: timedelta = timedelta(days=7)
+        self,
+        key_id: uuid.UUID,
+        *,
+        overlap: timedelta = timedelta(days=7),
+        principal: Principal | None = None,
     ) -> tuple[ApiKey, str]:
-        """Issue a successor with the same scope; the old key keeps working for ``overlap``."""
-        old = self.key(key_id)
+        """Issue a successor with exactly the same scope; the old key works for ``overlap``.
+
+        The successor keeps the organisation, user, agreement scope and expiry: rotation
+        never widens a key. NotFound unless ``principal`` may manage the key.
+        """
+        old = self.managed_key(key_id, principal or SYSTEM)
         if old.revoked_at is not None:
             raise Conflict("a revoked key cannot be rotated")
-        new, token = self.issue_key(
+        if old.expires_at is not None and old.expires_at <= utcnow():
+            raise Conflict("an expired key cannot be rotated")
+        new, token = self._new_key(
             old.organisation_id,
-            f"{old.name} (rotated)",
-            user_id=old.user_id,
-            agreement_ids=[uuid.UUID(a) for a in old.agreement_ids],
-            expires_at=old.expires_at,
-            commit=False,
+            f"{old.name} (rotated)"[:200],
+            old.user_id,
+            [uuid.UUID(a) for a in old.agreement_ids],
+            old.expires_at,
         )
         cutoff = utcnow() + overlap
         if old.expires_at is None or old.expires_at > cutoff:
             old.expires_at = cutoff
+        self._audit_key("key.rotate", new, principal, replaces=str(old.id))
         self._done(True)
         return new, token
 
@@ -178,18 +267,22 @@ class AccountService:
             raise NotFound(f"API key {key_id} not found")
         return key
 
-    def keys(self, organisation_id: uuid.UUID) -> list[ApiKey]:
+    def keys(self, organisation_id: uuid.UUID, principal: Principal | None = None) -> list[ApiKey]:
+        """The organisation's keys that ``principal`` may manage (all, for the system)."""
         stmt = (
             select(ApiKey)
             .where(ApiKey.organisation_id == organisation_id)
             .order_by(ApiKey.created_at)
         )
-        return list(self.session.scalars(stmt))
+        who = principal or SYSTEM
+        return [k for k in self.session.scalars(stmt) if self.may_manage_key(who, k)]
 
-    def revoke_key(self, key_id: uuid.UUID) -> ApiKey:
-        key = self.key(key_id)
+    def revoke_key(self, key_id: uuid.UUID, principal: Principal | None = None) -> ApiKey:
+        """Revoke at once (audited as ``key.revoke``); NotFound unless it may be managed."""
+        key = self.managed_key(key_id, principal or SYSTEM)
         if key.revoked_at is None:
             key.revoked_at = utcnow()
+            self._audit_key("key.revoke", key, principal)
             self._done(True)
         return key
 
