@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import PlainTextResponse
 
 from shareguard.agreements import transparency
+from shareguard.agreements.direction import operator_ids
 from shareguard.agreements.models import AgreementState
 from shareguard.agreements.present import agreement_out
 from shareguard.agreements.schemas import AgreementIn, AgreementOut, ReviewIn, TransitionIn
@@ -32,7 +33,11 @@ def list_agreements(
         principal, state=state, purpose=purpose, limit=limit, offset=offset
     )
     return Page(
-        items=[agreement_out(agreements.session, a) for a in rows],
+        items=[
+            agreement_out(agreements.session, a, operators)
+            for operators in [operator_ids(agreements.session)]
+            for a in rows
+        ],
         total=total,
         limit=limit,
         offset=offset,

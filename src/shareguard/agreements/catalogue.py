@@ -55,6 +55,8 @@ DATA_ITEMS: dict[str, DataItem] = {
         DataItem("health_record", "Health-care record", special_category=True),
         DataItem("crime_report", "Report as a victim or witness of crime", criminal_offence=True),
         DataItem("criminal_record", "Criminal convictions", criminal_offence=True),
+        DataItem("nhs_debt", "Outstanding NHS debt (amount and date)"),
+        DataItem("employment", "Employer and employment dates"),
     ]
 }
 
@@ -109,6 +111,12 @@ PURPOSES: dict[str, Purpose] = {
             question="Is this person's claim affected by their immigration status?",
         ),
         Purpose(
+            "nhs_debt",
+            "NHS debt reporting",
+            ("name", "date_of_birth", "nationality", "address", "postcode", "nhs_debt"),
+            question="Does this person owe the NHS for treatment?",
+        ),
+        Purpose(
             "immigration_enforcement",
             "Immigration enforcement",
             (
@@ -120,6 +128,7 @@ PURPOSES: dict[str, Purpose] = {
                 "address",
                 "postcode",
                 "document_number",
+                "employment",
                 "school_census",
                 "health_record",
                 "crime_report",

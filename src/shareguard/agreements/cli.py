@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from shareguard.agreements import transparency
+from shareguard.agreements.direction import operator_ids
 from shareguard.agreements.present import agreement_out
 from shareguard.agreements.schemas import AgreementIn
 from shareguard.agreements.service import AgreementService
@@ -41,15 +42,22 @@ def list_(
         rows, total = AgreementService(session).find(
             state=state, purpose=purpose, limit=limit, offset=offset
         )
-        out = [agreement_out(session, a) for a in rows]
+        operators = operator_ids(session)
+        out = [agreement_out(session, a, operators) for a in rows]
     if emit({"items": [o.model_dump(mode="json") for o in out], "total": total}, as_json):
         return
     table = Table(
-        "Reference", "Title", "State", "Purposes", "Review date", title=f"{total} agreements"
+        "Reference",
+        "Title",
+        "State",
+        "Direction",
+        "Purposes",
+        "Review date",
+        title=f"{total} agreements",
     )
     for a in out:
         review = f"{a.review_date or ''}" + (" [red](lapsed)[/red]" if a.review_lapsed else "")
-        table.add_row(a.reference, a.title, a.state, ", ".join(a.purposes), review)
+        table.add_row(a.reference, a.title, a.state, a.direction, ", ".join(a.purposes), review)
     console.print(table)
 
 

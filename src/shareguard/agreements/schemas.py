@@ -105,6 +105,10 @@ class AgreementOut(BaseModel):
     state: str
     review_lapsed: bool
     in_force: bool
+    #: outbound (the operator discloses), inbound (the operator receives) or between_partners.
+    direction: str = "outbound"
+    disclosers: list[str] = []
+    recipients: list[str] = []
     purposes: list[str]
     data_items: list[str]
     bulk: bool

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from shareguard.accounts.models import Organisation
 from shareguard.agreements.catalogue import DATA_ITEMS, PURPOSES
+from shareguard.agreements.direction import direction_of, operator_ids
 from shareguard.agreements.models import Agreement, AgreementState
 from shareguard.storage.base import today, utcnow
 
@@ -27,6 +28,7 @@ CSV_COLUMNS = [
     "status",
     "review_lapsed",
     "purposes",
+    "direction",
     "disclosers",
     "recipients",
     "legal_gateway",
@@ -53,6 +55,7 @@ def register(session: Session) -> dict[str, Any]:
         .order_by(Agreement.reference)
     )
     on = today()
+    operators = operator_ids(session)
     entries = []
     for a in session.scalars(stmt):
         entry: dict[str, Any] = {
@@ -62,6 +65,9 @@ def register(session: Session) -> dict[str, Any]:
             "status": a.state,
             "review_lapsed": a.review_lapsed(on),
             "purposes": [{"code": p, "title": PURPOSES[p].title} for p in a.purposes],
+            "direction": direction_of(a.disclosers(), a.recipients(), operators),
+            "disclosers": [names[o] for o in a.disclosers()],
+            "recipients": [names[o] for o in a.recipients()],
             "parties": [
                 {
                     "organisation": names[p.organisation_id],
@@ -112,12 +118,9 @@ def register_csv(session: Session) -> str:
                 "status": e["status"],
                 "review_lapsed": str(e["review_lapsed"]).lower(),
                 "purposes": "; ".join(p["code"] for p in e["purposes"]),
-                "disclosers": "; ".join(
-                    p["organisation"] for p in e["parties"] if p["role"] == "discloser"
-                ),
-                "recipients": "; ".join(
-                    p["organisation"] for p in e["parties"] if p["role"] == "recipient"
-                ),
+                "direction": e["direction"],
+                "disclosers": "; ".join(e["disclosers"]),
+                "recipients": "; ".join(e["recipients"]),
                 "legal_gateway": " ".join(
                     filter(None, [e["legal_gateway"]["statute"], e["legal_gateway"]["section"]])
                 ),

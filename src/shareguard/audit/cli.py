@@ -238,17 +238,25 @@ def who_checked(
     if emit([r.model_dump(mode="json") for r in rows], as_json):
         return
     table = Table(
-        "#", "When", "Organisation", "Agreement", "Purpose", "Outcome", title=f"{len(rows)} entries"
+        "#",
+        "When",
+        "Organisation",
+        "From → to",
+        "Agreement",
+        "Purpose",
+        "Outcome",
+        title=f"{len(rows)} entries",
     )
     for r in rows:
         if r.withheld and r.at is None:
-            table.add_row(str(r.seq), "", r.withheld, "", "", "")
+            table.add_row(str(r.seq), "", r.withheld, "", "", "", "")
             continue
         outcome = (r.outcome or "") + (f" [yellow]({r.withheld})[/yellow]" if r.withheld else "")
         table.add_row(
             str(r.seq),
             f"{r.at:%Y-%m-%d %H:%M}" if r.at else "",
             r.organisation or "",
+            f"{r.discloser} → {r.recipient}" if r.discloser and r.recipient else "",
             r.agreement_reference or "",
             r.purpose or "",
             outcome,

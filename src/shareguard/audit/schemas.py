@@ -53,6 +53,8 @@ class AccessLogItemOut(BaseModel):
     withheld: str | None = Field(None, description="'withheld under <exemption>' where one applies")
     exemption_reason: str | None = Field(None, description="Shown to staff only")
     legal_gateway: str | None = Field(None, description="Statute and section the sharing relies on")
+    discloser: str | None = Field(None, description="Organisation the data flowed from")
+    recipient: str | None = Field(None, description="Organisation the data flowed to")
 
 
 class AccessLogOut(BaseModel):

@@ -47,6 +47,9 @@ class AccessLogItem:
     exemption_reason: str | None = None
     #: The statute and section the sharing relies on, so the person sees the legal basis.
     legal_gateway: str | None = None
+    #: Who the data flowed from and to (organisation names), when the entry records a flow.
+    discloser: str | None = None
+    recipient: str | None = None
 
 
 def signer_for(settings: Settings) -> Signer:
@@ -188,7 +191,11 @@ class AuditService:
                 select(AuditExemption).where(AuditExemption.entry_seq.in_(seqs))
             ):
                 exemptions.setdefault(row.entry_seq, row)
-        orgs = self._names(Organisation, Organisation.name, {e.actor_org_id for e in entries})
+        party_ids: set[uuid.UUID | None] = {e.actor_org_id for e in entries}
+        for e in entries:
+            for key in ("discloser", "recipient"):
+                party_ids.add(_uuid((e.details or {}).get(key)))
+        orgs = self._names(Organisation, Organisation.name, party_ids)
         refs = self._names(Agreement, Agreement.reference, {e.agreement_id for e in entries})
         gateways = {
             i: " ".join(filter(None, [statute, section]))
@@ -227,6 +234,8 @@ class AuditService:
                     withheld=f"withheld under {ex.exemption}" if ex else None,
                     exemption_reason=ex.reason if ex else None,
                     legal_gateway=gateways.get(e.agreement_id) or None if e.agreement_id else None,
+                    discloser=_party(orgs, e, "discloser"),
+                    recipient=_party(orgs, e, "recipient"),
                 )
             )
         return items
@@ -293,6 +302,19 @@ class AuditService:
         if since is not None:
             stmt = stmt.where(AuditExemption.at >= since)
         return {name: n for name, n in self.session.execute(stmt)}
+
+
+def _party(orgs: dict[uuid.UUID, str], entry: AuditEntry, key: str) -> str | None:
+    """The name of the organisation a flow's audit entry names as its discloser or recipient."""
+    found = _uuid((entry.details or {}).get(key))
+    return orgs.get(found) if found is not None else None
+
+
+def _uuid(value: Any) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value)) if value else None
+    except ValueError:
+        return None
 
 
 def _outcome(entry: AuditEntry) -> str | None:

@@ -37,6 +37,8 @@ def _decision_out(d: Decision) -> DecisionOut:
         reason=d.reason,
         policies=list(d.policies),
         agreement_id=d.agreement_id,
+        discloser_id=d.discloser_id,
+        recipient_id=d.recipient_id,
     )
 
 

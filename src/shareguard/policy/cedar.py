@@ -20,7 +20,19 @@ from typing import Any
 
 from shareguard.agreements.catalogue import PURPOSES
 
-ACTIONS = ("check", "bulk_disclosure", "export", "subject_access")
+ACTIONS = (
+    "check",
+    "bulk_disclosure",
+    "export",
+    "subject_access",
+    "request",
+    "answer",
+    "submit",
+)
+#: Actions whose principal receives the data (the discloser is the agreement's other party).
+RECEIVING_ACTIONS = ("check", "bulk_disclosure", "export", "request")
+#: Actions whose principal discloses the data: answering a request, submitting records.
+DISCLOSING_ACTIONS = ("answer", "submit")
 
 SCHEMA = """\
 // shareguard's Cedar schema: who may receive which data items about whom, and why.
@@ -36,14 +48,18 @@ entity Person = {
 type DisclosureContext = {
   agreement: String,         // agreement id, "" when none
   purpose: String,
-  data_items: Set<String>,
+  data_items: Set<String>,   // what the recipient will receive
+  offered_items: Set<String>, // every item the sender carried (a superset of data_items)
+  discloser: String,         // organisation id the data flows from, "" when none
+  recipient: String,         // organisation id the data flows to, "" when none
+  discloser_type: String,    // the discloser's organisation type: nhs_body, school, ...
   time: Long,                // decision time, seconds since the Unix epoch (UTC)
   day: Long,                 // decision date as a proleptic Gregorian ordinal
   check_method: String,      // share_code, attributes or ""
   own_record: Bool,          // the person is looking at their own data
   staff: Bool,               // a caseworker acting for the person
 };
-action check, bulk_disclosure, export, subject_access appliesTo {
+action check, bulk_disclosure, export, subject_access, request, answer, submit appliesTo {
   principal: [Organisation, User],
   resource: [Person],
   context: DisclosureContext,
@@ -76,6 +92,8 @@ class AgreementTerms:
     purposes: tuple[str, ...]
     data_items: tuple[str, ...]
     bulk: bool = False
+    #: The parties the data flows from; empty in terms built without them (then any).
+    disclosers: tuple[uuid.UUID, ...] = ()
     start_date: date | None = None
     end_date: date | None = None
     review_date: date | None = None
@@ -94,6 +112,7 @@ class AgreementTerms:
             purposes=tuple(agreement.purposes),
             data_items=tuple(agreement.data_items),
             bulk=bool(agreement.bulk),
+            disclosers=tuple(agreement.disclosers()),
             start_date=agreement.start_date,
             end_date=agreement.end_date,
             review_date=agreement.review_date,
@@ -103,8 +122,16 @@ class AgreementTerms:
 
     @property
     def actions(self) -> tuple[str, ...]:
-        # Checks answer one question at a time; bulk agreements also allow proactive sharing.
-        return ("check", "bulk_disclosure", "export") if self.bulk else ("check",)
+        """What a recipient may do: checks and requests one person at a time; bulk agreements
+        also allow proactive sharing."""
+        if self.bulk:
+            return ("check", "bulk_disclosure", "export", "request")
+        return ("check", "request")
+
+    @property
+    def discloser_actions(self) -> tuple[str, ...]:
+        """What a discloser may do: answer a recipient's request, submit records to it."""
+        return DISCLOSING_ACTIONS
 
     def state_problem(self, on: date) -> str | None:
         """Why the agreement permits nothing on ``on`` (plain English), or None if in force."""
@@ -138,6 +165,9 @@ class FirewallTerms:
     purposes: tuple[str, ...] = ()
     actions: tuple[str, ...] = ()
     id: uuid.UUID | None = None
+    #: Organisation types whose data the rule protects whichever way it flows (nhs_body: any
+    #: data an NHS body discloses for a guarded purpose).
+    sources: tuple[str, ...] = ()
 
     def guarded_purposes(self) -> tuple[str, ...]:
         return self.purposes or tuple(enforcement_purposes())
@@ -181,41 +211,67 @@ def agreement_policy_id(terms: AgreementTerms) -> str:
 
 
 def compile_agreement(terms: AgreementTerms) -> list[tuple[str, str]]:
-    """Permit policies for one agreement: one per recipient; nothing unless active and signed."""
+    """Permit policies for one agreement: one per party; nothing unless active and signed.
+
+    A recipient may receive (check, request; bulk sharing when bulk) from the agreement's
+    disclosers; a discloser may answer and submit to the agreement's recipients. Each permit
+    names both parties, so data can flow only the way the agreement says.
+    """
     if terms.state != "active" or not terms.signed_off or not terms.purposes:
         return []
-    conditions = [
+    common = [
         f"context.agreement == {_str(str(terms.id))}",
         f"{_set(sorted(terms.purposes))}.contains(context.purpose)",
         f"{_set(sorted(terms.data_items))}.containsAll(context.data_items)",
     ]
     if terms.start_date:
-        conditions.append(f"context.day >= {terms.start_date.toordinal()}")
+        common.append(f"context.day >= {terms.start_date.toordinal()}")
     if terms.end_date:
-        conditions.append(f"context.day <= {terms.end_date.toordinal()}")
+        common.append(f"context.day <= {terms.end_date.toordinal()}")
     if terms.review_date:
-        conditions.append(f"context.day <= {terms.review_date.toordinal()}")
-    when = " &&\n  ".join(conditions)
+        common.append(f"context.day <= {terms.review_date.toordinal()}")
     pid = agreement_policy_id(terms)
-    return [
-        (
-            pid,
-            f'@id("{pid}")\n@reference({_str(terms.reference)})\n'
-            f'permit (principal in Organisation::"{org}", {_actions(terms.actions)}, resource)\n'
-            f"when {{\n  {when}\n}};",
-        )
-        for org in terms.recipients
-    ]
+    out = []
+    disclosers = sorted(str(d) for d in terms.disclosers)
+    recipients = sorted(str(r) for r in terms.recipients)
+    for org in terms.recipients:
+        conditions = [*common, f"context.recipient == {_str(str(org))}"]
+        if disclosers:  # terms built without parties (tests, benchmarks) leave it open
+            conditions.append(f"{_set(disclosers)}.contains(context.discloser)")
+        out.append(_permit(pid, terms, org, terms.actions, conditions))
+    for org in terms.disclosers:
+        conditions = [
+            *common,
+            f"context.discloser == {_str(str(org))}",
+            f"{_set(recipients)}.contains(context.recipient)",
+        ]
+        out.append(_permit(pid, terms, org, terms.discloser_actions, conditions))
+    return out
+
+
+def _permit(
+    pid: str, terms: AgreementTerms, org: uuid.UUID, actions: tuple[str, ...], conditions: list[str]
+) -> tuple[str, str]:
+    when = " &&\n  ".join(conditions)
+    return (
+        pid,
+        f'@id("{pid}")\n@reference({_str(terms.reference)})\n'
+        f'permit (principal in Organisation::"{org}", {_actions(actions)}, resource)\n'
+        f"when {{\n  {when}\n}};",
+    )
 
 
 def compile_firewall(rule: FirewallTerms) -> tuple[str, str]:
-    """One forbid: a guarded purpose and (a protected category or a protected data item)."""
+    """One forbid: a guarded purpose and (a protected category, a protected data item among
+    those offered, or data from a protected kind of organisation), whichever way it flows."""
     pid = f"firewall:{rule.key}"
     guards = []
     if rule.categories:
         guards.append(f"resource.categories.containsAny({_set(sorted(rule.categories))})")
     if rule.data_items:
-        guards.append(f"context.data_items.containsAny({_set(sorted(rule.data_items))})")
+        guards.append(f"context.offered_items.containsAny({_set(sorted(rule.data_items))})")
+    if rule.sources:
+        guards.append(f"{_set(sorted(rule.sources))}.contains(context.discloser_type)")
     condition = f"{_set(sorted(rule.guarded_purposes()))}.contains(context.purpose)"
     if guards:
         condition += " &&\n  (" + " || ".join(guards) + ")"

@@ -10,12 +10,14 @@ DEFAULT_FIREWALL: tuple[FirewallTerms, ...] = (
         title="Pupil data is never used for immigration enforcement",
         categories=("pupil",),
         data_items=("school_census",),
+        sources=("school",),
     ),
     FirewallTerms(
         key="health-care",
         title="Health-care records are never used for immigration enforcement",
         categories=("patient",),
         data_items=("health_record",),
+        sources=("nhs_body",),
     ),
     FirewallTerms(
         key="victims-witnesses",
@@ -27,9 +29,10 @@ DEFAULT_FIREWALL: tuple[FirewallTerms, ...] = (
 
 DESCRIPTIONS: dict[str, str] = {
     "pupil-data": "School census data and data about pupils gathered by schools "
-    "(nationality, country of birth, address) are never disclosed for immigration enforcement.",
-    "health-care": "Records made in giving health care are never disclosed for "
-    "immigration enforcement.",
+    "(nationality, country of birth, address) are never disclosed for immigration enforcement, "
+    "whichever way they would flow.",
+    "health-care": "Records made in giving health care, and anything an NHS body holds, are "
+    "never disclosed for immigration enforcement, whichever way they would flow.",
     "victims-witnesses": "Data about victims and witnesses gathered when they report a crime "
-    "is never disclosed for immigration enforcement.",
+    "is never disclosed for immigration enforcement, whoever would send it.",
 }

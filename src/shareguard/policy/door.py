@@ -18,14 +18,15 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
+from shareguard.accounts.models import Organisation
 from shareguard.accounts.principal import Principal
 from shareguard.agreements.catalogue import DATA_ITEMS, PURPOSES
 from shareguard.agreements.models import Agreement, AgreementParty, AgreementState
 from shareguard.audit import AuditRecord, append_many, payload_hash
 from shareguard.errors import InvalidInput
-from shareguard.policy.cedar import AgreementTerms, FirewallTerms, PauseTerms
+from shareguard.policy.cedar import DISCLOSING_ACTIONS, AgreementTerms, FirewallTerms, PauseTerms
 from shareguard.policy.defaults import DEFAULT_FIREWALL
-from shareguard.policy.engine import Engine, check_request
+from shareguard.policy.engine import Engine, check_request, parties
 from shareguard.policy.models import (
     Disclosure,
     DisclosureCount,
@@ -38,7 +39,19 @@ from shareguard.storage.base import new_id, utcnow
 
 log = logging.getLogger("shareguard.policy")
 
-DISCLOSURE_KINDS = ("check_answer", "match_result", "export", "credential")
+DISCLOSURE_KINDS = (
+    "check_answer",
+    "match_result",
+    "export",
+    "credential",
+    # The door's other way (shareguard.exchange): a permitted request to a partner, the
+    # partner's answer to it, and a record a partner sends unasked.
+    "request",
+    "answer",
+    "inbound",
+)
+#: Kinds whose data flows into the operator: extra fields are dropped and named in the audit.
+INBOUND_KINDS = ("answer", "inbound")
 _GENERATION_ID = 1
 
 
@@ -55,6 +68,8 @@ class _Snapshot:
     by_id: dict[uuid.UUID, AgreementTerms | None] = field(default_factory=dict)
     #: An organisation's agreements as recipient, by reference.
     by_org: dict[uuid.UUID, tuple[AgreementTerms, ...]] = field(default_factory=dict)
+    #: Organisation types (they never change once created), read as needed.
+    org_types: dict[uuid.UUID, str] = field(default_factory=dict)
 
 
 _cache: dict[str, _Snapshot] = {}
@@ -153,6 +168,7 @@ def firewall_terms(session: Session) -> list[FirewallTerms]:
             purposes=tuple(r.purposes),
             actions=tuple(r.actions),
             id=r.id,
+            sources=tuple(r.sources or ()),
         )
         for r in rows
         if r.active
@@ -231,6 +247,29 @@ def _org_terms(
     return found
 
 
+def _org_type(session: Session, snap: _Snapshot, org_id: uuid.UUID | None) -> str:
+    if org_id is None:
+        return ""
+    found = snap.org_types.get(org_id)
+    if found is None:
+        found = session.scalar(select(Organisation.type).where(Organisation.id == org_id)) or ""
+        snap.org_types[org_id] = found
+    return found
+
+
+def _with_parties(
+    session: Session, snap: _Snapshot, request: DisclosureRequest, terms: AgreementTerms | None
+) -> DisclosureRequest:
+    """The request with its discloser, recipient and the discloser's type filled in."""
+    discloser, recipient = parties(request, terms)
+    return replace(
+        request,
+        discloser_id=discloser,
+        recipient_id=recipient,
+        discloser_type=_org_type(session, snap, discloser),
+    )
+
+
 def _resolve(
     session: Session, request: DisclosureRequest, snap: _Snapshot
 ) -> AgreementTerms | None:
@@ -239,6 +278,8 @@ def _resolve(
         return None
     if request.agreement_id is not None:
         return _terms(session, snap, request.agreement_id)
+    if request.action in DISCLOSING_ACTIONS:
+        return None  # sending data always names its agreement
     principal = request.principal
     day = (request.at or utcnow()).date()
     candidates = [
@@ -278,7 +319,10 @@ def _decide_with(
     for r in requests:
         check_request(r)
     snap = reading.snap
-    resolved = [(r, _resolve(session, r, snap)) for r in requests]
+    resolved = []
+    for r in requests:
+        terms = _resolve(session, r, snap)
+        resolved.append((_with_parties(session, snap, r, terms), terms))
     decisions = snap.engine.decide_many(resolved)
     return _apply_limits(session, resolved, decisions, per_run=per_run, counts=reading.counts)
 
@@ -299,7 +343,8 @@ def _apply_limits(
     used_run: dict[uuid.UUID, int] = {}
     out = []
     for (request, terms), decision in zip(resolved, decisions, strict=True):
-        if not decision.allowed or terms is None or request.action == "subject_access":
+        # An answer rides on its request, which was counted (and limited) when it was made.
+        if not decision.allowed or terms is None or request.action in ("subject_access", "answer"):
             out.append(decision)
             continue
         if terms.id not in used_today:
@@ -377,7 +422,7 @@ def _count_up(
     """
     counts: dict[tuple[uuid.UUID, date], int] = {}
     for r in rows:
-        if r["agreement_id"] is not None:
+        if r["agreement_id"] is not None and r["action"] != "answer":
             key = (r["agreement_id"], _day(r["at"]))
             counts[key] = counts.get(key, 0) + 1
     if not counts:
@@ -495,16 +540,24 @@ def disclose_many(
             "data_items": list(request.data_items),
             "policies": list(decision.policies),
         }
+        if decision.discloser_id is not None:
+            base["discloser"] = str(decision.discloser_id)
+        if decision.recipient_id is not None:
+            base["recipient"] = str(decision.recipient_id)
         if request.check_method:
             base["check_method"] = request.check_method
         if principal.api_key_id is not None:
             base["api_key_id"] = str(principal.api_key_id)
-        subject_ref = request.subject.ref if request.subject else None
+        subject_ref = request.subject.ref if request.subject and request.subject.ref else None
         if decision.allowed:
             terms = terms_by_id.get(decision.agreement_id) if decision.agreement_id else None
             out = minimise(answer, request.purpose, terms)
             if request.data_items:
                 out = {k: v for k, v in out.items() if k in set(request.data_items)}
+            if kind in INBOUND_KINDS:
+                dropped = dropped_fields(answer, out)
+                if dropped:
+                    base["dropped"] = dropped
             disclosure_id = new_id()
             answers.append(out)
             ids.append(disclosure_id)
@@ -558,9 +611,13 @@ def disclose_many(
                 "action": request.action,
                 "agreement_id": decision.agreement_id,
                 "purpose": request.purpose,
-                "recipient_org_id": request.principal.organisation_id,
-                "subject_ref": request.subject.ref if request.subject else None,
-                "data_items": sorted(out or {}),
+                "discloser_org_id": decision.discloser_id,
+                "recipient_org_id": decision.recipient_id,
+                "subject_ref": record.subject_ref,
+                # A request carries no data items yet: it records the ones asked for.
+                "data_items": sorted(request.data_items)
+                if kind == "request"
+                else sorted(out or {}),
                 "payload_hash": record.payload_hash,
                 "audit_seq": entry.seq,
                 "record_refs": [str(r) for r in refs],
@@ -586,13 +643,25 @@ def _effective(request: DisclosureRequest, answer: Mapping[str, Any]) -> Disclos
     return replace(request, data_items=tuple(sorted(k for k in answer if k in DATA_ITEMS)))
 
 
+#: At most this many dropped field names are kept in an audit entry, each cut to 60 characters.
+_DROPPED_MAX = 50
+
+
+def dropped_fields(sent: Mapping[str, Any], kept: Mapping[str, Any]) -> list[str]:
+    """Names of the fields a sender carried that minimising dropped (names only, never values)."""
+    names = sorted(str(k)[:60] for k in sent if k not in kept)
+    return names[:_DROPPED_MAX]
+
+
 __all__ = [
     "DISCLOSURE_KINDS",
+    "INBOUND_KINDS",
     "agreement_for",
     "bump",
     "decide",
     "disclose",
     "disclose_many",
+    "dropped_fields",
     "load_engine",
     "minimise",
     "read_policy",

@@ -13,7 +13,7 @@ import bisect
 import threading
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -58,6 +58,9 @@ def check_request(request: DisclosureRequest) -> None:
     for i, item in enumerate(request.data_items):
         if item not in DATA_ITEMS:
             raise InvalidInput(f"unknown data item '{item}'", field=f"data_items[{i}]")
+    for i, item in enumerate(request.offered_items):
+        if item not in DATA_ITEMS:
+            raise InvalidInput(f"unknown data item '{item}'", field=f"offered_items[{i}]")
     if request.check_method not in (None, "", "share_code", "attributes"):
         raise InvalidInput("check_method must be share_code or attributes", field="check_method")
     if request.at is not None and request.at.tzinfo is None:
@@ -78,7 +81,7 @@ class Engine:
         self.pauses: dict[uuid.UUID, PauseTerms] = {p.id: p for p in pauses}
         self._by_org: dict[uuid.UUID, list[AgreementTerms]] = {}
         for a in self.agreements.values():
-            for org in a.recipients:
+            for org in dict.fromkeys((*a.recipients, *a.disclosers)):
                 self._by_org.setdefault(org, []).append(a)
         self.forbids: list[tuple[str, str]] = [
             cedar.compile_firewall(r) for r in self.firewall.values()
@@ -114,7 +117,8 @@ class Engine:
         """The slice's policies: the organisation's agreement permits, every forbid, the base."""
         permits: list[tuple[str, str]] = []
         for a in sorted(self._by_org.get(org_id, []) if org_id else [], key=lambda t: t.reference):
-            permits += [p for p in cedar.compile_agreement(a) if f'"{org_id}"' in p[1]]
+            mine = f'principal in Organisation::"{org_id}"'
+            permits += [p for p in cedar.compile_agreement(a) if mine in p[1]]
         return permits + self.forbids + cedar.base_policies()
 
     def all_policies(self) -> list[tuple[str, str]]:
@@ -193,7 +197,12 @@ class Engine:
                 )
         for i, key in keys.items():
             out[i] = self._explain(items[i][0], items[i][1], *known[key])
-        return [d for d in out if d is not None]
+        decided = []
+        for (request, agreement), d in zip(items, out, strict=True):
+            assert d is not None
+            discloser, recipient = parties(request, agreement)
+            decided.append(replace(d, discloser_id=discloser, recipient_id=recipient))
+        return decided
 
     def _class_key(
         self, request: DisclosureRequest, agreement: AgreementTerms | None
@@ -207,7 +216,12 @@ class Engine:
             and request.subject is not None
             and str(principal.person_id) == request.subject.ref
         )
+        discloser, recipient = parties(request, agreement)
         return (
+            discloser,
+            recipient,
+            request.discloser_type,
+            frozenset(request.offered_items),
             principal.organisation_id,
             principal.user_id,
             principal.has("caseworker"),
@@ -293,6 +307,7 @@ class Engine:
             and request.subject is not None
             and str(principal.person_id) == request.subject.ref
         )
+        discloser, recipient = parties(request, agreement)
         req = {
             "principal": p_uid,
             "action": {"type": "Action", "id": request.action},
@@ -301,6 +316,10 @@ class Engine:
                 "agreement": str(agreement.id) if agreement else "",
                 "purpose": request.purpose,
                 "data_items": sorted(set(request.data_items)),
+                "offered_items": sorted(set(request.data_items) | set(request.offered_items)),
+                "discloser": str(discloser) if discloser else "",
+                "recipient": str(recipient) if recipient else "",
+                "discloser_type": request.discloser_type,
                 "time": int(at.timestamp()),
                 "day": at.date().toordinal(),
                 "check_method": request.check_method or "",
@@ -370,16 +389,62 @@ class Engine:
             return f"Refused: no agreement covers purpose '{request.purpose}'"
         ref = agreement.reference
         org = request.principal.organisation_id
-        if org not in agreement.recipients:
-            return f"Refused: this organisation is not a recipient under agreement {ref}"
+        discloser, recipient = parties(request, agreement)
+        if request.action in cedar.DISCLOSING_ACTIONS:
+            if org not in agreement.disclosers:
+                if org in agreement.recipients:
+                    return (
+                        f"Refused: agreement {ref} runs the other way: this organisation "
+                        "receives data under it and does not send it"
+                    )
+                return f"Refused: this organisation is not a discloser under agreement {ref}"
+            if discloser != org:
+                return "Refused: an organisation may only send its own data"
+            if recipient not in agreement.recipients:
+                return f"Refused: that organisation is not a recipient under agreement {ref}"
+        else:
+            if org not in agreement.recipients:
+                if org in agreement.disclosers:
+                    return (
+                        f"Refused: agreement {ref} runs the other way: this organisation "
+                        "discloses data under it and does not receive it"
+                    )
+                return f"Refused: this organisation is not a recipient under agreement {ref}"
+            if recipient != org:
+                return "Refused: an organisation may only receive data for itself"
+            if agreement.disclosers and discloser not in agreement.disclosers:
+                return f"Refused: that organisation is not a discloser under agreement {ref}"
         if request.purpose not in agreement.purposes:
             return f"Refused: agreement {ref} does not cover purpose '{request.purpose}'"
-        if request.action not in agreement.actions:
+        allowed = (
+            agreement.discloser_actions
+            if request.action in cedar.DISCLOSING_ACTIONS
+            else agreement.actions
+        )
+        if request.action not in allowed:
             return f"Refused: agreement {ref} does not allow {request.action.replace('_', ' ')}"
         outside = sorted(set(request.data_items) - set(agreement.data_items))
         if outside:
             return f"Refused: agreement {ref} does not include data items {', '.join(outside)}"
         return f"Refused: agreement {ref} does not permit this request"
+
+
+def parties(
+    request: DisclosureRequest, agreement: AgreementTerms | None
+) -> tuple[uuid.UUID | None, uuid.UUID | None]:
+    """(discloser, recipient) of a flow: named on the request, else from the agreement's parties.
+
+    For receiving actions the principal's organisation is the recipient; for disclosing
+    actions (answer, submit) it is the discloser. Subject access names no organisation.
+    """
+    org = request.principal.organisation_id
+    if request.action == "subject_access":
+        return request.discloser_id, request.recipient_id
+    if request.action in cedar.DISCLOSING_ACTIONS:
+        first = agreement.recipients[0] if agreement and agreement.recipients else None
+        return request.discloser_id or org, request.recipient_id or first
+    first = agreement.disclosers[0] if agreement and agreement.disclosers else None
+    return request.discloser_id or first, request.recipient_id or org
 
 
 def _at(request: DisclosureRequest) -> datetime:

@@ -28,6 +28,9 @@ class FirewallRule(IdMixin, CreatedMixin, Base):
     purposes: Mapped[list[str]] = mapped_column(JSON, default=list)
     #: Actions guarded; empty means all.
     actions: Mapped[list[str]] = mapped_column(JSON, default=list)
+    #: Organisation types whose data the rule protects whichever way it flows (nhs_body,
+    #: school); empty means the rule looks only at categories and data items.
+    sources: Mapped[list[str]] = mapped_column(JSON, default=list)
     active: Mapped[bool] = mapped_column(default=True)
     version: Mapped[int] = mapped_column(default=1)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -83,13 +86,17 @@ class Disclosure(IdMixin, Base):
     __table_args__ = (Index("ix_disclosures_agreement_at", "agreement_id", "at"),)
 
     at: Mapped[datetime] = mapped_column(default=utcnow)
-    #: check_answer | match_result | export | credential
+    #: check_answer | match_result | export | credential | request | answer | inbound
     kind: Mapped[str] = mapped_column(String(20))
     action: Mapped[str] = mapped_column(String(20), default="check")
     agreement_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("agreements.id"), default=None
     )
     purpose: Mapped[str] = mapped_column(String(40))
+    #: The organisation the data flowed from (the agreement's discloser).
+    discloser_org_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("organisations.id"), default=None, index=True
+    )
     recipient_org_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("organisations.id"), default=None, index=True
     )

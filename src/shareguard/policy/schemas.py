@@ -11,7 +11,21 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 from shareguard.agreements.schemas import DataItemCode, PurposeCode
 
 CATEGORIES = ("pupil", "patient", "victim", "witness")
-ActionCode = Literal["check", "bulk_disclosure", "export", "subject_access"]
+ActionCode = Literal[
+    "check", "bulk_disclosure", "export", "subject_access", "request", "answer", "submit"
+]
+SourceCode = Literal[
+    "government_department",
+    "agency",
+    "nhs_body",
+    "school",
+    "police_force",
+    "local_authority",
+    "employer",
+    "landlord",
+    "bank",
+    "regulator",
+]
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -58,6 +72,8 @@ class DecisionOut(BaseModel):
     reason: str
     policies: list[str]
     agreement_id: uuid.UUID | None = None
+    discloser_id: uuid.UUID | None = None
+    recipient_id: uuid.UUID | None = None
 
 
 class FirewallRuleOut(BaseModel):
@@ -70,6 +86,7 @@ class FirewallRuleOut(BaseModel):
     data_items: list[str]
     purposes: list[str]
     actions: list[str]
+    sources: list[str] = []
     active: bool
     version: int
 
@@ -85,6 +102,9 @@ class FirewallRuleFields(BaseModel):
         [], description="Purposes guarded; empty means every immigration-enforcement purpose"
     )
     actions: list[ActionCode] = []
+    sources: list[SourceCode] = Field(
+        [], description="Organisation types whose data the rule protects, whichever way it flows"
+    )
 
 
 class FirewallProposalIn(BaseModel):

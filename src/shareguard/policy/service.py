@@ -105,6 +105,7 @@ class FirewallService:
                     data_items=list(rule.data_items),
                     purposes=list(rule.purposes),
                     actions=list(rule.actions),
+                    sources=list(rule.sources),
                 )
             )
         self.session.flush()
@@ -150,6 +151,7 @@ class FirewallService:
                 data_items=tuple(data.rule.data_items),
                 purposes=tuple(data.rule.purposes),
                 actions=tuple(data.rule.actions),
+                sources=tuple(data.rule.sources),
             )
             errors = cedar.validate(cedar.policy_text([cedar.compile_firewall(terms)]))
             if errors:

@@ -42,6 +42,18 @@ class Subject:
 
 @dataclass(frozen=True)
 class DisclosureRequest:
+    """One flow to decide: who acts, under which agreement, which data items, about whom.
+
+    Every flow has a discloser and a recipient, both parties of the agreement. For the
+    receiving actions (``check``, ``bulk_disclosure``, ``export``, ``request``) the principal's
+    organisation is the recipient and the discloser defaults to the agreement's discloser; for
+    the disclosing actions (``answer``, ``submit``) the principal's organisation is the discloser
+    and the recipient defaults to the agreement's recipient. Name either party to choose
+    between several. ``offered_items`` are every data item the sender carried, including any
+    the door will minimise away: firewall rules look at them too, so a firewalled item is
+    refused rather than quietly dropped.
+    """
+
     principal: Principal
     action: str
     agreement_id: uuid.UUID | None
@@ -50,6 +62,12 @@ class DisclosureRequest:
     subject: Subject | None = None
     check_method: str | None = None
     at: datetime | None = None
+    discloser_id: uuid.UUID | None = None
+    recipient_id: uuid.UUID | None = None
+    offered_items: tuple[str, ...] = ()
+    #: The discloser's organisation type (nhs_body, school, ...): filled in by the door from
+    #: the organisation register, whatever a caller sets.
+    discloser_type: str = ""
 
 
 @dataclass(frozen=True)
@@ -62,6 +80,9 @@ class Decision:
     policies: tuple[str, ...] = ()
     #: The agreement the request was decided under, when there was one.
     agreement_id: uuid.UUID | None = None
+    #: The organisation the data flows from, and the one it flows to (ids; None if unknown).
+    discloser_id: uuid.UUID | None = None
+    recipient_id: uuid.UUID | None = None
 
 
 @dataclass(frozen=True)
