@@ -21,6 +21,7 @@ CAPABILITIES = (
     "matching",
     "corrections",
     "quality",
+    "exchange",
     "reports",
     "credentials",
 )

@@ -348,6 +348,61 @@ def import_file(
         raise
 
 
+@dataclass
+class RowBatch:
+    """One streamed batch of a partner file: rows as strings, each with its line number."""
+
+    lines: list[int]
+    rows: list[dict[str, str | None]]
+    #: Rows read in this batch that had the wrong number of fields (CSV), by line.
+    ragged: list[RowError]
+    fraction: float
+
+
+def file_columns(path: Path) -> list[str]:
+    """The column names a CSV or Parquet file declares (its header), without reading rows."""
+    fmt = path.suffix.lower().lstrip(".")
+    if fmt == "csv":
+        with path.open(newline="", encoding="utf-8", errors="replace") as fh:
+            header = next(csv.reader(fh), None)
+        if not header:
+            raise InvalidInput("the file has no header row", field="file")
+        return [h.strip() for h in header]
+    if fmt == "parquet":
+        try:
+            return list(pq.ParquetFile(path).schema_arrow.names)
+        except pa.ArrowInvalid:
+            raise InvalidInput("the file is not a Parquet file", field="file") from None
+    raise InvalidInput("the file must be .csv or .parquet", field="file")
+
+
+def stream_rows(path: Path, columns: list[str]) -> Iterator[RowBatch]:
+    """Stream ``columns`` of a CSV or Parquet file in batches, as strings, with line numbers.
+
+    The same reader as ``import_file``: bounded memory, ragged CSV rows reported by line and
+    skipped, file-level problems raised as InvalidInput naming no value.
+    """
+    fmt = path.suffix.lower().lstrip(".")
+    if fmt not in ("csv", "parquet"):
+        raise InvalidInput("the file must be .csv or .parquet", field="file")
+    cursor = 2 if fmt == "csv" else 1  # CSV line 1 is the header
+    ragged: list[RowError] = []
+    ragged_lines: set[int] = set()
+    for batch, fraction in _batches(path, fmt, columns, ragged):
+        bad = list(ragged)
+        ragged.clear()
+        ragged_lines.update(e.line for e in bad)
+        lines = []
+        for _ in range(batch.num_rows):
+            while cursor in ragged_lines:
+                cursor += 1
+            lines.append(cursor)
+            cursor += 1
+        data = batch.to_pydict()
+        rows = [{c: data[c][i] for c in columns} for i in range(batch.num_rows)]
+        yield RowBatch(lines, rows, bad, fraction)
+
+
 def _append_report(report: Path, errors: list[RowError]) -> None:
     new = not report.exists()
     report.parent.mkdir(parents=True, exist_ok=True)
