@@ -40,7 +40,10 @@ def handle_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except ShareguardError as exc:
-            err_console.print(f"[red]error:[/red] {exc.detail}", highlight=False, soft_wrap=True)
+            where = f" (field: {exc.field})" if exc.field and exc.field not in exc.detail else ""
+            err_console.print(
+                f"[red]error:[/red] {exc.detail}{where}", highlight=False, soft_wrap=True
+            )
             raise typer.Exit(
                 2 if isinstance(exc, InvalidInput) or exc.status == 422 else 1
             ) from None

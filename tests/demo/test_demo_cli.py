@@ -49,3 +49,29 @@ def test_demo_seeds_every_state_idempotently_and_its_log_verifies(data_dir):
     assert verified.exit_code == 0, verified.output
     report = json.loads(verified.output)
     assert report["checkpoints"] >= 1 and report["entries"] > 0
+
+
+def test_demo_shows_the_door_facing_both_ways(data_dir):
+    first = runner.invoke(app, ["demo", "--no-serve", "--persons", "300"])
+    assert first.exit_code == 0, first.output
+    out = runner.invoke(app, ["agreements", "list", "--json"])
+    items = {a["reference"]: a for a in json.loads(out.output)["items"]}
+    for ref in ("NHS-HO-001", "NHS-HO-002", "HMRC-HO-001", "DWP-HO-001", "POL-HO-001"):
+        assert items[ref]["direction"] == "inbound" and items[ref]["recipients"] == ["Home Office"]
+    assert items["HO-DVLA-001"]["direction"] == "outbound"
+
+    def report(ref: str) -> dict:
+        got = runner.invoke(app, ["report", "--agreement", ref, "--format", "json"])
+        assert got.exit_code == 0, got.output
+        return json.loads(got.output)
+
+    nhs = report("NHS-HO-002")
+    assert nhs["refusals"]["by_kind"]["firewall"] >= 1
+    assert nhs["exchange"]["requests"]["refused_by_firewall"] >= 1
+    assert nhs["disclosures"]["total"] == 0  # no data disclosed
+    assert report("NHS-HO-001")["exchange"]["inbound"]["accepted"] >= 1
+    hmrc = report("HMRC-HO-001")["exchange"]["inbound"]
+    assert hmrc["accepted"] >= 1 and hmrc["quarantined"] >= 1
+    dwp = report("DWP-HO-001")["exchange"]["requests"]
+    assert dwp["answered"] >= 1 and dwp["not_held"] >= 1
+    assert report("POL-HO-001")["exchange"]["inbound"]["refused_by_firewall"] >= 1

@@ -142,6 +142,50 @@ def corrections_summary(
     }
 
 
+def exchange_summary(requests: Sequence[Row], batches: Sequence[Row]) -> dict[str, Any]:
+    """Requests to partners and what partners sent in, for one agreement (or all).
+
+    Requests count by outcome; refusals by the door's reason, the firewall separately; the
+    response time runs from the request to the partner's answer (data, not held or refusal).
+    Inbound counts records accepted, refused by the door and quarantined as malformed.
+    """
+    refused = [r for r in requests if r["state"] == "refused"]
+    by_reason = count_by(refused, "decision_kind")
+    answered = [r for r in requests if r["state"] == "answered"]
+    responses = [
+        (r["created_at"], r["answered_at"]) for r in requests if r["state"] not in ("refused",)
+    ]
+    inbound_refusals: dict[str, int] = {}
+    for b in batches:
+        for kind, n in (b.get("refusals") or {}).items():
+            inbound_refusals[kind] = inbound_refusals.get(kind, 0) + int(n)
+    return {
+        "requests": {
+            "total": len(requests),
+            "permitted": len(requests) - len(refused),
+            "answered": len(answered),
+            "not_held": sum(1 for r in requests if r["state"] == "not_held"),
+            "declined": sum(1 for r in requests if r["state"] == "declined"),
+            "answer_refused": sum(1 for r in requests if r["state"] == "answer_refused"),
+            "open": sum(1 for r in requests if r["state"] == "open"),
+            "refused": len(refused),
+            "refused_by_reason": by_reason,
+            "refused_by_firewall": by_reason.get("firewall", 0),
+            "response_time": duration_stats(responses),
+        },
+        "inbound": {
+            "submissions": len(batches),
+            "files": sum(1 for b in batches if b["source"] == "file"),
+            "rows": sum(int(b["rows"]) for b in batches),
+            "accepted": sum(int(b["accepted"]) for b in batches),
+            "refused": sum(int(b["refused"]) for b in batches),
+            "refused_by_firewall": inbound_refusals.get("firewall", 0),
+            "refused_by_reason": inbound_refusals,
+            "quarantined": sum(int(b["quarantined"]) for b in batches),
+        },
+    }
+
+
 def refusals_summary(refusals: Sequence[Row]) -> dict[str, Any]:
     """Requests refused by kind (firewall, pause, limit, ...); rows need ``kind``."""
     kinds = count_by(refusals, "kind")

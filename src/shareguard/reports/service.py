@@ -13,7 +13,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from shareguard.accounts.models import Organisation
 from shareguard.accounts.principal import Principal
+from shareguard.agreements.direction import direction
 from shareguard.agreements.models import Agreement, AgreementState
 from shareguard.audit import AuditRecord, append
 from shareguard.errors import InvalidInput, NotFound
@@ -100,6 +102,10 @@ class ReportService:
             ),
             "corrections": metrics.corrections_summary(corrections, notices, now=utcnow()),
             "refusals": refusals,
+            "exchange": metrics.exchange_summary(
+                sources.exchange_requests(s, aid, since, until),
+                sources.inbound_batches(s, aid, since, until),
+            ),
             "volume": metrics.volume_against_limit(
                 disclosed, agreement.limit_per_day if agreement else None
             ),
@@ -110,6 +116,10 @@ class ReportService:
             "exemptions_used": sources.exemptions(s, aid),
         }
         if agreement is not None:
+            out["direction"] = direction(s, agreement)
+            names = dict(s.execute(select(Organisation.id, Organisation.name)).tuples().all())
+            out["disclosers"] = [names.get(o, "?") for o in agreement.disclosers()]
+            out["recipients"] = [names.get(o, "?") for o in agreement.recipients()]
             out["review_date"] = (
                 agreement.review_date.isoformat() if agreement.review_date else None
             )

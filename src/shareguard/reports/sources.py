@@ -224,3 +224,47 @@ def pause_started(session: Session, agreement_id: uuid.UUID | None = None) -> da
         if agreement_id is None or not p.agreement_ids or str(agreement_id) in p.agreement_ids:
             candidates.append(p.starts_at)
     return min(candidates) if candidates else None
+
+
+def exchange_requests(
+    session: Session,
+    agreement_id: uuid.UUID | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> Rows:
+    """Requests to partners: ``state, decision_kind, created_at, answered_at``."""
+    from shareguard.exchange.models import ExchangeRequest
+
+    stmt = select(
+        ExchangeRequest.state,
+        ExchangeRequest.decision_kind,
+        ExchangeRequest.created_at,
+        ExchangeRequest.answered_at,
+    )
+    if agreement_id is not None:
+        stmt = stmt.where(ExchangeRequest.agreement_id == agreement_id)
+    stmt = _since(stmt, ExchangeRequest.created_at, since, until)
+    return [dict(r._mapping) for r in session.execute(stmt)]
+
+
+def inbound_batches(
+    session: Session,
+    agreement_id: uuid.UUID | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> Rows:
+    """Submissions partners made: ``source, rows, accepted, refused, quarantined, refusals``."""
+    from shareguard.exchange.models import InboundBatch
+
+    stmt = select(
+        InboundBatch.source,
+        InboundBatch.rows,
+        InboundBatch.accepted,
+        InboundBatch.refused,
+        InboundBatch.quarantined,
+        InboundBatch.refusals,
+    )
+    if agreement_id is not None:
+        stmt = stmt.where(InboundBatch.agreement_id == agreement_id)
+    stmt = _since(stmt, InboundBatch.created_at, since, until)
+    return [dict(r._mapping) for r in session.execute(stmt)]

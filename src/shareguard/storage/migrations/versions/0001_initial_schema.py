@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-06 03:43:00.990689
+Create Date: 2026-12-06 03:43:12.117276
 """
 from alembic import op
 import sqlalchemy as sa
