@@ -143,6 +143,14 @@ def world(session: Session):  # type: ignore[no-untyped-def]
     return build_world(session)
 
 
+@pytest.fixture
+def xw(session: Session):  # type: ignore[no-untyped-def]
+    """``world`` plus an NHS trust, a person and inbound agreements (tests/factories.py)."""
+    from tests.factories import build_exchange_world
+
+    return build_exchange_world(session)
+
+
 def chromium_path() -> str | None:
     return shutil.which("chromium") or (
         "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None

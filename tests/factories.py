@@ -13,6 +13,8 @@ from shareguard.accounts.principal import Principal
 from shareguard.accounts.service import AccountService
 from shareguard.agreements.schemas import AgreementIn, PartyIn
 from shareguard.agreements.service import AgreementService
+from shareguard.status.schemas import NameIn, PersonIn
+from shareguard.status.service import StatusService
 from shareguard.storage.base import today
 
 PASSWORD = "test-password-123"
@@ -109,3 +111,52 @@ def bearer(token: str) -> dict[str, str]:
 
 def yesterday() -> date:
     return today() - timedelta(days=1)
+
+
+# the door's other way (tests/exchange) ----------------------------------------------------
+
+INBOUND_ITEMS = ["name", "date_of_birth", "address", "postcode"]
+GIVEN, FAMILY, DOB = "Testa", "Exemplar", date(1985, 5, 5)
+
+
+@dataclass
+class ExchangeWorld:
+    w: TestWorld
+    session: Session
+    person: uuid.UUID
+    agreement: uuid.UUID  # agency → dept, immigration enforcement, requests and records
+    nhs_agreement: uuid.UUID  # NHS trust → dept, immigration enforcement (firewalled)
+    nhs: uuid.UUID
+
+
+def inbound_agreement(w: TestWorld, discloser: str, **kw: object) -> uuid.UUID:
+    fields: dict[str, object] = {
+        "purposes": ["immigration_enforcement"],
+        "data_items": INBOUND_ITEMS,
+        "parties": [
+            PartyIn(organisation=discloser, role="discloser"),
+            PartyIn(organisation="Test Department", role="recipient"),
+        ],
+    }
+    fields.update(kw)
+    return w.agreement(**fields)
+
+
+def build_exchange_world(session: Session) -> ExchangeWorld:
+    """``build_world`` plus an NHS trust, one person and two inbound agreements."""
+    w = build_world(session)
+    nhs = AccountService(session).create_organisation("Test NHS Trust", "nhs_body").id
+    person = StatusService(session).create_person(
+        PersonIn(names=[NameIn(given=GIVEN, family=FAMILY)], date_of_birth=DOB),
+        w.principals["caseworker"],
+        commit=False,
+    )
+    session.flush()
+    return ExchangeWorld(
+        w=w,
+        session=session,
+        person=person.id,
+        agreement=inbound_agreement(w, "Test Agency", reference="T-AG-HO-001"),
+        nhs_agreement=inbound_agreement(w, "Test NHS Trust", reference="T-NHS-HO-002"),
+        nhs=nhs,
+    )

@@ -12,8 +12,7 @@ from typer.testing import CliRunner
 from shareguard.cli import app as cli
 from shareguard.exchange.models import ExchangeRequest, InboundBatch, InboundRecord
 from shareguard.storage import db
-from tests.exchange.conftest import ExchangeWorld
-from tests.factories import bearer
+from tests.factories import ExchangeWorld, bearer
 
 runner = CliRunner()
 CASEWORKER = "caseworker@test.example"

@@ -20,7 +20,7 @@ from shareguard.matching import FileRejected
 from shareguard.matching.models import WatchlistEntry
 from shareguard.policy.models import Disclosure
 from shareguard.status.models import ImmigrationDecision, StatusRecord
-from tests.exchange.conftest import ExchangeWorld, inbound_agreement
+from tests.factories import ExchangeWorld, inbound_agreement
 
 HEADER = "record_id,name,date_of_birth,address,postcode,categories,health_record,shoe_size\n"
 

@@ -14,7 +14,7 @@ from shareguard.errors import Refused
 from shareguard.exchange import InboundService, RequestService
 from shareguard.reports.service import ReportService
 from shareguard.storage.base import today
-from tests.exchange.conftest import ExchangeWorld
+from tests.factories import ExchangeWorld
 
 SCHEMA = Path(__file__).resolve().parents[2] / "schemas" / "transparency.schema.json"
 

@@ -17,7 +17,7 @@ from shareguard.exchange import RequestService
 from shareguard.exchange.models import ExchangeRequest, RequestDelivery
 from shareguard.policy.models import Disclosure
 from shareguard.storage.base import utcnow
-from tests.exchange.conftest import ExchangeWorld, inbound_agreement
+from tests.factories import ExchangeWorld, inbound_agreement
 
 
 def ask(xw: ExchangeWorld, agreement=None, **kw):  # type: ignore[no-untyped-def]

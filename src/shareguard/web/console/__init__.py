@@ -38,6 +38,7 @@ PAGES = (
     "assisted",
     "watchlist",
     "quality",
+    "exchange",
 )
 
 ERROR_TITLES = {
