@@ -205,3 +205,22 @@ def test_cli_inbound(cli_db: ExchangeWorld, tmp_path: Any) -> None:
     assert len(items) == 1 and items[0]["person_id"] == str(xw.person)
     out = runner.invoke(cli, ["inbound", "show", batch["reference"], "--json", *partner])
     assert json.loads(out.output)["errors"][0]["line"] == 3
+
+
+def test_api_takes_the_agreement_by_id_and_needs_one(client: Any, committed: ExchangeWorld) -> None:
+    xw = committed
+    agency = bearer(xw.w.keys["agency"])
+    record = {"data": {"name": "Testa Exemplar"}}
+    ok = client.post(
+        "/api/v1/inbound", json={**record, "agreement_id": str(xw.agreement)}, headers=agency
+    )
+    assert ok.status_code == 201, ok.text
+    missing = client.post("/api/v1/inbound", json=record, headers=agency)
+    assert missing.status_code == 422 and missing.json()["field"] == "agreement"
+    # A partner cannot ask the Home Office for information: that is a caseworker's request.
+    asked = client.post(
+        "/api/v1/requests",
+        json={"agreement": "T-AG-HO-001", "person_id": str(xw.person), "reason": "x"},
+        headers=agency,
+    )
+    assert asked.status_code == 403

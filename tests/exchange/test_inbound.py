@@ -247,3 +247,12 @@ def test_quality_findings_hold_a_record_back(xw: ExchangeWorld) -> None:
         record.id, xw.w.principals["caseworker"], "no date of birth"
     )
     assert done.state == "dismissed"
+
+
+def test_the_operator_cannot_submit_under_an_outbound_agreement(xw: ExchangeWorld) -> None:
+    outbound = xw.w.agreement(reference="T-HO-OUT-1")  # Test Department discloses to the agency
+    with pytest.raises(InvalidInput) as err:
+        InboundService(xw.session).submit_record(
+            xw.w.principals["caseworker"], agreement=str(outbound), data={"name": "A B"}
+        )
+    assert err.value.field == "agreement"

@@ -23,6 +23,7 @@ from shareguard.exchange.schemas import (
     RecordIn,
     RequestIn,
     RequestOut,
+    agreement_of,
 )
 from shareguard.exchange.service import RequestService
 from shareguard.pagination import MAX_LIMIT
@@ -35,7 +36,8 @@ router = APIRouter(tags=["exchange"])
 def create_request(body: RequestIn, principal: CurrentPrincipal, session: SessionDep) -> RequestOut:
     """Ask a partner for data items about a person. The door decides before the partner sees
     it: a refusal is a 403 problem+json with the plain-English reason and its ``kind``."""
-    row = RequestService(session).create(principal, **body.model_dump())
+    fields = body.model_dump(exclude={"agreement", "agreement_id"})
+    row = RequestService(session).create(principal, agreement=agreement_of(body), **fields)
     return request_out(session, row, principal)
 
 
@@ -92,7 +94,8 @@ def submit_record(
 ) -> InboundRecordOut:
     """Send one record under an inbound agreement. A refusal (firewall, victim or witness,
     limits) is a 403 problem+json; the refusal is audited and nothing is kept."""
-    row = InboundService(session).submit_record(principal, **body.model_dump())
+    fields = body.model_dump(exclude={"agreement", "agreement_id"})
+    row = InboundService(session).submit_record(principal, agreement=agreement_of(body), **fields)
     return record_out(session, row, principal)
 
 
@@ -100,14 +103,17 @@ def submit_record(
 def submit_file(
     principal: CurrentPrincipal,
     session: SessionDep,
-    agreement: Annotated[str, Form()],
     file: Annotated[UploadFile, File()],
+    agreement: Annotated[str, Form(description="Agreement reference or id")] = "",
+    agreement_id: Annotated[str, Form(description="Or the agreement's id")] = "",
     mode: Annotated[str, Form(pattern="^(reject|quarantine)$")] = "reject",
     mapping: Annotated[str, Form(description='JSON: {"name": "full_name", ...}')] = "{}",
 ) -> BatchOut:
     """Send a CSV or Parquet file. ``reject``: one malformed row refuses the file (422 with
     every row's line, column and reason); ``quarantine``: malformed rows are left out and
     listed. Each well-formed row is decided by the door."""
+    if not (agreement or agreement_id):
+        raise InvalidInput("name the agreement (reference or id)", field="agreement")
     try:
         parsed = json.loads(mapping or "{}")
     except ValueError:
@@ -120,7 +126,12 @@ def submit_file(
         with path.open("wb") as fh:
             shutil.copyfileobj(file.file, fh)
         out = InboundService(session).submit_file(
-            principal, path, agreement=agreement, mode=mode, mapping=parsed, name=file.filename
+            principal,
+            path,
+            agreement=agreement or agreement_id,
+            mode=mode,
+            mapping=parsed,
+            name=file.filename,
         )
     return batch_out(session, out.batch)
 

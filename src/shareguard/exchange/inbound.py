@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 
 from shareguard.accounts.principal import Principal
 from shareguard.agreements.catalogue import DATA_ITEMS, PURPOSES
+from shareguard.agreements.direction import operator_ids
 from shareguard.agreements.models import Agreement
 from shareguard.audit import AuditRecord, append
 from shareguard.errors import Conflict, Forbidden, InvalidInput, NotFound, Refused, keep_audit
@@ -489,6 +490,11 @@ class InboundService:
             raise InvalidInput(
                 f"agreement {found.reference} does not let your organisation send data: "
                 "it runs the other way, or your organisation is not a party",
+                field="agreement",
+            )
+        if not operator_ids(self.session).intersection(found.recipients()):
+            raise InvalidInput(
+                f"agreement {found.reference} does not send data to the Home Office",
                 field="agreement",
             )
         code = purpose or (found.purposes[0] if found.purposes else "")

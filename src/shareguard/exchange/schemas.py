@@ -9,6 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from shareguard.agreements.schemas import DataItemCode, PurposeCode
+from shareguard.errors import InvalidInput
 
 
 class RequestIn(BaseModel):
@@ -16,7 +17,10 @@ class RequestIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    agreement: str = Field(description="Agreement reference or id (the partner discloses under it)")
+    agreement: str = Field(
+        "", description="Agreement reference or id (the partner discloses under it)"
+    )
+    agreement_id: uuid.UUID | None = Field(None, description="Or the agreement's id")
     person_id: uuid.UUID
     reason: str = Field(description="Why the information is needed (required)", max_length=2000)
     data_items: list[DataItemCode] = Field(
@@ -71,7 +75,8 @@ class RecordIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    agreement: str
+    agreement: str = Field("", description="Agreement reference or id (you disclose under it)")
+    agreement_id: uuid.UUID | None = Field(None, description="Or the agreement's id")
     data: dict[str, Any] = Field(description="Data item → value")
     record_id: str = Field("", max_length=100, description="Your own reference")
     categories: list[str] = Field(
@@ -126,3 +131,12 @@ class EscalationOut(BaseModel):
     reminded: int
     escalated: int
     deliveries: dict[str, int]
+
+
+def agreement_of(body: RequestIn | RecordIn) -> str:
+    """The agreement a body names, by reference or id; InvalidInput when it names none."""
+    if body.agreement_id is not None:
+        return str(body.agreement_id)
+    if not body.agreement:
+        raise InvalidInput("name the agreement (reference or id)", field="agreement")
+    return body.agreement

@@ -44,6 +44,7 @@ ACTION_TITLES = {
     "disclosure.request": "The Home Office asked another organisation for information about you",
     "disclosure.answer": "An organisation answered a request for information about you",
     "disclosure.inbound": "An organisation sent information about you to the Home Office",
+    "policy.deny": "A request to share your data was refused",
     "exchange.not_held": "An organisation said it holds no such information about you",
     "exchange.decline": "An organisation refused a request for information about you",
     "exchange.inbound_propose": "A caseworker checked information sent about you",
