@@ -27,6 +27,7 @@ def test_caseworker_asks_partner_answers_caseworker_sees_minimised_answer(
     cw = _sign_in(app, "caseworker")
     page = cw.get(f"/casework/requests/new?person={xw.person}")
     assert page.status_code == 200 and "T-AG-HO-001" in page.text
+    assert "built-in method" not in page.text and "govuk-error-message" not in page.text
     # Missing reason and information: errors, nothing sent.
     token = csrf(cw, "/casework/requests/new")
     bad = cw.post(
@@ -61,6 +62,7 @@ def test_caseworker_asks_partner_answers_caseworker_sees_minimised_answer(
     partner = _sign_in(app, "agency_user")
     inbox = partner.get("/requests")
     assert reference in inbox.text and "1 request to answer" in inbox.text
+    assert "Address, Postcode" in inbox.text and "built-in method" not in inbox.text
     item = partner.get(f"/requests/{rid}")
     assert "Testa Exemplar" in item.text and "Tracing for an open case" in item.text
     answered = partner.post(

@@ -66,6 +66,13 @@ ACTION_TITLES = {
     "quality.resume": "Sharing resumed after a data-quality problem was resolved",
     "disclosure.credential": "Your status was put in a digital status credential",
 }
+#: Outcomes of the door's other way, said as what happened to the person's data.
+FLOW_OUTCOMES = {
+    ("disclosure.request", "permit"): "Request sent to the organisation",
+    ("disclosure.answer", "permit"): "Answer received by the Home Office",
+    ("disclosure.inbound", "permit"): "Received by the Home Office, not yet checked",
+}
+
 OUTCOME_TITLES = {
     "confirmed": "Confirmed",
     "not_confirmed": "Not confirmed",
@@ -488,7 +495,9 @@ def checks(request: Request, me: Me, session: SessionDep) -> Response:
             "agreement": i.agreement_reference,
             "gateway": i.legal_gateway,
             "statutory": i.purpose in PURPOSES and PURPOSES[i.purpose].statutory,
-            "outcome": OUTCOME_TITLES.get(i.outcome or "", i.outcome),
+            "outcome": FLOW_OUTCOMES.get(
+                (i.action or "", i.outcome or ""), OUTCOME_TITLES.get(i.outcome or "", i.outcome)
+            ),
             "withheld": i.withheld,
         }
         for i in reversed(items)
