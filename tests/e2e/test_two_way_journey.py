@@ -116,3 +116,50 @@ def test_request_refused_by_the_health_care_firewall(
     finally:
         staff.close()
         officer_ctx.close()
+
+
+def test_partner_sends_a_file_sees_its_errors_and_a_caseworker_works_the_queue(
+    browser: Any, server: Any, tmp_path: Any
+) -> None:
+    base = server.url
+    partner_ctx, staff = _context(browser), _context(browser)
+    try:
+        hmrc = partner_ctx.new_page()
+        sign_in(hmrc, base, demo_email("partner", "hmrc"))
+        hmrc.goto(f"{base}/inbound/new")
+        a11y(hmrc, "101-partner-send-records")
+        path = tmp_path / "employers.csv"
+        path.write_text(
+            "record_id,name,date_of_birth,address,postcode,employment\n"
+            "B1,Bea Filetest,1980-02-03,1 Upload Row,ES1 1UP,Test Ltd\n"
+            "B2,Bad Date,03/02/1980,2 Upload Row,ES1 1UP,Test Ltd\n"
+        )
+        hmrc.locator("input[name=agreement][value=HMRC-HO-001]").check()
+        hmrc.get_by_label("Send nothing").check()
+        hmrc.set_input_files("#file", str(path))
+        hmrc.get_by_role("button", name="Send file").click()
+        rows = hmrc.locator("#file-errors").inner_text()
+        assert "date_of_birth" in rows and "not a date" in rows and "Bad Date" not in rows
+        a11y(hmrc, "102-partner-file-errors")
+        hmrc.locator("input[name=agreement][value=HMRC-HO-001]").check()
+        hmrc.get_by_label("Send the good rows and list the rest").check()
+        hmrc.set_input_files("#file", str(path))
+        hmrc.get_by_role("button", name="Send file").click()
+        hmrc.wait_for_url(re.compile(r"/inbound/submissions/"))
+        assert hmrc.locator("#accepted").inner_text() == "1"
+        assert hmrc.locator("#quarantined").inner_text() == "1"
+        a11y(hmrc, "103-partner-submission")
+
+        cw = staff.new_page()
+        sign_in(cw, base, demo_email("caseworker"))
+        cw.goto(f"{base}/casework/inbound")
+        a11y(cw, "104-caseworker-inbound-queue")
+        cw.get_by_role("link", name=re.compile("HM Revenue and Customs")).first.click()
+        assert "Unverified information" in cw.inner_text("main")
+        a11y(cw, "105-caseworker-inbound-record")
+        cw.goto(f"{base}/")
+        assert "From Northfield NHS Trust to Home Office" in cw.inner_text("main")
+        a11y(cw, "106-register-with-direction")
+    finally:
+        partner_ctx.close()
+        staff.close()

@@ -544,7 +544,7 @@ def upload(request: Request, form: Form, user: Partner, session: SessionDep) -> 
                 session,
                 user,
                 422,
-                {"file": _sentence(exc.detail.split(":")[0]) + ": nothing was sent"},
+                {"file": f"{exc.detail.split(' ')[0]} row(s) with mistakes: nothing was sent"},
                 values,
                 list(exc.extra.get("errors", [])),
             )

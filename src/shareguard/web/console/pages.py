@@ -15,6 +15,8 @@ from shareguard.accounts.models import Organisation, Role
 from shareguard.accounts.service import AccountService
 from shareguard.agreements import transparency
 from shareguard.agreements.catalogue import DATA_ITEMS, PURPOSES
+from shareguard.agreements.direction import TITLES as DIRECTION_TITLES
+from shareguard.agreements.direction import direction_of, operator_ids
 from shareguard.agreements.models import Agreement, AgreementState
 from shareguard.agreements.service import AgreementService, missing_items, user_name
 from shareguard.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
@@ -85,6 +87,7 @@ def _filter_context(purpose: str, status: str, states: list[str]) -> dict[str, A
         "status_items": [{"value": "", "text": "All statuses"}]
         + [{"value": s, "text": s.capitalize(), "selected": s == status} for s in states],
         "status_tag": STATUS_TAG,
+        "direction_titles": DIRECTION_TITLES,
     }
 
 
@@ -104,7 +107,9 @@ def start(request: Request, session: SessionDep) -> Response:
                 "title": a["title"],
                 "status": a["status"],
                 "purposes": [p["title"] for p in a["purposes"]],
-                "recipients": [p["organisation"] for p in a["parties"] if p["role"] == "recipient"],
+                "recipients": a["recipients"],
+                "disclosers": a["disclosers"],
+                "direction": a["direction"],
                 "review_date": date.fromisoformat(a["review_date"]) if a["review_date"] else None,
                 "review_lapsed": a["review_lapsed"],
             }
@@ -130,6 +135,7 @@ def staff_register(request: Request, user: User, session: SessionDep) -> Respons
     )
     names = {o.id: o.name for o in session.scalars(select(Organisation))}
     on = today()
+    operators = operator_ids(session)
     rows = [
         {
             "reference": a.reference,
@@ -137,6 +143,8 @@ def staff_register(request: Request, user: User, session: SessionDep) -> Respons
             "status": a.state,
             "purposes": [PURPOSES[p].title for p in a.purposes],
             "recipients": [names[r] for r in a.recipients()],
+            "disclosers": [names[d] for d in a.disclosers()],
+            "direction": direction_of(a.disclosers(), a.recipients(), operators),
             "review_date": a.review_date,
             "review_lapsed": a.review_lapsed(on),
         }
@@ -173,6 +181,7 @@ def checklist(session: Session, a: Agreement) -> list[dict[str, Any]]:
             "empty": empty,
         }
 
+    flow = direction_of(a.disclosers(), a.recipients(), operator_ids(session))
     parties = [
         f"{names.get(p.organisation_id, '?')} ({p.role}, {p.controller_role.replace('_', ' ')})"
         for p in a.parties
@@ -191,6 +200,7 @@ def checklist(session: Session, a: Agreement) -> list[dict[str, Any]]:
                 row("Summary", a.summary),
                 row("Purposes", ", ".join(PURPOSES[p].title for p in a.purposes)),
                 row("Parties", parties, "parties"),
+                row("Direction", DIRECTION_TITLES.get(flow, flow)),
                 row(
                     "Sharing",
                     "Proactive bulk sharing (match runs)" if a.bulk else "Answers to checks only",
