@@ -224,3 +224,10 @@ def test_api_takes_the_agreement_by_id_and_needs_one(client: Any, committed: Exc
         headers=agency,
     )
     assert asked.status_code == 403
+
+
+def test_scheduled_work_reminds_escalates_and_delivers(app: Any, committed: ExchangeWorld) -> None:
+    from shareguard.exchange.startup import deliver_once, escalate_once
+
+    assert escalate_once(app) == (0, 0)
+    assert deliver_once(app) == {"delivered": 0, "retrying": 0, "failed": 0}

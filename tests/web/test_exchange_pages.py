@@ -60,6 +60,7 @@ def test_caseworker_asks_partner_answers_caseworker_sees_minimised_answer(
     xw.session.rollback()  # end the read: the server's sessions write next
 
     partner = _sign_in(app, "agency_user")
+    assert "1 request for information" in partner.get("/console").text
     inbox = partner.get("/requests")
     assert reference in inbox.text and "1 request to answer" in inbox.text
     assert "Address, Postcode" in inbox.text and "built-in method" not in inbox.text

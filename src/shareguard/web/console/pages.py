@@ -491,6 +491,11 @@ NAV_HINTS = {
     "/notices": "Corrections to data you received, to acknowledge once you have fixed it.",
     "/matches": "Results of bulk matching runs, and reporting an action you took.",
     "/credentials/verify": "Check a digital status credential a person has shown you.",
+    "/casework/requests": "Ask a partner for information about a person, and read its answer.",
+    "/casework/inbound": "Information partners sent in, to check and verify (four eyes).",
+    "/governance/requests": "Requests to partners the firewall, a pause or a limit refused.",
+    "/requests": "The Home Office's requests for information, to answer by their deadline.",
+    "/inbound/new": "Send records to the Home Office under an agreement, one file at a time.",
 }
 
 
@@ -538,12 +543,30 @@ def _waiting(user: ConsoleUser, session: Session) -> list[dict[str, Any]]:
                 "/governance/quality?owner=me",
             )
         )
+    if user.has(Role.CASEWORKER):
+        from shareguard.exchange import InboundService
+
+        unverified = InboundService(session).records(user.principal, state="unverified", limit=1000)
+        items.append(
+            _queue(
+                len(unverified),
+                "record of inbound information to check",
+                "records of inbound information to check",
+                "/casework/inbound",
+            )
+        )
     if user.has(Role.PARTNER_USER):
         from shareguard.corrections.service import CorrectionService
 
         notices = CorrectionService(session).notices(user.principal, open_only=True, limit=1000)
         items.append(
             _queue(len(notices), "notice to acknowledge", "notices to acknowledge", "/notices")
+        )
+        from shareguard.exchange import RequestService
+
+        asked = RequestService(session).find(user.principal, state="open", limit=1000)
+        items.append(
+            _queue(len(asked), "request for information", "requests for information", "/requests")
         )
     return [i for i in items if i["count"]]
 
