@@ -44,7 +44,8 @@ from shareguard.exchange.service import resolve_agreement
 from shareguard.matching import FileRejected, RowError, file_columns, stream_rows
 from shareguard.policy import DisclosureRequest, Subject, disclose_many
 from shareguard.quality import Register, run_rules
-from shareguard.status import StatusService, subjects_for
+from shareguard.status import subjects_for
+from shareguard.status.models import Person, PersonName
 from shareguard.storage.base import today, utcnow
 
 CASEWORKER = "caseworker"
@@ -296,7 +297,7 @@ class InboundService:
         at: datetime,
     ) -> list[tuple[InboundRecord | None, tuple[str, str] | None]]:
         """Decide, minimise and audit each row; accepted ones become unverified records."""
-        matched = [self._match(r.values) for r in rows]
+        matched = self._match_many([r.values for r in rows])
         known = subjects_for(self.session, sorted({p for p in matched if p is not None}))
         allowed_items = set(agreement.data_items) & set(PURPOSES[purpose].answer_shape)
         recipient = batch.recipient_org_id
@@ -357,21 +358,30 @@ class InboundService:
         self.session.flush()
         return out
 
-    def _match(self, values: Mapping[str, Any]) -> uuid.UUID | None:
-        """The one person in the register with exactly this name and date of birth, if any."""
-        name = str(values.get("name") or "").strip()
-        dob = _dob(values)
-        if not name or dob is None or " " not in name:
-            return None
-        given, family = name.rsplit(" ", 1)
-        wanted = _norm(name)
-        found = {
-            p.id
-            for p in StatusService(self.session).candidates(given, family, dob)
-            if p.date_of_birth == dob
-            and any(_norm(f"{n.given} {n.family}") == wanted for n in p.names)
-        }
-        return found.pop() if len(found) == 1 else None
+    def _match_many(self, rows: Sequence[Mapping[str, Any]]) -> list[uuid.UUID | None]:
+        """For each record, the one person in the register with exactly its name (any of the
+        person's names) and date of birth; None when there is none or more than one.
+
+        One query per batch: the register's names of everyone born on those dates.
+        """
+        wanted = [(_norm(str(v.get("name") or "")), _dob(v)) for v in rows]
+        dobs = sorted({d for n, d in wanted if n and d is not None})
+        found: dict[tuple[str, date], set[uuid.UUID]] = {}
+        for i in range(0, len(dobs), 500):
+            stmt = (
+                select(
+                    PersonName.person_id, PersonName.given, PersonName.family, Person.date_of_birth
+                )
+                .join(Person, Person.id == PersonName.person_id)
+                .where(Person.date_of_birth.in_(dobs[i : i + 500]))
+            )
+            for pid, given, family, born in self.session.execute(stmt):
+                found.setdefault((_norm(f"{given} {family}"), born), set()).add(pid)
+        out: list[uuid.UUID | None] = []
+        for name, dob in wanted:
+            ids = found.get((name, dob), set()) if name and dob is not None else set()
+            out.append(next(iter(ids)) if len(ids) == 1 else None)
+        return out
 
     # the caseworkers' queue ----------------------------------------------------------
     def get(self, record_id: uuid.UUID, principal: Principal) -> InboundRecord:
