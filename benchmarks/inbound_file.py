@@ -135,11 +135,20 @@ def measure(rows: int, seed: int) -> dict[str, Any]:
         inbound, dataset = write_files(folder, rows, seed)
         engine, principal = setup(folder)
         started = time.perf_counter()
-        mapping = parse_mapping(["record_id=record_id", "first_name=first_name",
-                                 "surname=surname", "date_of_birth=date_of_birth",
-                                 "postcode=postcode"])
+        mapping = parse_mapping(
+            [
+                "record_id=record_id",
+                "first_name=first_name",
+                "surname=surname",
+                "date_of_birth=date_of_birth",
+                "postcode=postcode",
+            ]
+        )
         base = import_file(
-            dataset, mapping, folder / "out.parquet", mode="quarantine",
+            dataset,
+            mapping,
+            folder / "out.parquet",
+            mode="quarantine",
             quarantine_report=folder / "q.csv",
         )
         baseline_s = time.perf_counter() - started
