@@ -302,8 +302,14 @@ def sign_in_person(client: Any) -> None:
 def test_the_signed_in_person_issues_locks_and_revokes_their_own(
     client: Any, world: Any, person: uuid.UUID
 ) -> None:
+    from tests.web.console_helpers import csrf
+
     assert client.get(f"/api/v1/persons/{person}/credentials").status_code == 401
     sign_in_person(client)
+    # A change made with the person's session cookie needs the console's CSRF token.
+    forged = client.post(f"/api/v1/persons/{person}/credentials", json={"days": 5})
+    assert forged.status_code == 403
+    client.headers["X-CSRF-Token"] = csrf(client, "/my/credentials")
     issued = client.post(f"/api/v1/persons/{person}/credentials", json={"days": 5})
     assert issued.status_code == 201, issued.text
     assert issued.json()["purpose"] == "right_to_work"

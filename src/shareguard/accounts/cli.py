@@ -11,6 +11,9 @@ from rich.table import Table
 from shareguard.accounts.schemas import KeyOut, OrganisationOut
 from shareguard.accounts.service import AccountService
 from shareguard.clikit import JSON_OPTION, cli_session, console, emit, handle_errors
+from shareguard.errors import InvalidInput
+from shareguard.signin.staff import change_password
+from shareguard.signin.staff import set_roles as change_roles
 
 app = typer.Typer(help="Organisations, console users and API keys.", no_args_is_help=True)
 NAME = "accounts"
@@ -54,6 +57,36 @@ def add_user(
         org = accounts.organisation_by_name(organisation)
         user = accounts.create_user(org.id, email, name, role, password)
     console.print(f"Added {user.email} ({', '.join(user.roles)})")
+
+
+@app.command("set-password")
+@handle_errors
+def set_password(
+    email: str,
+    password: str = typer.Option(..., prompt=True, hide_input=True, confirmation_prompt=True),
+) -> None:
+    """Change a user's password and sign them out everywhere (audited)."""
+    with cli_session() as session:
+        user = AccountService(session).user_by_email(email)
+        if user is None:
+            raise InvalidInput("no console user with this email", field="email")
+        ended = change_password(session, user.id, password)
+    console.print(f"Password changed; {ended} session(s) signed out.")
+
+
+@app.command("set-roles")
+@handle_errors
+def set_roles(
+    email: str, role: list[str] = typer.Option(..., help="Role (repeatable): the whole new set")
+) -> None:
+    """Replace a user's roles (audited); their sessions end so pages are re-decided."""
+    with cli_session() as session:
+        user = AccountService(session).user_by_email(email)
+        if user is None:
+            raise InvalidInput("no console user with this email", field="email")
+        change_roles(session, user.id, role)
+        roles = ", ".join(user.roles)
+    console.print(f"Roles now: {roles}")
 
 
 @app.command("issue-key")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import threading
 import uuid
 from datetime import datetime, timedelta
 
@@ -15,14 +16,16 @@ from sqlalchemy.orm import Session
 
 from shareguard.accounts.models import ApiKey, Organisation, OrganisationType, Role, User
 from shareguard.accounts.principal import Principal
-
-# The log module, not the package: shareguard.audit imports agreements, which import this.
-from shareguard.audit.log import AuditRecord, append
-from shareguard.errors import Conflict, InvalidInput, NotFound, Unauthenticated
+from shareguard.errors import Conflict, InvalidInput, NotFound, RateLimited, Unauthenticated
 from shareguard.storage.base import utcnow
 
 _hasher = PasswordHasher()
 KEY_PREFIX = "sg"
+#: Password hashes computed at once, process-wide: argon2 costs ~170 ms of CPU and much
+#: memory, so a flood of sign-ins queues here (then gets 429) instead of taking every core.
+ARGON2_SLOTS = 2
+_argon2 = threading.BoundedSemaphore(ARGON2_SLOTS)
+ARGON2_WAIT_SECONDS = 5.0
 #: Who acts when the operator runs a command (the CLI) or the demo seeds itself.
 SYSTEM = Principal(
     organisation_id=None,
@@ -46,6 +49,18 @@ _KEY_BY_PREFIX = select(
     ApiKey.expires_at,
     ApiKey.revoked_at,
 ).where(ApiKey.prefix == bindparam("prefix"))
+
+
+def _check_roles(roles: list[str]) -> None:
+    if not roles or set(roles) - set(Role):
+        raise InvalidInput(f"roles must be from {', '.join(Role)}", field="roles")
+
+
+def _check_password(password: str) -> None:
+    if len(password) < 10:
+        raise InvalidInput("password must be at least 10 characters", field="password")
+    if len(password) > 1024:
+        raise InvalidInput("password must be 1,024 characters or fewer", field="password")
 
 
 class AccountService:
@@ -89,13 +104,11 @@ class AccountService:
         roles: list[str],
         password: str,
         *,
+        principal: Principal | None = None,
         commit: bool = True,
     ) -> User:
-        unknown = set(roles) - set(Role)
-        if unknown or not roles:
-            raise InvalidInput(f"roles must be from {', '.join(Role)}", field="roles")
-        if len(password) < 10:
-            raise InvalidInput("password must be at least 10 characters", field="password")
+        _check_roles(roles)
+        _check_password(password)
         if self.session.scalar(select(User).where(User.email == email.lower())):
             raise Conflict("a user with this email exists", field="email")
         user = User(
@@ -106,12 +119,16 @@ class AccountService:
             password_hash=_hasher.hash(password),
         )
         self.session.add(user)
+        self.session.flush()
+        self._audit_user("user.create", user, principal)
         self._done(commit)
         return user
 
     def authenticate_password(self, email: str, password: str) -> User:
         """The active user with these credentials; Unauthenticated otherwise (same message)."""
-        user = self.session.scalar(select(User).where(User.email == email.lower().strip()))
+        user = self.user_by_email(email)
+        if not _argon2.acquire(timeout=ARGON2_WAIT_SECONDS):
+            raise RateLimited("the service is busy; try again in a moment", retry_after=5)
         try:
             if user is None or not user.active:
                 _hasher.hash(password)  # spend the same time as a real check
@@ -119,7 +136,50 @@ class AccountService:
             _hasher.verify(user.password_hash, password)
         except (VerifyMismatchError, InvalidHashError):
             raise Unauthenticated("email or password not recognised") from None
+        finally:
+            _argon2.release()
         return user
+
+    def user_by_email(self, email: str) -> User | None:
+        return self.session.scalar(select(User).where(User.email == email.lower().strip()))
+
+    def set_password(self, user_id: uuid.UUID, password: str, principal: Principal) -> User:
+        """Replace a user's password (audited as ``user.password_change``; never the value).
+
+        Callers also end the user's sessions: ``shareguard.signin.staff.change_password``.
+        """
+        _check_password(password)
+        user = self.user(user_id)
+        user.password_hash = _hasher.hash(password)
+        self._audit_user("user.password_change", user, principal)
+        self.session.flush()
+        return user
+
+    def set_roles(self, user_id: uuid.UUID, roles: list[str], principal: Principal) -> User:
+        """Replace a user's roles (audited as ``user.roles_change`` with before and after)."""
+        _check_roles(roles)
+        user = self.user(user_id)
+        before = sorted(user.roles)
+        user.roles = sorted(set(roles))
+        self._audit_user("user.roles_change", user, principal, before=before)
+        self.session.flush()
+        return user
+
+    def _audit_user(
+        self, action: str, user: User, principal: Principal | None, **extra: object
+    ) -> None:
+        actor = principal or SYSTEM
+        self._append(
+            action=action,
+            actor_org_id=actor.organisation_id,
+            actor_user_id=actor.user_id,
+            details={
+                "user_id": str(user.id),
+                "organisation_id": str(user.organisation_id),
+                "roles": sorted(user.roles),
+                **extra,
+            },
+        )
 
     def user(self, user_id: uuid.UUID) -> User:
         user = self.session.get(User, user_id)
@@ -181,26 +241,30 @@ class AccountService:
         self.session.flush()
         return key, f"{KEY_PREFIX}_{prefix}_{secret}"
 
+    def _append(self, **record: object) -> None:
+        # Imported here to break a real cycle: shareguard.audit imports agreements, whose
+        # models import accounts (this package) before audit has finished loading.
+        from shareguard.audit import AuditRecord, append
+
+        append(self.session, AuditRecord(**record))  # type: ignore[arg-type]
+
     def _audit_key(
         self, action: str, key: ApiKey, principal: Principal | None, **extra: str
     ) -> None:
         actor = principal or SYSTEM
-        append(
-            self.session,
-            AuditRecord(
-                action=action,
-                actor_org_id=actor.organisation_id,
-                actor_user_id=actor.user_id,
-                details={
-                    "key_id": str(key.id),
-                    "prefix": key.prefix,
-                    "organisation_id": str(key.organisation_id),
-                    "user_id": str(key.user_id) if key.user_id else None,
-                    "agreement_ids": sorted(key.agreement_ids),
-                    "by_key": str(actor.api_key_id) if actor.api_key_id else None,
-                    **extra,
-                },
-            ),
+        self._append(
+            action=action,
+            actor_org_id=actor.organisation_id,
+            actor_user_id=actor.user_id,
+            details={
+                "key_id": str(key.id),
+                "prefix": key.prefix,
+                "organisation_id": str(key.organisation_id),
+                "user_id": str(key.user_id) if key.user_id else None,
+                "agreement_ids": sorted(key.agreement_ids),
+                "by_key": str(actor.api_key_id) if actor.api_key_id else None,
+                **extra,
+            },
         )
 
     def may_manage_key(self, principal: Principal, key: ApiKey) -> bool:

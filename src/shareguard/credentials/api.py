@@ -30,7 +30,14 @@ from shareguard.credentials.schemas import (
     VerifyIn,
 )
 from shareguard.credentials.service import LOCKS, CredentialService, LockService
-from shareguard.web.deps import CurrentPrincipal, SessionDep, current_principal
+from shareguard.web.deps import (
+    CurrentPrincipal,
+    SessionDep,
+    check_cookie_write,
+    current_principal,
+    signed_in_person,
+    signed_in_user,
+)
 
 router = APIRouter(tags=["credentials"])
 public = APIRouter(tags=["credentials"])
@@ -39,11 +46,11 @@ BASE = "/api/v1/credentials"
 
 def caller(request: Request, session: SessionDep) -> Principal:
     """A key or staff session as usual; else the person signed in to the person-facing service."""
-    signed = "session" in request.scope
-    person = request.session.get("person_id") if signed else None
-    staff = request.headers.get("authorization") or (signed and request.session.get("user_id"))
-    if person and not staff:
-        return Principal(organisation_id=None, person_id=uuid.UUID(str(person)))
+    staff = request.headers.get("authorization") or signed_in_user(request, session)
+    person = None if staff else signed_in_person(request, session)
+    if person is not None:
+        check_cookie_write(request)
+        return Principal(organisation_id=None, person_id=person)
     return current_principal(request, session)
 
 

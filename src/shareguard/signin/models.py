@@ -24,3 +24,41 @@ class SignInCode(IdMixin, CreatedMixin, Base):
     attempts: Mapped[int] = mapped_column(default=0)
     #: Set when the right code was entered: a code signs in once.
     used_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class SignInSession(IdMixin, CreatedMixin, Base):
+    """A signed-in browser, server-side: the cookie carries a random token, this its hash.
+
+    Ending the row ends the session at once, whatever the cookie says: signing out, a
+    password change ("sign out everywhere"), or running out of time.
+    """
+
+    __tablename__ = "sign_in_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    #: A member of staff or a partner user (console) ...
+    user_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id"), index=True, default=None
+    )
+    #: ... or the person signed in to the person-facing service.
+    person_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("persons.id"), index=True, default=None
+    )
+    last_seen_at: Mapped[datetime] = mapped_column()
+    #: The absolute end, however active the session is.
+    expires_at: Mapped[datetime] = mapped_column()
+    ended_at: Mapped[datetime | None] = mapped_column(default=None)
+    #: sign_out | password_change | roles_changed | sign_out_everywhere
+    end_reason: Mapped[str | None] = mapped_column(String(30), default=None)
+
+
+class SignInFailure(IdMixin, Base):
+    """One failed sign-in, counted against an account and a client address (both keyed
+    hashes: neither an email, a document number nor an address is stored)."""
+
+    __tablename__ = "sign_in_failures"
+
+    #: ``account`` or ``address``.
+    scope: Mapped[str] = mapped_column(String(10))
+    key_hash: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[datetime] = mapped_column(index=True)

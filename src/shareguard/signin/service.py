@@ -34,6 +34,7 @@ class CodeResult(enum.StrEnum):
 @dataclass(frozen=True)
 class Verified:
     result: CodeResult
+    #: Whose code it was (SIGNED_IN and WRONG); for the audit entry, never shown.
     person_id: uuid.UUID | None = None
     tries_left: int = 0
 
@@ -108,7 +109,11 @@ class SignInService:
             )
         ).one()
         if not hmac.compare_digest(self._digest(challenge_id, code), row.digest):
-            return Verified(CodeResult.WRONG, tries_left=max(CODE_TRIES - row.attempts, 0))
+            return Verified(
+                CodeResult.WRONG,
+                person_id=row.person_id,
+                tries_left=max(CODE_TRIES - row.attempts, 0),
+            )
         used = self.session.execute(
             update(SignInCode)
             .where(SignInCode.id == challenge_id, SignInCode.used_at.is_(None))

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from shareguard.accounts.principal import Principal
 from shareguard.agreements.catalogue import PURPOSES
+from shareguard.audit import AuditRecord, append
 from shareguard.config import get_settings
 from shareguard.errors import Conflict, Forbidden, InvalidInput, NotFound
 from shareguard.status import names as namekeys
@@ -401,8 +402,27 @@ class StatusService:
             hint=code[-3:],
         )
         self.session.add(row)
+        self.session.flush()
+        self._audit_code("share_code.create", row, principal)
         self._done(commit)
         return row, code
+
+    def _audit_code(self, action: str, row: ShareCode, principal: Principal) -> None:
+        # Ids and the purpose only: never the code, nor its last characters.
+        append(
+            self.session,
+            AuditRecord(
+                action=action,
+                actor_org_id=principal.organisation_id,
+                actor_user_id=principal.user_id,
+                purpose=row.purpose,
+                subject_ref=str(row.person_id),
+                details={
+                    "share_code_id": str(row.id),
+                    "by": "person" if principal.person_id is not None else "staff",
+                },
+            ),
+        )
 
     def share_codes(self, person_id: uuid.UUID, principal: Principal) -> list[ShareCode]:
         self._may_manage_codes(person_id, principal)
@@ -421,6 +441,7 @@ class StatusService:
             raise NotFound(f"share code {code_id} not found")
         if row.revoked_at is None:
             row.revoked_at = utcnow()
+            self._audit_code("share_code.revoke", row, principal)
             self._done(True)
         return row
 

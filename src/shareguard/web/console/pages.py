@@ -12,14 +12,21 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shareguard.accounts.models import Organisation, Role
-from shareguard.accounts.service import AccountService
 from shareguard.agreements import transparency
 from shareguard.agreements.catalogue import DATA_ITEMS, PURPOSES
 from shareguard.agreements.direction import TITLES as DIRECTION_TITLES
 from shareguard.agreements.direction import direction_of, operator_ids
 from shareguard.agreements.models import Agreement, AgreementState
 from shareguard.agreements.service import AgreementService, missing_items, user_name
-from shareguard.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
+from shareguard.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    RateLimited,
+    Unauthenticated,
+)
+from shareguard.signin.staff import StaffSignIn
 from shareguard.storage.base import today
 from shareguard.storage.db import settle
 from shareguard.web.console.render import render
@@ -36,7 +43,7 @@ from shareguard.web.console.security import (
     load_user,
     sign_in,
 )
-from shareguard.web.deps import SessionDep
+from shareguard.web.deps import PERSON_SLOT, STAFF_SLOT, SessionDep, client_address, end_session
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(load_user)])
 
@@ -438,17 +445,23 @@ def sign_in_submit(request: Request, form: Form, session: SessionDep) -> Respons
     email, password = field(form, "email"), form.get("password")
     next_url = _safe_next(field(form, "next"))
     errors: dict[str, str] = {}
+    status = 401
     if not email:
         errors["email"] = "Enter your email address"
     if not isinstance(password, str) or not password:
         errors["password"] = "Enter your password"
     if not errors:
         try:
-            user = AccountService(session).authenticate_password(email, str(password))
+            user = StaffSignIn(session, request.app.state.settings.secret_key).authenticate(
+                email, str(password), client_address(request)
+            )
         except Unauthenticated:
             errors["email"] = "Enter a correct email address and password"
+        except RateLimited as exc:
+            errors["email"] = exc.detail[:1].upper() + exc.detail[1:]
+            status = 429
         else:
-            sign_in(request, user.id)
+            sign_in(request, session, user.id)
             response = RedirectResponse(next_url, status_code=303)
             response.set_cookie(
                 SIGNED_IN_MARKER, "1", max_age=30 * 24 * 3600, httponly=True, samesite="lax"
@@ -457,7 +470,7 @@ def sign_in_submit(request: Request, form: Form, session: SessionDep) -> Respons
     return render(
         request,
         "console/sign_in.html",
-        status_code=401,
+        status_code=status,
         title="Sign in",
         errors=errors,
         values={"email": email},
@@ -467,7 +480,9 @@ def sign_in_submit(request: Request, form: Form, session: SessionDep) -> Respons
 
 
 @router.post("/sign-out")
-def sign_out(request: Request, form: Form) -> Response:
+def sign_out(request: Request, form: Form, session: SessionDep) -> Response:
+    end_session(request, session, STAFF_SLOT)
+    end_session(request, session, PERSON_SLOT)
     request.session.clear()
     flash(request, "You have signed out")
     response = RedirectResponse("/", status_code=303)

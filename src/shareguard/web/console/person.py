@@ -16,15 +16,24 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from shareguard.accounts.principal import Principal
 from shareguard.agreements.catalogue import PURPOSES
-from shareguard.errors import Conflict, InvalidInput, NotFound, Unavailable
+from shareguard.errors import Conflict, InvalidInput, NotFound, RateLimited, Unavailable
 from shareguard.signin import CodeResult, CodeSender, SignInService, Verified
+from shareguard.signin.staff import audit_sign_in
+from shareguard.signin.throttle import Throttle
 from shareguard.status import sharecodes
 from shareguard.status.service import SHARE_CODE_PURPOSES, StatusService
 from shareguard.storage.base import utcnow
 from shareguard.storage.db import settle
 from shareguard.web.console.render import PERSON_SERVICE_NAME, render
 from shareguard.web.console.security import Form, PersonSignInRequired, date_field, field, flash
-from shareguard.web.deps import SessionDep
+from shareguard.web.deps import (
+    PERSON_SLOT,
+    SessionDep,
+    client_address,
+    end_session,
+    signed_in_person,
+    start_session,
+)
 
 router = APIRouter(prefix="/my", include_in_schema=False)
 
@@ -65,6 +74,10 @@ ACTION_TITLES = {
     "quality.suspend": "Sharing paused while a data-quality problem is looked into",
     "quality.resume": "Sharing resumed after a data-quality problem was resolved",
     "disclosure.credential": "Your status was put in a digital status credential",
+    "share_code.create": "A share code was created",
+    "share_code.revoke": "A share code was cancelled",
+    "signin.success": "You signed in",
+    "signin.failure": "Someone entered a wrong security code for you",
 }
 #: Outcomes of the door's other way, said as what happened to the person's data.
 FLOW_OUTCOMES = {
@@ -93,16 +106,12 @@ def available(module: str) -> bool:
         return False
 
 
-def _person_id(request: Request) -> uuid.UUID:
-    raw = request.session.get("person_id")
-    if not raw:
+def person_principal(request: Request, session: SessionDep) -> Principal:
+    """The person signed in to this service (a live server-side session), as a principal."""
+    person_id = signed_in_person(request, session)
+    if person_id is None:
         raise PersonSignInRequired("sign in to see your immigration data")
-    return uuid.UUID(str(raw))
-
-
-def person_principal(request: Request) -> Principal:
-    """The person signed in to this service, as a principal services understand."""
-    return Principal(organisation_id=None, person_id=_person_id(request))
+    return Principal(organisation_id=None, person_id=person_id)
 
 
 Me = Annotated[Principal, Depends(person_principal)]
@@ -125,7 +134,8 @@ def _nav(request: Request, signed_in: bool) -> list[dict[str, Any]]:
 
 
 def page(request: Request, template: str, status_code: int = 200, **context: Any) -> Response:
-    signed_in = bool(request.session.get("person_id"))
+    # For the header only; every page that shows data checks the server-side session.
+    signed_in = bool(request.session.get(PERSON_SLOT))
     return render(
         request,
         template,
@@ -164,7 +174,7 @@ def start(request: Request) -> Response:
 
 @router.get("/sign-in", response_class=HTMLResponse)
 def sign_in_page(request: Request, session: SessionDep) -> Response:
-    if request.session.get("person_id"):
+    if signed_in_person(request, session):
         return RedirectResponse("/my/account", status_code=303)
     _sign_in_route(request)
     return page(
@@ -221,8 +231,17 @@ def sign_in_submit(request: Request, form: Form, session: SessionDep) -> Respons
     if not values["document"]:
         errors["document"] = "Enter the number of your passport or residence document"
     person_id = None
+    throttle = Throttle(session, request.app.state.settings.secret_key)
+    wanted = "".join(ch for ch in values["document"].upper() if ch.isalnum())
+    account = throttle.key("document", wanted)
+    address = throttle.key("address", client_address(request))
+    if not errors:
+        try:
+            throttle.check(account, address)
+        except RateLimited as exc:
+            errors["family"] = exc.detail[:1].upper() + exc.detail[1:]
+            return _details_page(request, session, values, errors, 429)
     if not errors and dob is not None:
-        wanted = "".join(ch for ch in values["document"].upper() if ch.isalnum())
         for person in StatusService(session).candidates(
             values["given"], values["family"], dob, values["document"]
         ):
@@ -236,20 +255,14 @@ def sign_in_submit(request: Request, form: Form, session: SessionDep) -> Respons
         if person_id is None:
             # The same words whichever detail was wrong.
             errors["family"] = "We could not find you with those details. Check them and try again"
+            failures = throttle.failed(account, address)
+            audit_sign_in(session, ok=False, kind="person_details", failures=failures)
     if errors:
-        return page(
-            request,
-            "my/sign_in.html",
-            status_code=422,
-            title="Tell us who you are",
-            errors=errors,
-            values=values,
-            examples=_demo_people(request, session),
-            expired=False,
-        )
+        return _details_page(request, session, values, errors, 422)
     assert person_id is not None
+    throttle.succeeded(account)
     challenge, code = _codes(request, session).start(person_id)
-    request.session.pop("person_id", None)
+    end_session(request, session, PERSON_SLOT)
     # The browser holds only the challenge's id: the code and its tries live server-side.
     request.session["otp"] = str(challenge)
     if sender is not None:
@@ -258,6 +271,21 @@ def sign_in_submit(request: Request, form: Form, session: SessionDep) -> Respons
     # Demo mode only: the code is shown once, on this answer, and kept nowhere.
     return page(
         request, "my/code.html", title="Enter your security code", errors={}, demo_code=code
+    )
+
+
+def _details_page(
+    request: Request, session: Any, values: dict[str, str], errors: dict[str, str], status: int
+) -> Response:
+    return page(
+        request,
+        "my/sign_in.html",
+        status_code=status,
+        title="Tell us who you are",
+        errors=errors,
+        values=values,
+        examples=_demo_people(request, session),
+        expired=False,
     )
 
 
@@ -281,11 +309,24 @@ def code_submit(request: Request, form: Form, session: SessionDep) -> Response:
     _sign_in_route(request)
     challenge = _challenge(request)
     sent = "".join(ch for ch in field(form, "code") if ch.isdigit())[:6]
+    throttle = Throttle(session, request.app.state.settings.secret_key)
+    address = throttle.key("address", client_address(request))
+    throttle.check(None, address)  # each code counts its own tries; this bounds an address
     verified = (
         _codes(request, session).verify(challenge, sent)
         if challenge is not None
         else Verified(CodeResult.EXPIRED)
     )
+    if verified.result != CodeResult.SIGNED_IN and challenge is not None:
+        failures = throttle.failed(None, address)
+        if verified.person_id is not None:
+            audit_sign_in(
+                session,
+                ok=False,
+                kind="person_code",
+                person_id=verified.person_id,
+                failures=failures,
+            )
     if verified.result == CodeResult.EXPIRED:
         request.session.pop("otp", None)
         return page(
@@ -305,13 +346,16 @@ def code_submit(request: Request, form: Form, session: SessionDep) -> Response:
             errors={"code": message},
         )
     request.session.pop("otp", None)
-    request.session["person_id"] = str(verified.person_id)
+    assert verified.person_id is not None
+    start_session(request, session, person_id=verified.person_id)
+    audit_sign_in(session, ok=True, kind="person", person_id=verified.person_id)
     return RedirectResponse("/my/account", status_code=303)
 
 
 @router.post("/sign-out")
-def sign_out(request: Request, form: Form) -> Response:
-    for key in ("person_id", "otp", "new_code"):
+def sign_out(request: Request, form: Form, session: SessionDep) -> Response:
+    end_session(request, session, PERSON_SLOT)
+    for key in ("otp", "new_code"):
         request.session.pop(key, None)
     return RedirectResponse("/my/signed-out", status_code=303)
 

@@ -82,7 +82,5 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
     ctx["navigation"] = navigation(request, ctx["user"])
     ctx.update(context)
     html = environment().get_template(template).render(ctx)
-    headers = (
-        {"Cache-Control": "no-store"} if ctx["user"] or request.session.get("person_id") else None
-    )
+    headers = {"Cache-Control": "no-store"} if ctx["user"] or request.session.get("psid") else None
     return HTMLResponse(html, status_code=status_code, headers=headers)

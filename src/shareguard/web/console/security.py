@@ -10,13 +10,20 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, ImmutableMultiDict
 
 from shareguard.accounts.models import Role
 from shareguard.accounts.principal import Principal
 from shareguard.accounts.service import AccountService
 from shareguard.errors import Forbidden, NotFound, Unauthenticated
-from shareguard.web.deps import SessionDep
+from shareguard.web.deps import (
+    STAFF_SLOT,
+    SessionDep,
+    end_session,
+    signed_in_user,
+    start_session,
+)
 
 SIGNED_IN_MARKER = "sg_was_signed_in"
 
@@ -99,17 +106,17 @@ def date_field(form: ImmutableMultiDict[str, Any], prefix: str) -> date | None:
 def load_user(request: Request, session: SessionDep) -> ConsoleUser | None:
     """Attach the signed-in user (if any) to ``request.state``; never raises."""
     request.state.console_user = None
-    raw = request.session.get("user_id")
-    if not raw:
+    user_id = signed_in_user(request, session)  # the server-side session, not the cookie's word
+    if user_id is None:
         return None
     accounts = AccountService(session)
     try:
-        user = accounts.user(uuid.UUID(str(raw)))
-    except (NotFound, ValueError):
-        request.session.pop("user_id", None)
+        user = accounts.user(user_id)
+    except NotFound:
+        end_session(request, session, STAFF_SLOT)
         return None
     if not user.active:
-        request.session.pop("user_id", None)
+        end_session(request, session, STAFF_SLOT)
         return None
     current = ConsoleUser(
         id=user.id,
@@ -161,10 +168,11 @@ QualityReader = Annotated[
 ]
 
 
-def sign_in(request: Request, user_id: uuid.UUID) -> None:
-    """Start a fresh session (new CSRF token) for this user."""
+def sign_in(request: Request, session: Session, user_id: uuid.UUID) -> None:
+    """Start a fresh session (server-side, new CSRF token) for this user."""
+    end_session(request, session, STAFF_SLOT)
     request.session.clear()
-    request.session["user_id"] = str(user_id)
+    start_session(request, session, user_id=user_id)
     csrf_token(request)
 
 

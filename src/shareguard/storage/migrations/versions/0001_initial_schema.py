@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-06 03:43:12.117276
+Create Date: 2026-12-06 04:13:15.627090
 """
 
 import sqlalchemy as sa
@@ -153,6 +153,20 @@ def upgrade() -> None:
         sa.Column("changed_at", shareguard.storage.base.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_policy_generation")),
     )
+    op.create_table(
+        "sign_in_failures",
+        sa.Column("scope", sa.String(length=10), nullable=False),
+        sa.Column("key_hash", sa.String(length=64), nullable=False),
+        sa.Column("at", shareguard.storage.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_sign_in_failures")),
+    )
+    with op.batch_alter_table("sign_in_failures", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_sign_in_failures_at"), ["at"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_sign_in_failures_key_hash"), ["key_hash"], unique=False
+        )
+
     op.create_table(
         "checks",
         sa.Column("at", shareguard.storage.base.UTCDateTime(timezone=True), nullable=False),
@@ -621,6 +635,34 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_quality_runs")),
     )
+    op.create_table(
+        "sign_in_sessions",
+        sa.Column("token_hash", sa.String(length=64), nullable=False),
+        sa.Column("user_id", sa.Uuid(), nullable=True),
+        sa.Column("person_id", sa.Uuid(), nullable=True),
+        sa.Column(
+            "last_seen_at", shareguard.storage.base.UTCDateTime(timezone=True), nullable=False
+        ),
+        sa.Column("expires_at", shareguard.storage.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("ended_at", shareguard.storage.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("end_reason", sa.String(length=30), nullable=True),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("created_at", shareguard.storage.base.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["person_id"], ["persons.id"], name=op.f("fk_sign_in_sessions_person_id_persons")
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_sign_in_sessions_user_id_users")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_sign_in_sessions")),
+        sa.UniqueConstraint("token_hash", name=op.f("uq_sign_in_sessions_token_hash")),
+    )
+    with op.batch_alter_table("sign_in_sessions", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_sign_in_sessions_person_id"), ["person_id"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_sign_in_sessions_user_id"), ["user_id"], unique=False)
+
     op.create_table(
         "status_records",
         sa.Column("person_id", sa.Uuid(), nullable=False),
@@ -1477,6 +1519,11 @@ def downgrade() -> None:
         batch_op.drop_index("ix_status_records_person_recorded")
 
     op.drop_table("status_records")
+    with op.batch_alter_table("sign_in_sessions", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_sign_in_sessions_user_id"))
+        batch_op.drop_index(batch_op.f("ix_sign_in_sessions_person_id"))
+
+    op.drop_table("sign_in_sessions")
     op.drop_table("quality_runs")
     op.drop_table("pauses")
     with op.batch_alter_table("immigration_decisions", schema=None) as batch_op:
@@ -1547,6 +1594,11 @@ def downgrade() -> None:
         batch_op.drop_index("ix_checks_org_at")
 
     op.drop_table("checks")
+    with op.batch_alter_table("sign_in_failures", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_sign_in_failures_key_hash"))
+        batch_op.drop_index(batch_op.f("ix_sign_in_failures_at"))
+
+    op.drop_table("sign_in_failures")
     op.drop_table("policy_generation")
     with op.batch_alter_table("persons", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_persons_date_of_birth"))
