@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import json
-import threading
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from functools import partial
 from typing import Any
 
 import httpx
@@ -224,72 +223,69 @@ def _principal_of(world: Any, org_id: Any) -> Any:
     )
 
 
-class _Receiver(BaseHTTPRequestHandler):
+def public_dns(*addresses: str) -> Any:
+    """A resolver answering every name with ``addresses`` (default: one public address)."""
+
+    def resolve(host: str, port: int, **_: Any) -> list[tuple[Any, ...]]:
+        return [(2, 1, 6, "", (a, port)) for a in addresses or ("93.184.216.34",)]
+
+    return resolve
+
+
+class Receiver:
     """A recipient's webhook endpoint: fails the first delivery, then verifies and accepts."""
 
-    secret = ""
-    received: list[tuple[bool, dict[str, Any]]] = []
-    fail_first = True
+    def __init__(self) -> None:
+        self.secret = ""
+        self.received: list[tuple[bool, dict[str, Any]]] = []
+        self.requests: list[httpx.Request] = []
+        self.fail_first = True
 
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        if type(self).fail_first:
-            type(self).fail_first = False
-            self.send_response(503)
-            self.end_headers()
-            return
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        if self.fail_first:
+            self.fail_first = False
+            return httpx.Response(503)
         ok = webhooks.verify(
-            type(self).secret,
-            self.headers[webhooks.SIGNATURE_HEADER],
-            body,
-            now=int(utcnow().timestamp()) + 0,
+            self.secret,
+            request.headers[webhooks.SIGNATURE_HEADER],
+            request.content,
+            now=int(utcnow().timestamp()),
             tolerance=10**9,
         )
-        type(self).received.append((ok, json.loads(body)))
-        self.send_response(204 if ok else 401)
-        self.end_headers()
-
-    def log_message(self, *args: Any) -> None:
-        pass
+        self.received.append((ok, json.loads(request.content)))
+        return httpx.Response(204 if ok else 401)
 
 
 def test_webhook_delivery_retries_with_backoff_and_its_signature_verifies(world) -> None:  # type: ignore[no-untyped-def]
-    server = HTTPServer(("127.0.0.1", 0), _Receiver)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        svc = CorrectionService(world.session)
-        story = build(world)
-        _Receiver.secret = (
-            svc.set_webhook(
-                world.orgs["bank"],
-                f"http://127.0.0.1:{server.server_address[1]}/notices",
-                world.principals["officer"],
-            )
-            or ""
+    receiver = Receiver()
+    http = httpx.Client(transport=httpx.MockTransport(receiver))
+    svc = CorrectionService(world.session)
+    story = build(world)
+    receiver.secret = (
+        svc.set_webhook(
+            world.orgs["bank"], "https://bank.example/notices", world.principals["officer"]
         )
-        _Receiver.received, _Receiver.fail_first = [], True
-        c = correct_status(world, story)
-        [delivery] = world.session.scalars(select(WebhookDelivery))
-        now = utcnow()
-        assert svc.deliver_webhooks(now=now) == {"delivered": 0, "retrying": 1, "failed": 0}
-        assert delivery.attempts == 1 and delivery.last_status_code == 503
-        assert delivery.next_attempt_at == now + webhooks.backoff(1)
-        # not due yet: nothing is sent
-        assert svc.deliver_webhooks(now=now + timedelta(seconds=10))["retrying"] == 0
-        assert svc.deliver_webhooks(now=now + timedelta(seconds=31)) == {
-            "delivered": 1,
-            "retrying": 0,
-            "failed": 0,
-        }
-        assert delivery.state == "delivered"
-        [(verified, payload)] = _Receiver.received
-        bank_notice = next(
-            n for n in svc.notices_of(c.id) if n.organisation_id == world.orgs["bank"]
-        )
-        assert verified and payload["id"] == str(bank_notice.id)
-    finally:
-        server.shutdown()
+        or ""
+    )
+    c = correct_status(world, story)
+    [delivery] = world.session.scalars(select(WebhookDelivery))
+    now = utcnow()
+    deliver = partial(svc.deliver_webhooks, client=http, resolver=public_dns())
+    assert deliver(now=now) == {"delivered": 0, "retrying": 1, "failed": 0}
+    assert delivery.attempts == 1 and delivery.last_status_code == 503
+    assert delivery.next_attempt_at == now + webhooks.backoff(1)
+    # not due yet: nothing is sent
+    assert deliver(now=now + timedelta(seconds=10))["retrying"] == 0
+    assert deliver(now=now + timedelta(seconds=31)) == {"delivered": 1, "retrying": 0, "failed": 0}
+    assert delivery.state == "delivered"
+    [(verified, payload)] = receiver.received
+    bank_notice = next(n for n in svc.notices_of(c.id) if n.organisation_id == world.orgs["bank"])
+    assert verified and payload["id"] == str(bank_notice.id)
+    # Sent to the address that was checked, naming the host in Host (and SNI).
+    sent = receiver.requests[-1]
+    assert sent.url.host == "93.184.216.34" and sent.headers["host"] == "bank.example"
+    assert sent.extensions["sni_hostname"] == "bank.example"
 
 
 def test_webhook_gives_up_after_the_last_attempt(world) -> None:  # type: ignore[no-untyped-def]
@@ -308,7 +304,7 @@ def test_webhook_gives_up_after_the_last_attempt(world) -> None:  # type: ignore
     client = httpx.Client(transport=httpx.MockTransport(refuse))
     now = utcnow()
     for _ in range(webhooks.MAX_ATTEMPTS):
-        svc.deliver_webhooks(client=client, now=now)
+        svc.deliver_webhooks(client=client, now=now, resolver=public_dns())
         now += webhooks.MAX_DELAY
     [delivery] = world.session.scalars(select(WebhookDelivery))
     assert delivery.state == "failed" and delivery.attempts == webhooks.MAX_ATTEMPTS

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import socket
 import uuid
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
@@ -390,12 +391,23 @@ class CorrectionService:
         org = self.session.get(Organisation, organisation_id)
         if org is None:
             raise NotFound(f"organisation {organisation_id} not found")
-        if url is not None and not url.startswith(
-            ("https://", "http://127.0.0.1", "http://localhost")
-        ):
-            raise InvalidInput("a webhook URL must use https", field="url")
+        if url is not None:
+            try:
+                webhooks.check_url(url)
+            except ValueError as exc:
+                raise InvalidInput(str(exc), field="url") from None
         org.webhook_url = url
         org.webhook_secret = secrets.token_urlsafe(32) if url else None
+        host = webhooks.check_url(url).host if url else None
+        append(
+            self.session,
+            AuditRecord(
+                action="webhook.set",
+                actor_org_id=principal.organisation_id,
+                actor_user_id=principal.user_id,
+                details={"organisation_id": str(organisation_id), "host": host},
+            ),
+        )
         self.session.commit()
         return org.webhook_secret
 
@@ -405,12 +417,15 @@ class CorrectionService:
         client: httpx.Client | None = None,
         now: datetime | None = None,
         limit: int = 100,
+        resolver: webhooks.Resolver = socket.getaddrinfo,
     ) -> dict[str, int]:
         """Try every delivery that is due; returns counts of delivered, retrying and failed.
 
         Each delivery commits on its own, so a slow recipient cannot hold others back. A
         non-2xx answer or a network error schedules the next try by ``webhooks.backoff``;
         after ``webhooks.MAX_ATTEMPTS`` the delivery fails (the pull endpoint still works).
+        The URL is checked again and its host resolved with ``resolver``: every address must
+        be public, and the request goes to the checked address (no redirects followed).
         """
         now = now or utcnow()
         stmt = (
@@ -428,7 +443,7 @@ class CorrectionService:
         http = client or httpx.Client(timeout=10.0)
         try:
             for delivery in due:
-                counts[self._attempt(delivery, http, now)] += 1
+                counts[self._attempt(delivery, http, now, resolver)] += 1
                 self.session.commit()
         finally:
             if own:
@@ -439,7 +454,13 @@ class CorrectionService:
         stmt = select(WebhookDelivery).where(WebhookDelivery.notice_id == notice_id)
         return list(self.session.scalars(stmt))
 
-    def _attempt(self, delivery: WebhookDelivery, http: httpx.Client, now: datetime) -> str:
+    def _attempt(
+        self,
+        delivery: WebhookDelivery,
+        http: httpx.Client,
+        now: datetime,
+        resolver: webhooks.Resolver,
+    ) -> str:
         org = self.session.get(Organisation, delivery.organisation_id)
         notice = self.session.get(RectificationNotice, delivery.notice_id)
         delivery.attempts += 1
@@ -456,10 +477,22 @@ class CorrectionService:
             "Shareguard-Delivery": str(delivery.id),
         }
         try:
-            response = http.post(org.webhook_url, content=body, headers=headers)
+            target = webhooks.check_url(org.webhook_url)
+            address = webhooks.resolve_public(target, resolver)
+            host = target.host if target.port == 443 else f"{target.host}:{target.port}"
+            response = http.post(
+                webhooks.pinned_url(target, address),
+                content=body,
+                headers={**headers, "Host": host},
+                extensions={"sni_hostname": target.host},
+                follow_redirects=False,
+            )
             delivery.last_status_code = response.status_code
             ok = 200 <= response.status_code < 300
             delivery.last_error = "" if ok else f"HTTP {response.status_code}"
+        except ValueError as exc:
+            ok = False
+            delivery.last_error = f"refused: {exc}"[:200]
         except httpx.HTTPError as exc:
             ok = False
             delivery.last_error = type(exc).__name__

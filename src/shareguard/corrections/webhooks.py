@@ -1,4 +1,4 @@
-"""Webhook signing and the retry schedule: pure functions, no I/O.
+"""Webhook signing, the retry schedule and URL safety: pure functions (resolution aside).
 
 A recipient verifies a pushed notice by recomputing
 ``HMAC-SHA256(secret, f"{t}.{body}")`` and comparing it with the ``v1`` value of the
@@ -10,7 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
+import socket
+from collections.abc import Callable, Sequence
 from datetime import timedelta
+from typing import Any, NamedTuple
+from urllib.parse import urlsplit
 
 SIGNATURE_HEADER = "Shareguard-Signature"
 #: Seconds a signature stays acceptable to a verifier (replay window).
@@ -73,3 +78,99 @@ def backoff(attempts: int) -> timedelta:
 def schedule(max_attempts: int = MAX_ATTEMPTS) -> list[timedelta]:
     """Every delay a delivery can wait, in order (``max_attempts - 1`` retries)."""
     return [backoff(n) for n in range(1, max_attempts)]
+
+
+# URL safety ---------------------------------------------------------------------------------
+#: Host names that never leave the machine or the private network, whatever DNS says.
+_LOCAL_NAMES = ("localhost", "localhost.localdomain", "metadata.google.internal")
+_LOCAL_SUFFIXES = (".localhost", ".local", ".internal", ".home.arpa", ".lan")
+
+
+class Target(NamedTuple):
+    """A webhook URL taken apart: where to connect and what to say in Host and SNI."""
+
+    host: str
+    port: int
+    path: str
+
+
+def public_ip(address: str) -> bool:
+    """True for a globally routable unicast address: not loopback, link-local (cloud
+    metadata lives there), private, shared (CGNAT), documentation, multicast or reserved."""
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return bool(ip.is_global) and not ip.is_multicast
+
+
+def check_url(url: str) -> Target:
+    """Parse a webhook URL properly and refuse an unsafe one (ValueError says why).
+
+    https only; no user name or password in it; a host that is a public IP address or a
+    name that is not a local one. Names are resolved and checked again at delivery
+    (``resolve_public``), since DNS can point anywhere.
+    """
+    if any(ch.isspace() or ord(ch) < 32 for ch in url) or "\\" in url:
+        raise ValueError("a webhook URL may not contain spaces, control characters or backslashes")
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        raise ValueError("not a valid URL") from None
+    if parts.scheme.lower() != "https":
+        raise ValueError("a webhook URL must use https")
+    if parts.username is not None or parts.password is not None or "@" in parts.netloc:
+        raise ValueError("a webhook URL may not carry a user name or password")
+    host = (parts.hostname or "").rstrip(".").lower()
+    if not host:
+        raise ValueError("a webhook URL needs a host")
+    if parts.fragment:
+        raise ValueError("a webhook URL may not have a fragment")
+    try:
+        ipaddress.ip_address(host)
+        literal = True
+    except ValueError:
+        literal = False
+    if literal:
+        if not public_ip(host):
+            raise ValueError("a webhook URL may not point at a loopback, private or local address")
+    elif host in _LOCAL_NAMES or host.endswith(_LOCAL_SUFFIXES) or "." not in host:
+        raise ValueError("a webhook URL may not point at a local host name")
+    elif not all(label and len(label) <= 63 for label in host.split(".")) or (
+        host.rsplit(".", 1)[-1].isdigit() or host.startswith("0x")
+    ):
+        # A numeric last label is an address in disguise (127.1, 0x7f.1), never a name.
+        raise ValueError("not a valid host name")
+    return Target(
+        host, port or 443, (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    )
+
+
+Resolver = Callable[..., Sequence[tuple[Any, ...]]]
+
+
+def resolve_public(target: Target, resolver: Resolver = socket.getaddrinfo) -> str:
+    """The address to connect to: every address the host resolves to must be public.
+
+    ValueError if resolution fails or any address is not public (a name that resolves
+    partly to an internal address is refused whole, against DNS rebinding tricks).
+    """
+    try:
+        infos = resolver(target.host, target.port, proto=socket.IPPROTO_TCP)
+    except OSError:
+        raise ValueError("the webhook host could not be resolved") from None
+    addresses = [str(info[4][0]) for info in infos]
+    if not addresses:
+        raise ValueError("the webhook host could not be resolved")
+    if not all(public_ip(a) for a in addresses):
+        raise ValueError("the webhook host resolves to a loopback, private or local address")
+    return addresses[0]
+
+
+def pinned_url(target: Target, address: str) -> str:
+    """The URL with its host replaced by the checked address (Host and SNI keep the name)."""
+    host = f"[{address}]" if ":" in address else address
+    return f"https://{host}:{target.port}{target.path}"
