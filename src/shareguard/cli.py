@@ -6,6 +6,7 @@ import typer
 
 from shareguard import __version__
 from shareguard.capabilities import rooms
+from shareguard.clikit import check_serving
 
 app = typer.Typer(
     help="shareguard: governed data sharing and immigration status checks.",
@@ -56,10 +57,12 @@ def serve(
     from shareguard.config import get_settings
 
     settings = get_settings()
+    host = host or settings.host
+    check_serving(settings, host)
     uvicorn.run(
         "shareguard.web.app:create_app",
         factory=True,
-        host=host or settings.host,
+        host=host,
         port=port or settings.port,
         workers=workers,
         log_level="info",

@@ -12,10 +12,12 @@ from typing import Any, TypeVar
 import typer
 from pydantic import BaseModel
 from rich.console import Console
+from rich.panel import Panel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shareguard.accounts.principal import Principal
+from shareguard.config import Settings, serving_refusal, serving_warning
 from shareguard.errors import InvalidInput, ShareguardError
 from shareguard.storage.db import session_scope
 
@@ -85,3 +87,15 @@ def emit(data: Any, as_json: bool) -> bool:
         text = json.dumps(data, indent=2, default=str)
     sys.stdout.write(text + "\n")
     return True
+
+
+def check_serving(settings: Settings, host: str) -> None:
+    """Before serving: refuse (exit 2) the default secret outside demo mode, and shout about
+    demo mode listening beyond loopback."""
+    refusal = serving_refusal(settings)
+    if refusal:
+        err_console.print(f"[red]error:[/red] {refusal}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2)
+    warning = serving_warning(settings, host)
+    if warning:
+        err_console.print(Panel(warning, title="WARNING", style="bold red"))

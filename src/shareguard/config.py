@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
 
@@ -74,6 +75,45 @@ class Settings(BaseSettings):
     def key_dir(self) -> Path:
         """Signing keys live outside the database, beside it by default."""
         return self.data_dir / "keys"
+
+
+def is_loopback(host: str) -> bool:
+    """True for an address or name that only this machine can reach."""
+    if host.strip("[]").lower() in {"localhost", "localhost.localdomain"}:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def serving_refusal(settings: Settings) -> str | None:
+    """Why these settings must not serve at all (None if they may)."""
+    if settings.mode != "demo" and settings.secret_key == DEFAULT_SECRET:
+        return (
+            f"refusing to serve in {settings.mode} mode with the public default secret: "
+            "set SHAREGUARD_SECRET_KEY to a long random value"
+        )
+    return None
+
+
+def serving_warning(settings: Settings, host: str) -> str | None:
+    """A loud warning for demo mode reachable from other machines (None otherwise)."""
+    if settings.mode != "demo" or is_loopback(host):
+        return None
+    default = settings.secret_key == DEFAULT_SECRET
+    return (
+        f"DEMO MODE is listening on {host}, reachable from other machines. Demo mode shows "
+        "one-time sign-in codes on screen"
+        + (
+            " and signs sessions with the PUBLIC default secret, so anyone who can reach "
+            "this port can forge an officer's session"
+            if default
+            else ""
+        )
+        + ". Use it on 127.0.0.1 only, or set SHAREGUARD_MODE=production and "
+        "SHAREGUARD_SECRET_KEY."
+    )
 
 
 @lru_cache

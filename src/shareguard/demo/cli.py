@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from shareguard.clikit import console
+from shareguard.clikit import check_serving, console
 
 
 def register(app: typer.Typer) -> None:
@@ -71,6 +71,8 @@ def register(app: typer.Typer) -> None:
         console.print(f"Console: {url}/   API docs: {url}/docs   Database: {settings.url}")
         if serve:
             import uvicorn
+
+            check_serving(settings, settings.host)
 
             uvicorn.run(
                 "shareguard.web.app:create_app",

@@ -9,7 +9,7 @@ from sqlalchemy import Engine
 
 from shareguard import __version__
 from shareguard.capabilities import rooms
-from shareguard.config import Settings, get_settings
+from shareguard.config import Settings, get_settings, serving_refusal
 from shareguard.signin import configured_sender
 from shareguard.storage.db import get_engine, session_factory
 from shareguard.web import problems
@@ -20,6 +20,9 @@ API = "/api/v1"
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
     settings = settings or get_settings()
+    refusal = serving_refusal(settings)
+    if refusal:
+        raise RuntimeError(refusal)
     app = FastAPI(
         title="shareguard",
         version=__version__,
