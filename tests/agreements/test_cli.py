@@ -87,3 +87,15 @@ def test_create_show_activate_and_export_json(cli_db, tmp_path, session):
     export = runner.invoke(app, ["agreements", "export", "--format", "json"])
     assert json.loads(export.output)["agreements"] == []  # drafts are never published
     assert get_settings() is not None
+
+
+def test_an_alias_bomb_exits_2_without_a_traceback(cli_db, tmp_path, session):
+    from tests.test_yamlfile import ALIAS_BOMB
+
+    f = tmp_path / "bomb.yaml"
+    f.write_text(ALIAS_BOMB)
+    result = runner.invoke(
+        app, ["agreements", "create", "--file", str(f), "--as", "officer@test.example"]
+    )
+    assert result.exit_code == 2 and "aliases" in result.output
+    assert "Traceback" not in result.output and _count(session) == 0

@@ -215,3 +215,25 @@ def test_example_file_and_schema_download(client: TestClient, world: TestWorld) 
     assert packaged.read_text(encoding="utf-8") == example.text
     schema = client.get("/agreements/new/schema.json").json()
     assert "reference" in schema["properties"] and "parties" in schema["required"]
+
+
+def test_hostile_pastes_are_refused_with_a_message(client: TestClient, world: TestWorld) -> None:
+    from tests.test_yamlfile import ALIAS_BOMB
+
+    sign_in(client, "officer")
+    for text, needle in [
+        (ALIAS_BOMB, "anchors and aliases"),
+        ("[" * 20_000 + "]" * 20_000, "nested more than"),
+        ("reference: X-1\ntitle: a\x00b\n", "NUL or control character"),
+    ]:
+        for as_file in (False, True):
+            response = _upload(client, text, as_file=as_file)
+            assert response.status_code == 422, response.text[:300]
+            assert any(needle in m for m in error_messages(response.text))
+    # A tampered confirmation carrying a deep structure is refused too, not a server error.
+    token = csrf(client, "/agreements/new")
+    deep = client.post(
+        "/agreements/new/check", data={"csrf_token": token, "draft": "[" * 20_000 + "]" * 20_000}
+    )
+    assert deep.status_code == 422
+    assert _count(world) == 0

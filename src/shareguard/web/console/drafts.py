@@ -8,7 +8,6 @@ before ``AgreementService.create`` writes anything.
 
 from __future__ import annotations
 
-import json
 from importlib import resources
 
 from fastapi import APIRouter, Depends, Request
@@ -212,7 +211,8 @@ def create(
     if form is None:
         return _form_page(request, 413, [f"The file must be {LIMIT_TEXT} or smaller"])
     try:
-        data = AgreementIn.model_validate(json.loads(field(form, "draft")))
+        # pydantic's own JSON parser: bounded recursion, no RecursionError on deep input.
+        data = AgreementIn.model_validate_json(field(form, "draft"))
     except (ValueError, ValidationError):
         return _form_page(request, 422, ["The draft could not be read: upload the file again"])
     problems = _service_problems(session, data, None)
