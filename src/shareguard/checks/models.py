@@ -34,7 +34,11 @@ class Check(IdMixin, Base):
     """One real-time check. Its id is the check reference the checker keeps as evidence."""
 
     __tablename__ = "checks"
-    __table_args__ = (Index("ix_checks_org_at", "organisation_id", "at"),)
+    __table_args__ = (
+        Index("ix_checks_org_at", "organisation_id", "at"),
+        # Covers the reports' counts by agreement and outcome.
+        Index("ix_checks_agreement_at", "agreement_id", "at", "outcome"),
+    )
 
     at: Mapped[datetime] = mapped_column(default=utcnow)
     organisation_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("organisations.id"))

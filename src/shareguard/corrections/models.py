@@ -82,6 +82,27 @@ class RectificationNotice(IdMixin, CreatedMixin, Base):
     escalated_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
+class NoticeDisclosure(Base):
+    """One disclosure a rectification notice withdrew: its ``disclosure_ids``, a row each.
+
+    The indexed form of what the notice names, so "was this disclosure withdrawn?" (an
+    adverse action overturned) and "which notices concern this agreement?" are index
+    look-ups rather than a read of every notice's JSON.
+    """
+
+    __tablename__ = "notice_disclosures"
+    __table_args__ = (
+        Index("ix_notice_disclosures_agreement_notice", "agreement_id", "notice_id"),
+    )
+
+    notice_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("rectification_notices.id"), primary_key=True
+    )
+    disclosure_id: Mapped[uuid.UUID] = mapped_column(primary_key=True, index=True)
+    #: The agreement the withdrawn disclosure went out under (None: none named).
+    agreement_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
+
+
 class DeliveryState(enum.StrEnum):
     PENDING = "pending"
     DELIVERED = "delivered"

@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from shareguard.accounts.models import Organisation
@@ -32,6 +32,7 @@ from shareguard.corrections.models import (
     Correction,
     CorrectionState,
     DeliveryState,
+    NoticeDisclosure,
     PersonNotice,
     RectificationNotice,
     TargetKind,
@@ -113,18 +114,31 @@ def adverse_actions_standing(
         .join(AdverseAction, AdverseAction.candidate_id == Candidate.id)
         .where(Candidate.person_id == person_id)
     )
+    stmt = stmt.where(~withdrawn(Candidate.disclosure_id))
     acted_on = [str(d) for d in session.scalars(stmt) if d]
     if not acted_on:
         return 0
     if record_id is not None:
         carried = {str(r.id) for r in disclosures_of(session, str(person_id), [str(record_id)])}
         acted_on = [d for d in acted_on if d in carried]
-    withdrawn = withdrawn_disclosures(session)
-    return sum(1 for d in acted_on if d not in withdrawn)
+    return len(acted_on)
+
+
+def withdrawn(disclosure_id: Any) -> Any:
+    """SQL: a rectification notice has withdrawn this disclosure (an indexed EXISTS)."""
+    return (
+        select(NoticeDisclosure.notice_id)
+        .where(NoticeDisclosure.disclosure_id == disclosure_id)
+        .exists()
+    )
 
 
 def withdrawn_disclosures(session: Session) -> set[str]:
-    """Ids of every disclosure a rectification notice has withdrawn (its data was wrong)."""
+    """Ids of every disclosure a rectification notice has withdrawn (its data was wrong).
+
+    Reads every notice: for small worlds and as the reports' reference counting; ask
+    ``withdrawn(column)`` in SQL instead where the number of notices can grow.
+    """
     out: set[str] = set()
     for ids in session.scalars(select(RectificationNotice.disclosure_ids)):
         out.update(ids or ())
@@ -581,6 +595,13 @@ class CorrectionService:
             )
             self.session.add(notice)
             self.session.flush()
+            self.session.execute(
+                insert(NoticeDisclosure),
+                [
+                    {"notice_id": notice.id, "disclosure_id": r.id, "agreement_id": r.agreement_id}
+                    for r in items
+                ],
+            )
             org = self.session.get(Organisation, org_id)
             if org is not None and org.webhook_url:
                 self.session.add(

@@ -83,7 +83,10 @@ class Disclosure(IdMixin, Base):
     """
 
     __tablename__ = "disclosures"
-    __table_args__ = (Index("ix_disclosures_agreement_at", "agreement_id", "at"),)
+    __table_args__ = (
+        # Covers the reports' per-day counts (kind and purpose included: no table reads).
+        Index("ix_disclosures_agreement_at", "agreement_id", "at", "kind", "purpose"),
+    )
 
     at: Mapped[datetime] = mapped_column(default=utcnow)
     #: check_answer | match_result | export | credential | request | answer | inbound

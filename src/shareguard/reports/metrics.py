@@ -241,3 +241,182 @@ def flatten(report: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
         else:
             out[name] = value
     return out
+
+
+# -- folding counts the database grouped ---------------------------------------------------
+# ``sources`` counts in SQL and hands over groups (a row per kind, purpose and day; a count
+# per outcome...); these fold the groups into the same figures the row-wise functions above
+# give, so each is tested against them on hand-counted tables.
+
+#: (kind, purpose, UTC day ``YYYY-MM-DD``, count)
+DayCount = tuple[str, str, str, int]
+
+
+def period_of_day(day: str, period: str) -> str:
+    """``period_of`` for a ``YYYY-MM-DD`` day label."""
+    if period == "day":
+        return day
+    if period == "month":
+        return day[:7]
+    if period == "quarter":
+        return f"{day[:4]}-Q{(int(day[5:7]) - 1) // 3 + 1}"
+    if period == "year":
+        return day[:4]
+    raise ValueError(f"period must be one of {', '.join(PERIODS)}")
+
+
+def disclosure_figures(days: Iterable[DayCount], period: str = "month") -> dict[str, Any]:
+    """Total, by kind, by purpose and period, and yearly, from per-day counts."""
+    by_kind: Counter[str] = Counter()
+    by_pp: Counter[tuple[str, str]] = Counter()
+    yearly: Counter[int] = Counter()
+    for kind, purpose, day, n in days:
+        by_kind[str(kind) if kind is not None else "none"] += n
+        by_pp[(period_of_day(day, period), str(purpose or "none"))] += n
+        yearly[int(day[:4])] += n
+    return {
+        "total": sum(by_kind.values()),
+        "by_kind": dict(sorted(by_kind.items())),
+        "by_purpose_and_period": [
+            {"period": p, "purpose": purpose, "count": n}
+            for (p, purpose), n in sorted(by_pp.items())
+        ],
+        "yearly": [{"year": y, "disclosures": n} for y, n in sorted(yearly.items())],
+    }
+
+
+def volume_from_days(days: Iterable[DayCount], limit_per_day: int | None) -> dict[str, Any]:
+    """``volume_against_limit`` from per-day counts."""
+    per_day: Counter[str] = Counter()
+    for _kind, _purpose, day, n in days:
+        per_day[day] += n
+    busiest = max(per_day.values()) if per_day else 0
+    over = sum(1 for n in per_day.values() if limit_per_day is not None and n > limit_per_day)
+    return {
+        "limit_per_day": limit_per_day,
+        "busiest_day": busiest,
+        "days_with_disclosures": len(per_day),
+        "days_over_limit": over,
+        "peak_use": rate(busiest, limit_per_day) if limit_per_day else None,
+    }
+
+
+def pause_window(
+    paused_at: datetime | None, before: int, after: int, days: int = 180
+) -> dict[str, Any]:
+    """``pause_effect`` from the two counts either side of the pause."""
+    if paused_at is None:
+        return {"paused_at": None, "before": None, "after": None, "change": None}
+    return {
+        "paused_at": paused_at.isoformat(),
+        "window_days": days,
+        "before": before,
+        "after": after,
+        "change": rate(after - before, before),
+    }
+
+
+def checks_from_counts(by_outcome: Mapping[str, int], contested: int) -> dict[str, Any]:
+    """``checks_summary`` from counts by outcome and the number contested."""
+    total = sum(by_outcome.values())
+    return {
+        "total": total,
+        "by_outcome": dict(sorted(by_outcome.items())),
+        "referral_rate": rate(by_outcome.get("referred", 0), total),
+        "contested": contested,
+        "contest_rate": rate(contested, total),
+    }
+
+
+def match_figures(funnel: Mapping[str, int], actions: int, overturned: int) -> dict[str, Any]:
+    """``match_summary`` from the run funnel's counts and the adverse actions'."""
+    return {
+        "runs": int(funnel.get("runs", 0)),
+        "candidates": int(funnel.get("candidates", 0)),
+        "reviewed": int(funnel.get("reviewed", 0)),
+        "confirmed": int(funnel.get("confirmed", 0)),
+        "adverse_actions": actions,
+        "overturned": overturned,
+        "error_rate": rate(overturned, actions),
+    }
+
+
+def duration_figures(stats: Mapping[str, Any] | None) -> dict[str, Any]:
+    """``duration_stats`` from done/open counts and median, mean and maximum hours."""
+    stats = stats or {}
+
+    def hours(key: str) -> float | None:
+        value = stats.get(key)
+        return None if value is None else round(float(value), 2)
+
+    return {
+        "done": int(stats.get("done", 0)),
+        "open": int(stats.get("open", 0)),
+        "median_hours": hours("median_hours"),
+        "mean_hours": hours("mean_hours"),
+        "max_hours": hours("max_hours"),
+    }
+
+
+def corrections_figures(counts: Mapping[str, Any] | None) -> dict[str, Any]:
+    """``corrections_summary`` from counts of corrections and notices and the time to rectify."""
+    counts = counts or {}
+    return {
+        "corrections": int(counts.get("corrections", 0)),
+        "notices": int(counts.get("notices", 0)),
+        "acknowledged": int(counts.get("acknowledged", 0)),
+        "overdue": int(counts.get("overdue", 0)),
+        "escalated": int(counts.get("escalated", 0)),
+        "time_to_rectify": duration_figures(counts.get("time_to_rectify")),
+    }
+
+
+def exchange_figures(
+    states: Iterable[tuple[str, str, int]],
+    response: Mapping[str, Any] | None,
+    inbound: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    """``exchange_summary`` from requests counted by (state, decision kind), the response
+    time's figures and the inbound submissions' sums."""
+    by_state: Counter[str] = Counter()
+    by_reason: Counter[str] = Counter()
+    for state, kind, n in states:
+        by_state[state] += n
+        if state == "refused":
+            by_reason[str(kind) if kind is not None else "none"] += n
+    total = sum(by_state.values())
+    inbound = inbound or {}
+    refusals = dict(inbound.get("refused_by_reason") or {})
+    return {
+        "requests": {
+            "total": total,
+            "permitted": total - by_state["refused"],
+            "answered": by_state["answered"],
+            "not_held": by_state["not_held"],
+            "declined": by_state["declined"],
+            "answer_refused": by_state["answer_refused"],
+            "open": by_state["open"],
+            "refused": by_state["refused"],
+            "refused_by_reason": dict(sorted(by_reason.items())),
+            "refused_by_firewall": by_reason["firewall"],
+            "response_time": duration_figures(response),
+        },
+        "inbound": {
+            "submissions": int(inbound.get("submissions", 0)),
+            "files": int(inbound.get("files", 0)),
+            "rows": int(inbound.get("rows", 0)),
+            "accepted": int(inbound.get("accepted", 0)),
+            "refused": int(inbound.get("refused", 0)),
+            "refused_by_firewall": refusals.get("firewall", 0),
+            "refused_by_reason": refusals,
+            "quarantined": int(inbound.get("quarantined", 0)),
+        },
+    }
+
+
+def add_counts(*groups: Mapping[str, int]) -> dict[str, int]:
+    """Counts keyed alike, summed (the overall figure from every agreement's)."""
+    out: Counter[str] = Counter()
+    for g in groups:
+        out.update(g)
+    return dict(out)

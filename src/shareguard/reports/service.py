@@ -7,6 +7,7 @@ Figures come from the capability tables through ``sources`` and are computed by 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -60,9 +61,11 @@ class ReportService:
                 .order_by(Agreement.reference)
             )
         )
-        overall = self.section(None, period=period, since=since, until=until)
+        # Each large table is read once, grouped by agreement, for every section.
+        counted = Counted.load(self.session, None, since, until, now=utcnow())
+        overall = self._section(None, counted, period, since, until)
         overall["agreements"] = [
-            self.section(a, period=period, since=since, until=until) for a in agreements
+            self._section(a, counted, period, since, until) for a in agreements
         ]
         return overall
 
@@ -75,13 +78,29 @@ class ReportService:
         until: datetime | None = None,
     ) -> dict[str, Any]:
         """One report section: everything measured for one agreement (or all, when None)."""
+        counted = Counted.load(
+            self.session, agreement.id if agreement else None, since, until, now=utcnow()
+        )
+        return self._section(agreement, counted, period, since, until)
+
+    def _section(
+        self,
+        agreement: Agreement | None,
+        counted: Counted,
+        period: str,
+        since: datetime | None,
+        until: datetime | None,
+    ) -> dict[str, Any]:
         aid = agreement.id if agreement else None
         s = self.session
-        disclosed = sources.disclosures(s, aid, since, until)
-        corrections, notices = sources.notices(s, aid, since, until)
-        paused_at = sources.pause_started(s, aid)
-        refusals = metrics.refusals_summary(sources.refusals(s, aid, since, until))
-        refused = refusals["by_kind"]
+        figures = counted.figures(
+            s,
+            aid,
+            limit_per_day=agreement.limit_per_day if agreement else None,
+            period=period,
+            since=since,
+            until=until,
+        )
         out: dict[str, Any] = {
             "agreement_id": str(aid) if aid else None,
             "reference": agreement.reference if agreement else None,
@@ -89,35 +108,11 @@ class ReportService:
             "state": agreement.state if agreement else None,
             "generated_at": utcnow().isoformat(),
             "period": period,
-            "disclosures": {
-                "total": len(disclosed),
-                "by_kind": metrics.count_by(disclosed, "kind"),
-                "by_purpose_and_period": metrics.by_purpose_and_period(disclosed, period),
-                "yearly": metrics.yearly_volumes(disclosed),
-            },
-            "checks": metrics.checks_summary(sources.checks(s, aid, since, until)),
-            "matching": metrics.match_summary(
-                sources.match_runs(s, aid, since, until),
-                sources.adverse_actions(s, aid, since, until),
-            ),
-            "corrections": metrics.corrections_summary(corrections, notices, now=utcnow()),
-            "refusals": refusals,
-            "exchange": metrics.exchange_summary(
-                sources.exchange_requests(s, aid, since, until),
-                sources.inbound_batches(s, aid, since, until),
-            ),
-            "volume": metrics.volume_against_limit(
-                disclosed, agreement.limit_per_day if agreement else None
-            ),
-            "pause_effect": {
-                **metrics.pause_effect(disclosed, paused_at),
-                **metrics.pause_cut(len(disclosed), refused.get("pause", 0)),
-            },
-            "exemptions_used": sources.exemptions(s, aid),
+            **figures,
         }
         if agreement is not None:
             out["direction"] = direction(s, agreement)
-            names = dict(s.execute(select(Organisation.id, Organisation.name)).tuples().all())
+            names = {i: n for i, n in s.execute(select(Organisation.id, Organisation.name))}
             out["disclosers"] = [names.get(o, "?") for o in agreement.disclosers()]
             out["recipients"] = [names.get(o, "?") for o in agreement.recipients()]
             out["review_date"] = (
@@ -250,6 +245,124 @@ class ReportService:
                     }
                 )
         return out
+
+
+@dataclass
+class Counted:
+    """What the database counted for a report, grouped by agreement (``sources``).
+
+    Loaded for one agreement, or (``agreement_id`` None) for all of them at once together
+    with the overall figures that are not the sum of the agreements' (a notice or a
+    correction may concern several agreements; medians do not add up).
+    """
+
+    days: dict[sources.Key, list[sources.DayRow]]
+    outcomes: dict[sources.Key, dict[str, int]]
+    contested: dict[sources.Key, int]
+    refusals: dict[sources.Key, dict[str, int]]
+    funnel: dict[sources.Key, dict[str, int]]
+    adverse: dict[sources.Key, tuple[int, int]]
+    notices: dict[sources.Key, dict[str, Any]]
+    requests: dict[sources.Key, list[tuple[str, str, int]]]
+    responses: dict[sources.Key, dict[str, Any]]
+    inbound: dict[sources.Key, dict[str, Any]]
+    overall: bool
+    #: The overall figures not summed from the agreements' (set when ``overall``).
+    all_notices: dict[str, Any] | None = None
+    all_responses: dict[str, Any] | None = None
+
+    @classmethod
+    def load(
+        cls,
+        session: Session,
+        agreement_id: uuid.UUID | None,
+        since: datetime | None,
+        until: datetime | None,
+        *,
+        now: datetime,
+    ) -> Counted:
+        s, aid, window = session, agreement_id, (since, until)
+        overall = agreement_id is None
+        counted = cls(
+            days=sources.disclosure_days(s, aid, *window),
+            outcomes=sources.check_outcomes(s, aid, *window),
+            contested=sources.contested_checks(s, aid, *window),
+            refusals=sources.refusal_kinds(s, aid, *window),
+            funnel=sources.run_funnel(s, aid, *window),
+            adverse=sources.adverse_counts(s, aid, *window),
+            notices=sources.notice_figures(s, aid, *window, now=now),
+            requests=sources.request_states(s, aid, *window),
+            responses=sources.response_times(s, aid, *window),
+            inbound=sources.inbound_totals(s, aid, *window),
+            overall=overall,
+        )
+        if overall:
+            counted.all_notices = sources.notice_figures(s, None, *window, now=now, overall=True)[
+                None
+            ]
+            counted.all_responses = sources.response_times(s, None, *window, overall=True).get(None)
+        return counted
+
+    def figures(
+        self,
+        session: Session,
+        agreement_id: uuid.UUID | None,
+        *,
+        limit_per_day: int | None,
+        period: str,
+        since: datetime | None,
+        until: datetime | None,
+    ) -> dict[str, Any]:
+        """The measured part of one section: the agreement's groups, or every group summed."""
+
+        def pick(groups: dict[sources.Key, Any]) -> list[Any]:
+            if agreement_id is None:
+                return list(groups.values())
+            return [groups[agreement_id]] if agreement_id in groups else []
+
+        days = [d for group in pick(self.days) for d in group]
+        refused = metrics.add_counts(*pick(self.refusals))
+        funnel = metrics.add_counts(*pick(self.funnel))
+        adverse = pick(self.adverse)
+        inbound = pick(self.inbound)
+        inbound_sum: dict[str, Any] = metrics.add_counts(
+            *({k: v for k, v in i.items() if k != "refused_by_reason"} for i in inbound)
+        )
+        inbound_sum["refused_by_reason"] = metrics.add_counts(
+            *(i["refused_by_reason"] for i in inbound)
+        )
+        if agreement_id is None:
+            notices, responses = self.all_notices, self.all_responses
+        else:
+            notices = self.notices.get(agreement_id)
+            responses = self.responses.get(agreement_id)
+        disclosed = metrics.disclosure_figures(days, period)
+        paused_at = sources.pause_started(session, agreement_id)
+        before, after = (
+            sources.disclosures_around(session, agreement_id, paused_at, 180, since, until)
+            if paused_at is not None
+            else (0, 0)
+        )
+        return {
+            "disclosures": disclosed,
+            "checks": metrics.checks_from_counts(
+                metrics.add_counts(*pick(self.outcomes)), sum(pick(self.contested))
+            ),
+            "matching": metrics.match_figures(
+                funnel, sum(a for a, _ in adverse), sum(o for _, o in adverse)
+            ),
+            "corrections": metrics.corrections_figures(notices),
+            "refusals": {"total": sum(refused.values()), "by_kind": dict(sorted(refused.items()))},
+            "exchange": metrics.exchange_figures(
+                [r for group in pick(self.requests) for r in group], responses, inbound_sum
+            ),
+            "volume": metrics.volume_from_days(days, limit_per_day),
+            "pause_effect": {
+                **metrics.pause_window(paused_at, before, after),
+                **metrics.pause_cut(disclosed["total"], refused.get("pause", 0)),
+            },
+            "exemptions_used": sources.exemptions(session, agreement_id),
+        }
 
 
 def _assessment_dict(a: ValueAssessment) -> dict[str, Any]:

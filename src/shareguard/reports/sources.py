@@ -1,21 +1,75 @@
-"""Read the rows reports need from each capability's tables (reads only, ids and codes only).
+"""Report figures counted by the database: aggregations over indexed columns (reads only).
 
-Each function returns plain dicts for ``metrics``; ``agreement_id`` narrows to one agreement.
+Each function returns its counts grouped by agreement (``Key``: the agreement's id, or None
+for what happened under no agreement), narrowed to one agreement when ``agreement_id`` is
+given; so the overall report reads each large table once for every agreement at the same
+time. ``metrics`` folds the groups into the report's figures. Nothing here reads a row per
+disclosure, check or audit entry into Python.
+
+The figures must agree exactly with counting every row in Python (``rows``) and with the
+audit log; tests hold them to both, on SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from collections import defaultdict
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Float, String, and_, case, distinct, func, select
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 
-Rows = list[dict[str, Any]]
+Key = uuid.UUID | None
+#: (kind, purpose, UTC day ``YYYY-MM-DD``, disclosures)
+DayRow = tuple[str, str, str, int]
 
 
-def _since(stmt: Any, column: Any, since: datetime | None, until: datetime | None) -> Any:
+# -- dialect-neutral expressions -----------------------------------------------------------
+class utc_day(FunctionElement[str]):
+    """The UTC calendar day of a stored time, as ``YYYY-MM-DD`` text."""
+
+    type = String()
+    inherit_cache = True
+    name = "utc_day"
+
+
+@compiles(utc_day, "sqlite")
+def _utc_day_sqlite(element: utc_day, compiler: SQLCompiler, **kw: Any) -> str:
+    # SQLite keeps UTC times as ``YYYY-MM-DD HH:MM:SS.ffffff`` text (storage.base).
+    return f"substr({compiler.process(element.clauses, **kw)}, 1, 10)"
+
+
+@compiles(utc_day, "postgresql")
+def _utc_day_pg(element: utc_day, compiler: SQLCompiler, **kw: Any) -> str:
+    column = compiler.process(element.clauses, **kw)
+    return f"to_char(({column}) AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
+
+
+class hours_between(FunctionElement[float]):
+    """Hours from the first time to the second (NULL when either is NULL)."""
+
+    type = Float()
+    inherit_cache = True
+    name = "hours_between"
+
+
+@compiles(hours_between, "sqlite")
+def _hours_sqlite(element: hours_between, compiler: SQLCompiler, **kw: Any) -> str:
+    start, end = (compiler.process(c, **kw) for c in element.clauses)
+    return f"((julianday({end}) - julianday({start})) * 24.0)"
+
+
+@compiles(hours_between, "postgresql")
+def _hours_pg(element: hours_between, compiler: SQLCompiler, **kw: Any) -> str:
+    start, end = (compiler.process(c, **kw) for c in element.clauses)
+    return f"(EXTRACT(EPOCH FROM ({end} - {start})) / 3600.0)"
+
+
+def _window(stmt: Any, column: Any, since: datetime | None, until: datetime | None) -> Any:
     if since is not None:
         stmt = stmt.where(column >= since)
     if until is not None:
@@ -23,36 +77,427 @@ def _since(stmt: Any, column: Any, since: datetime | None, until: datetime | Non
     return stmt
 
 
-def disclosures(
+def _scope(stmt: Any, column: Any, agreement_id: Key) -> Any:
+    return stmt if agreement_id is None else stmt.where(column == agreement_id)
+
+
+def _int(value: Any) -> int:
+    return int(value or 0)
+
+
+# -- disclosures ---------------------------------------------------------------------------
+def disclosure_days(
     session: Session,
-    agreement_id: uuid.UUID | None = None,
+    agreement_id: Key = None,
     since: datetime | None = None,
     until: datetime | None = None,
-) -> Rows:
-    """Disclosures made (the one door's record): ``id, kind, agreement_id, purpose, at``."""
+) -> dict[Key, list[DayRow]]:
+    """Disclosures per (kind, purpose, UTC day), by agreement: one pass over the index."""
     from shareguard.policy.models import Disclosure
 
+    day = utc_day(Disclosure.at)
     stmt = select(
-        Disclosure.id,
-        Disclosure.kind,
-        Disclosure.agreement_id,
-        Disclosure.purpose,
-        Disclosure.recipient_org_id,
-        Disclosure.at,
+        Disclosure.agreement_id, Disclosure.kind, Disclosure.purpose, day, func.count()
+    ).group_by(Disclosure.agreement_id, Disclosure.kind, Disclosure.purpose, day)
+    stmt = _window(_scope(stmt, Disclosure.agreement_id, agreement_id), Disclosure.at, since, until)
+    out: dict[Key, list[DayRow]] = defaultdict(list)
+    for aid, kind, purpose, d, n in session.execute(stmt):
+        out[aid].append((kind, purpose, d, int(n)))
+    return out
+
+
+def disclosures_around(
+    session: Session,
+    agreement_id: Key,
+    moment: datetime,
+    days: int = 180,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> tuple[int, int]:
+    """Disclosures in the ``days`` before ``moment`` and in the ``days`` from it (one agreement,
+    or all when None)."""
+    from shareguard.policy.models import Disclosure
+
+    at = Disclosure.at
+    stmt = select(
+        func.sum(case((at < moment, 1), else_=0)), func.sum(case((at >= moment, 1), else_=0))
+    ).where(at >= moment - timedelta(days=days), at < moment + timedelta(days=days))
+    stmt = _window(_scope(stmt, Disclosure.agreement_id, agreement_id), at, since, until)
+    before, after = session.execute(stmt).one()
+    return _int(before), _int(after)
+
+
+# -- checks --------------------------------------------------------------------------------
+def check_outcomes(
+    session: Session,
+    agreement_id: Key = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> dict[Key, dict[str, int]]:
+    """Checks by outcome, by agreement."""
+    from shareguard.checks.models import Check
+
+    stmt = select(Check.agreement_id, Check.outcome, func.count()).group_by(
+        Check.agreement_id, Check.outcome
     )
+    stmt = _window(_scope(stmt, Check.agreement_id, agreement_id), Check.at, since, until)
+    out: dict[Key, dict[str, int]] = defaultdict(dict)
+    for aid, outcome, n in session.execute(stmt):
+        out[aid][str(outcome)] = int(n)
+    return out
+
+
+def contested_checks(
+    session: Session,
+    agreement_id: Key = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> dict[Key, int]:
+    """Checks with a contest case, by agreement."""
+    from shareguard.checks.models import Case, CaseKind, Check
+
+    stmt = (
+        select(Check.agreement_id, func.count(distinct(Check.id)))
+        .join(Case, and_(Case.check_id == Check.id, Case.kind == CaseKind.CONTEST))
+        .group_by(Check.agreement_id)
+    )
+    stmt = _window(_scope(stmt, Check.agreement_id, agreement_id), Check.at, since, until)
+    return {aid: int(n) for aid, n in session.execute(stmt)}
+
+
+# -- refusals (from the audit log) ---------------------------------------------------------
+def refusal_kinds(
+    session: Session,
+    agreement_id: Key = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> dict[Key, dict[str, int]]:
+    """Requests the policy refused (``policy.deny`` entries) by kind, by agreement."""
+    from shareguard.audit.models import AuditEntry
+
+    kind = func.coalesce(
+        func.nullif(AuditEntry.details["kind"].as_string(), ""),
+        func.nullif(AuditEntry.reasons[0].as_string(), ""),
+        "other",
+    )
+    stmt = (
+        select(AuditEntry.agreement_id, kind, func.count())
+        .where(AuditEntry.action == "policy.deny", AuditEntry.decision == "deny")
+        .group_by(AuditEntry.agreement_id, kind)
+    )
+    stmt = _window(_scope(stmt, AuditEntry.agreement_id, agreement_id), AuditEntry.at, since, until)
+    out: dict[Key, dict[str, int]] = defaultdict(dict)
+    for aid, k, n in session.execute(stmt):
+        out[aid][str(k)] = out[aid].get(str(k), 0) + int(n)
+    return out
+
+
+def exemptions(session: Session, agreement_id: Key = None) -> int:
+    """How many times an exemption from subject access was applied."""
+    from shareguard.audit.models import AuditEntry, AuditExemption
+
+    stmt = select(func.count()).select_from(AuditExemption)
     if agreement_id is not None:
-        stmt = stmt.where(Disclosure.agreement_id == agreement_id)
-    stmt = _since(stmt, Disclosure.at, since, until)
-    return [r._asdict() for r in session.execute(stmt)]
+        stmt = stmt.join(AuditEntry, AuditEntry.seq == AuditExemption.entry_seq).where(
+            AuditEntry.agreement_id == agreement_id
+        )
+    return _int(session.scalar(stmt))
+
+
+# -- matching ------------------------------------------------------------------------------
+def run_funnel(
+    session: Session,
+    agreement_id: Key = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> dict[Key, dict[str, int]]:
+    """Match runs, their candidates, reviewed (state not pending) and confirmed, by agreement."""
+    from shareguard.matching.models import Candidate, MatchRun
+
+    runs = select(MatchRun.agreement_id, func.count()).group_by(MatchRun.agreement_id)
+    runs = _window(
+        _scope(runs, MatchRun.agreement_id, agreement_id), MatchRun.created_at, since, until
+    )
+    state = Candidate.review_state
+    reviewed = case((and_(state.is_not(None), state != "pending"), 1), else_=0)
+    cands = (
+        select(
+            MatchRun.agreement_id,
+            func.count(Candidate.id),
+            func.sum(reviewed),
+            func.sum(case((state == "same", 1), else_=0)),
+        )
+        .join(Candidate, Candidate.run_id == MatchRun.id)
+        .group_by(MatchRun.agreement_id)
+    )
+    cands = _window(
+        _scope(cands, MatchRun.agreement_id, agreement_id), MatchRun.created_at, since, until
+    )
+    out: dict[Key, dict[str, int]] = {}
+    for aid, n in session.execute(runs):
+        out[aid] = {"runs": int(n), "candidates": 0, "reviewed": 0, "confirmed": 0}
+    for aid, n, rev, conf in session.execute(cands):
+        out[aid].update(candidates=int(n), reviewed=_int(rev), confirmed=_int(conf))
+    return out
+
+
+def adverse_counts(
+    session: Session,
+    agreement_id: Key = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> dict[Key, tuple[int, int]]:
+    """(adverse actions, overturned) by agreement; overturned when a rectification notice
+    withdrew the disclosure the action rested on."""
+    from shareguard.corrections.service import withdrawn
+    from shareguard.matching.models import AdverseAction, Candidate
+
+    overturned = case(
+        (and_(Candidate.disclosure_id.is_not(None), withdrawn(Candidate.disclosure_id)), 1),
+        else_=0,
+    )
+    stmt = (
+        select(AdverseAction.agreement_id, func.count(), func.sum(overturned))
+        .join(Candidate, Candidate.id == AdverseAction.candidate_id)
+        .group_by(AdverseAction.agreement_id)
+    )
+    stmt = _window(
+        _scope(stmt, AdverseAction.agreement_id, agreement_id),
+        AdverseAction.reported_at,
+        since,
+        until,
+    )
+    return {aid: (int(n), _int(o)) for aid, n, o in session.execute(stmt)}
+
+
+# -- durations -----------------------------------------------------------------------------
+def durations(session: Session, base: Any, *, grouped: bool) -> dict[Key, dict[str, Any]]:
+    """Done, open, median, mean and maximum hours of ``base``'s (key, start, end) rows.
+
+    ``base`` selects columns labelled ``key``, ``start`` and ``end`` (end NULL: still open);
+    ``grouped`` gives figures per key, else one set under the key None. The median (the
+    mean of the two middle values for an even count, as ``statistics.median``) is taken with
+    window functions, which SQLite and PostgreSQL both have.
+    """
+    sub = base.subquery()
+    hours = hours_between(sub.c.start, sub.c.end)
+    key = sub.c.key if grouped else None
+    done = func.count(sub.c.end)
+    totals = select(done, func.count() - done, func.avg(hours), func.max(hours))
+    totals = totals.add_columns(sub.c.key).group_by(sub.c.key) if grouped else totals
+    out: dict[Key, dict[str, Any]] = {}
+    for row in session.execute(totals):
+        done, open_, mean, longest = row[:4]
+        out[row[4] if grouped else None] = {
+            "done": int(done),
+            "open": int(open_),
+            "mean_hours": None if mean is None else float(mean),
+            "max_hours": None if longest is None else float(longest),
+            "median_hours": None,
+        }
+    partition = [key] if key is not None else []
+    ranked = (
+        select(
+            sub.c.key,
+            hours.label("h"),
+            func.row_number().over(partition_by=partition, order_by=hours).label("rn"),
+            func.count().over(partition_by=partition).label("n"),
+        )
+        .where(sub.c.end.is_not(None))
+        .subquery()
+    )
+    middle = ranked.c.rn.in_([(ranked.c.n + 1) // 2, (ranked.c.n + 2) // 2])
+    median = select(func.avg(ranked.c.h)).where(middle)
+    if grouped:
+        median = median.add_columns(ranked.c.key).group_by(ranked.c.key)
+    for row in session.execute(median):
+        k = row[1] if grouped else None
+        if k in out and row[0] is not None:
+            out[k]["median_hours"] = float(row[0])
+    return out
+
+
+# -- corrections and notices ---------------------------------------------------------------
+def notice_figures(
+    session: Session,
+    agreement_id: Key = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    *,
+    now: datetime,
+    overall: bool = False,
+) -> dict[Key, dict[str, Any]]:
+    """Corrections and rectification notices: per agreement the notices naming it (and the
+    corrections behind them); with ``overall``, every notice and correction under None."""
+    from shareguard.corrections.models import Correction, NoticeDisclosure, RectificationNotice
+
+    n = RectificationNotice
+    figures = [
+        func.count(),
+        func.count(distinct(n.correction_id)),
+        func.count(n.acknowledged_at),
+        func.sum(case((and_(n.acknowledged_at.is_(None), n.deadline < now), 1), else_=0)),
+        func.count(n.escalated_at),
+    ]
+    out: dict[Key, dict[str, Any]] = {}
+
+    def put(k: Key, row: Any) -> None:
+        out[k] = {
+            "notices": int(row[0]),
+            "corrections": int(row[1]),
+            "acknowledged": int(row[2]),
+            "overdue": _int(row[3]),
+            "escalated": int(row[4]),
+            "time_to_rectify": {"done": 0, "open": 0},
+        }
+
+    if overall:
+        row = session.execute(_window(select(*figures), n.created_at, since, until)).one()
+        put(None, row)
+        count = select(func.count()).select_from(Correction)
+        out[None]["corrections"] = _int(
+            session.scalar(_window(count, Correction.created_at, since, until))
+        )
+        base = select(
+            n.first_disclosed_at.label("start"), n.acknowledged_at.label("end"), n.id.label("key")
+        )
+        timed = durations(session, _window(base, n.created_at, since, until), grouped=False)
+    else:
+        pairs = select(NoticeDisclosure.agreement_id, NoticeDisclosure.notice_id).distinct()
+        pairs = _scope(
+            pairs.where(NoticeDisclosure.agreement_id.is_not(None)),
+            NoticeDisclosure.agreement_id,
+            agreement_id,
+        ).subquery()
+        stmt = (
+            select(pairs.c.agreement_id, *figures)
+            .join(n, n.id == pairs.c.notice_id)
+            .group_by(pairs.c.agreement_id)
+        )
+        for row in session.execute(_window(stmt, n.created_at, since, until)):
+            put(row[0], row[1:])
+        base = select(
+            pairs.c.agreement_id.label("key"),
+            n.first_disclosed_at.label("start"),
+            n.acknowledged_at.label("end"),
+        ).join(n, n.id == pairs.c.notice_id)
+        timed = durations(session, _window(base, n.created_at, since, until), grouped=True)
+    for k, stats in timed.items():
+        if k in out:
+            out[k]["time_to_rectify"] = stats
+    return out
+
+
+# -- the door's other way ------------------------------------------------------------------
+def request_states(
+    session: Session,
+    agreement_id: Key = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> dict[Key, list[tuple[str, str, int]]]:
+    """Requests to partners per (state, the door's decision kind), by agreement."""
+    from shareguard.exchange.models import ExchangeRequest
+
+    r = ExchangeRequest
+    stmt = select(r.agreement_id, r.state, r.decision_kind, func.count()).group_by(
+        r.agreement_id, r.state, r.decision_kind
+    )
+    stmt = _window(_scope(stmt, r.agreement_id, agreement_id), r.created_at, since, until)
+    out: dict[Key, list[tuple[str, str, int]]] = defaultdict(list)
+    for aid, state, kind, n in session.execute(stmt):
+        out[aid].append((str(state), str(kind), int(n)))
+    return out
+
+
+def response_times(
+    session: Session,
+    agreement_id: Key = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    *,
+    overall: bool = False,
+) -> dict[Key, dict[str, Any]]:
+    """Hours from a request (not refused) to the partner's answer, by agreement or overall."""
+    from shareguard.exchange.models import ExchangeRequest
+
+    r = ExchangeRequest
+    base = select(
+        r.agreement_id.label("key"), r.created_at.label("start"), r.answered_at.label("end")
+    ).where(r.state != "refused")
+    base = _window(_scope(base, r.agreement_id, agreement_id), r.created_at, since, until)
+    return durations(session, base, grouped=not overall)
+
+
+def inbound_totals(
+    session: Session,
+    agreement_id: Key = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> dict[Key, dict[str, Any]]:
+    """What partners sent in, by agreement: submissions, files, rows, accepted, refused
+    (and by the door's reason), quarantined."""
+    from shareguard.exchange.models import InboundBatch
+
+    b = InboundBatch
+    stmt = select(
+        b.agreement_id,
+        func.count(),
+        func.sum(case((b.source == "file", 1), else_=0)),
+        func.sum(b.rows),
+        func.sum(b.accepted),
+        func.sum(b.refused),
+        func.sum(b.quarantined),
+    ).group_by(b.agreement_id)
+    stmt = _window(_scope(stmt, b.agreement_id, agreement_id), b.created_at, since, until)
+    out: dict[Key, dict[str, Any]] = {}
+    for aid, subs, files, rows, accepted, refused, quarantined in session.execute(stmt):
+        out[aid] = {
+            "submissions": int(subs),
+            "files": _int(files),
+            "rows": _int(rows),
+            "accepted": _int(accepted),
+            "refused": _int(refused),
+            "quarantined": _int(quarantined),
+            "refused_by_reason": {},
+        }
+    # Each submission keeps its refusals as {reason: count}: sum them by reason in SQL.
+    each = "json_each_text" if session.get_bind().dialect.name == "postgresql" else "json_each"
+    reasons = getattr(func, each)(b.refusals).table_valued("key", "value")
+    stmt = (
+        select(b.agreement_id, reasons.c.key, func.sum(reasons.c.value.cast(Float)))
+        .select_from(b)
+        .join(reasons, reasons.c.key.is_not(None))
+        .where(b.refused > 0)
+        .group_by(b.agreement_id, reasons.c.key)
+    )
+    stmt = _window(_scope(stmt, b.agreement_id, agreement_id), b.created_at, since, until)
+    for aid, reason, n in session.execute(stmt):
+        if aid in out:
+            out[aid]["refused_by_reason"][str(reason)] = int(n)
+    return out
+
+
+# -- pauses --------------------------------------------------------------------------------
+def pause_started(session: Session, agreement_id: Key = None) -> datetime | None:
+    """When the first pause affecting the agreement (or any) began, if ever."""
+    from shareguard.agreements.models import AgreementEvent
+    from shareguard.policy.models import Pause
+
+    stmt = select(func.min(AgreementEvent.at)).where(AgreementEvent.action == "pause")
+    found = session.scalar(_scope(stmt, AgreementEvent.agreement_id, agreement_id))
+    candidates: list[datetime] = [found] if found is not None else []
+    # Pauses are few (a register of them): their JSON scope is read as it is.
+    for starts_at, scope in session.execute(select(Pause.starts_at, Pause.agreement_ids)):
+        if agreement_id is None or not scope or str(agreement_id) in scope:
+            candidates.append(starts_at)
+    return min(candidates) if candidates else None
 
 
 def yearly_disclosures(session: Session, agreement_id: uuid.UUID) -> list[dict[str, int]]:
     """``[{year, disclosures}]`` for one agreement, counted by the database (public register)."""
-    from sqlalchemy import func
-
     from shareguard.policy.models import Disclosure
 
-    year = func.extract("year", Disclosure.at)
+    year = func.substr(utc_day(Disclosure.at), 1, 4)
     stmt = (
         select(year, func.count())
         .where(Disclosure.agreement_id == agreement_id)
@@ -60,211 +505,3 @@ def yearly_disclosures(session: Session, agreement_id: uuid.UUID) -> list[dict[s
         .order_by(year)
     )
     return [{"year": int(y), "disclosures": int(n)} for y, n in session.execute(stmt)]
-
-
-def refusals(
-    session: Session,
-    agreement_id: uuid.UUID | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-) -> Rows:
-    """Requests the policy refused, from the audit log: ``kind`` is firewall, pause, limit..."""
-    from shareguard.audit.models import AuditEntry
-
-    stmt = select(AuditEntry).where(
-        AuditEntry.action == "policy.deny", AuditEntry.decision == "deny"
-    )
-    if agreement_id is not None:
-        stmt = stmt.where(AuditEntry.agreement_id == agreement_id)
-    stmt = _since(stmt, AuditEntry.at, since, until)
-    out = []
-    for e in session.scalars(stmt):
-        details = e.details or {}
-        kind = details.get("kind") or (e.reasons[0] if e.reasons else "other")
-        out.append({"kind": str(kind), "agreement_id": e.agreement_id, "at": e.at, "seq": e.seq})
-    return out
-
-
-def checks(
-    session: Session,
-    agreement_id: uuid.UUID | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-) -> Rows:
-    """Checks with outcome and whether they were contested."""
-    from shareguard.checks.models import Case, CaseKind, Check
-
-    contested = set(session.scalars(select(Case.check_id).where(Case.kind == CaseKind.CONTEST)))
-    stmt = select(Check.id, Check.agreement_id, Check.purpose, Check.outcome, Check.at)
-    if agreement_id is not None:
-        stmt = stmt.where(Check.agreement_id == agreement_id)
-    stmt = _since(stmt, Check.at, since, until)
-    return [{**r._asdict(), "contested": r.id in contested} for r in session.execute(stmt)]
-
-
-def match_runs(
-    session: Session,
-    agreement_id: uuid.UUID | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-) -> Rows:
-    """Per run: candidates, reviewed (any review state but pending), confirmed (same)."""
-    from shareguard.matching.models import Candidate, MatchRun
-
-    stmt = select(MatchRun.id, MatchRun.agreement_id, MatchRun.created_at)
-    if agreement_id is not None:
-        stmt = stmt.where(MatchRun.agreement_id == agreement_id)
-    stmt = _since(stmt, MatchRun.created_at, since, until)
-    runs = {
-        r.id: {**r._asdict(), "candidates": 0, "reviewed": 0, "confirmed": 0}
-        for r in session.execute(stmt)
-    }
-    if runs:
-        cands = select(Candidate.run_id, Candidate.review_state).where(
-            Candidate.run_id.in_(list(runs))
-        )
-        for run_id, state in session.execute(cands):
-            row = runs[run_id]
-            row["candidates"] += 1
-            if state and state != "pending":
-                row["reviewed"] += 1
-            if state == "same":
-                row["confirmed"] += 1
-    return list(runs.values())
-
-
-def adverse_actions(
-    session: Session,
-    agreement_id: uuid.UUID | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-) -> Rows:
-    """Adverse actions reported; ``overturned`` when a notice withdrew the data behind them."""
-    from shareguard.corrections.service import withdrawn_disclosures
-    from shareguard.matching.models import AdverseAction, Candidate
-
-    stmt = select(
-        AdverseAction.id,
-        AdverseAction.agreement_id,
-        AdverseAction.kind,
-        AdverseAction.reported_at,
-        Candidate.disclosure_id,
-    ).join(Candidate, Candidate.id == AdverseAction.candidate_id)
-    if agreement_id is not None:
-        stmt = stmt.where(AdverseAction.agreement_id == agreement_id)
-    stmt = _since(stmt, AdverseAction.reported_at, since, until)
-    withdrawn = withdrawn_disclosures(session)
-    return [
-        {**r._asdict(), "overturned": bool(r.disclosure_id) and str(r.disclosure_id) in withdrawn}
-        for r in session.execute(stmt)
-    ]
-
-
-def notices(
-    session: Session,
-    agreement_id: uuid.UUID | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-) -> tuple[Rows, Rows]:
-    """(corrections, notices) — for one agreement, those whose notices name it."""
-    from shareguard.corrections.models import Correction, RectificationNotice
-
-    stmt = select(RectificationNotice)
-    stmt = _since(stmt, RectificationNotice.created_at, since, until)
-    rows = [
-        n
-        for n in session.scalars(stmt)
-        if agreement_id is None or str(agreement_id) in (n.agreement_ids or [])
-    ]
-    notice_rows = [
-        {
-            "id": n.id,
-            "correction_id": n.correction_id,
-            "organisation_id": n.organisation_id,
-            "disclosed_at": n.first_disclosed_at,
-            "acknowledged_at": n.acknowledged_at,
-            "deadline": n.deadline,
-            "escalated_at": n.escalated_at,
-        }
-        for n in rows
-    ]
-    if agreement_id is None:
-        cstmt = _since(select(Correction.id, Correction.state), Correction.created_at, since, until)
-        corrections = [r._asdict() for r in session.execute(cstmt)]
-    else:
-        ids = {n.correction_id for n in rows}
-        corrections = [{"id": i} for i in sorted(ids, key=str)]
-    return corrections, notice_rows
-
-
-def exemptions(session: Session, agreement_id: uuid.UUID | None = None) -> int:
-    """How many times an exemption from subject access was applied."""
-    from shareguard.audit.models import AuditEntry, AuditExemption
-
-    stmt = select(AuditExemption.id)
-    if agreement_id is not None:
-        stmt = stmt.join(AuditEntry, AuditEntry.seq == AuditExemption.entry_seq).where(
-            AuditEntry.agreement_id == agreement_id
-        )
-    return len(list(session.scalars(stmt)))
-
-
-def pause_started(session: Session, agreement_id: uuid.UUID | None = None) -> datetime | None:
-    """When the first pause affecting the agreement (or any) began, if ever."""
-    from shareguard.agreements.models import AgreementEvent
-
-    candidates: list[datetime] = []
-    stmt = select(AgreementEvent.at).where(AgreementEvent.action == "pause")
-    if agreement_id is not None:
-        stmt = stmt.where(AgreementEvent.agreement_id == agreement_id)
-    candidates += list(session.scalars(stmt))
-    from shareguard.policy.models import Pause
-
-    for p in session.scalars(select(Pause)):
-        if agreement_id is None or not p.agreement_ids or str(agreement_id) in p.agreement_ids:
-            candidates.append(p.starts_at)
-    return min(candidates) if candidates else None
-
-
-def exchange_requests(
-    session: Session,
-    agreement_id: uuid.UUID | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-) -> Rows:
-    """Requests to partners: ``state, decision_kind, created_at, answered_at``."""
-    from shareguard.exchange.models import ExchangeRequest
-
-    stmt = select(
-        ExchangeRequest.state,
-        ExchangeRequest.decision_kind,
-        ExchangeRequest.created_at,
-        ExchangeRequest.answered_at,
-    )
-    if agreement_id is not None:
-        stmt = stmt.where(ExchangeRequest.agreement_id == agreement_id)
-    stmt = _since(stmt, ExchangeRequest.created_at, since, until)
-    return [dict(r._mapping) for r in session.execute(stmt)]
-
-
-def inbound_batches(
-    session: Session,
-    agreement_id: uuid.UUID | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-) -> Rows:
-    """Submissions partners made: ``source, rows, accepted, refused, quarantined, refusals``."""
-    from shareguard.exchange.models import InboundBatch
-
-    stmt = select(
-        InboundBatch.source,
-        InboundBatch.rows,
-        InboundBatch.accepted,
-        InboundBatch.refused,
-        InboundBatch.quarantined,
-        InboundBatch.refusals,
-    )
-    if agreement_id is not None:
-        stmt = stmt.where(InboundBatch.agreement_id == agreement_id)
-    stmt = _since(stmt, InboundBatch.created_at, since, until)
-    return [dict(r._mapping) for r in session.execute(stmt)]

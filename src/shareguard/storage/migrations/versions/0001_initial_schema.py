@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-06 04:13:15.627090
+Create Date: 2026-12-06 04:24:55.222876
 """
 
 import sqlalchemy as sa
@@ -192,6 +192,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_checks")),
     )
     with op.batch_alter_table("checks", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_checks_agreement_at", ["agreement_id", "at", "outcome"], unique=False
+        )
         batch_op.create_index("ix_checks_org_at", ["organisation_id", "at"], unique=False)
         batch_op.create_index(batch_op.f("ix_checks_person_id"), ["person_id"], unique=False)
 
@@ -799,7 +802,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_disclosures")),
     )
     with op.batch_alter_table("disclosures", schema=None) as batch_op:
-        batch_op.create_index("ix_disclosures_agreement_at", ["agreement_id", "at"], unique=False)
+        batch_op.create_index(
+            "ix_disclosures_agreement_at", ["agreement_id", "at", "kind", "purpose"], unique=False
+        )
         batch_op.create_index(
             batch_op.f("ix_disclosures_discloser_org_id"), ["discloser_org_id"], unique=False
         )
@@ -1289,6 +1294,26 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_match_runs_state"), ["state"], unique=False)
 
     op.create_table(
+        "notice_disclosures",
+        sa.Column("notice_id", sa.Uuid(), nullable=False),
+        sa.Column("disclosure_id", sa.Uuid(), nullable=False),
+        sa.Column("agreement_id", sa.Uuid(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["notice_id"],
+            ["rectification_notices.id"],
+            name=op.f("fk_notice_disclosures_notice_id_rectification_notices"),
+        ),
+        sa.PrimaryKeyConstraint("notice_id", "disclosure_id", name=op.f("pk_notice_disclosures")),
+    )
+    with op.batch_alter_table("notice_disclosures", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_notice_disclosures_agreement_notice", ["agreement_id", "notice_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_notice_disclosures_disclosure_id"), ["disclosure_id"], unique=False
+        )
+
+    op.create_table(
         "webhook_deliveries",
         sa.Column("notice_id", sa.Uuid(), nullable=False),
         sa.Column("organisation_id", sa.Uuid(), nullable=False),
@@ -1437,6 +1462,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_webhook_deliveries_notice_id"))
 
     op.drop_table("webhook_deliveries")
+    with op.batch_alter_table("notice_disclosures", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_notice_disclosures_disclosure_id"))
+        batch_op.drop_index("ix_notice_disclosures_agreement_notice")
+
+    op.drop_table("notice_disclosures")
     with op.batch_alter_table("match_runs", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_match_runs_state"))
         batch_op.drop_index(batch_op.f("ix_match_runs_agreement_id"))
@@ -1592,6 +1622,7 @@ def downgrade() -> None:
     with op.batch_alter_table("checks", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_checks_person_id"))
         batch_op.drop_index("ix_checks_org_at")
+        batch_op.drop_index("ix_checks_agreement_at")
 
     op.drop_table("checks")
     with op.batch_alter_table("sign_in_failures", schema=None) as batch_op:
