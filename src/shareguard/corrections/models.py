@@ -91,9 +91,7 @@ class NoticeDisclosure(Base):
     """
 
     __tablename__ = "notice_disclosures"
-    __table_args__ = (
-        Index("ix_notice_disclosures_agreement_notice", "agreement_id", "notice_id"),
-    )
+    __table_args__ = (Index("ix_notice_disclosures_agreement_notice", "agreement_id", "notice_id"),)
 
     notice_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("rectification_notices.id"), primary_key=True

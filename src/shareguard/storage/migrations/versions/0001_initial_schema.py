@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-06 04:24:55.222876
+Create Date: 2026-12-06 04:25:06.946349
 """
 
 import sqlalchemy as sa
