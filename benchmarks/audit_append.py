@@ -3,9 +3,12 @@
 What is measured (SQLite, WAL, ``synchronous=FULL`` — every commit reaches the disk):
 
 * **durable appends/s** for batch sizes 1, 64 and 1,024 with ``--log-size`` entries already in
-  the log: ``append_many(session, batch)`` + ``commit()``, the way a caller records entries
-  (hashing, canonical JSON, the Merkle frontier, the INSERTs, the fsync). Median of
-  ``--repeats`` runs.
+  the log, in two parts, as they now happen: the caller's ``append_many(session, batch)`` +
+  ``commit()`` (canonical JSON of reasons and details, the INSERT, the fsync), then the
+  integrator's ``integrate(session, 256)`` + ``commit()`` over what was written (reading the
+  pending rows, numbering, leaf hashes, the Merkle frontier, the UPDATEs and node INSERTs, the
+  fsync). Reported: each part's rate and the end-to-end rate (both parts' time per entry
+  added). Median of ``--repeats`` runs.
 * **baseline**, in the same run: ``pymerkle.InmemoryTree`` appending the same entry bytes in
   memory (no disk, no database). Target: batched durable appends ≥ 1.0× its rate.
 * **proof latency** (inclusion and consistency, from stored subtree hashes, including the
@@ -48,7 +51,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT / "src"))
 
 from shareguard.audit import AuditRecord, append_many, merkle  # noqa: E402
-from shareguard.audit.log import StoredTree, canonical_json, node_pos  # noqa: E402
+from shareguard.audit.log import StoredTree, canonical_json, integrate, node_pos  # noqa: E402
 from shareguard.storage.db import make_engine, session_factory  # noqa: E402
 from shareguard.storage.models import Base  # noqa: E402
 
@@ -119,6 +122,8 @@ def fill(url: str, n: int) -> float:
             k = min(20_000, n - done)
             append_many(s, [record(done + i) for i in range(k)])
             s.commit()
+            integrate(s)
+            s.commit()
             done += k
             if done % 200_000 == 0:
                 print(f"  filled {done:,}", file=sys.stderr, flush=True)
@@ -127,16 +132,21 @@ def fill(url: str, n: int) -> float:
 
 
 def durable_rates(
-    url: str, batch_sizes: list[int], budget_s: float, repeats: int, prebuilt: bool = False
+    url: str,
+    batch_sizes: list[int],
+    budget_s: float,
+    repeats: int,
+    prebuilt: bool = False,
+    integrate_batch: int = 256,
 ) -> dict[str, Any]:
-    """Entries/s of ``append_many`` + ``commit``; building the records counts too unless
-    ``prebuilt`` (then each batch's records are built before its clock starts, as the
-    pymerkle baseline's entry bytes are)."""
+    """Entries/s of ``append_many`` + ``commit`` (building the records counts too unless
+    ``prebuilt``: then each batch's records are built before its clock starts, as the pymerkle
+    baseline's entry bytes are), of integrating them, and of both."""
     engine = make_engine(url, synchronous="FULL")
     out: dict[str, Any] = {}
     with session_factory(engine)() as s:
         for b in batch_sizes:
-            runs = []
+            appends, integrations, both = [], [], []
             for _ in range(repeats):
                 base = StoredTree(s).size()
                 s.commit()
@@ -154,13 +164,29 @@ def durable_rates(
                         append_many(s, [record(base + batches * b + i) for i in range(b)])
                         s.commit()
                     batches += 1
-                runs.append(batches * b / (timed if prebuilt else time.perf_counter() - t))
+                n = batches * b
+                append_s = timed if prebuilt else time.perf_counter() - t
+                t = time.perf_counter()
+                done = 0
+                while done < n:
+                    done += integrate(s, integrate_batch) or 0
+                    s.commit()
+                integrate_s = time.perf_counter() - t
+                assert StoredTree(s).size() == base + n
+                s.commit()
+                appends.append(n / append_s)
+                integrations.append(n / integrate_s)
+                both.append(n / (append_s + integrate_s))
             out[str(b)] = {
-                "entries_per_s": round(statistics.median(runs)),
-                "runs": [round(r) for r in runs],
+                "entries_per_s": round(statistics.median(both)),
+                "append_entries_per_s": round(statistics.median(appends)),
+                "integrate_entries_per_s": round(statistics.median(integrations)),
+                "runs": [round(r) for r in both],
             }
             print(
-                f"  batch {b}: {out[str(b)]['entries_per_s']:,} entries/s",
+                f"  batch {b}: {out[str(b)]['entries_per_s']:,} entries/s end to end "
+                f"(append {out[str(b)]['append_entries_per_s']:,}/s, "
+                f"integrate {out[str(b)]['integrate_entries_per_s']:,}/s)",
                 file=sys.stderr,
                 flush=True,
             )
@@ -209,7 +235,7 @@ def overhead_bytes(path: Path) -> dict[str, Any]:
     """Page bytes of the log's own structures per entry (SQLite dbstat)."""
     con = sqlite3.connect(path)
     cols = (
-        "seq INTEGER PRIMARY KEY, at DATETIME, action VARCHAR(80), actor_org_id CHAR(32), "
+        "at DATETIME, action VARCHAR(80), actor_org_id CHAR(32), "
         "actor_user_id CHAR(32), agreement_id CHAR(32), purpose VARCHAR(60), "
         "subject_ref VARCHAR(64), decision VARCHAR(20), reasons JSON, payload_hash VARCHAR(64), "
         "details JSON"
@@ -224,9 +250,14 @@ def overhead_bytes(path: Path) -> dict[str, Any]:
     con.execute("DROP TABLE bench_payload_only")
     con.commit()
     con.close()
+    # The entry's id and seq (and their indexes), its leaf hash, the stored subtree hashes.
+    indexes = sum(v for k, v in sizes.items() if k.startswith("sqlite_autoindex_audit_entries"))
+    pending = sizes.get("ix_audit_entries_pending", 0)
     log_bytes = (
         sizes["audit_entries"]
         - sizes["bench_payload_only"]
+        + indexes
+        + pending
         + sizes.get("audit_nodes", 0)
         + sizes.get("audit_head", 0)
     )
@@ -234,9 +265,10 @@ def overhead_bytes(path: Path) -> dict[str, Any]:
         "entries": n,
         "bytes_per_entry": round(log_bytes / n, 1),
         "parts_bytes_per_entry": {
-            "leaf_hash_in_entry_rows": round(
+            "id_seq_leaf_hash_in_entry_rows": round(
                 (sizes["audit_entries"] - sizes["bench_payload_only"]) / n, 1
             ),
+            "id_and_seq_indexes": round((indexes + pending) / n, 1),
             "stored_subtree_hashes": round(sizes.get("audit_nodes", 0) / n, 1),
         },
         "payload_bytes_per_entry": round(sizes["bench_payload_only"] / n, 1),
@@ -260,7 +292,7 @@ def synthetic_log(path: Path, n: int) -> float:
         rows, nodes = [], []
         for seq in range(start, min(n, start + chunk)):
             h = sha(b"\x00" + seq.to_bytes(8, "big")).digest()
-            rows.append((seq, at, "x", "[]", "{}", h))
+            rows.append((f"{seq:032x}", seq, at, "x", "[]", "{}", h))
             level, j = 0, seq
             while j & 1:
                 h = sha(b"\x01" + stack.pop() + h).digest()
@@ -269,8 +301,8 @@ def synthetic_log(path: Path, n: int) -> float:
                 nodes.append((node_pos(level, j), h))
             stack.append(h)
         con.executemany(
-            "INSERT INTO audit_entries (seq, at, action, reasons, details, leaf_hash) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO audit_entries (id, seq, at, action, reasons, details, leaf_hash) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
             rows,
         )
         con.executemany("INSERT INTO audit_nodes (pos, hash) VALUES (?, ?)", nodes)

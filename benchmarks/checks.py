@@ -237,7 +237,7 @@ def count_audit(data_dir: Path) -> tuple[int, int]:
             conn.scalar(
                 select(func.count())
                 .select_from(Check)
-                .join(AuditEntry, AuditEntry.seq == Check.audit_seq)
+                .join(AuditEntry, AuditEntry.id == Check.audit_entry_id)
             )
             or 0
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -160,3 +161,32 @@ def build_exchange_world(session: Session) -> ExchangeWorld:
         nhs_agreement=inbound_agreement(w, "Test NHS Trust", reference="T-NHS-HO-002"),
         nhs=nhs,
     )
+
+
+def integrated(session: Session, entries: Iterable[Any] = ()) -> list[int]:
+    """Commit the session's work, integrate every pending audit entry, and return the sequence
+    numbers of ``entries`` (audit entries, or their ids), in order.
+
+    Appending only writes an entry; its number and leaf hash come from the integrator once
+    the transaction has committed (within a second while serving). A test that reads
+    ``entry.seq``, the tree or the log's tail right after appending calls this first, as the
+    integrator would have run by then. Waits for a running integrator (a test's own app on
+    PostgreSQL) instead, as the CLI does.
+    """
+    from sqlalchemy import select
+
+    from shareguard.audit import AuditEntry
+    from shareguard.audit.integrator import catch_up
+
+    session.commit()
+    left = catch_up(session)
+    session.commit()
+    assert left == 0, f"{left} audit entries are still pending"
+    ids = [e if isinstance(e, uuid.UUID) else e.id for e in entries]
+    if not ids:
+        return []
+    seqs = dict(
+        session.execute(select(AuditEntry.id, AuditEntry.seq).where(AuditEntry.id.in_(ids))).all()
+    )
+    session.commit()  # end the read: on SQLite a transaction holds the write lock
+    return [seqs[i] for i in ids]

@@ -37,6 +37,12 @@ class Settings(BaseSettings):
     log_origin: str = "shareguard.example/audit"
     #: Seconds between scheduled checkpoints while serving (0 disables the schedule).
     checkpoint_interval: int = 300
+    #: Run an audit integrator candidate in each ``serve`` process (see docs/audit.md).
+    integrator: bool = True
+    #: Most entries the integrator numbers and hashes in one transaction.
+    integrate_batch: int = 256
+    #: Seconds the integrator waits when fewer than a batch were pending.
+    integrate_interval: float = 0.25
     host: str = "127.0.0.1"
     port: int = 8000
     #: ``module:callable`` returning the sender of the person's one-time sign-in codes
@@ -57,6 +63,13 @@ class Settings(BaseSettings):
         value = value.upper()
         if value not in {"OFF", "NORMAL", "FULL", "EXTRA"}:
             raise ValueError("SHAREGUARD_SQLITE_SYNCHRONOUS must be OFF, NORMAL, FULL or EXTRA")
+        return value
+
+    @field_validator("integrate_batch", "integrate_interval")
+    @classmethod
+    def _positive(cls, value: float) -> float:
+        if value <= 0:
+            raise ValueError("SHAREGUARD_INTEGRATE_BATCH and _INTERVAL must be positive")
         return value
 
     @model_validator(mode="after")

@@ -13,13 +13,14 @@ from shareguard.audit import AuditRecord, append
 from shareguard.audit.service import AuditService
 from shareguard.config import Settings
 from shareguard.errors import Forbidden, InvalidInput
+from tests.factories import integrated
 
 IMMIGRATION = "DPA 2018 Sch 2 para 4 (immigration)"
 
 
 def _checks(session: Session, world, person: uuid.UUID) -> tuple[uuid.UUID, list[int]]:
     agreement_id = world.agreement()
-    seqs = []
+    entries = []
     for outcome in ("confirmed", "not_confirmed"):
         e = append(
             session,
@@ -33,12 +34,11 @@ def _checks(session: Session, world, person: uuid.UUID) -> tuple[uuid.UUID, list
                 details={"outcome": outcome},
             ),
         )
-        seqs.append(e.seq)
+        entries.append(e)
     append(
         session, AuditRecord(action="check.share_code", subject_ref=str(uuid.uuid4()))
     )  # someone else
-    session.commit()
-    return agreement_id, seqs
+    return agreement_id, integrated(session, entries)
 
 
 def test_a_person_sees_who_checked_their_data(session: Session, world, settings: Settings) -> None:
@@ -99,6 +99,7 @@ def test_an_exempted_entry_is_withheld_from_the_person_under_its_name(
     assert staff[1].exemption_reason == "enforcement investigation open"
     assert svc.exemption_counts() == {IMMIGRATION: 1}
     # The exemption is itself on the log, with no personal data, and the log still verifies.
+    integrated(session)
     tail = svc.tail(world.principals["auditor"], 1)[0]
     assert tail.action == "audit.exemption" and tail.subject_ref is None
     assert tail.details["entry_seq"] == seqs[1]

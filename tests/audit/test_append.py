@@ -1,4 +1,8 @@
-"""Appending to the audit log: inside the caller's transaction, gap-free under concurrency."""
+"""Appending to the audit log: inside the caller's transaction, gap-free under concurrency.
+
+Appends write entries; their numbers come from the integrator after the caller commits, so
+these tests integrate (``tests.factories.integrated``) before reading numbers.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from sqlalchemy.orm import Session
 from shareguard.audit import AuditEntry, AuditRecord, append, append_many, merkle, payload_hash
 from shareguard.audit.log import StoredTree, entry_bytes
 from shareguard.storage.db import session_factory
+from tests.factories import integrated
 
 
 def _seqs(session: Session) -> list[int]:
@@ -32,10 +37,9 @@ def test_append_assigns_sequence_numbers_in_order_and_commits_with_the_caller(
         ),
     )
     second = append(session, AuditRecord(action="check.share_code", subject_ref="p-2"))
-    assert (first.seq, second.seq) == (0, 1)
-    session.commit()
-    stored = session.get(AuditEntry, 0)
-    assert stored is not None
+    assert integrated(session, [first, second]) == [0, 1]
+    stored = session.get(AuditEntry, first.id)
+    assert stored is not None and stored.seq == 0
     assert stored.actor_org_id == org and stored.reasons == ["agreement in force"]
     assert stored.leaf_hash == merkle.leaf_hash(entry_bytes(stored))
 
@@ -46,8 +50,7 @@ def test_a_rolled_back_caller_leaves_no_entry_and_no_gap(session: Session) -> No
     append(session, AuditRecord(action="never-happened"))
     session.rollback()
     later = append(session, AuditRecord(action="b"))
-    session.commit()
-    assert later.seq == 1
+    assert integrated(session, [later]) == [1]
     assert _seqs(session) == [0, 1]
     assert session.scalar(select(AuditEntry.action).where(AuditEntry.seq == 1)) == "b"
 
@@ -55,8 +58,7 @@ def test_a_rolled_back_caller_leaves_no_entry_and_no_gap(session: Session) -> No
 def test_append_many_is_one_batch_with_consecutive_numbers(session: Session) -> None:
     append(session, AuditRecord(action="first"))
     batch = append_many(session, [AuditRecord(action="bulk", details={"i": i}) for i in range(10)])
-    session.commit()
-    assert [e.seq for e in batch] == list(range(1, 11))
+    assert integrated(session, batch) == list(range(1, 11))
     leaves = list(session.scalars(select(AuditEntry.leaf_hash).order_by(AuditEntry.seq)))
     assert StoredTree(session).root() == merkle.root([bytes(h) for h in leaves])
 
@@ -90,6 +92,7 @@ def test_concurrent_writers_get_gap_free_unique_numbers(engine: Engine) -> None:
         t.join()
     assert not errors
     with factory() as s:
+        integrated(s)
         assert _seqs(s) == list(range(4 * (4 + 4 * 3)))
         leaves = [
             bytes(h) for h in s.scalars(select(AuditEntry.leaf_hash).order_by(AuditEntry.seq))
@@ -106,6 +109,7 @@ def test_payload_hash_is_stable_across_key_order_and_types() -> None:
 
 def test_agreement_lifecycle_changes_are_audited(session: Session, world) -> None:
     agreement_id = world.agreement()
+    integrated(session)
     rows = session.execute(
         select(AuditEntry.action, AuditEntry.actor_user_id)
         .where(AuditEntry.agreement_id == agreement_id)
@@ -122,17 +126,15 @@ def test_appends_stay_gap_free_when_this_process_guessed_the_size_wrong(
     from shareguard.audit import log
 
     append(session, AuditRecord(action="a"))
-    session.commit()
+    integrated(session)
     append_many(session, [AuditRecord(action="never-happened")] * 3)
-    session.rollback()  # the guess is now ahead of the log
-    assert append(session, AuditRecord(action="b")).seq == 1
-    session.commit()
-    log._next_size = 1  # behind, as when another process appended meanwhile
-    assert append(session, AuditRecord(action="c")).seq == 2
-    session.commit()
+    session.rollback()
+    log._next_size = 4  # ahead of the log, as after a batch that rolled back
+    assert integrated(session, [append(session, AuditRecord(action="b"))]) == [1]
+    log._next_size = 1  # behind, as when another process integrated meanwhile
+    assert integrated(session, [append(session, AuditRecord(action="c"))]) == [2]
     log._next_size = None
-    assert append(session, AuditRecord(action="d")).seq == 3
-    session.commit()
+    assert integrated(session, [append(session, AuditRecord(action="d"))]) == [3]
     assert _seqs(session) == [0, 1, 2, 3]
     leaves = list(session.scalars(select(AuditEntry.leaf_hash).order_by(AuditEntry.seq)))
     assert StoredTree(session).root() == merkle.root([bytes(h) for h in leaves])

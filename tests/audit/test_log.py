@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from shareguard.audit import AuditEntry, AuditRecord, append, append_many, merkle
 from shareguard.audit.log import StoredTree
+from tests.factories import integrated
 
 
 def _fill(session: Session, n: int) -> list[bytes]:
@@ -20,6 +21,7 @@ def _fill(session: Session, n: int) -> list[bytes]:
             append_many(session, [AuditRecord(action="t", details={"i": i + j}) for j in range(k)])
         session.commit()
         i += k
+    integrated(session)
     return [
         bytes(h) for h in session.scalars(select(AuditEntry.leaf_hash).order_by(AuditEntry.seq))
     ]
@@ -39,7 +41,7 @@ def test_stored_root_and_proofs_equal_the_pure_functions(session: Session) -> No
 
 def test_a_proof_costs_a_few_indexed_reads(session: Session) -> None:
     append_many(session, [AuditRecord(action="t", details={"i": i}) for i in range(300)])
-    session.commit()
+    integrated(session)
     leaves = [
         bytes(h) for h in session.scalars(select(AuditEntry.leaf_hash).order_by(AuditEntry.seq))
     ]

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from shareguard.audit import AuditCheckpoint, AuditEntry, AuditRecord, append_many, merkle
+from shareguard.audit import AuditCheckpoint, AuditEntry, AuditRecord, append_many, log, merkle
 from shareguard.audit.log import StoredTree, entry_bytes
 from shareguard.audit.service import AuditService
 from shareguard.audit.signing import load_or_create, sign_checkpoint
@@ -64,8 +64,7 @@ def test_an_entry_edited_by_sql_is_named(audit: AuditService) -> None:
 
 
 def test_an_entry_edited_with_its_leaf_hash_recomputed_is_caught(audit: AuditService) -> None:
-    entry = audit.session.get(AuditEntry, 13)
-    assert entry is not None
+    entry = log.entry(audit.session, 13)
     entry.decision = "permit"
     forged = merkle.leaf_hash(entry_bytes(entry))
     audit.session.rollback()

@@ -197,8 +197,8 @@ def test_disclose_minimises_records_and_audits(world: TestWorld, session: Sessio
     assert row is not None
     assert (row.agreement_id, row.purpose, row.kind) == (aid, "driving_licence", "check_answer")
     assert row.recipient_org_id == world.orgs["agency"]
-    assert row.record_refs == ["rec-1"] and row.audit_seq == out.audit_seq
-    entry = session.get(AuditEntry, out.audit_seq)
+    assert row.record_refs == ["rec-1"] and row.audit_entry_id == out.audit_entry_id
+    entry = session.get(AuditEntry, out.audit_entry_id)
     assert entry is not None
     assert (entry.action, entry.decision) == ("disclosure.check_answer", "permit")
     assert entry.payload_hash == row.payload_hash
@@ -214,7 +214,7 @@ def test_refusal_is_audited_and_discloses_nothing(world: TestWorld, session: Ses
     assert not out.decision.allowed and out.answer is None and out.disclosure_id is None
     assert audit_count(session) == before_audit + 1
     assert disclosure_count(session) == before_rows
-    entry = session.get(AuditEntry, out.audit_seq)
+    entry = session.get(AuditEntry, out.audit_entry_id)
     assert entry is not None and (entry.action, entry.decision) == ("policy.deny", "deny")
     assert entry.reasons == [out.decision.reason]
 
@@ -239,7 +239,7 @@ def test_daily_limit_refuses_the_excess(world: TestWorld, session: Session) -> N
     assert results[2].decision.kind == "limit"
     assert "2 records a day" in results[2].decision.reason
     assert decide(session, request(world, aid)).kind == "limit"
-    entry = session.get(AuditEntry, results[2].audit_seq)
+    entry = session.get(AuditEntry, results[2].audit_entry_id)
     assert entry is not None and entry.decision == "deny"
 
 
@@ -254,7 +254,7 @@ def test_run_limit_refuses_the_excess_of_a_batch(world: TestWorld, session: Sess
     session.commit()
     assert [o.decision.kind for o in out] == ["permit", "permit", "limit"]
     assert audit_count(session) == before + 3
-    assert len({o.audit_seq for o in out}) == 3
+    assert len({o.audit_entry_id for o in out}) == 3
 
 
 def test_bad_requests_are_refused_whole(world: TestWorld, session: Session) -> None:

@@ -237,7 +237,7 @@ def test_every_disclose_leaves_exactly_one_audit_entry(world: TestWorld, session
         session.commit()
         after = session.scalar(select(func.count()).select_from(AuditEntry))
         assert after == (before or 0) + 1
-        entry = session.get(AuditEntry, out.audit_seq)
+        entry = session.get(AuditEntry, out.audit_entry_id)
         assert entry is not None
         assert entry.decision == ("permit" if out.decision.allowed else "deny")
         assert (out.answer is not None) == out.decision.allowed

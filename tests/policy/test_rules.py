@@ -195,7 +195,7 @@ def test_lock_refuses_non_statutory_attribute_checks_only(
         session, ask(dl, "driving_licence", "attributes", world.principals["agency"])
     )
     assert statutory.allowed
-    entry = session.get(AuditEntry, by_attributes.audit_seq)
+    entry = session.get(AuditEntry, by_attributes.audit_entry_id)
     assert entry is not None and entry.decision == "deny"
     assert entry.details["kind"] == "lock"
 

@@ -1,6 +1,7 @@
 """The tamper-evident audit log: an RFC 9162 Merkle tree of decisions and disclosures.
 
-Callers record inside their own transaction::
+Callers record inside their own transaction (no lock; the integrator gives the entry its
+place in the tree after the transaction commits, see ``audit.integrator``)::
 
     from shareguard.audit import AuditRecord, append, payload_hash
     append(session, AuditRecord(action="check.share_code", ..., payload_hash=payload_hash(answer)))
@@ -16,10 +17,18 @@ from sqlalchemy.orm import Session
 from shareguard.accounts.principal import Principal
 from shareguard.agreements.models import Agreement
 from shareguard.agreements.service import on_change
-from shareguard.audit.log import AuditRecord, StoredTree, append, append_many, payload_hash
+from shareguard.audit.log import (
+    Appended,
+    AuditRecord,
+    StoredTree,
+    append,
+    append_many,
+    payload_hash,
+)
 from shareguard.audit.models import AuditCheckpoint, AuditEntry, AuditExemption
 
 __all__ = [
+    "Appended",
     "AuditCheckpoint",
     "AuditEntry",
     "AuditExemption",

@@ -6,10 +6,16 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 
 from shareguard.audit.present import access_item_out, checkpoint_out, entry_out, public_key_out
-from shareguard.audit.schemas import AccessLogOut, CheckpointOut, EntryOut, PublicKeyOut
+from shareguard.audit.schemas import (
+    AccessLogOut,
+    CheckpointOut,
+    EntryOut,
+    ProofPendingOut,
+    PublicKeyOut,
+)
 from shareguard.audit.service import ACCESS_LOG_READERS, LOG_READERS, AuditService
 from shareguard.errors import NotFound
 from shareguard.web.deps import CurrentPrincipal, SessionDep
@@ -65,6 +71,41 @@ def inclusion_proof(
 ) -> dict[str, Any]:
     principal.require(*LOG_READERS)
     return audit.inclusion(seq, size)
+
+
+#: Seconds a client is asked to wait before asking again for a pending entry's proof.
+PENDING_RETRY_SECONDS = 1
+
+
+@router.get(
+    "/audit/entries/{entry_id}/proof",
+    summary="Inclusion proof bundle for one entry by id (202 while it waits to be integrated)",
+    responses={
+        200: {"description": "The inclusion proof bundle, against a signed checkpoint"},
+        202: {
+            "model": ProofPendingOut,
+            "description": "The entry is on the log but not yet in the tree: ask again after "
+            "`Retry-After` seconds",
+        },
+    },
+)
+def entry_proof(entry_id: uuid.UUID, principal: CurrentPrincipal, audit: Audit) -> Any:
+    """A check's answer names its audit entry's id; its proof is here once integrated."""
+    principal.require(*LOG_READERS)
+    _, bundle = audit.entry_proof(entry_id)
+    if bundle is None:
+        pending = ProofPendingOut(
+            entry_id=entry_id,
+            detail="the entry is recorded and waits for the integrator to give it its place "
+            "in the tree; ask again shortly",
+            retry_after=PENDING_RETRY_SECONDS,
+        )
+        return JSONResponse(
+            pending.model_dump(mode="json"),
+            status_code=202,
+            headers={"Retry-After": str(PENDING_RETRY_SECONDS)},
+        )
+    return bundle
 
 
 @router.get("/audit/proofs/consistency", summary="Consistency proof bundle between two tree sizes")

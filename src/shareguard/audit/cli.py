@@ -57,6 +57,7 @@ def verify(
     from shareguard.audit.service import AuditService
     from shareguard.audit.verify import VerifyReport
 
+    _catch_up()
     with cli_session() as session:
         svc = AuditService(session)
         verifier = _verifier(public_key) or svc.public_key()
@@ -80,6 +81,7 @@ def verify(
         "ok": report.ok,
         "entries": report.entries,
         "checkpoints": report.checkpoints,
+        "pending": report.pending,
         "root_hash": report.root.hex(),
         "problems": [
             {"seq": p.seq, "checkpoint_id": p.checkpoint_id, "message": p.message}
@@ -90,7 +92,8 @@ def verify(
         if report.ok:
             console.print(
                 f"[green]OK[/green]: {report.entries} entries, {report.checkpoints} checkpoints "
-                f"verified; root {report.root.hex()}",
+                f"verified; root {report.root.hex()}"
+                + (f" ({report.pending} entries still pending)" if report.pending else ""),
                 highlight=False,
             )
         else:
@@ -118,11 +121,26 @@ def checkpoint(as_json: bool = JSON_OPTION) -> None:
         typer.echo(out.note, nl=False)
 
 
+#: Exit code of `audit proof --entry-id` while the entry waits for the integrator.
+EXIT_PENDING = 3
+
+
+def _catch_up() -> int:
+    """Integrate what is pending (or wait for the running integrator); returns what is left."""
+    from shareguard.audit.integrator import catch_up
+
+    with cli_session() as session:
+        return catch_up(session)
+
+
 @app.command()
 @handle_errors
 def proof(
     entry: int = typer.Option(
         None, "--entry", min=0, help="Inclusion proof for this sequence number"
+    ),
+    entry_id: str = typer.Option(
+        None, "--entry-id", help="Inclusion proof for this entry id (as a check's answer names it)"
     ),
     size: int = typer.Option(None, "--size", min=1, help="Tree size (default: latest checkpoint)"),
     old: int = typer.Option(None, "--old", min=0, help="Consistency proof from this tree size ..."),
@@ -131,14 +149,33 @@ def proof(
     ),
     out: Path = typer.Option(None, "--out", "-o", help="Write the bundle here instead of stdout"),
 ) -> None:
-    """Print an inclusion (--entry) or consistency (--old) proof bundle as JSON."""
+    """Print an inclusion (--entry, --entry-id) or consistency (--old) proof bundle as JSON.
+
+    An entry not yet integrated prints a "pending" status as JSON and exits 3: ask again.
+    """
     from shareguard.audit.service import AuditService
 
-    if (entry is None) == (old is None):
-        raise InvalidInput("give either --entry N or --old SIZE", field="--entry")
+    if sum(x is not None for x in (entry, entry_id, old)) != 1:
+        raise InvalidInput("give one of --entry N, --entry-id ID or --old SIZE", field="--entry")
+    wanted: uuid.UUID | None = None
+    if entry_id is not None:
+        try:
+            wanted = uuid.UUID(entry_id)
+        except ValueError:
+            raise InvalidInput("not an entry id (UUID)", field="--entry-id") from None
+    _catch_up()
     with cli_session() as session:
         svc = AuditService(session)
-        if entry is not None:
+        if wanted is not None:
+            _, found = svc.entry_proof(wanted)
+            if found is None:
+                typer.echo(json.dumps({"status": "pending", "entry_id": str(wanted)}))
+                err_console.print(
+                    "pending: the entry is recorded and waits for the integrator; ask again shortly"
+                )
+                raise typer.Exit(EXIT_PENDING)
+            bundle = found
+        elif entry is not None:
             bundle = svc.inclusion(entry, size, sign_if_needed=True)
         else:
             bundle = svc.consistency(old, new)
@@ -197,6 +234,7 @@ def tail(
     from shareguard.audit.present import entry_out
     from shareguard.audit.service import AuditService
 
+    _catch_up()
     with cli_session() as session:
         rows = [entry_out(e) for e in AuditService(session).tail(acting(session, as_), limit)]
     if emit(rows, as_json):

@@ -1,4 +1,9 @@
-"""The stored log: append (one entry or a group commit), the root and proofs from stored nodes.
+"""The stored log: append, integrate, the root and proofs from stored nodes.
+
+Appending writes the entry in the caller's transaction and takes no lock: it is durable with
+what it records. The integrator (``integrate``; one at a time, see ``integrator.py``) later
+gives committed entries their gap-free sequence numbers, in commit order, computes their leaf
+hashes and extends the stored tree, in batches (Tessera's model: sequence, then integrate).
 
 Every complete aligned subtree's hash is stored the moment it completes (``audit_nodes``), so
 the root, an inclusion proof and a consistency proof each need O(log n) stored hashes, read
@@ -11,7 +16,10 @@ from __future__ import annotations
 import gc
 import hashlib
 import json
+import random
 import re
+import threading
+import time
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -19,7 +27,7 @@ from datetime import UTC, datetime
 from typing import Any, overload
 
 from sqlalchemy import bindparam, func, insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, configure_mappers
 from sqlalchemy.orm.attributes import instance_state
 
 from shareguard.audit import merkle
@@ -27,8 +35,6 @@ from shareguard.audit.models import AuditEntry, AuditHead, AuditNode
 from shareguard.errors import NotFound, ShareguardError
 from shareguard.storage.base import utcnow
 
-#: pg_advisory_xact_lock key serialising appends on PostgreSQL (ASCII "SGAUDIT").
-PG_LOCK_KEY = 0x5347415544495400 >> 8
 HEAD_ID = 1
 
 
@@ -125,12 +131,6 @@ def node_pos(level: int, index: int) -> int:
 
 
 # -- appending ----------------------------------------------------------------------------
-def lock(session: Session) -> None:
-    """Serialise appenders: SQLite transactions already begin IMMEDIATE (storage/db.py)."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(select(func.pg_advisory_xact_lock(PG_LOCK_KEY)))
-
-
 def _head_size(session: Session, *, create: bool = False) -> int:
     size = session.execute(select(AuditHead.size).where(AuditHead.id == HEAD_ID)).scalar()
     if size is None:
@@ -141,19 +141,19 @@ def _head_size(session: Session, *, create: bool = False) -> int:
 
 
 def append(session: Session, record: AuditRecord) -> AuditEntry:
-    """Append one entry, flushed in the caller's transaction (never commits).
+    """Write one entry in the caller's transaction (flushed, never committed; no lock).
 
-    The sequence number is assigned under the log's write lock, so numbers are gap-free in
-    commit order even with concurrent writers; the entry commits or rolls back with the
-    caller's own changes.
+    The entry is durable when the caller commits and gone if it rolls back. ``entry.id``
+    names it at once; its sequence number and leaf hash are given by the integrator after
+    the caller's transaction has committed (``integrate``), so ``entry.seq`` is None here.
     """
     return append_many(session, [record])[0]
 
 
-def append_many(session: Session, records: Sequence[AuditRecord]) -> Sequence[AuditEntry]:
-    """Append a batch in the caller's transaction: one lock, two bulk inserts (group commit)."""
+def append_many(session: Session, records: Sequence[AuditRecord]) -> Appended:
+    """Write a batch of entries in the caller's transaction: one multi-row insert, no lock."""
     if not records:
-        return []
+        return Appended(utcnow(), [])
     # A batch allocates a few objects per entry; in a process with a large heap (FastAPI,
     # SQLAlchemy, pydantic) the collections those allocations trigger cost more than the
     # whole append. Nothing here makes cycles, so pause the collector for the batch.
@@ -167,16 +167,17 @@ def append_many(session: Session, records: Sequence[AuditRecord]) -> Sequence[Au
             gc.enable()
 
 
-#: This process's guess at the log's size when it next appends (what its last append left).
-#: Only a guess: the size is always read under the lock; a wrong guess costs one more query.
+#: This process's guess at the log's size when it next integrates (what its last batch
+#: left). Only a guess: the size is always read in the integrating transaction; a wrong
+#: guess costs one more query.
 _next_size: int | None = None
 
 
 def _head_and_frontier(session: Session) -> tuple[int, list[bytes]]:
-    """The log's size and right-edge hashes, read under the lock.
+    """The log's size and right-edge hashes, read by the integrator holding its role.
 
     With a guess at the size, one query reads the head and the frontier the guess implies;
-    when the head disagrees (another process appended, a transaction rolled back) the
+    when the head disagrees (another process integrated, a transaction rolled back) the
     frontier is read again for the real size.
     """
     guess = _next_size
@@ -235,7 +236,7 @@ def _text(value: Any) -> str:
     return _PLAIN_JSON(value)
 
 
-def _general_texts(seq: int, at_text: str, record: AuditRecord) -> tuple[bytes, str, str]:
+def _general_texts(seq: int, at_text: str, record: Any) -> tuple[bytes, str, str]:
     """Leaf bytes and stored JSON texts for an entry holding values JSON lacks.
 
     Values JSON lacks (UUIDs, dates...) in details are stored as the strings that were
@@ -267,15 +268,16 @@ def _general_texts(seq: int, at_text: str, record: AuditRecord) -> tuple[bytes, 
 
 
 def _entry_texts(
-    seq: int, at_text: str, at_json: str, record: AuditRecord, org: str, user: str, agreement: str
+    seq: int, at_text: str, at_json: str, record: Any, org: str, user: str, agreement: str
 ) -> tuple[bytes, str, str]:
     """The bytes the leaf hash covers and the JSON texts stored for reasons and details.
 
-    ``org``, ``user`` and ``agreement`` are the JSON texts of the record's ids. The bytes are
-    ``canonical_json`` of the entry document, assembled from its fields' JSON texts: JSON
-    encoding composes (a sorted-key object is its keys and values' texts joined in key
-    order), so the texts of ``reasons`` and ``details`` serve both the hash and the stored
-    columns. The keys below are in sorted order; tests compare with ``json.dumps``.
+    ``record`` is an AuditRecord or a stored row; ``org``, ``user`` and ``agreement`` are the
+    JSON texts of its ids. The bytes are ``canonical_json`` of the entry document, assembled
+    from its fields' JSON texts: JSON encoding composes (a sorted-key object is its keys and
+    values' texts joined in key order), so the texts of ``reasons`` and ``details`` serve
+    both the hash and the stored columns. The keys below are in sorted order; tests compare
+    with ``json.dumps``.
     """
     try:
         reasons = record.reasons
@@ -303,6 +305,23 @@ def _entry_texts(
     return text.encode(), reasons_json, details_json
 
 
+def _stored_texts(record: AuditRecord) -> tuple[str, str]:
+    """The JSON texts stored for ``reasons`` and ``details``: what the leaf will hash.
+
+    Canonical JSON, so the integrator (and ``audit verify``) reading them back and encoding
+    them again get the same text.
+    """
+    try:
+        reasons, details = record.reasons, record.details
+        return (
+            _PLAIN_JSON(reasons) if reasons else "[]",
+            _PLAIN_JSON(details if type(details) is dict else dict(details)) if details else "{}",
+        )
+    except _NeedsDefault:
+        _, reasons_json, details_json = _general_texts(0, "", record)
+        return reasons_json, details_json
+
+
 class _Ids(dict[Any, tuple[str, Any]]):
     """An id's JSON text (as hashed) and its bound value, converted once per batch."""
 
@@ -318,49 +337,223 @@ class _Ids(dict[Any, tuple[str, Any]]):
         return got
 
 
-def _append_many(session: Session, records: Sequence[AuditRecord]) -> Sequence[AuditEntry]:
-    global _next_size
-    session.flush()  # the caller's pending rows first, so the lock is taken in a live transaction
-    lock(session)
-    size, stack = _head_and_frontier(session)
+_id_lock = threading.Lock()
+_id_last = 0
+_id_random = random.SystemRandom()
+
+
+def _entry_id() -> uuid.UUID:
+    """A UUIDv7 for a new entry, increasing within this process (a 12-bit counter per ms).
+
+    ``new_id`` would do, at four times the cost; the integrator orders PostgreSQL's pending
+    entries by id, so ids that increase keep that order close to the order of writing.
+    """
+    global _id_last
+    stamp = (time.time_ns() // 1_000_000) << 12
+    with _id_lock:
+        stamp = _id_last = stamp if stamp > _id_last else _id_last + 1
+    return uuid.UUID(
+        int=((stamp >> 12) << 80)
+        | (0x7 << 76)
+        | ((stamp & 0xFFF) << 64)
+        | (0b10 << 62)
+        | _id_random.getrandbits(62)
+    )
+
+
+def _append_many(session: Session, records: Sequence[AuditRecord]) -> Appended:
     conn = session.connection()
-    entry_sql, procs = _insert_plan(conn, _ENTRIES)
+    entry_sql, procs = _insert_plan(conn, _ENTRIES, _APPEND_COLUMNS)
     at = utcnow()
-    at_text = at.isoformat(timespec="microseconds")
-    at_json = _JSON_STR(at_text)
     at_bound = procs["at"](at) if "at" in procs else at
     # A batch repeats its organisation, user and agreement.
     ids = _Ids(procs.get("actor_org_id"))
-    sha256 = hashlib.sha256
+    id_proc = procs.get("id")
     rows: list[tuple[Any, ...]] = []
-    nodes: list[tuple[int, bytes]] = []
-    kept: list[tuple[int, AuditRecord, str, str, bytes]] = []
-    for seq, record in enumerate(records, size):
-        org, org_bound = ids[record.actor_org_id]
-        user, user_bound = ids[record.actor_user_id]
-        agreement, agreement_bound = ids[record.agreement_id]
-        data, reasons_json, details_json = _entry_texts(
-            seq, at_text, at_json, record, org, user, agreement
-        )
-        h = sha256(b"\x00" + data).digest()  # merkle.leaf_hash, inlined
+    kept: list[tuple[uuid.UUID, AuditRecord, str, str]] = []
+    for record in records:
+        entry_id = _entry_id()
+        reasons_json, details_json = _stored_texts(record)
         rows.append(
             (
-                seq,
+                id_proc(entry_id) if id_proc is not None else entry_id,
                 at_bound,
                 record.action,
-                org_bound,
-                user_bound,
-                agreement_bound,
+                ids[record.actor_org_id][1],
+                ids[record.actor_user_id][1],
+                ids[record.agreement_id][1],
                 record.purpose,
                 record.subject_ref,
                 record.decision,
                 reasons_json,
                 record.payload_hash,
                 details_json,
-                h,
             )
         )
-        kept.append((seq, record, reasons_json, details_json, h))
+        kept.append((entry_id, record, reasons_json, details_json))
+    conn.exec_driver_sql(entry_sql, rows)
+    return Appended(at, kept)
+
+
+# -- integrating ----------------------------------------------------------------------------
+#: pg_try_advisory_(xact_)lock key of the integrator role on PostgreSQL (ASCII "SGAUDIT").
+PG_LOCK_KEY = 0x5347415544495400 >> 8
+#: Pending entries read per query while integrating.
+READ_CHUNK = 1024
+
+
+class IntegrationConflict(ShareguardError):
+    """Another integrator extended the log while this one worked: nothing was written."""
+
+    status = 503
+    title = "Audit log busy"
+    slug = "audit-log-busy"
+
+
+def take_role(session: Session) -> bool:
+    """Claim the integrator role for the caller's transaction; False if another holds it.
+
+    PostgreSQL: a transaction-level advisory lock (an integrator holding the session-level
+    lock on this same connection has it already). SQLite: the database's write lock, taken
+    before anything is read, by a write that changes nothing.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        return bool(session.execute(select(func.pg_try_advisory_xact_lock(PG_LOCK_KEY))).scalar())
+    session.connection().execute(_TOUCH_HEAD)
+    return True
+
+
+def integrate(session: Session, limit: int | None = None) -> int | None:
+    """Give committed, pending entries their sequence numbers; extend the stored tree.
+
+    Runs in the caller's transaction (the caller commits): numbers are given in commit order
+    on SQLite (rowid order; one writer at a time) and in id order among the entries found
+    committed on PostgreSQL, gap-free from the log's size. Each entry's leaf hash is computed
+    from its stored row with its number, every subtree the batch completes is stored, and the
+    log head moves from the size read to the new one only if nobody moved it meanwhile
+    (IntegrationConflict otherwise). Returns how many entries were integrated (at most
+    ``limit``), or None when another integrator holds the role.
+    """
+    global _next_size
+    if not take_role(session):
+        return None
+    old_size, stack = _head_and_frontier(session)
+    size = old_size
+    while limit is None or size - old_size < limit:
+        want = READ_CHUNK if limit is None else min(READ_CHUNK, limit - (size - old_size))
+        rows = _pending_rows(session, want)
+        if not rows:
+            break
+        size = _integrate_rows(session, rows, size, stack)
+        if len(rows) < want:
+            break
+    if size == old_size:
+        return 0
+    moved = session.connection().execute(_MOVE_HEAD, {"old": old_size, "new": size})
+    if moved.rowcount != 1:
+        raise IntegrationConflict("another integrator extended the audit log meanwhile")
+    _next_size = size
+    return size - old_size
+
+
+def pending_count(session: Session) -> int:
+    """Entries written (committed, as this transaction sees) and not yet integrated."""
+    return int(
+        session.execute(
+            select(func.count()).select_from(_ENTRIES).where(_ENTRIES.c.seq.is_(None))
+        ).scalar()
+        or 0
+    )
+
+
+#: The next pending entries, as the driver returns them: rowid (commit) order on SQLite, id
+#: order on PostgreSQL; ``reasons`` and ``details`` as their stored JSON text.
+_PENDING_SQL = {
+    "sqlite": (
+        "SELECT rowid, at, action, actor_org_id, actor_user_id, agreement_id, purpose, "
+        "subject_ref, decision, reasons, payload_hash, details FROM audit_entries "
+        "WHERE seq IS NULL ORDER BY rowid LIMIT ?"
+    ),
+    "postgresql": (
+        "SELECT id, at, action, actor_org_id, actor_user_id, agreement_id, purpose, "
+        "subject_ref, decision, reasons::text, payload_hash, details::text FROM audit_entries "
+        "WHERE seq IS NULL ORDER BY id LIMIT %s"
+    ),
+}
+
+
+def _pending_rows(session: Session, limit: int) -> list[tuple[Any, ...]]:
+    """Up to ``limit`` pending entries as plain driver rows (no per-row result processing:
+    at 256 entries a batch it would cost more than hashing them)."""
+    conn = session.connection()
+    return list(conn.exec_driver_sql(_PENDING_SQL[conn.dialect.name], (limit,)).all())
+
+
+def _canonical_text(stored: str, empty: str) -> str:
+    """A stored JSON text as ``canonical_json`` writes its value (what ``verify`` hashes)."""
+    if stored == empty:
+        return empty
+    value = json.loads(stored)
+    # ``entry_document`` reads a missing (or empty) value as the empty one, as here.
+    return str(_PLAIN_JSON(value)) if value else empty
+
+
+def _uuid_json_sqlite(value: str) -> str:
+    """JSON text of a UUID stored by SQLite as 32 hex digits."""
+    h = value.lower()
+    return f'"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"'
+
+
+def _at_json_sqlite(value: str) -> str:
+    """JSON text of a stored time (SQLite keeps UTC as ``YYYY-MM-DD HH:MM:SS.ffffff``)."""
+    if len(value) == 26 and value[10] == " ":
+        return f'"{value[:10]}T{value[11:]}+00:00"'
+    at = datetime.fromisoformat(value).replace(tzinfo=UTC)
+    return _JSON_STR(at.isoformat(timespec="microseconds"))
+
+
+def _integrate_rows(
+    session: Session, rows: Sequence[tuple[Any, ...]], size: int, stack: list[bytes]
+) -> int:
+    """Number ``rows`` from ``size``, hash them into ``stack`` (the frontier), store it all.
+
+    The leaf bytes are ``canonical_json(entry_document(row))`` with the new number, assembled
+    from the fields' JSON texts as ``_entry_texts`` does (tests compare it with ``verify``).
+    """
+    conn = session.connection()
+    sqlite = conn.dialect.name == "sqlite"
+    sha256 = hashlib.sha256
+    s = _JSON_STR
+    updates: list[tuple[Any, ...]] = []
+    nodes: list[tuple[int, bytes]] = []
+    ids: dict[Any, str] = {None: "null"}
+    for seq, row in enumerate(rows, size):
+        key, at, action, org, user, agreement, purpose, subject, decision = row[:9]
+        reasons, payload, details = row[9:]
+        texts = []
+        for value in (org, user, agreement):
+            text = ids.get(value)
+            if text is None:
+                text = ids[value] = _uuid_json_sqlite(value) if sqlite else f'"{value}"'
+            texts.append(text)
+        at_json = (
+            _at_json_sqlite(at)
+            if sqlite
+            else s(at.astimezone(UTC).isoformat(timespec="microseconds"))
+        )
+        data = (
+            f'{{"action":{s(action)},'
+            f'"actor_org_id":{texts[0]},"actor_user_id":{texts[1]},"agreement_id":{texts[2]},'
+            f'"at":{at_json},'
+            f'"decision":{"null" if decision is None else s(decision)},'
+            f'"details":{_canonical_text(details, "{}")},'
+            f'"payload_hash":{"null" if payload is None else s(payload)},'
+            f'"purpose":{"null" if purpose is None else s(purpose)},'
+            f'"reasons":{_canonical_text(reasons, "[]")},"seq":{seq},'
+            f'"subject_ref":{"null" if subject is None else s(subject)},"v":1}}'
+        ).encode()
+        h = sha256(b"\x00" + data).digest()  # merkle.leaf_hash, inlined
+        updates.append((seq, h, key))
         level, j = 0, seq
         while j & 1:
             h = sha256(b"\x01" + stack.pop() + h).digest()  # merkle.node_hash
@@ -368,22 +561,31 @@ def _append_many(session: Session, records: Sequence[AuditRecord]) -> Sequence[A
             j >>= 1
             nodes.append((node_pos(level, j), h))
         stack.append(h)
-    conn.exec_driver_sql(entry_sql, rows)
+    done = conn.exec_driver_sql(_SET_SEQ_SQLITE if sqlite else _SET_SEQ_PG, updates)
+    if done.rowcount != len(updates):
+        raise IntegrationConflict("another integrator numbered these entries meanwhile")
     if nodes:
-        conn.exec_driver_sql(_insert_plan(conn, _NODES)[0], nodes)
-    conn.execute(_SET_SIZE, {"size": size + len(records)})
-    _next_size = size + len(records)
-    return _Appended(at, kept)
+        conn.exec_driver_sql(_insert_plan(conn, _NODES, _COLUMNS["audit_nodes"])[0], nodes)
+    return size + len(rows)
 
 
 # Core (the table, not the entity): the ORM's bulk-update path costs more than the append.
 _HEAD: Any = AuditHead.__table__
-_SET_SIZE = update(_HEAD).where(_HEAD.c.id == HEAD_ID).values(size=bindparam("size"))
+_TOUCH_HEAD = update(_HEAD).where(_HEAD.c.id == HEAD_ID).values(size=_HEAD.c.size)
+_MOVE_HEAD = (
+    update(_HEAD)
+    .where(_HEAD.c.id == HEAD_ID, _HEAD.c.size == bindparam("old"))
+    .values(size=bindparam("new"))
+)
 _ENTRIES: Any = AuditEntry.__table__
 _NODES: Any = AuditNode.__table__
-#: The order ``_append_many`` builds each row's values in (the tables' column order).
+_SET_SEQ_SQLITE = "UPDATE audit_entries SET seq = ?, leaf_hash = ? WHERE rowid = ? AND seq IS NULL"
+_SET_SEQ_PG = "UPDATE audit_entries SET seq = %s, leaf_hash = %s WHERE id = %s AND seq IS NULL"
+#: The columns of the tables as the log writes them (``_append_many`` builds each entry's
+#: values in this order; ``seq`` and ``leaf_hash`` are written by the integrator).
 _COLUMNS = {
     "audit_entries": (
+        "id",
         "seq",
         "at",
         "action",
@@ -400,27 +602,27 @@ _COLUMNS = {
     ),
     "audit_nodes": ("pos", "hash"),
 }
-#: Columns handed to the driver as JSON text we serialised (once, the text that was hashed)
-#: instead of through SQLAlchemy's JSON bind processor, which would serialise them again.
-#: Both SQLite and PostgreSQL's ``json`` (cast from the text) store that text as it is.
+_APPEND_COLUMNS = tuple(c for c in _COLUMNS["audit_entries"] if c not in ("seq", "leaf_hash"))
+#: Columns handed to the driver as JSON text we serialised (once, the text that will be
+#: hashed) instead of through SQLAlchemy's JSON bind processor, which would serialise them
+#: again. Both SQLite and PostgreSQL's ``json`` (cast from the text) store that text as it is.
 _AS_TEXT = {"reasons", "details"}
-_INSERT_PLANS: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {}
+_INSERT_PLANS: dict[tuple[str, str, tuple[str, ...]], tuple[str, dict[str, Any]]] = {}
 _PYFORMAT = re.compile(r"%\((\w+)\)s")
 
 
-def _insert_plan(conn: Any, table: Any) -> tuple[str, dict[str, Any]]:
-    """Positional INSERT SQL for the driver's executemany and the columns' bind processors.
+def _insert_plan(conn: Any, table: Any, keys: tuple[str, ...]) -> tuple[str, dict[str, Any]]:
+    """Positional INSERT SQL of ``keys`` for the driver's executemany, and their bind processors.
 
-    Rows go to the driver as tuples in ``_COLUMNS`` order, skipping SQLAlchemy's per-row
-    statement bookkeeping, which would otherwise cost more than hashing and writing the
-    entry. PostgreSQL's named placeholders become positional ones (casts kept).
+    Rows go to the driver as tuples in ``keys`` order, skipping SQLAlchemy's per-row
+    statement bookkeeping, which would otherwise cost more than writing the entry.
+    PostgreSQL's named placeholders become positional ones (casts kept).
     """
     dialect = conn.dialect
-    key = (table.name, f"{dialect.name}+{dialect.driver}")
-    plan = _INSERT_PLANS.get(key)
+    plan_key = (table.name, f"{dialect.name}+{dialect.driver}", keys)
+    plan = _INSERT_PLANS.get(plan_key)
     if plan is None:
-        keys = _COLUMNS[table.name]
-        assert keys == tuple(c.key for c in table.c), f"{table.name} columns changed"
+        assert _COLUMNS[table.name] == tuple(c.key for c in table.c), f"{table.name} changed"
         compiled = insert(table).compile(dialect=dialect, column_keys=list(keys))
         sql = str(compiled)
         if dialect.positional:
@@ -436,14 +638,15 @@ def _insert_plan(conn: Any, table: Any) -> tuple[str, dict[str, Any]]:
             proc = table.c[k].type._cached_bind_processor(dialect)
             if proc is not None and k not in _AS_TEXT:
                 procs[k] = proc
-        plan = _INSERT_PLANS[key] = (sql, procs)
+        plan = _INSERT_PLANS[plan_key] = (sql, procs)
     return plan
 
 
-class _Appended(Sequence[AuditEntry]):
-    """The appended entries, each built on first use: many callers never look at them."""
+class Appended(Sequence[AuditEntry]):
+    """The appended (pending) entries, each built on first use: many callers never look at
+    them; ``ids`` gives their ids without building them."""
 
-    def __init__(self, at: datetime, kept: list[tuple[int, AuditRecord, str, str, bytes]]):
+    def __init__(self, at: datetime, kept: list[tuple[uuid.UUID, AuditRecord, str, str]]):
         self._at = at
         self._kept = kept
         self._built: dict[int, AuditEntry] = {}
@@ -468,17 +671,24 @@ class _Appended(Sequence[AuditEntry]):
     def __iter__(self) -> Iterator[AuditEntry]:
         return (self[i] for i in range(len(self._kept)))
 
+    @property
+    def ids(self) -> list[uuid.UUID]:
+        """The entries' ids, without building the entries."""
+        return [k[0] for k in self._kept]
+
 
 def _detached(
-    at: datetime, seq: int, record: AuditRecord, reasons: str, details: str, leaf_hash: bytes
+    at: datetime, entry_id: uuid.UUID, record: AuditRecord, reasons: str, details: str
 ) -> AuditEntry:
-    """A detached snapshot of a stored entry, loaded as if read back, built cheaply.
+    """A detached snapshot of a stored (pending) entry, loaded as if read back, built cheaply.
 
     Adding it to a session later makes it persistent without a second INSERT.
     """
+    configure_mappers()  # a no-op once done; building instances by hand needs it done
     entry: AuditEntry = AuditEntry._sa_class_manager.new_instance()  # type: ignore[attr-defined]
     entry.__dict__.update(
-        seq=seq,
+        id=entry_id,
+        seq=None,
         at=at,
         action=record.action,
         actor_org_id=record.actor_org_id,
@@ -490,9 +700,9 @@ def _detached(
         reasons=json.loads(reasons),
         payload_hash=record.payload_hash,
         details=json.loads(details),
-        leaf_hash=leaf_hash,
+        leaf_hash=None,
     )
-    instance_state(entry).key = (AuditEntry, (seq,), None)
+    instance_state(entry).key = (AuditEntry, (entry_id,), None)
     return entry
 
 
@@ -612,13 +822,37 @@ class StoredTree:
 
 
 def entry(session: Session, seq: int) -> AuditEntry:
-    found = session.get(AuditEntry, seq)
+    """The integrated entry numbered ``seq`` (NotFound if there is none yet)."""
+    found = session.scalars(select(AuditEntry).where(AuditEntry.seq == seq)).first()
     if found is None:
         raise NotFound(f"audit entry #{seq} not found")
     return found
 
 
-def tail(session: Session, limit: int = 20) -> list[AuditEntry]:
-    """The newest ``limit`` entries, newest first."""
-    stmt = select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(limit)
-    return list(session.scalars(stmt))
+def entry_by_id(session: Session, entry_id: uuid.UUID) -> AuditEntry:
+    """An entry by its id, integrated or pending (NotFound if there is none)."""
+    found = session.get(AuditEntry, entry_id)
+    if found is None:
+        raise NotFound(f"audit entry {entry_id} not found")
+    return found
+
+
+def tail(session: Session, limit: int = 20, *, pending: bool = False) -> list[AuditEntry]:
+    """The newest ``limit`` integrated entries, newest first; with ``pending``, the entries
+    still waiting for the integrator (newest first) before them."""
+    out: list[AuditEntry] = []
+    if pending:
+        waiting = (
+            select(AuditEntry)
+            .where(AuditEntry.seq.is_(None))
+            .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+            .limit(limit)
+        )
+        out = list(session.scalars(waiting))
+    stmt = (
+        select(AuditEntry)
+        .where(AuditEntry.seq.is_not(None))
+        .order_by(AuditEntry.seq.desc())
+        .limit(limit - len(out))
+    )
+    return out + list(session.scalars(stmt)) if len(out) < limit else out

@@ -10,22 +10,48 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shareguard.storage.base import Base, IdMixin, utcnow
+from shareguard.storage.base import Base, IdMixin, new_id, utcnow
 
 # On SQLite only "INTEGER PRIMARY KEY" aliases the rowid (no second index, fewer bytes).
 BigInt = BigInteger().with_variant(Integer(), "sqlite")
 
 
 class AuditEntry(Base):
-    """One leaf of the log: a decision or disclosure, attributed, pseudonymous, hashed."""
+    """One leaf of the log: a decision or disclosure, attributed, pseudonymous, hashed.
+
+    Written in the caller's transaction with ``seq`` and ``leaf_hash`` empty; the integrator
+    fills both, once, after the row has committed (``log.integrate``).
+    """
 
     __tablename__ = "audit_entries"
+    __table_args__ = (
+        # Entries waiting for the integrator. Small: an entry leaves it once integrated.
+        # (SQLite finds them through the unique index on seq, in rowid = commit order.)
+        Index(
+            "ix_audit_entries_pending",
+            "id",
+            postgresql_where=text("seq IS NULL"),
+            sqlite_where=text("seq IS NULL"),
+        ),
+    )
 
-    #: 0-based leaf index; assigned in commit order, gap-free.
-    seq: Mapped[int] = mapped_column(BigInt, primary_key=True, autoincrement=False)
+    #: The entry's handle from the moment it is written (UUIDv7); a check's answer names it.
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    #: 0-based leaf index, gap-free; empty until the integrator gives it.
+    seq: Mapped[int | None] = mapped_column(BigInt, unique=True, default=None)
     at: Mapped[datetime] = mapped_column(default=utcnow)
     action: Mapped[str] = mapped_column(String(80))
     actor_org_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
@@ -39,8 +65,9 @@ class AuditEntry(Base):
     #: Hex SHA-256 of the canonical JSON of what was disclosed (``payload_hash``).
     payload_hash: Mapped[str | None] = mapped_column(String(64), default=None)
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    #: RFC 9162 leaf hash of the entry's canonical bytes (``log.entry_bytes``).
-    leaf_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    #: RFC 9162 leaf hash of the entry's canonical bytes (``log.entry_bytes``), seq included;
+    #: empty until integrated.
+    leaf_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32), default=None)
 
 
 class AuditNode(Base):

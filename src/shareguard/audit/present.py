@@ -33,7 +33,9 @@ def checkpoint_out(cp: AuditCheckpoint) -> CheckpointOut:
 
 
 def entry_out(e: AuditEntry) -> EntryOut:
+    assert e.seq is not None and e.leaf_hash is not None, "an integrated entry"
     return EntryOut(
+        id=e.id,
         seq=e.seq,
         at=e.at,
         action=e.action,

@@ -27,6 +27,7 @@ class CheckpointOut(BaseModel):
 
 
 class EntryOut(BaseModel):
+    id: uuid.UUID
     seq: int
     at: datetime
     action: str
@@ -43,7 +44,7 @@ class EntryOut(BaseModel):
 
 
 class AccessLogItemOut(BaseModel):
-    seq: int
+    seq: int | None = Field(description="The entry's place in the log; null until integrated")
     at: datetime | None
     action: str | None
     organisation: str | None
@@ -55,8 +56,18 @@ class AccessLogItemOut(BaseModel):
     legal_gateway: str | None = Field(None, description="Statute and section the sharing relies on")
     discloser: str | None = Field(None, description="Organisation the data flowed from")
     recipient: str | None = Field(None, description="Organisation the data flowed to")
+    entry_id: uuid.UUID | None = Field(None, description="The audit entry's id")
 
 
 class AccessLogOut(BaseModel):
     person_id: uuid.UUID
     items: list[AccessLogItemOut]
+
+
+class ProofPendingOut(BaseModel):
+    """The answer (HTTP 202) while an entry waits for the integrator: ask again shortly."""
+
+    status: str = Field("pending", description="Always 'pending'")
+    entry_id: uuid.UUID
+    detail: str
+    retry_after: int = Field(description="Seconds to wait before asking again")

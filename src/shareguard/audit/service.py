@@ -14,6 +14,7 @@ from shareguard.accounts.models import Organisation, Role
 from shareguard.accounts.principal import Principal
 from shareguard.agreements.models import Agreement
 from shareguard.audit import log
+from shareguard.audit.integrator import catch_up
 from shareguard.audit.log import AuditRecord, StoredTree, entry_document
 from shareguard.audit.models import AuditCheckpoint, AuditEntry, AuditExemption
 from shareguard.audit.proofs import consistency_bundle, inclusion_bundle
@@ -23,6 +24,8 @@ from shareguard.config import Settings, get_settings
 from shareguard.errors import Conflict, Forbidden, InvalidInput, NotFound
 from shareguard.storage.base import utcnow
 
+#: Seconds ``checkpoint`` waits for a running integrator to integrate what is pending.
+CATCH_UP_SECONDS = 10.0
 #: Roles that may read the raw log (tail, proofs naming any entry).
 LOG_READERS = (Role.AUDITOR, Role.GOVERNANCE_OFFICER)
 #: Roles that may read any person's access log.
@@ -35,7 +38,8 @@ EXEMPTION_ROLES = (Role.CASEWORKER, Role.GOVERNANCE_OFFICER)
 class AccessLogItem:
     """One line of a person's "who checked my data" view."""
 
-    seq: int
+    #: None while the entry waits for the integrator (it is on the log, not yet in the tree).
+    seq: int | None
     at: datetime | None
     action: str | None
     organisation: str | None
@@ -50,6 +54,7 @@ class AccessLogItem:
     #: Who the data flowed from and to (organisation names), when the entry records a flow.
     discloser: str | None = None
     recipient: str | None = None
+    entry_id: uuid.UUID | None = None
 
 
 def signer_for(settings: Settings) -> Signer:
@@ -73,13 +78,19 @@ class AuditService:
 
     # checkpoints ----------------------------------------------------------------------
     def checkpoint(self) -> AuditCheckpoint:
-        """Sign the current tree head (no new checkpoint if the log has not grown). Commits."""
+        """Integrate what is pending, then sign the tree head (none if the log has not grown).
+        Commits.
+
+        When a running integrator holds the role, waits (up to ``CATCH_UP_SECONDS``) for it to
+        integrate what is pending. Concurrent signers are harmless: a tree of a given size
+        never changes, and ``verify`` checks checkpoints in size order.
+        """
         self.session.flush()
-        log.lock(self.session)  # the same lock as appends: checkpoints stay in order
+        catch_up(self.session, CATCH_UP_SECONDS)
         tree = StoredTree(self.session)
         size = tree.size()
         latest = self.latest_checkpoint()
-        if latest is not None and latest.tree_size == size:
+        if latest is not None and latest.tree_size >= size:
             self.session.commit()
             return latest
         root = tree.root(size)
@@ -137,6 +148,18 @@ class AuditService:
             entry_document(entry), size, proof, cp.note if cp else None, tree.root(size)
         )
 
+    def entry_proof(self, entry_id: uuid.UUID) -> tuple[AuditEntry, dict[str, Any] | None]:
+        """An entry by id and its inclusion bundle, or None while it waits for the integrator.
+
+        A checkpoint is signed (and stored, in the caller's transaction) when none covers the
+        integrated entry yet, so the bundle can always be checked with the public key alone.
+        NotFound when there is no such entry.
+        """
+        entry = log.entry_by_id(self.session, entry_id)
+        if entry.seq is None:
+            return entry, None
+        return entry, self.inclusion(entry.seq, sign_if_needed=True)
+
     def consistency(self, old_size: int, new_size: int | None = None) -> dict[str, Any]:
         """A consistency proof bundle between two tree sizes (default new: latest checkpoint)."""
         if new_size is None:
@@ -160,9 +183,13 @@ class AuditService:
         )
 
     # reading --------------------------------------------------------------------------
-    def tail(self, principal: Principal, limit: int = 20) -> list[AuditEntry]:
+    def tail(
+        self, principal: Principal, limit: int = 20, *, pending: bool = False
+    ) -> list[AuditEntry]:
+        """The newest entries, newest first; with ``pending``, entries not yet integrated
+        (no ``seq`` yet) come first."""
         principal.require(*LOG_READERS)
-        return log.tail(self.session, limit)
+        return log.tail(self.session, limit, pending=pending)
 
     def verify(
         self, verifier: Verifier | None = None, progress: Progress | None = None
@@ -179,12 +206,14 @@ class AuditService:
         if not is_person and not principal.has(*ACCESS_LOG_READERS):
             raise Forbidden("only the person, a caseworker or an auditor may read this access log")
         ref = str(person_id)
+        # Integrated entries in log order, then those still waiting for the integrator.
+        order = (AuditEntry.seq.is_(None), AuditEntry.seq, AuditEntry.at, AuditEntry.id)
         entries = list(
             self.session.scalars(
-                select(AuditEntry).where(AuditEntry.subject_ref == ref).order_by(AuditEntry.seq)
+                select(AuditEntry).where(AuditEntry.subject_ref == ref).order_by(*order)
             )
         )
-        seqs = [e.seq for e in entries]
+        seqs = [e.seq for e in entries if e.seq is not None]
         exemptions: dict[int, AuditExemption] = {}
         if seqs:
             for row in self.session.scalars(
@@ -207,7 +236,7 @@ class AuditService:
         }
         items = []
         for e in entries:
-            ex = exemptions.get(e.seq)
+            ex = exemptions.get(e.seq) if e.seq is not None else None
             if ex is not None and is_person:
                 items.append(
                     AccessLogItem(
@@ -219,6 +248,7 @@ class AuditService:
                         None,
                         None,
                         withheld=f"withheld under {ex.exemption}",
+                        entry_id=e.id,
                     )
                 )
                 continue
@@ -236,6 +266,7 @@ class AuditService:
                     legal_gateway=gateways.get(e.agreement_id) or None if e.agreement_id else None,
                     discloser=_party(orgs, e, "discloser"),
                     recipient=_party(orgs, e, "recipient"),
+                    entry_id=e.id,
                 )
             )
         return items

@@ -1,52 +1,38 @@
-"""Scheduled checkpoints while serving: every ``Settings.checkpoint_interval`` seconds."""
+"""While serving: this process's integrator candidate (``integrator.Integrator``).
+
+It integrates pending entries in batches and signs checkpoints every
+``Settings.checkpoint_interval`` seconds (when the log has grown), while it holds the role.
+``SHAREGUARD_INTEGRATOR=false`` leaves a process out (another process then integrates).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import FastAPI
 
-from shareguard.audit.service import AuditService
-
-log = logging.getLogger(__name__)
-
-
-def checkpoint_once(app: FastAPI) -> int:
-    """Sign a checkpoint if the log grew; returns the tree size signed (or already signed)."""
-    with app.state.session_factory() as session:
-        return AuditService(session, app.state.settings).checkpoint().tree_size
-
-
-async def _every(app: FastAPI, interval: float) -> None:
-    while True:
-        await asyncio.sleep(interval)
-        try:
-            size = await asyncio.to_thread(checkpoint_once, app)
-            log.info("audit checkpoint at tree size %d", size)
-        except Exception:  # keep the schedule alive; the next run retries
-            log.exception("scheduled audit checkpoint failed")
+from shareguard.audit.integrator import Integrator
 
 
 def install(app: FastAPI) -> None:
-    """Wrap the app's lifespan so a background task signs checkpoints on a schedule."""
-    interval = app.state.settings.checkpoint_interval
-    if interval <= 0:
+    """Wrap the app's lifespan so an integrator candidate runs while the app serves."""
+    settings = app.state.settings
+    if not settings.integrator:
         return
     inner = app.router.lifespan_context
 
     @contextlib.asynccontextmanager
     async def lifespan(a: Any) -> AsyncIterator[Any]:
-        task = asyncio.create_task(_every(app, interval), name="audit-checkpoints")
+        integrator = Integrator(app.state.engine, settings)
+        app.state.integrator = integrator
+        integrator.start()
         try:
             async with inner(a) as state:
                 yield state
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await asyncio.to_thread(integrator.stop)
 
     app.router.lifespan_context = lifespan

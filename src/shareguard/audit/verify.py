@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shareguard.audit import merkle
-from shareguard.audit.log import StoredTree, entry_bytes, node_pos
+from shareguard.audit.log import StoredTree, entry_bytes, node_pos, pending_count
 from shareguard.audit.models import AuditCheckpoint, AuditEntry, AuditHead, AuditNode
 from shareguard.audit.signing import SignatureInvalid, Verifier, open_checkpoint
 from shareguard.errors import ShareguardError
@@ -39,6 +39,8 @@ class VerifyReport:
     entries: int = 0
     head_size: int = 0
     checkpoints: int = 0
+    #: Entries written but not yet integrated (not part of the tree; not a problem).
+    pending: int = 0
     root: bytes = merkle.EMPTY_ROOT
     problems: list[Problem] = field(default_factory=list)
 
@@ -75,13 +77,19 @@ class _Verifier:
             )
         )
         self.report.checkpoints = len(cps)
+        self.report.pending = pending_count(self.session)
         self.pending = cps
         total = max(self.report.head_size, cps[-1].tree_size if cps else 0)
         try:
             self._checkpoints_at(0)
             expected = 0
             table = AuditEntry.__table__
-            stmt = select(table).order_by(table.c.seq).execution_options(yield_per=CHUNK)
+            stmt = (
+                select(table)
+                .where(table.c.seq.is_not(None))
+                .order_by(table.c.seq)
+                .execution_options(yield_per=CHUNK)
+            )
             chunk: list[Any] = []
             for entry in self.session.execute(stmt):
                 if entry.seq != expected:
@@ -129,7 +137,7 @@ class _Verifier:
         leaves: list[bytes] = []
         for entry in entries:
             leaf = merkle.leaf_hash(entry_bytes(entry))
-            if leaf != bytes(entry.leaf_hash):
+            if entry.leaf_hash is None or leaf != bytes(entry.leaf_hash):
                 self.fail(
                     entry.seq,
                     f"entry #{entry.seq} was changed: its content does not match "

@@ -36,6 +36,7 @@ def check_out(result: CheckResult) -> CheckOut:
         answer=result.answer,
         contest=result.contest,
         case=CaseOut.model_validate(result.case) if result.case else None,
+        audit_entry_id=c.audit_entry_id,
     )
 
 
@@ -84,6 +85,7 @@ def get_check(check_id: uuid.UUID, principal: CurrentPrincipal, session: Session
         method=check.method,
         outcome=check.outcome,
         case=CaseOut.model_validate(case) if case else None,
+        audit_entry_id=check.audit_entry_id,
     )
 
 

@@ -53,7 +53,8 @@ class Check(IdMixin, Base):
     )
     score: Mapped[float | None] = mapped_column(default=None)
     disclosure_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
-    audit_seq: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    #: The audit entry written with the check (``audit_entries.id``).
+    audit_entry_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
 
 
 class Case(IdMixin, Base):

@@ -66,6 +66,11 @@ class CheckOut(BaseModel):
     #: Present on every answer that is not ``confirmed``.
     contest: dict[str, str] | None = None
     case: CaseOut | None = None
+    audit_entry_id: uuid.UUID | None = Field(
+        None,
+        description="The audit entry recording this check; its inclusion proof is at "
+        "/api/v1/audit/entries/{id}/proof (202 until the entry is integrated, within a second)",
+    )
 
 
 class ContestIn(BaseModel):

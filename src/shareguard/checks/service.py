@@ -205,7 +205,7 @@ class CheckService:
                 details={"check_id": str(check.id), "outcome": Outcome.NO_MATCH},
             ),
         )
-        check.audit_seq = entry.seq
+        check.audit_entry_id = entry.id
         self._store(check)
         return CheckResult(
             check,
@@ -423,7 +423,7 @@ class CheckService:
                     },
                 ),
             )
-            check.audit_seq = entry.seq
+            check.audit_entry_id = entry.id
             self._store(check)
         case = Case(
             check_id=check.id,
@@ -471,7 +471,7 @@ class CheckService:
             raise keep_audit(Refused(out.decision.reason, kind=out.decision.kind))
         check.agreement_id = request.agreement_id
         check.disclosure_id = out.disclosure_id
-        check.audit_seq = out.audit_seq
+        check.audit_entry_id = out.audit_entry_id
         self._store(check)
         return out.answer
 

@@ -596,10 +596,11 @@ def disclose_many(
                 )
             )
     entries = append_many(session, records)
+    entry_ids = entries.ids
     rows = []
     now = utcnow()
-    for request, (_, _, refs), decision, out, disclosure_id, entry, record in zip(
-        requests, items, decisions, answers, ids, entries, records, strict=True
+    for request, (_, _, refs), decision, out, disclosure_id, entry_id, record in zip(
+        requests, items, decisions, answers, ids, entry_ids, records, strict=True
     ):
         if disclosure_id is None:
             continue
@@ -619,7 +620,7 @@ def disclose_many(
                 if kind == "request"
                 else sorted(out or {}),
                 "payload_hash": record.payload_hash,
-                "audit_seq": entry.seq,
+                "audit_entry_id": entry_id,
                 "record_refs": [str(r) for r in refs],
             }
         )
@@ -628,8 +629,8 @@ def disclose_many(
         session.connection().execute(_INSERT_DISCLOSURE, rows)
         _count_up(session, rows, reading.counts)
     return [
-        Disclosed(decision=d, answer=a, disclosure_id=i, audit_seq=e.seq)
-        for d, a, i, e in zip(decisions, answers, ids, entries, strict=True)
+        Disclosed(decision=d, answer=a, disclosure_id=i, audit_entry_id=e)
+        for d, a, i, e in zip(decisions, answers, ids, entry_ids, strict=True)
     ]
 
 

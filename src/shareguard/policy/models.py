@@ -106,7 +106,8 @@ class Disclosure(IdMixin, Base):
     subject_ref: Mapped[str | None] = mapped_column(String(64), default=None, index=True)
     data_items: Mapped[list[str]] = mapped_column(JSON, default=list)
     payload_hash: Mapped[str] = mapped_column(String(64))
-    audit_seq: Mapped[int] = mapped_column()
+    #: The audit entry written with this disclosure (``audit_entries.id``).
+    audit_entry_id: Mapped[uuid.UUID] = mapped_column()
     record_refs: Mapped[list[str]] = mapped_column(JSON, default=list)
 
 

@@ -90,4 +90,5 @@ class Disclosed:
     decision: Decision
     answer: dict[str, Any] | None
     disclosure_id: uuid.UUID | None
-    audit_seq: int
+    #: The audit entry recording the disclosure or refusal (its place in the log comes later).
+    audit_entry_id: uuid.UUID

@@ -37,7 +37,7 @@ def _audit(request: Request, session: Any) -> AuditService:
 @router.get("/governance/audit", response_class=HTMLResponse)
 def audit_log(request: Request, user: OfficerOrAuditor, session: SessionDep) -> Response:
     audit = _audit(request, session)
-    entries = audit.tail(user.principal, PAGE)
+    entries = audit.tail(user.principal, PAGE, pending=True)
     refs = {a.id: a.reference for a in _agreements(session, entries)}
     checkpoint = audit.latest_checkpoint()
     rows = [
@@ -49,7 +49,9 @@ def audit_log(request: Request, user: OfficerOrAuditor, session: SessionDep) -> 
             "agreement": refs.get(e.agreement_id) if e.agreement_id else None,
             "decision": e.decision or "",
             "subject": (e.subject_ref or "")[:8],
-            "covered": checkpoint is not None and e.seq < checkpoint.tree_size,
+            "covered": checkpoint is not None
+            and e.seq is not None
+            and e.seq < checkpoint.tree_size,
         }
         for e in entries
     ]

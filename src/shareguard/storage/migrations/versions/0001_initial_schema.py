@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-06 04:25:06.946349
+Create Date: 2026-12-06 04:29:48.187922
 """
 
 import sqlalchemy as sa
@@ -38,12 +38,8 @@ def upgrade() -> None:
 
     op.create_table(
         "audit_entries",
-        sa.Column(
-            "seq",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=False,
-            nullable=False,
-        ),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("at", shareguard.storage.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("action", sa.String(length=80), nullable=False),
         sa.Column("actor_org_id", sa.Uuid(), nullable=True),
@@ -55,12 +51,20 @@ def upgrade() -> None:
         sa.Column("reasons", sa.JSON(), nullable=False),
         sa.Column("payload_hash", sa.String(length=64), nullable=True),
         sa.Column("details", sa.JSON(), nullable=False),
-        sa.Column("leaf_hash", sa.LargeBinary(length=32), nullable=False),
-        sa.PrimaryKeyConstraint("seq", name=op.f("pk_audit_entries")),
+        sa.Column("leaf_hash", sa.LargeBinary(length=32), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_entries")),
+        sa.UniqueConstraint("seq", name=op.f("uq_audit_entries_seq")),
     )
     with op.batch_alter_table("audit_entries", schema=None) as batch_op:
         batch_op.create_index(
             batch_op.f("ix_audit_entries_agreement_id"), ["agreement_id"], unique=False
+        )
+        batch_op.create_index(
+            "ix_audit_entries_pending",
+            ["id"],
+            unique=False,
+            postgresql_where=sa.text("seq IS NULL"),
+            sqlite_where=sa.text("seq IS NULL"),
         )
         batch_op.create_index(
             batch_op.f("ix_audit_entries_subject_ref"), ["subject_ref"], unique=False
@@ -179,7 +183,7 @@ def upgrade() -> None:
         sa.Column("person_id", sa.Uuid(), nullable=True),
         sa.Column("score", sa.Double(), nullable=True),
         sa.Column("disclosure_id", sa.Uuid(), nullable=True),
-        sa.Column("audit_seq", sa.BigInteger(), nullable=True),
+        sa.Column("audit_entry_id", sa.Uuid(), nullable=True),
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.ForeignKeyConstraint(
             ["organisation_id"],
@@ -783,7 +787,7 @@ def upgrade() -> None:
         sa.Column("subject_ref", sa.String(length=64), nullable=True),
         sa.Column("data_items", sa.JSON(), nullable=False),
         sa.Column("payload_hash", sa.String(length=64), nullable=False),
-        sa.Column("audit_seq", sa.Integer(), nullable=False),
+        sa.Column("audit_entry_id", sa.Uuid(), nullable=False),
         sa.Column("record_refs", sa.JSON(), nullable=False),
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.ForeignKeyConstraint(
@@ -1646,6 +1650,11 @@ def downgrade() -> None:
     op.drop_table("audit_head")
     with op.batch_alter_table("audit_entries", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_audit_entries_subject_ref"))
+        batch_op.drop_index(
+            "ix_audit_entries_pending",
+            postgresql_where=sa.text("seq IS NULL"),
+            sqlite_where=sa.text("seq IS NULL"),
+        )
         batch_op.drop_index(batch_op.f("ix_audit_entries_agreement_id"))
 
     op.drop_table("audit_entries")
