@@ -109,9 +109,9 @@ def test_key_changes_are_audited_without_secrets(client: TestClient, world: Test
     world.session.expire_all()
     entries = list(
         world.session.scalars(
-            select(AuditEntry).where(
-                AuditEntry.action.in_(["key.issue", "key.rotate", "key.revoke"])
-            )
+            select(AuditEntry)
+            .where(AuditEntry.action.in_(["key.issue", "key.rotate", "key.revoke"]))
+            .order_by(AuditEntry.at)  # when each was recorded (numbers come at integration)
         )
     )
     mine = [e for e in entries if key_id in (e.details["key_id"], e.details.get("replaces"))]

@@ -15,6 +15,7 @@ from shareguard.audit import AuditEntry
 from shareguard.status.schemas import PersonIn, StatusIn
 from shareguard.status.service import StatusService
 from shareguard.storage.base import today
+from tests.factories import integrated
 
 GIVEN, FAMILY = "Testa", "Exampleperson"
 DOB = today() - timedelta(days=365 * 30)
@@ -51,6 +52,7 @@ def as_person(person_id: uuid.UUID) -> Principal:
 
 def audit(session: Session, action: str) -> list[AuditEntry]:
     session.expire_all()
+    integrated(session)  # log order: numbers come at integration
     stmt = select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.seq)
     return list(session.scalars(stmt))
 

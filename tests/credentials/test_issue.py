@@ -16,7 +16,7 @@ from shareguard.credentials.service import CredentialService
 from shareguard.errors import Conflict, Forbidden, InvalidInput, NotFound
 from shareguard.storage.base import today
 from tests.credentials.conftest import FAMILY, GIVEN, as_person, audit, make_person
-from tests.factories import bearer
+from tests.factories import bearer, integrated
 
 
 @pytest.fixture
@@ -26,6 +26,7 @@ def svc(world: Any, settings: Settings) -> CredentialService:
 
 def subject_entries(session: Any, person: uuid.UUID) -> list[AuditEntry]:
     session.expire_all()
+    integrated(session)  # log order: numbers come at integration
     from sqlalchemy import select
 
     stmt = select(AuditEntry).where(AuditEntry.subject_ref == str(person))

@@ -17,7 +17,7 @@ from shareguard.policy.models import FirewallRule, Pause
 from shareguard.policy.schemas import FirewallProposalIn, FirewallRuleFields, PauseIn
 from shareguard.policy.service import FirewallService, PauseService
 from shareguard.storage.base import today, utcnow
-from tests.factories import TestWorld
+from tests.factories import TestWorld, integrated
 from tests.policy.test_door import ANSWER, DL_ITEMS, request
 
 
@@ -27,6 +27,7 @@ def born_years_ago(years: int) -> date:
 
 
 def actions(session: Session, prefix: str) -> list[str]:
+    integrated(session)  # log order: numbers come at integration
     stmt = select(AuditEntry.action).where(AuditEntry.action.like(f"{prefix}%"))
     return list(session.scalars(stmt.order_by(AuditEntry.seq)))
 

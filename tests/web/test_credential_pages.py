@@ -15,6 +15,7 @@ from shareguard.audit import AuditEntry
 from shareguard.credentials.models import Credential
 from shareguard.credentials.service import CredentialService
 from tests.credentials.conftest import DOB, FAMILY, GIVEN, as_person, make_person
+from tests.factories import integrated
 from tests.web.console_helpers import csrf, error_messages, sign_in
 
 DOCUMENT = "TST123456"
@@ -84,7 +85,9 @@ def revocation(session: Any, cid: uuid.UUID | str) -> tuple[Any, str]:
 
 def audited(session: Any, like: str) -> list[AuditEntry]:
     session.expire_all()
-    rows = list(session.scalars(select(AuditEntry).where(AuditEntry.action.like(like))))
+    integrated(session)  # log order: numbers come at integration
+    stmt = select(AuditEntry).where(AuditEntry.action.like(like)).order_by(AuditEntry.seq)
+    rows = list(session.scalars(stmt))
     session.rollback()
     return rows
 
