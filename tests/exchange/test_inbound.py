@@ -54,7 +54,7 @@ def test_accepted_record_is_minimised_unverified_and_linked(xw: ExchangeWorld) -
         "address": "1 Test Street",
     }
     assert record.dropped == ["employment", "shoe_size"]
-    entry = xw.session.scalar(select(AuditEntry).where(AuditEntry.seq == record.audit_seq))
+    entry = xw.session.get(AuditEntry, record.audit_entry_id)
     assert entry is not None and entry.action == "disclosure.inbound"
     assert entry.details["dropped"] == ["employment", "shoe_size"]
     assert (entry.details["discloser"], entry.details["recipient"]) == (

@@ -17,7 +17,7 @@ from shareguard.exchange import RequestService
 from shareguard.exchange.models import ExchangeRequest, RequestDelivery
 from shareguard.policy.models import Disclosure
 from shareguard.storage.base import utcnow
-from tests.factories import ExchangeWorld, inbound_agreement
+from tests.factories import ExchangeWorld, inbound_agreement, integrated
 
 
 def ask(xw: ExchangeWorld, agreement=None, **kw):  # type: ignore[no-untyped-def]
@@ -85,7 +85,7 @@ def test_paused_or_ended_agreement_is_refused_before_the_partner_sees_it(
     row = xw.session.scalar(select(ExchangeRequest))
     assert row is not None and row.state == "refused" and row.deadline is None
     assert RequestService(xw.session).find(xw.w.principals["agency"]) == []
-    entry = xw.session.scalar(select(AuditEntry).where(AuditEntry.seq == row.request_seq))
+    entry = xw.session.get(AuditEntry, row.request_entry_id)
     assert entry is not None and entry.action == "policy.deny"
     assert entry.details["discloser"] == str(xw.w.orgs["agency"])
     assert count(xw.session, RequestDelivery) == 0
@@ -130,7 +130,7 @@ def test_answer_is_minimised_and_dropped_fields_named(xw: ExchangeWorld) -> None
     assert answered.state == "answered"
     assert answered.answer == {"address": "1 Test Street", "postcode": "TE1 1ST"}
     assert answered.dropped == ["nationality", "shoe_size"]
-    entry = xw.session.scalar(select(AuditEntry).where(AuditEntry.seq == answered.answer_seq))
+    entry = xw.session.get(AuditEntry, answered.answer_entry_id)
     assert entry is not None and entry.action == "disclosure.answer"
     assert entry.details["dropped"] == ["nationality", "shoe_size"]
     assert entry.details["discloser"] == str(xw.w.orgs["agency"])
@@ -185,8 +185,9 @@ def test_the_person_sees_the_request_and_the_answer(xw: ExchangeWorld) -> None:
 
 def test_an_exemption_withholds_the_request_from_the_person(xw: ExchangeWorld) -> None:
     row = ask(xw)
+    [seq] = integrated(xw.session, [row.request_entry_id])
     AuditService(xw.session).apply_exemption(
-        row.request_seq or 0,
+        seq,
         "DPA 2018 Sch 2 para 4 (immigration)",
         "Telling the person would prejudice an open enforcement case",
         xw.w.principals["caseworker"],
@@ -196,7 +197,7 @@ def test_an_exemption_withholds_the_request_from_the_person(xw: ExchangeWorld) -
 
     me = Principal(organisation_id=None, person_id=xw.person)
     items = AuditService(xw.session).access_log(xw.person, me)
-    hidden = [i for i in items if i.seq == row.request_seq]
+    hidden = [i for i in items if i.seq == seq]
     assert hidden and hidden[0].withheld == "withheld under DPA 2018 Sch 2 para 4 (immigration)"
     assert hidden[0].discloser is None and hidden[0].action is None
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shareguard.accounts.service import AccountService
@@ -68,7 +67,7 @@ def test_outbound_disclosure_names_both_parties(world: TestWorld, session: Sessi
         world.orgs["dept"],
         world.orgs["agency"],
     )
-    entry = session.scalar(select(AuditEntry).where(AuditEntry.seq == out.audit_seq))
+    entry = session.get(AuditEntry, out.audit_entry_id)
     assert entry is not None
     assert entry.details["discloser"] == str(world.orgs["dept"])
     assert entry.details["recipient"] == str(world.orgs["agency"])
@@ -90,7 +89,7 @@ def test_partner_submits_under_an_inbound_agreement(world: TestWorld, session: S
         world.orgs["agency"],
         world.orgs["dept"],
     )
-    entry = session.scalar(select(AuditEntry).where(AuditEntry.seq == out.audit_seq))
+    entry = session.get(AuditEntry, out.audit_entry_id)
     assert entry is not None and entry.details["dropped"] == ["shoe_size"]
     assert "Testa" not in str(entry.details)
 

@@ -350,7 +350,7 @@ class InboundService:
                 dropped=sorted(k for k in parsed.values if k not in d.answer),
                 findings=_findings(d.answer),
                 disclosure_id=d.disclosure_id,
-                audit_seq=d.audit_seq,
+                audit_entry_id=d.audit_entry_id,
                 created_at=at,
             )
             self.session.add(record)

@@ -51,7 +51,8 @@ class ExchangeRequest(IdMixin, CreatedMixin, Base):
     #: The door's decision on the request (and on the answer, when that was refused).
     decision_kind: Mapped[str] = mapped_column(String(20))
     decision_reason: Mapped[str] = mapped_column(Text, default="")
-    request_seq: Mapped[int | None] = mapped_column(default=None)
+    #: The audit entry of the request (``audit_entries.id``).
+    request_entry_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
     request_disclosure_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
     deadline: Mapped[datetime | None] = mapped_column(default=None, index=True)
     reminded_at: Mapped[datetime | None] = mapped_column(default=None)
@@ -65,7 +66,8 @@ class ExchangeRequest(IdMixin, CreatedMixin, Base):
     dropped: Mapped[list[str]] = mapped_column(JSON, default=list)
     #: The partner's reason for declining, or its note on "not held".
     answer_note: Mapped[str] = mapped_column(Text, default="")
-    answer_seq: Mapped[int | None] = mapped_column(default=None)
+    #: The audit entry of the answer (``audit_entries.id``).
+    answer_entry_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
     answer_disclosure_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
 
 
@@ -161,4 +163,4 @@ class InboundRecord(IdMixin, CreatedMixin, Base):
     decided_at: Mapped[datetime | None] = mapped_column(default=None)
     note: Mapped[str] = mapped_column(Text, default="")
     disclosure_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
-    audit_seq: Mapped[int | None] = mapped_column(default=None)
+    audit_entry_id: Mapped[uuid.UUID | None] = mapped_column(default=None)

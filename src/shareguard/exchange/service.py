@@ -198,7 +198,7 @@ class RequestService:
             state=RequestState.OPEN if decision.allowed else RequestState.REFUSED,
             decision_kind=decision.kind,
             decision_reason=decision.reason,
-            request_seq=done.audit_seq,
+            request_entry_id=done.audit_entry_id,
             request_disclosure_id=done.disclosure_id,
             deadline=at + timedelta(days=deadline_days) if decision.allowed else None,
             created_at=at,
@@ -323,7 +323,7 @@ class RequestService:
                     details=self._details(row),
                 ),
             )
-            row.answer_seq = entry.seq
+            row.answer_entry_id = entry.id
             return row
         values = _answer_values(data)
         carried = tuple(k for k in values if k in DATA_ITEMS)
@@ -345,7 +345,7 @@ class RequestService:
             values,
             kind="answer",
         )
-        row.answer_seq = done.audit_seq
+        row.answer_entry_id = done.audit_entry_id
         if not done.decision.allowed or done.answer is None:
             row.state = RequestState.ANSWER_REFUSED
             row.decision_kind = done.decision.kind

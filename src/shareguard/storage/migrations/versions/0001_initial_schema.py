@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-06 04:29:48.187922
+Create Date: 2026-12-06 04:30:00.351163
 """
 
 import sqlalchemy as sa
@@ -834,7 +834,7 @@ def upgrade() -> None:
         sa.Column("state", sa.String(length=20), nullable=False),
         sa.Column("decision_kind", sa.String(length=20), nullable=False),
         sa.Column("decision_reason", sa.Text(), nullable=False),
-        sa.Column("request_seq", sa.Integer(), nullable=True),
+        sa.Column("request_entry_id", sa.Uuid(), nullable=True),
         sa.Column("request_disclosure_id", sa.Uuid(), nullable=True),
         sa.Column("deadline", shareguard.storage.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("reminded_at", shareguard.storage.base.UTCDateTime(timezone=True), nullable=True),
@@ -847,7 +847,7 @@ def upgrade() -> None:
         sa.Column("answer", sa.JSON(), nullable=True),
         sa.Column("dropped", sa.JSON(), nullable=False),
         sa.Column("answer_note", sa.Text(), nullable=False),
-        sa.Column("answer_seq", sa.Integer(), nullable=True),
+        sa.Column("answer_entry_id", sa.Uuid(), nullable=True),
         sa.Column("answer_disclosure_id", sa.Uuid(), nullable=True),
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("created_at", shareguard.storage.base.UTCDateTime(timezone=True), nullable=False),
@@ -1214,7 +1214,7 @@ def upgrade() -> None:
         sa.Column("decided_at", shareguard.storage.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("note", sa.Text(), nullable=False),
         sa.Column("disclosure_id", sa.Uuid(), nullable=True),
-        sa.Column("audit_seq", sa.Integer(), nullable=True),
+        sa.Column("audit_entry_id", sa.Uuid(), nullable=True),
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("created_at", shareguard.storage.base.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
