@@ -240,6 +240,8 @@ def test_adverse_action_needs_a_confirmed_review(
     assert action.contest_route == "Appeal to the tribunal"
     assert [a.id for a in svc.adverse_actions(sc.agreement_id)] == [action.id]
     denied = session.scalars(
-        select(AuditEntry).where(AuditEntry.action == "matching.adverse_action")
+        select(AuditEntry)
+        .where(AuditEntry.action == "matching.adverse_action")
+        .order_by(AuditEntry.at)  # when each was recorded (numbers come at integration)
     ).all()
     assert [e.decision for e in denied] == ["deny", "deny", "permit"]
