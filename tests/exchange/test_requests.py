@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import partial
 
 import httpx
 import pytest
@@ -17,6 +18,7 @@ from shareguard.exchange import RequestService
 from shareguard.exchange.models import ExchangeRequest, RequestDelivery
 from shareguard.policy.models import Disclosure
 from shareguard.storage.base import utcnow
+from tests.corrections.test_corrections import public_dns
 from tests.factories import ExchangeWorld, inbound_agreement, integrated
 
 
@@ -219,7 +221,9 @@ def test_reminders_escalation_and_signed_webhooks(xw: ExchangeWorld) -> None:
 
     client = httpx.Client(transport=httpx.MockTransport(handler))
     svc = RequestService(xw.session)
-    assert svc.deliver_webhooks(client=client, now=now) == {
+    # partner.test resolves (in this test) to a public address: delivery checks it first.
+    deliver = partial(svc.deliver_webhooks, client=client, resolver=public_dns())
+    assert deliver(now=now) == {
         "delivered": 1,
         "retrying": 0,
         "failed": 0,
@@ -233,10 +237,29 @@ def test_reminders_escalation_and_signed_webhooks(xw: ExchangeWorld) -> None:
     later = now + timedelta(days=1, hours=1)
     assert [r.id for r in svc.remind_due(now=later)] == [row.id]
     assert svc.remind_due(now=later) == []
-    assert svc.deliver_webhooks(client=client, now=later)["delivered"] == 1
+    assert deliver(now=later)["delivered"] == 1
     assert b'"reminder"' in seen[1].content
     # Past the deadline it is escalated to the governance officer, once.
     overdue = now + timedelta(days=4)
     assert [r.id for r in svc.escalate_overdue(now=overdue)] == [row.id]
     assert svc.escalate_overdue(now=overdue) == []
     assert [r.id for r in svc.escalations(xw.w.principals["officer"])] == [row.id]
+
+
+def test_request_webhooks_are_never_sent_to_internal_addresses(xw: ExchangeWorld) -> None:
+    from shareguard.accounts.models import Organisation
+
+    org = xw.session.get(Organisation, xw.w.orgs["agency"])
+    assert org is not None
+    org.webhook_url, org.webhook_secret = "https://partner.test/hook", "s3cret"
+    ask(xw, deadline_days=3)
+    seen: list[httpx.Request] = []
+    client = httpx.Client(
+        transport=httpx.MockTransport(lambda r: seen.append(r) or httpx.Response(204))
+    )
+    counts = RequestService(xw.session).deliver_webhooks(
+        client=client, resolver=public_dns("10.0.0.5")
+    )
+    assert counts == {"delivered": 0, "retrying": 1, "failed": 0} and seen == []
+    [delivery] = xw.session.scalars(select(RequestDelivery)).all()
+    assert delivery.last_error.startswith("refused:")

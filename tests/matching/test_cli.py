@@ -49,7 +49,7 @@ def test_match_run_writes_outputs(cli_db, world: TestWorld, session, tmp_path: P
     sc = Scenario(world, tmp_path)
     ref = session.get(Agreement, sc.agreement_id).reference
     session.rollback()  # end the read: SQLite's BEGIN IMMEDIATE would hold the write lock
-    out = tmp_path / "out"
+    out = tmp_path / "var" / "exports" / "out"  # inside the data directory
     result = runner.invoke(
         app,
         [
@@ -75,3 +75,28 @@ def test_match_run_writes_outputs(cli_db, world: TestWorld, session, tmp_path: P
     matches = pd.read_parquet(out / "matches.parquet")
     assert str(sc.appellant) not in set(matches["watchlist_id"])
     assert (out / "matches.csv").exists() and (out / "model.json").exists()
+
+
+@pytest.mark.parametrize("where", ["outside", "dotdot", "not-empty"])
+def test_match_run_out_stays_inside_the_data_directory_and_overwrites_nothing(
+    cli_db, world: TestWorld, session, tmp_path: Path, where: str
+) -> None:  # type: ignore[no-untyped-def]
+    sc = Scenario(world, tmp_path)
+    ref = session.get(Agreement, sc.agreement_id).reference
+    session.rollback()
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "matches.csv").write_text("precious\n")
+    out = {
+        "outside": str(victim),
+        "dotdot": "../../../victim",
+        "not-empty": str(tmp_path / "var"),
+    }[where]
+    result = runner.invoke(
+        app,
+        ["match", "run", "--agreement", ref, "--partner", str(sc.partner_file), "--out", out],
+        env={"SHAREGUARD_USER": ""},
+    )
+    assert result.exit_code == 2, result.output
+    assert "output directory" in result.output and "Traceback" not in result.output
+    assert (victim / "matches.csv").read_text() == "precious\n"

@@ -123,7 +123,10 @@ class Scenario:
             self.agreement_id,
             dataset.id,
             self.world.principals["officer"],
-            RunOptions(threshold=0.9, review_threshold=0.3, out_dir=tmp_path / "run", **options),  # type: ignore[arg-type]
+            # Outputs stay inside the data directory (the data_dir fixture: tmp_path / "var").
+            RunOptions(
+                threshold=0.9, review_threshold=0.3, out_dir=tmp_path / "var" / "run", **options
+            ),  # type: ignore[arg-type]
         )
         svc.execute(run.id)
         return svc, run.id

@@ -52,3 +52,20 @@ def test_only_reviewers_open_the_queue(client: TestClient, world: TestWorld) -> 
         client.post("/sign-out", data={"csrf_token": csrf(client, "/console")})
     sign_in(client, "reviewer")
     assert re.search(r">\s*Review queue\s*<", client.get("/console").text)
+
+
+def test_a_candidate_whose_partner_file_is_not_held_can_still_be_reviewed(
+    client: TestClient, world: TestWorld, candidate_id
+) -> None:  # type: ignore[no-untyped-def]
+    # The demo's replayed history has datasets with no file (path ""), as retention leaves them.
+    from shareguard.matching.models import Candidate, MatchRun, PartnerDataset
+
+    cand = world.session.get(Candidate, candidate_id)
+    run = world.session.get(MatchRun, cand.run_id)
+    world.session.get(PartnerDataset, run.dataset_id).path = ""
+    world.session.commit()
+    sign_in(client, "reviewer")
+    page = client.get(f"/review/{candidate_id}")
+    assert page.status_code == 200 and "no longer held" in page.text and "Mohammed" in page.text
+    api = client.get(f"/api/v1/matching/candidates/{candidate_id}")
+    assert api.status_code == 200 and api.json()["partner"]["held"] is False

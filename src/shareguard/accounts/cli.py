@@ -7,11 +7,13 @@ from datetime import datetime
 
 import typer
 from rich.table import Table
+from sqlalchemy.orm import Session
 
 from shareguard.accounts.schemas import KeyOut, OrganisationOut
-from shareguard.accounts.service import AccountService
+from shareguard.accounts.service import SYSTEM, AccountService
+from shareguard.agreements.service import AgreementService
 from shareguard.clikit import JSON_OPTION, cli_session, console, emit, handle_errors
-from shareguard.errors import InvalidInput
+from shareguard.errors import InvalidInput, NotFound
 from shareguard.signin.staff import change_password
 from shareguard.signin.staff import set_roles as change_roles
 
@@ -89,12 +91,21 @@ def set_roles(
     console.print(f"Roles now: {roles}")
 
 
+def _agreement_id(session: Session, reference: str) -> uuid.UUID:
+    try:
+        return AgreementService(session).resolve(reference).id
+    except NotFound:
+        raise InvalidInput(f"no agreement {reference}", field="--agreement") from None
+
+
 @app.command("issue-key")
 @handle_errors
 def issue_key(
     organisation: str = typer.Option(..., help="Organisation name"),
     name: str = typer.Option(..., help="What the key is for"),
-    agreement: list[str] = typer.Option([], help="Limit to this agreement id (repeatable)"),
+    agreement: list[str] = typer.Option(
+        [], help="Limit to this agreement: reference or id (repeatable)"
+    ),
     expires: datetime = typer.Option(None, help="Expiry (ISO 8601, UTC)"),
     as_json: bool = JSON_OPTION,
 ) -> None:
@@ -102,9 +113,11 @@ def issue_key(
     with cli_session() as session:
         accounts = AccountService(session)
         org = accounts.organisation_by_name(organisation)
-        ids = [uuid.UUID(a) for a in agreement]
+        ids = [_agreement_id(session, a) for a in agreement]
         expires_at = expires.astimezone() if expires else None
-        key, token = accounts.issue_key(org.id, name, agreement_ids=ids, expires_at=expires_at)
+        key, token = accounts.issue_key(
+            org.id, name, agreement_ids=ids, expires_at=expires_at, principal=SYSTEM
+        )
     if not emit({**KeyOut.model_validate(key).model_dump(mode="json"), "token": token}, as_json):
         console.print(
             f"Key {key.id} for {organisation}:\n{token}\nStore it now: it is not shown again."

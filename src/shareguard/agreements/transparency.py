@@ -6,8 +6,6 @@ root; tests validate the export against it.
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Any
 
 from sqlalchemy import select
@@ -17,6 +15,7 @@ from shareguard.accounts.models import Organisation
 from shareguard.agreements.catalogue import DATA_ITEMS, PURPOSES
 from shareguard.agreements.direction import direction_of, operator_ids
 from shareguard.agreements.models import Agreement, AgreementState
+from shareguard.csvfile import dicts_to_csv
 from shareguard.storage.base import today, utcnow
 
 #: Extra per-agreement fields (e.g. yearly volumes from reports) join through these hooks.
@@ -107,11 +106,9 @@ def register(session: Session) -> dict[str, Any]:
 
 
 def register_csv(session: Session) -> str:
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
-    writer.writeheader()
+    rows = []
     for e in register(session)["agreements"]:
-        writer.writerow(
+        rows.append(
             {
                 "reference": e["reference"],
                 "title": e["title"],
@@ -141,7 +138,7 @@ def register_csv(session: Session) -> str:
                 "contact_point": e["contact_point"] or "",
             }
         )
-    return out.getvalue()
+    return dicts_to_csv(rows, CSV_COLUMNS)
 
 
 def _iso(d: Any) -> str | None:

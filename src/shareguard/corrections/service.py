@@ -491,16 +491,7 @@ class CorrectionService:
             "Shareguard-Delivery": str(delivery.id),
         }
         try:
-            target = webhooks.check_url(org.webhook_url)
-            address = webhooks.resolve_public(target, resolver)
-            host = target.host if target.port == 443 else f"{target.host}:{target.port}"
-            response = http.post(
-                webhooks.pinned_url(target, address),
-                content=body,
-                headers={**headers, "Host": host},
-                extensions={"sni_hostname": target.host},
-                follow_redirects=False,
-            )
+            response = webhooks.post(http, org.webhook_url, body, headers, resolver)
             delivery.last_status_code = response.status_code
             ok = 200 <= response.status_code < 300
             delivery.last_error = "" if ok else f"HTTP {response.status_code}"

@@ -170,6 +170,26 @@ def resolve_public(target: Target, resolver: Resolver = socket.getaddrinfo) -> s
     return addresses[0]
 
 
+def post(http: Any, url: str, body: bytes, headers: dict[str, str], resolver: Resolver) -> Any:
+    """Send one webhook: the one way shareguard calls a partner's URL.
+
+    Checks the URL again, resolves its host with ``resolver`` (every address public) and
+    posts to the checked address, the name kept in Host and TLS SNI; redirects are not
+    followed. ValueError when the URL or what it resolves to is refused; ``http``'s own
+    errors (``httpx.HTTPError``) otherwise.
+    """
+    target = check_url(url)
+    address = resolve_public(target, resolver)
+    host = target.host if target.port == 443 else f"{target.host}:{target.port}"
+    return http.post(
+        pinned_url(target, address),
+        content=body,
+        headers={**headers, "Host": host},
+        extensions={"sni_hostname": target.host},
+        follow_redirects=False,
+    )
+
+
 def pinned_url(target: Target, address: str) -> str:
     """The URL with its host replaced by the checked address (Host and SNI keep the name)."""
     host = f"[{address}]" if ":" in address else address

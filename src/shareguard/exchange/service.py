@@ -15,6 +15,7 @@ escalation work as rectification notices do. Services never commit: the boundary
 from __future__ import annotations
 
 import json
+import socket
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
@@ -457,11 +458,18 @@ class RequestService:
         return list(self.session.scalars(stmt.order_by(RequestDelivery.created_at)))
 
     def deliver_webhooks(
-        self, *, client: httpx.Client | None = None, now: datetime | None = None, limit: int = 100
+        self,
+        *,
+        client: httpx.Client | None = None,
+        now: datetime | None = None,
+        limit: int = 100,
+        resolver: webhooks.Resolver = socket.getaddrinfo,
     ) -> dict[str, int]:
         """Push every due delivery, signed as rectification notices are; counts by result.
 
         The caller's boundary commits; a failed push is retried by ``webhooks.backoff``.
+        Sent through ``webhooks.post``: the URL is checked again and its host's addresses
+        (resolved with ``resolver``) must all be public.
         """
         now = now or utcnow()
         stmt = (
@@ -478,14 +486,20 @@ class RequestService:
         http = client or httpx.Client(timeout=10.0)
         try:
             for delivery in self.session.scalars(stmt).all():
-                counts[self._attempt(delivery, http, now)] += 1
+                counts[self._attempt(delivery, http, now, resolver)] += 1
         finally:
             if own:
                 http.close()
         self.session.flush()
         return counts
 
-    def _attempt(self, delivery: RequestDelivery, http: httpx.Client, now: datetime) -> str:
+    def _attempt(
+        self,
+        delivery: RequestDelivery,
+        http: httpx.Client,
+        now: datetime,
+        resolver: webhooks.Resolver,
+    ) -> str:
         org = self.session.get(Organisation, delivery.organisation_id)
         row = self.session.get(ExchangeRequest, delivery.request_id)
         delivery.attempts += 1
@@ -504,10 +518,13 @@ class RequestService:
             "Shareguard-Delivery": str(delivery.id),
         }
         try:
-            response = http.post(org.webhook_url, content=body, headers=headers)
+            response = webhooks.post(http, org.webhook_url, body, headers, resolver)
             delivery.last_status_code = response.status_code
             ok = 200 <= response.status_code < 300
             delivery.last_error = "" if ok else f"HTTP {response.status_code}"
+        except ValueError as exc:
+            ok = False
+            delivery.last_error = f"refused: {exc}"[:200]
         except httpx.HTTPError as exc:
             ok = False
             delivery.last_error = type(exc).__name__

@@ -120,7 +120,11 @@ def run(
         "current", "--watchlist", help="current, or a file of person ids (one per line)"
     ),
     partner: str = typer.Option(..., help="A partner file (imported first) or a dataset id"),
-    out: Path = typer.Option(None, help="Output directory (default: the data directory)"),
+    out: Path = typer.Option(
+        None,
+        help="A new or empty output directory inside the data directory "
+        "(relative: under <data dir>/matching/runs; default: one named after the run)",
+    ),
     map_: list[str] = MAP_OPTION,
     threshold: float = typer.Option(0.95, min=0.0, max=1.0, help="Match threshold"),
     review_threshold: float = typer.Option(0.5, min=0.0, max=1.0),
@@ -165,7 +169,7 @@ def run(
             review_threshold=review_threshold,
             backend=backend,
             two_person_rule=two_person_rule,
-            out_dir=out.resolve() if out else None,
+            out_dir=out,
             person_ids=person_ids,
             watchlist_source="current" if person_ids is None else Path(watchlist_).name,
         )

@@ -22,6 +22,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from shareguard import csvfile
 from shareguard.errors import InvalidInput
 
 #: The columns every partner dataset is mapped onto; ``postcode`` may be left unmapped.
@@ -407,7 +408,7 @@ def _append_report(report: Path, errors: list[RowError]) -> None:
     new = not report.exists()
     report.parent.mkdir(parents=True, exist_ok=True)
     with report.open("a", newline="") as fh:
-        out = csv.writer(fh)
+        out = csvfile.writer(fh)
         if new:
             out.writerow(["line", "column", "reason"])
         for e in sorted(errors, key=lambda e: e.line):

@@ -85,6 +85,6 @@ def seed(session: Session, world: Any, fresh: bool) -> None:
 
     console.print(
         f"Match demo: shareguard match run --agreement {AGREEMENT} --watchlist current "
-        f"--partner {path} --out {folder / 'run'} --as caseworker@ho.demo.example",
+        f"--partner {path} --as caseworker@ho.demo.example",
         highlight=False,
     )

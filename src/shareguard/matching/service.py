@@ -24,6 +24,7 @@ from shareguard.accounts.principal import Principal
 from shareguard.agreements.models import Agreement
 from shareguard.audit import AuditRecord, append
 from shareguard.config import get_settings
+from shareguard.csvfile import safe_frame
 from shareguard.errors import Conflict, Forbidden, InvalidInput, NotFound, Refused, ShareguardError
 from shareguard.matching import datasets, engine
 from shareguard.matching.models import (
@@ -63,6 +64,24 @@ class RunOptions:
 
 def _data_dir() -> Path:
     return get_settings().data_dir / "matching"
+
+
+def _out_dir(wanted: Path | None, run_id: uuid.UUID) -> Path:
+    """Where a run writes: inside the data directory, and never over files already there.
+
+    A relative ``wanted`` is taken inside ``<data dir>/matching/runs``; any path that
+    resolves (``..`` and symbolic links followed) outside the data directory, or to a
+    directory that already holds files, is refused with InvalidInput naming ``out``.
+    """
+    base = get_settings().data_dir.resolve()
+    if wanted is None:
+        return _data_dir() / "runs" / str(run_id)
+    target = (wanted if wanted.is_absolute() else _data_dir() / "runs" / wanted).resolve()
+    if not target.is_relative_to(base):
+        raise InvalidInput("the output directory must be inside the data directory", field="out")
+    if target.exists() and (not target.is_dir() or any(target.iterdir())):
+        raise InvalidInput("the output directory must be new or empty", field="out")
+    return target
 
 
 def _safe_error(exc: BaseException) -> str:
@@ -191,7 +210,7 @@ class MatchingService:
             started_by=principal.user_id,
             started_org=principal.organisation_id,
         )
-        run.out_dir = str(options.out_dir or (_data_dir() / "runs" / str(run.id)))
+        run.out_dir = str(_out_dir(options.out_dir, run.id))
         self.session.add(run)
         self.session.flush()
         if options.person_ids is not None:
@@ -530,8 +549,15 @@ class MatchingService:
         import pyarrow.compute as pc
         import pyarrow.parquet as pq
 
-        table = pq.read_table(dataset.path, filters=pc.field("record_id") == cand.partner_record_id)
-        partner = table.to_pylist()[0] if table.num_rows else {}
+        # The file can be gone (retention, or the demo's replayed history has none): the
+        # reviewer still sees the watch-list side and the explanation.
+        held = bool(dataset.path) and Path(dataset.path).is_file()
+        partner: dict[str, Any] = {}
+        if held:
+            table = pq.read_table(
+                dataset.path, filters=pc.field("record_id") == cand.partner_record_id
+            )
+            partner = table.to_pylist()[0] if table.num_rows else {}
         name = person.primary_name()
         return {
             "candidate_id": str(cand.id),
@@ -551,6 +577,7 @@ class MatchingService:
             },
             "partner": {
                 "record_id": cand.partner_record_id,
+                "held": held,
                 "first_name": partner.get("first_name"),
                 "surname": partner.get("surname"),
                 "date_of_birth": partner.get("date_of_birth"),
@@ -774,7 +801,8 @@ def _write_outputs(out: Path, pairs: pd.DataFrame, trained: dict[str, Any]) -> N
     tmp = out / "matches.parquet.part"
     frame.to_parquet(tmp, index=False)
     tmp.replace(out / "matches.parquet")
-    frame.to_csv(out / "matches.csv", index=False)
+    # Partner-supplied ids reach this file: spreadsheets must not run them as formulas.
+    safe_frame(frame).to_csv(out / "matches.csv", index=False)
     (out / "model.json").write_text(json.dumps(trained, indent=2))
 
 

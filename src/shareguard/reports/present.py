@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Any
 
+from shareguard.csvfile import dicts_to_csv
 from shareguard.reports.metrics import flatten
 
 #: The headline columns of the table view, in order.
@@ -71,9 +70,4 @@ def to_csv(report: dict[str, Any]) -> str:
     columns: list[str] = []
     for flat in flats:
         columns += [c for c in flat if c not in columns]
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
-    writer.writeheader()
-    for flat in flats:
-        writer.writerow({c: "" if flat.get(c) is None else flat.get(c) for c in columns})
-    return buf.getvalue()
+    return dicts_to_csv(flats, columns)
