@@ -210,7 +210,7 @@ def test_policy_show_and_pauses_cli(
         (
             "operation: create\nkey: new-rule\nrule:\n  title: A new rule here\n"
             "  data_items: [shoe_size]\nreason: test\n",
-            "unknown data item 'shoe_size'",
+            "data_items.0: unknown data item; known:",
         ),
         ("operation: create\nkey: new-rule\nrule: [\nreason: test\n", "not valid YAML"),
         ("operation: create\nkey: new-rule\nreason: test\n", "needs the rule's fields"),

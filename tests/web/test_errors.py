@@ -41,3 +41,11 @@ def test_the_exception_message_never_reaches_the_server_log(app, caplog):
     assert resp.status_code == 500
     assert secret not in caplog.text
     assert "ValueError" in caplog.text
+
+
+def test_405_names_the_allowed_methods(client) -> None:  # type: ignore[no-untyped-def]
+    api = client.delete("/api/v1/whoami")
+    assert api.status_code == 405 and api.headers["allow"] == "GET, HEAD"
+    assert api.headers["content-type"].startswith("application/problem+json")
+    page = client.put("/sign-in")
+    assert page.status_code == 405 and page.headers["allow"] == "GET, HEAD, POST"

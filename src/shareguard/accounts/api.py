@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from shareguard.accounts.models import Role
 from shareguard.accounts.schemas import IssuedKey, KeyIn, KeyOut, OrganisationOut, WhoAmI
 from shareguard.errors import NotFound
-from shareguard.web.deps import Accounts, CurrentPrincipal
+from shareguard.web.deps import Accounts, CurrentPrincipal, allow
 
 router = APIRouter(tags=["organisations"])
 
@@ -43,7 +43,12 @@ def keys(org_id: uuid.UUID, principal: CurrentPrincipal, accounts: Accounts) -> 
     return [KeyOut.model_validate(k) for k in accounts.keys(org_id, principal)]
 
 
-@router.post("/organisations/{org_id}/keys", response_model=IssuedKey, status_code=201)
+@router.post(
+    "/organisations/{org_id}/keys",
+    response_model=IssuedKey,
+    status_code=201,
+    dependencies=[allow("governance_officer")],
+)
 def issue_key(
     org_id: uuid.UUID, body: KeyIn, principal: CurrentPrincipal, accounts: Accounts
 ) -> IssuedKey:

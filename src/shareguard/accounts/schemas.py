@@ -5,6 +5,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shareguard.bounds import Moment
+
 
 class OrganisationOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
@@ -17,7 +19,7 @@ class KeyIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(min_length=1, max_length=200)
     agreement_ids: list[uuid.UUID] = []
-    expires_at: datetime | None = None
+    expires_at: Moment | None = None
 
 
 class KeyOut(BaseModel):

@@ -14,8 +14,9 @@ from shareguard.agreements.direction import operator_ids
 from shareguard.agreements.models import AgreementState
 from shareguard.agreements.present import agreement_out
 from shareguard.agreements.schemas import AgreementIn, AgreementOut, ReviewIn, TransitionIn
+from shareguard.bounds import MAX_INT
 from shareguard.pagination import MAX_LIMIT, Page
-from shareguard.web.deps import Agreements, CurrentPrincipal, SessionDep
+from shareguard.web.deps import Agreements, CurrentPrincipal, SessionDep, allow
 
 router = APIRouter(tags=["agreements"])
 
@@ -27,7 +28,7 @@ def list_agreements(
     state: AgreementState | None = None,
     purpose: str | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_INT)] = 0,
 ) -> Page[AgreementOut]:
     rows, total = agreements.find(
         principal, state=state, purpose=purpose, limit=limit, offset=offset
@@ -44,7 +45,12 @@ def list_agreements(
     )
 
 
-@router.post("/agreements", response_model=AgreementOut, status_code=201)
+@router.post(
+    "/agreements",
+    response_model=AgreementOut,
+    status_code=201,
+    dependencies=[allow("governance_officer")],
+)
 def create_agreement(
     body: AgreementIn, principal: CurrentPrincipal, agreements: Agreements
 ) -> AgreementOut:
@@ -85,7 +91,11 @@ for _action in ("activate", "pause", "resume", "end"):
     )
 
 
-@router.post("/agreements/{agreement_id}/review", response_model=AgreementOut)
+@router.post(
+    "/agreements/{agreement_id}/review",
+    response_model=AgreementOut,
+    dependencies=[allow("governance_officer")],
+)
 def review_agreement(
     agreement_id: uuid.UUID, body: ReviewIn, principal: CurrentPrincipal, agreements: Agreements
 ) -> AgreementOut:

@@ -9,17 +9,18 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from shareguard.agreements.catalogue import DATA_ITEMS, PURPOSES
+from shareguard.bounds import Count, Day
 
 
 def _purpose(code: str) -> str:
     if code not in PURPOSES:
-        raise ValueError(f"unknown purpose '{code}'; known: {', '.join(PURPOSES)}")
+        raise ValueError(f"unknown purpose; known: {', '.join(PURPOSES)}")
     return code
 
 
 def _data_item(code: str) -> str:
     if code not in DATA_ITEMS:
-        raise ValueError(f"unknown data item '{code}'; known: {', '.join(DATA_ITEMS)}")
+        raise ValueError(f"unknown data item; known: {', '.join(DATA_ITEMS)}")
     return code
 
 
@@ -52,7 +53,7 @@ class AgreementIn(BaseModel):
     lawful_basis: str = ""
     special_category_condition: str = ""
     dpia_reference: str = ""
-    dpia_date: date | None = None
+    dpia_date: Day | None = None
     necessity_statement: str = ""
     data_standards: str = ""
     rights_handling: str = ""
@@ -60,11 +61,11 @@ class AgreementIn(BaseModel):
     retention: str = ""
     security_measures: str = ""
     frequency: str = ""
-    limit_per_day: int | None = Field(default=None, ge=1)
-    limit_per_run: int | None = Field(default=None, ge=1)
-    start_date: date | None = None
-    end_date: date | None = None
-    review_date: date | None = None
+    limit_per_day: Count | None = None
+    limit_per_run: Count | None = None
+    start_date: Day | None = None
+    end_date: Day | None = None
+    review_date: Day | None = None
     termination_procedure: str = ""
     amendment_duty: str = ""
     decision_maker: str = ""
@@ -77,7 +78,7 @@ class TransitionIn(BaseModel):
 
 class ReviewIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    next_review_date: date
+    next_review_date: Day
     reason: str = Field(min_length=3, max_length=2000)
 
 

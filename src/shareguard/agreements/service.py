@@ -191,7 +191,9 @@ class AgreementService:
         """Move an agreement through its lifecycle, keeping actor, time and reason."""
         principal.require(Role.GOVERNANCE_OFFICER)
         if action not in TRANSITIONS:
-            raise InvalidInput(f"unknown action '{action}'", field="action")
+            raise InvalidInput(
+                f"unknown action; use one of {', '.join(TRANSITIONS)}", field="action"
+            )
         agreement = self.get(agreement_id)
         sources, target = TRANSITIONS[action]
         if agreement.state not in sources:

@@ -6,6 +6,7 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Path as FastAPIPath
 from fastapi.responses import JSONResponse, PlainTextResponse
 
 from shareguard.audit.present import access_item_out, checkpoint_out, entry_out, public_key_out
@@ -17,8 +18,9 @@ from shareguard.audit.schemas import (
     PublicKeyOut,
 )
 from shareguard.audit.service import ACCESS_LOG_READERS, LOG_READERS, AuditService
+from shareguard.bounds import MAX_INT
 from shareguard.errors import NotFound
-from shareguard.web.deps import CurrentPrincipal, SessionDep
+from shareguard.web.deps import CurrentPrincipal, SessionDep, allow
 
 
 def audit_service(request: Request, session: SessionDep) -> AuditService:
@@ -60,13 +62,18 @@ def latest_checkpoint_note(audit: Audit) -> str:
     return cp.note
 
 
-@router.get("/audit/proofs/inclusion/{seq}", summary="Inclusion proof bundle for one entry")
+@router.get(
+    "/audit/proofs/inclusion/{seq}",
+    summary="Inclusion proof bundle for one entry",
+    dependencies=[allow("auditor", "governance_officer")],
+)
 def inclusion_proof(
-    seq: int,
+    seq: Annotated[int, FastAPIPath(ge=0, le=MAX_INT)],
     principal: CurrentPrincipal,
     audit: Audit,
     size: Annotated[
-        int | None, Query(ge=1, description="Tree size; default the latest checkpoint")
+        int | None,
+        Query(ge=1, le=MAX_INT, description="Tree size; default the latest checkpoint"),
     ] = None,
 ) -> dict[str, Any]:
     principal.require(*LOG_READERS)
@@ -80,6 +87,7 @@ PENDING_RETRY_SECONDS = 1
 @router.get(
     "/audit/entries/{entry_id}/proof",
     summary="Inclusion proof bundle for one entry by id (202 while it waits to be integrated)",
+    dependencies=[allow("auditor", "governance_officer")],
     responses={
         200: {"description": "The inclusion proof bundle, against a signed checkpoint"},
         202: {
@@ -108,12 +116,18 @@ def entry_proof(entry_id: uuid.UUID, principal: CurrentPrincipal, audit: Audit) 
     return bundle
 
 
-@router.get("/audit/proofs/consistency", summary="Consistency proof bundle between two tree sizes")
+@router.get(
+    "/audit/proofs/consistency",
+    summary="Consistency proof bundle between two tree sizes",
+    dependencies=[allow("auditor", "governance_officer")],
+)
 def consistency_proof(
     principal: CurrentPrincipal,
     audit: Audit,
-    old: Annotated[int, Query(ge=0)],
-    new: Annotated[int | None, Query(ge=0, description="Default: the latest checkpoint")] = None,
+    old: Annotated[int, Query(ge=0, le=MAX_INT)],
+    new: Annotated[
+        int | None, Query(ge=0, le=MAX_INT, description="Default: the latest checkpoint")
+    ] = None,
 ) -> dict[str, Any]:
     principal.require(*LOG_READERS)
     return audit.consistency(old, new)

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from shareguard.bounds import MAX_INT
 from shareguard.checks.models import Case
 from shareguard.checks.schemas import (
     AttributeCheckIn,
@@ -20,7 +21,7 @@ from shareguard.checks.schemas import (
 )
 from shareguard.checks.service import AttributeQuery, CheckResult, CheckService, open_case_for
 from shareguard.pagination import MAX_LIMIT
-from shareguard.web.deps import CurrentPrincipal, SessionDep
+from shareguard.web.deps import CurrentPrincipal, SessionDep, allow
 
 router = APIRouter(tags=["checks"])
 
@@ -97,23 +98,25 @@ def contest(
     return CheckService(session).contest(check_id, principal, body.statement, body.person_id)
 
 
-@router.get("/cases", response_model=list[CaseDetailOut])
+@router.get("/cases", response_model=list[CaseDetailOut], dependencies=[allow("caseworker")])
 def list_cases(
     principal: CurrentPrincipal,
     session: SessionDep,
     state: str | None = "open",
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_INT)] = 0,
 ) -> list[Case]:
     return CheckService(session).cases(principal, state=state, limit=limit, offset=offset)
 
 
-@router.get("/cases/{case_id}", response_model=CaseDetailOut)
+@router.get("/cases/{case_id}", response_model=CaseDetailOut, dependencies=[allow("caseworker")])
 def get_case(case_id: uuid.UUID, principal: CurrentPrincipal, session: SessionDep) -> Case:
     return CheckService(session).case(case_id, principal)
 
 
-@router.post("/cases/{case_id}/resolve", response_model=CaseDetailOut)
+@router.post(
+    "/cases/{case_id}/resolve", response_model=CaseDetailOut, dependencies=[allow("caseworker")]
+)
 def resolve_case(
     case_id: uuid.UUID, body: ResolveIn, principal: CurrentPrincipal, session: SessionDep
 ) -> Case:
@@ -122,7 +125,11 @@ def resolve_case(
     )
 
 
-@router.get("/persons/{person_id}/open-case", response_model=OpenCaseOut)
+@router.get(
+    "/persons/{person_id}/open-case",
+    response_model=OpenCaseOut,
+    dependencies=[allow("caseworker", "reviewer", "governance_officer")],
+)
 def person_open_case(
     person_id: uuid.UUID, principal: CurrentPrincipal, session: SessionDep
 ) -> OpenCaseOut:

@@ -8,24 +8,29 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from shareguard.bounds import Day
 from shareguard.status.schemas import NAME_MAX
 
 Short = Annotated[str, StringConstraints(strip_whitespace=True, max_length=40)]
 
 
 class ShareCodeCheckIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     code: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20)]
-    date_of_birth: date
+    date_of_birth: Day
     purpose: Short
 
 
 class AttributeCheckIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     purpose: Short
     given: Annotated[str, StringConstraints(strip_whitespace=True, max_length=NAME_MAX)] = ""
     family: Annotated[
         str, StringConstraints(strip_whitespace=True, min_length=1, max_length=NAME_MAX)
     ]
-    date_of_birth: date
+    date_of_birth: Day
     document_number: (
         Annotated[str, StringConstraints(strip_whitespace=True, max_length=40)] | None
     ) = None
@@ -74,12 +79,16 @@ class CheckOut(BaseModel):
 
 
 class ContestIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     statement: Annotated[str, StringConstraints(max_length=2000)] = ""
     #: For a caseworker contesting on the person's behalf.
     person_id: uuid.UUID | None = None
 
 
 class ResolveIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     outcome: Annotated[str, StringConstraints(pattern=r"^(confirmed|not_confirmed|no_record)$")]
     note: Annotated[str, StringConstraints(max_length=2000)] = ""
     person_id: uuid.UUID | None = None

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
+from shareguard.bounds import MAX_INT
 from shareguard.corrections.present import correction_out, notice_out
 from shareguard.corrections.requests import CorrectionRequestService
 from shareguard.corrections.schemas import (
@@ -25,7 +26,7 @@ from shareguard.corrections.schemas import (
 )
 from shareguard.corrections.service import CorrectionService
 from shareguard.pagination import MAX_LIMIT
-from shareguard.web.deps import CurrentPrincipal, SessionDep
+from shareguard.web.deps import CurrentPrincipal, SessionDep, allow
 
 
 def correction_service(session: SessionDep) -> CorrectionService:
@@ -36,7 +37,12 @@ Corrections = Annotated[CorrectionService, Depends(correction_service)]
 router = APIRouter(tags=["corrections"])
 
 
-@router.post("/corrections", response_model=CorrectionOut, status_code=201)
+@router.post(
+    "/corrections",
+    response_model=CorrectionOut,
+    status_code=201,
+    dependencies=[allow("caseworker")],
+)
 def create_correction(
     body: CorrectionIn, principal: CurrentPrincipal, corrections: Corrections
 ) -> CorrectionOut:
@@ -45,26 +51,38 @@ def create_correction(
     return correction_out(corrections.session, c)
 
 
-@router.get("/corrections", response_model=list[CorrectionOut])
+@router.get(
+    "/corrections",
+    response_model=list[CorrectionOut],
+    dependencies=[allow("caseworker", "governance_officer", "auditor", "system")],
+)
 def list_corrections(
     principal: CurrentPrincipal,
     corrections: Corrections,
     state: str | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_INT)] = 0,
 ) -> list[CorrectionOut]:
     rows = corrections.corrections(principal, state=state, limit=limit, offset=offset)
     return [correction_out(corrections.session, c) for c in rows]
 
 
-@router.get("/corrections/{correction_id}", response_model=CorrectionOut)
+@router.get(
+    "/corrections/{correction_id}",
+    response_model=CorrectionOut,
+    dependencies=[allow("caseworker", "governance_officer", "auditor", "system")],
+)
 def get_correction(
     correction_id: uuid.UUID, principal: CurrentPrincipal, corrections: Corrections
 ) -> CorrectionOut:
     return correction_out(corrections.session, corrections.get(correction_id, principal))
 
 
-@router.post("/corrections/{correction_id}/approve", response_model=CorrectionOut)
+@router.post(
+    "/corrections/{correction_id}/approve",
+    response_model=CorrectionOut,
+    dependencies=[allow("caseworker")],
+)
 def approve_correction(
     correction_id: uuid.UUID, principal: CurrentPrincipal, corrections: Corrections
 ) -> CorrectionOut:
@@ -72,7 +90,11 @@ def approve_correction(
     return correction_out(corrections.session, corrections.approve(correction_id, principal))
 
 
-@router.post("/corrections/{correction_id}/reject", response_model=CorrectionOut)
+@router.post(
+    "/corrections/{correction_id}/reject",
+    response_model=CorrectionOut,
+    dependencies=[allow("caseworker")],
+)
 def reject_correction(
     correction_id: uuid.UUID, body: RejectIn, principal: CurrentPrincipal, corrections: Corrections
 ) -> CorrectionOut:
@@ -95,7 +117,7 @@ def list_notices(
     open_only: bool = False,
     organisation_id: uuid.UUID | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_INT)] = 0,
 ) -> list[NoticeOut]:
     """Rectification notices: a recipient sees its own; staff see all."""
     rows = corrections.notices(
@@ -104,7 +126,11 @@ def list_notices(
     return [notice_out(n) for n in rows]
 
 
-@router.get("/notices/escalated", response_model=list[NoticeOut])
+@router.get(
+    "/notices/escalated",
+    response_model=list[NoticeOut],
+    dependencies=[allow("governance_officer", "auditor", "system")],
+)
 def escalated_notices(principal: CurrentPrincipal, corrections: Corrections) -> list[NoticeOut]:
     """Overdue notices escalated to the governance officer."""
     return [notice_out(n) for n in corrections.escalations(principal)]
@@ -177,7 +203,11 @@ def request_correction(
     return CorrectionRequestOut.model_validate(row)
 
 
-@router.get("/correction-requests", response_model=list[CorrectionRequestOut])
+@router.get(
+    "/correction-requests",
+    response_model=list[CorrectionRequestOut],
+    dependencies=[allow("caseworker")],
+)
 def open_correction_requests(
     principal: CurrentPrincipal, session: SessionDep
 ) -> list[CorrectionRequestOut]:
@@ -186,7 +216,11 @@ def open_correction_requests(
     return [CorrectionRequestOut.model_validate(r) for r in rows]
 
 
-@router.post("/correction-requests/{request_id}/close", response_model=CorrectionRequestOut)
+@router.post(
+    "/correction-requests/{request_id}/close",
+    response_model=CorrectionRequestOut,
+    dependencies=[allow("caseworker")],
+)
 def close_correction_request(
     request_id: uuid.UUID,
     body: CorrectionRequestCloseIn,

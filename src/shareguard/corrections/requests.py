@@ -17,6 +17,7 @@ from shareguard.accounts.principal import Principal
 from shareguard.audit import AuditRecord, append
 from shareguard.corrections.models import CorrectionRequest
 from shareguard.errors import Conflict, Forbidden, InvalidInput, NotFound
+from shareguard.status import StatusService
 from shareguard.storage.base import today, utcnow
 
 RESPONSE_DAYS = 30
@@ -38,6 +39,7 @@ class CorrectionRequestService:
         """Record the person's request. Only the person, or a caseworker for them, may ask."""
         if principal.person_id != person_id and not principal.has("caseworker"):
             raise Forbidden("only the person, or a caseworker for them, may ask for a correction")
+        StatusService(self.session).person(person_id)  # NotFound: no such person
         what = what_is_wrong.strip()
         if not what:
             raise InvalidInput("say what is wrong in your record", field="what_is_wrong")

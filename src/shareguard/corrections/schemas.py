@@ -31,6 +31,8 @@ class CorrectionIn(BaseModel):
 
 
 class RejectIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
 
 
@@ -103,6 +105,8 @@ class RecipientToldOut(BaseModel):
 
 
 class WebhookIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     url: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] | None = None
 
 

@@ -11,6 +11,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Query, UploadFile
 
+from shareguard.bounds import MAX_INT
 from shareguard.errors import InvalidInput
 from shareguard.exchange.inbound import InboundService
 from shareguard.exchange.present import batch_out, record_out, request_out
@@ -48,7 +49,7 @@ def list_requests(
     state: str | None = None,
     agreement_id: uuid.UUID | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_INT)] = 0,
 ) -> list[RequestOut]:
     """A partner's queue (its own requests); staff see every request, refused ones too."""
     rows = RequestService(session).find(
@@ -144,7 +145,7 @@ def list_records(
     agreement_id: uuid.UUID | None = None,
     batch_id: uuid.UUID | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_INT)] = 0,
 ) -> list[InboundRecordOut]:
     """Staff: the queue of inbound information; a partner: what it sent."""
     rows = InboundService(session).records(

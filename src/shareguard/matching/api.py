@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 import tempfile
 import uuid
@@ -10,7 +9,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from pydantic import TypeAdapter, ValidationError
 
+from shareguard.bounds import MAX_INT
 from shareguard.errors import InvalidInput
 from shareguard.matching import tasks
 from shareguard.matching.schemas import (
@@ -30,6 +31,7 @@ from shareguard.matching.watchlist import WatchlistService
 from shareguard.pagination import MAX_LIMIT, Page
 from shareguard.web.deps import CurrentPrincipal, SessionDep
 
+MAPPING = TypeAdapter(dict[str, str])
 router = APIRouter(prefix="/matching", tags=["matching"])
 
 
@@ -54,11 +56,13 @@ def upload_dataset(
     mode: Annotated[str, Form(pattern="^(reject|quarantine)$")] = "reject",
 ) -> DatasetOut:
     try:
-        parsed = json.loads(mapping)
-    except ValueError:
-        raise InvalidInput("mapping is not JSON", field="mapping") from None
-    if not isinstance(parsed, dict):
-        raise InvalidInput("mapping is a JSON object", field="mapping")
+        # pydantic's parser: bounded depth, and only an object of names to column names.
+        parsed = MAPPING.validate_json(mapping)
+    except ValidationError:
+        raise InvalidInput(
+            'mapping is a JSON object of names to column names, e.g. {"record_id": "id"}',
+            field="mapping",
+        ) from None
     suffix = Path(file.filename or "upload.csv").suffix.lower()
     with tempfile.TemporaryDirectory(prefix="shareguard-upload-") as tmp:
         path = Path(tmp) / f"upload{suffix}"
@@ -118,7 +122,7 @@ def review_queue(
     run_id: uuid.UUID | None = None,
     state: Annotated[str, Query(pattern="^(pending|same|not_same|need_info)$")] = "pending",
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_INT)] = 0,
 ) -> Page[CandidateOut]:
     rows, total = MatchingService(session).queue(principal, run_id, state, limit, offset)
     return Page(items=[_candidate(c) for c in rows], total=total, limit=limit, offset=offset)

@@ -23,6 +23,8 @@ class DatasetOut(BaseModel):
 
 
 class RunIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     agreement_id: uuid.UUID
     dataset_id: uuid.UUID
     #: Limit to these persons; omit for the whole current watch list.
@@ -68,11 +70,15 @@ class CandidateOut(BaseModel):
 
 
 class ReviewIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     outcome: Literal["same", "not_same", "need_info"]
     note: Annotated[str, StringConstraints(max_length=2000)] = ""
 
 
 class AdverseActionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     kind: Literal["licence_revoked", "account_closed", "benefit_stopped", "other"]
     contest_route: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
 
@@ -88,6 +94,8 @@ class AdverseActionOut(BaseModel):
 
 
 class EntryIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     agreement_id: uuid.UUID
     person_id: uuid.UUID
     decision_id: uuid.UUID
@@ -95,6 +103,8 @@ class EntryIn(BaseModel):
 
 
 class LeaveIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     reason: Annotated[str, StringConstraints(min_length=1, max_length=200)]
 
 

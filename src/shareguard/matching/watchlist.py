@@ -217,6 +217,9 @@ class WatchlistService:
         if not agreement.bulk:
             raise Conflict("this agreement does not allow bulk sharing", field="agreement_id")
         self.status.person(person_id)
+        decision = self.session.get(ImmigrationDecision, decision_id)
+        if decision is None or decision.person_id != person_id:
+            raise NotFound(f"decision {decision_id} not found for this person", field="decision_id")
         if not evidence_ref.strip():
             raise InvalidInput("the evidence reference is required", field="evidence_ref")
         open_entry = self.session.scalar(

@@ -25,7 +25,7 @@ from shareguard.policy.schemas import (
 from shareguard.policy.service import FirewallService, PauseService, PolicyService, in_force
 from shareguard.policy.types import Decision
 from shareguard.storage.base import utcnow
-from shareguard.web.deps import CurrentPrincipal, SessionDep
+from shareguard.web.deps import CurrentPrincipal, SessionDep, allow
 
 router = APIRouter(tags=["policy"])
 
@@ -83,7 +83,11 @@ def firewall_rules(
     return [FirewallRuleOut.model_validate(r) for r in rules]
 
 
-@router.get("/firewall-changes", response_model=list[FirewallChangeOut])
+@router.get(
+    "/firewall-changes",
+    response_model=list[FirewallChangeOut],
+    dependencies=[allow("governance_officer", "auditor")],
+)
 def firewall_changes(
     principal: CurrentPrincipal, session: SessionDep, status: str | None = None
 ) -> list[FirewallChangeOut]:
@@ -91,14 +95,23 @@ def firewall_changes(
     return [FirewallChangeOut.model_validate(c) for c in FirewallService(session).changes(status)]
 
 
-@router.post("/firewall-changes", response_model=FirewallChangeOut, status_code=201)
+@router.post(
+    "/firewall-changes",
+    response_model=FirewallChangeOut,
+    status_code=201,
+    dependencies=[allow("governance_officer")],
+)
 def propose_firewall_change(
     body: FirewallProposalIn, principal: CurrentPrincipal, session: SessionDep
 ) -> FirewallChangeOut:
     return FirewallChangeOut.model_validate(FirewallService(session).propose(body, principal))
 
 
-@router.post("/firewall-changes/{change_id}/approve", response_model=FirewallChangeOut)
+@router.post(
+    "/firewall-changes/{change_id}/approve",
+    response_model=FirewallChangeOut,
+    dependencies=[allow("governance_officer")],
+)
 def approve_firewall_change(
     change_id: uuid.UUID,
     principal: CurrentPrincipal,
@@ -111,7 +124,11 @@ def approve_firewall_change(
     )
 
 
-@router.post("/firewall-changes/{change_id}/reject", response_model=FirewallChangeOut)
+@router.post(
+    "/firewall-changes/{change_id}/reject",
+    response_model=FirewallChangeOut,
+    dependencies=[allow("governance_officer")],
+)
 def reject_firewall_change(
     change_id: uuid.UUID,
     principal: CurrentPrincipal,
@@ -130,7 +147,11 @@ def _pause_out(p: Pause) -> PauseOut:
     return out
 
 
-@router.get("/pauses", response_model=list[PauseOut])
+@router.get(
+    "/pauses",
+    response_model=list[PauseOut],
+    dependencies=[allow("governance_officer", "auditor", "caseworker", "reviewer")],
+)
 def pauses(
     principal: CurrentPrincipal, session: SessionDep, current: bool = False
 ) -> list[PauseOut]:
@@ -138,12 +159,16 @@ def pauses(
     return [_pause_out(p) for p in PauseService(session).list(current_only=current)]
 
 
-@router.post("/pauses", response_model=PauseOut, status_code=201)
+@router.post(
+    "/pauses", response_model=PauseOut, status_code=201, dependencies=[allow("governance_officer")]
+)
 def create_pause(body: PauseIn, principal: CurrentPrincipal, session: SessionDep) -> PauseOut:
     return _pause_out(PauseService(session).create(body, principal))
 
 
-@router.post("/pauses/{pause_id}/lift", response_model=PauseOut)
+@router.post(
+    "/pauses/{pause_id}/lift", response_model=PauseOut, dependencies=[allow("governance_officer")]
+)
 def lift_pause(
     pause_id: uuid.UUID, body: PauseLiftIn, principal: CurrentPrincipal, session: SessionDep
 ) -> PauseOut:

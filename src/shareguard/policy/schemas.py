@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from shareguard.agreements.schemas import DataItemCode, PurposeCode
+from shareguard.bounds import EARLIEST, LATEST, Day
 
 CATEGORIES = ("pupil", "patient", "victim", "witness")
 ActionCode = Literal[
@@ -28,13 +29,17 @@ SourceCode = Literal[
 ]
 
 
+FIRST = datetime(EARLIEST.year, 1, 1, tzinfo=UTC)
+LAST = datetime(LATEST.year, 12, 31, tzinfo=UTC)
+
+
 def _aware(value: datetime | None) -> datetime | None:
     if value is not None and value.tzinfo is None:
         raise ValueError("give the time with a UTC offset, e.g. 2026-01-01T09:00:00Z")
     return value
 
 
-AwareDatetime = Annotated[datetime, AfterValidator(_aware)]
+AwareDatetime = Annotated[datetime, AfterValidator(_aware), Field(ge=FIRST, le=LAST)]
 Category = Literal["pupil", "patient", "victim", "witness"]
 
 
@@ -42,7 +47,7 @@ class SubjectIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     ref: str = Field("test-subject", max_length=64, description="Pseudonymous person reference")
-    date_of_birth: date | None = None
+    date_of_birth: Day | None = None
     categories: list[Category] = []
     appeal_state: Literal["none", "lodged", "pending", "decided"] = "none"
     locks: list[Literal["attribute_checks"]] = []

@@ -139,9 +139,9 @@ class FirewallService:
         self.ensure_defaults()
         existing = self.session.scalar(select(FirewallRule).where(FirewallRule.key == data.key))
         if data.operation == "create" and existing is not None:
-            raise Conflict(f"a firewall rule '{data.key}' exists; propose an update", field="key")
+            raise Conflict("a firewall rule with this key exists; propose an update", field="key")
         if data.operation != "create" and (existing is None or not existing.active):
-            raise InvalidInput(f"no active firewall rule '{data.key}'", field="key")
+            raise InvalidInput("no active firewall rule has this key", field="key")
         proposed = data.rule.model_dump() if data.rule else {}
         if data.rule is not None:
             terms = FirewallTerms(
@@ -276,7 +276,9 @@ class PauseService:
             try:
                 ids.append(str(agreements.resolve(ref).id))
             except NotFound:
-                raise InvalidInput(f"no agreement '{ref}'", field=f"agreements[{i}]") from None
+                raise InvalidInput(
+                    "no agreement with this reference", field=f"agreements[{i}]"
+                ) from None
         pause = Pause(
             id=new_id(),
             title=data.title,
@@ -390,7 +392,7 @@ class PolicyService:
         try:
             return AgreementService(self.session).resolve(ref, reader).id
         except NotFound:
-            raise InvalidInput(f"no agreement '{ref}'", field=field) from None
+            raise InvalidInput("no agreement with this reference", field=field) from None
 
     def _request(
         self, data: DecisionRequestIn, asker: Principal, reader: Principal | None = None

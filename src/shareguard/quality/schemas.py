@@ -8,6 +8,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
+from shareguard.bounds import Day
+
 
 class RunIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -58,5 +60,7 @@ class ResolveIn(BaseModel):
 
 
 class AssignIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     owner_id: uuid.UUID
-    due_date: date | None = None  # keeps the current due date when left out
+    due_date: Day | None = None  # keeps the current due date when left out

@@ -145,7 +145,7 @@ class QualityService:
         names = list(only) if only else list(ALL_RULES)
         unknown = sorted(set(names) - set(ALL_RULES))
         if unknown:
-            raise InvalidInput(f"unknown rule(s): {', '.join(unknown)}", field="rules")
+            raise InvalidInput(f"unknown rule; known: {', '.join(ALL_RULES)}", field="rules")
         if trigger not in {"on_demand", "schedule"}:
             raise InvalidInput("trigger must be on_demand or schedule", field="trigger")
         found = rules.run_rules(register_snapshot(self.session, on), names)

@@ -8,6 +8,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
+from shareguard.bounds import Day
 from shareguard.reports.models import Conclusion, EvidenceStrength
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)]
@@ -16,13 +17,13 @@ Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 class AssessmentIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    period_start: date
-    period_end: date
+    period_start: Day
+    period_end: Day
     benefit_claimed: Text
     evidence: Text
     evidence_strength: EvidenceStrength
     conclusion: Conclusion
-    next_review_date: date
+    next_review_date: Day
 
 
 class AssessmentOut(BaseModel):

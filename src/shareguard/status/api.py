@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from shareguard.accounts.principal import Principal
+from shareguard.bounds import MAX_INT
 from shareguard.errors import NotFound
 from shareguard.pagination import MAX_LIMIT
 from shareguard.status.models import ImmigrationDecision, Person, ShareCode, StatusRecord
@@ -24,7 +25,7 @@ from shareguard.status.schemas import (
     StatusOut,
 )
 from shareguard.status.service import StatusService
-from shareguard.web.deps import CurrentPrincipal, SessionDep
+from shareguard.web.deps import CurrentPrincipal, SessionDep, allow
 
 router = APIRouter(tags=["status"])
 
@@ -54,18 +55,22 @@ def person_detail(svc: StatusService, person: Person) -> PersonDetailOut:
     )
 
 
-@router.post("/persons", response_model=PersonOut, status_code=201)
+@router.post(
+    "/persons", response_model=PersonOut, status_code=201, dependencies=[allow("caseworker")]
+)
 def create_person(body: PersonIn, principal: CurrentPrincipal, session: SessionDep) -> Person:
     """Register a person (caseworker)."""
     return StatusService(session).create_person(body, principal)
 
 
-@router.get("/persons", response_model=list[PersonOut])
+@router.get(
+    "/persons", response_model=list[PersonOut], dependencies=[allow("caseworker", "reviewer")]
+)
 def list_persons(
     principal: CurrentPrincipal,
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_INT)] = 0,
 ) -> list[Person]:
     principal.require("caseworker", "reviewer")
     return StatusService(session).list_persons(limit=limit, offset=offset)
@@ -81,7 +86,12 @@ def get_person(
     return person_detail(svc, svc.person(person_id))
 
 
-@router.post("/persons/{person_id}/decisions", response_model=DecisionOut, status_code=201)
+@router.post(
+    "/persons/{person_id}/decisions",
+    response_model=DecisionOut,
+    status_code=201,
+    dependencies=[allow("caseworker")],
+)
 def record_decision(
     person_id: uuid.UUID, body: DecisionIn, principal: CurrentPrincipal, session: SessionDep
 ) -> ImmigrationDecision:
@@ -89,7 +99,12 @@ def record_decision(
     return StatusService(session).record_decision(person_id, body, principal)
 
 
-@router.post("/persons/{person_id}/status", response_model=StatusOut, status_code=201)
+@router.post(
+    "/persons/{person_id}/status",
+    response_model=StatusOut,
+    status_code=201,
+    dependencies=[allow("caseworker")],
+)
 def record_status(
     person_id: uuid.UUID, body: StatusIn, principal: CurrentPrincipal, session: SessionDep
 ) -> StatusRecord:

@@ -8,6 +8,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from shareguard.bounds import Day
 from shareguard.status.models import AppealState, Category, DecisionType, NameKind, StatusKind
 
 NAME_MAX = 100
@@ -18,6 +19,8 @@ Country = Annotated[
 
 
 class NameIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     given: NameText = ""
     family: NameText = Field(min_length=1)
     kind: NameKind = NameKind.PRIMARY
@@ -25,6 +28,8 @@ class NameIn(BaseModel):
 
 
 class DocumentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     kind: Annotated[
         str, StringConstraints(pattern=r"^(passport|brp|national_id|travel_document)$")
     ] = "passport"
@@ -33,8 +38,10 @@ class DocumentIn(BaseModel):
 
 
 class PersonIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     names: list[NameIn] = Field(min_length=1, max_length=20)
-    date_of_birth: date
+    date_of_birth: Day
     nationality: Country = ""
     categories: list[Category] = []
     documents: list[DocumentIn] = Field(default=[], max_length=10)
@@ -58,12 +65,14 @@ class DocumentOut(BaseModel):
 
 
 class DecisionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     type: DecisionType
-    decided_on: date
+    decided_on: Day
     outcome: Annotated[str, StringConstraints(max_length=2000)] = ""
     appeal_state: AppealState = AppealState.NONE
     final: bool = False
-    appeal_window_end: date | None = None
+    appeal_window_end: Day | None = None
     overturned: bool = False
     source: Annotated[str, StringConstraints(max_length=100)] = ""
     evidence_ref: Annotated[str, StringConstraints(max_length=200)] = ""
@@ -80,9 +89,11 @@ class DecisionOut(DecisionIn):
 
 
 class StatusIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     kind: StatusKind
-    valid_from: date
-    valid_to: date | None = None
+    valid_from: Day
+    valid_to: Day | None = None
     may_work: bool = True
     work_conditions: Annotated[str, StringConstraints(max_length=300)] = ""
     may_rent: bool = True
@@ -123,6 +134,8 @@ class PersonDetailOut(PersonOut):
 
 
 class ShareCodeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     purpose: Annotated[str, StringConstraints(max_length=40)]
     days: int = Field(default=90, ge=1, le=90)
 

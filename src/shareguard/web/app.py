@@ -14,6 +14,7 @@ from shareguard.signin import configured_sender
 from shareguard.storage.db import get_engine, session_factory
 from shareguard.web import problems
 from shareguard.web.deps import current_principal
+from shareguard.web.limits import BodyLimit
 
 API = "/api/v1"
 
@@ -56,4 +57,6 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     from shareguard.web.console import install as install_console
 
     install_console(app, settings)
+    # Added last, so outermost: limits apply before sessions, authentication and parsing.
+    app.add_middleware(BodyLimit)
     return app

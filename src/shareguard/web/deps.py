@@ -6,7 +6,7 @@ import hmac
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from fastapi import Depends, Request
@@ -138,6 +138,16 @@ def current_principal(request: Request, session: SessionDep) -> Principal:
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+def allow(*roles: str) -> Any:
+    """A route dependency: the caller must hold one of ``roles``, checked before the request
+    is validated, so a caller who may not use the endpoint at all gets 403, never 422."""
+
+    def check(principal: CurrentPrincipal) -> None:
+        principal.require(*roles)
+
+    return Depends(check)
 
 
 def account_service(session: SessionDep) -> AccountService:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+import re
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shareguard.errors import NotFound, ShareguardError
@@ -29,6 +32,53 @@ def _field(loc: tuple) -> str:
     return out or "request"
 
 
+#: Messages for error types whose own message can quote part of the input.
+_GENERIC = {
+    "uuid_parsing": "Input should be a valid UUID",
+    "uuid_type": "Input should be a valid UUID",
+    "json_invalid": "the body is not valid JSON",
+    "url_parsing": "Input should be a valid URL",
+    "date_from_datetime_parsing": "Input should be a valid date",
+    "datetime_from_date_parsing": "Input should be a valid date and time",
+}
+_QUOTED = re.compile(r",? found `[^`]*`(?: at \d+)?")
+
+
+def safe_message(error: Mapping[str, Any]) -> str:
+    """A validation message that never repeats the submitted value (invariant 7)."""
+    kind = str(error.get("type", ""))
+    message = _GENERIC.get(kind) or _QUOTED.sub("", str(error.get("msg", "invalid")))
+    message = message.removeprefix("Value error, ")
+    value = error.get("input")
+    if isinstance(value, str) and len(value) >= 3 and value in message:
+        return "the value is not accepted here"
+    return message
+
+
+def _route_methods(routes: Any, prefix: str = "") -> Iterator[tuple[re.Pattern[str], set[str]]]:
+    for route in routes:
+        inner = getattr(route, "original_router", None)  # FastAPI's included router
+        if inner is not None:
+            yield from _route_methods(inner.routes, prefix + route.include_context.prefix)
+        elif getattr(route, "methods", None) and isinstance(getattr(route, "path", None), str):
+            yield compile_path(prefix + route.path)[0], set(route.methods)
+
+
+def allowed_methods(request: Request) -> str:
+    """Every method some route answers on this path (for a 405's ``Allow`` header)."""
+    table = getattr(request.app.state, "route_methods", None)
+    if table is None:
+        table = list(_route_methods(request.app.router.routes))
+        request.app.state.route_methods = table
+    methods: set[str] = set()
+    for regex, route_methods in table:
+        if regex.match(request.url.path):
+            methods |= route_methods
+    if "GET" in methods:
+        methods.add("HEAD")
+    return ", ".join(sorted(methods))
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(ShareguardError)
     async def _domain(request: Request, exc: ShareguardError) -> JSONResponse:
@@ -45,7 +95,7 @@ def install(app: FastAPI) -> None:
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [
             # The input value itself is left out: it may be personal data.
-            {"field": _field(tuple(e["loc"])), "message": e["msg"].removeprefix("Value error, ")}
+            {"field": _field(tuple(e["loc"])), "message": safe_message(e)}
             for e in exc.errors()
         ]
         first = errors[0] if errors else {"field": "request", "message": "invalid"}
@@ -63,6 +113,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 405:
+            # Starlette names only the first route on the path; every method is allowed.
+            exc.headers = {**(exc.headers or {}), "Allow": allowed_methods(request)}
         if not request.url.path.startswith("/api/") and hasattr(app.state, "console_error"):
             err = (
                 NotFound("page not found")
@@ -70,14 +123,17 @@ def install(app: FastAPI) -> None:
                 else ShareguardError(str(exc.detail))
             )
             err.status = exc.status_code
-            return app.state.console_error(request, err)
+            page = app.state.console_error(request, err)
+            page.headers.update(exc.headers or {})  # e.g. 405's Allow
+            return page
         return problem_response(
             {
                 "type": "about:blank",
                 "title": str(exc.detail),
                 "status": exc.status_code,
                 "instance": request.url.path,
-            }
+            },
+            dict(exc.headers) if exc.headers else None,
         )
 
     app.add_middleware(ContainUnexpected, handler=lambda request, exc: _unexpected(request, exc))

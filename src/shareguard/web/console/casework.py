@@ -8,6 +8,8 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 
 from shareguard.agreements.service import user_name
 from shareguard.checks.service import CheckService
@@ -33,15 +35,26 @@ RESOLUTIONS = {
 # people -----------------------------------------------------------------------------------
 @router.get("/casework/people", response_class=HTMLResponse)
 def people(request: Request, user: Caseworker, session: SessionDep) -> Response:
+    """Recently registered people and the search form (searching is a POST)."""
+    return _people(request, session, None)
+
+
+@router.post("/casework/people", response_class=HTMLResponse)
+def search_people(request: Request, form: Form, user: Caseworker, session: SessionDep) -> Response:
+    """Search by name and date of birth. A POST, so the details never reach an access log."""
+    return _people(request, session, form)
+
+
+def _people(request: Request, session: Session, form: FormData | None) -> Response:
     service = StatusService(session)
     q = {
-        k: request.query_params.get(k, "").strip()
+        k: field(form, k) if form is not None else ""
         for k in ("given", "family", "dob-day", "dob-month", "dob-year")
     }
     errors: dict[str, str] = {}
     searched = any(q.values())
-    if searched:
-        dob = date_field(request.query_params, "dob")
+    if searched and form is not None:
+        dob = date_field(form, "dob")
         if not q["family"]:
             errors["family"] = "Enter a family name"
         if dob is None:

@@ -11,7 +11,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from shareguard.agreements.models import Agreement
 from shareguard.audit.service import AuditService
-from shareguard.errors import Conflict, InvalidInput
+from shareguard.bounds import MAX_INT
+from shareguard.errors import Conflict, InvalidInput, NotFound
 from shareguard.storage.db import settle
 from shareguard.web.console.render import render
 from shareguard.web.console.security import (
@@ -86,6 +87,8 @@ def _download(body: dict[str, Any], name: str) -> Response:
 @router.get("/governance/audit/proofs/inclusion/{seq}.json")
 def inclusion(seq: int, request: Request, user: OfficerOrAuditor, session: SessionDep) -> Response:
     """An inclusion proof bundle, signing a new checkpoint first if none covers the entry."""
+    if not 0 <= seq <= MAX_INT:
+        raise NotFound(f"no audit entry #{seq}")
     bundle = _audit(request, session).inclusion(seq, sign_if_needed=True)
     return _download(bundle, f"inclusion-{seq}.json")
 
@@ -94,6 +97,8 @@ def inclusion(seq: int, request: Request, user: OfficerOrAuditor, session: Sessi
 def consistency(request: Request, user: OfficerOrAuditor, session: SessionDep) -> Response:
     try:
         old = int(request.query_params.get("old", ""))
+        if not 0 <= old <= MAX_INT:
+            raise ValueError
     except ValueError:
         raise InvalidInput(
             "enter the tree size of the checkpoint you hold, as a whole number", field="old"

@@ -16,6 +16,7 @@ from starlette.datastructures import FormData, ImmutableMultiDict
 from shareguard.accounts.models import Role
 from shareguard.accounts.principal import Principal
 from shareguard.accounts.service import AccountService
+from shareguard.bounds import in_range
 from shareguard.errors import Forbidden, NotFound, Unauthenticated
 from shareguard.web.deps import (
     STAFF_SLOT,
@@ -91,13 +92,13 @@ def field(form: ImmutableMultiDict[str, Any], name: str) -> str:
 
 
 def date_field(form: ImmutableMultiDict[str, Any], prefix: str) -> date | None:
-    """A GOV.UK date input (``prefix-day``, ``-month``, ``-year``); None unless a real date."""
+    """A GOV.UK date input (``prefix-day``, ``-month``, ``-year``); None unless a real date
+    between 1800 and 2999 (``shareguard.bounds``), so no later sum can overflow."""
+    parts = [field(form, f"{prefix}-{p}") for p in ("year", "month", "day")]
+    if not all(p.isdigit() and len(p) <= 4 for p in parts):
+        return None
     try:
-        return date(
-            int(field(form, f"{prefix}-year")),
-            int(field(form, f"{prefix}-month")),
-            int(field(form, f"{prefix}-day")),
-        )
+        return in_range(date(*(int(p) for p in parts)))
     except ValueError:
         return None
 
