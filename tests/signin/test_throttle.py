@@ -13,7 +13,7 @@ from sqlalchemy import select
 from shareguard.accounts import service as accounts_service
 from shareguard.audit import AuditEntry
 from shareguard.signin.throttle import ACCOUNT_LIMIT, ADDRESS_LIMIT
-from tests.factories import PASSWORD, TestWorld
+from tests.factories import PASSWORD, TestWorld, integrated
 from tests.web.console_helpers import csrf
 from tests.web.test_person import _details, person
 
@@ -73,6 +73,7 @@ def test_failed_and_successful_sign_ins_are_audited_and_counted_without_personal
     assert _try(client, "unknown.person@test.example", "wrong-password-0") == 401
     assert _try(client, "officer@test.example", "wrong-password-1") == 401
     assert _try(client, "officer@test.example", PASSWORD) == 303
+    integrated(world.session)  # numbers come at integration, in commit order
     world.session.expire_all()
     entries = world.session.scalars(
         select(AuditEntry).where(AuditEntry.action.like("signin.%")).order_by(AuditEntry.seq)
@@ -97,9 +98,10 @@ def test_person_detail_guesses_are_throttled_and_audited(
         assert wrong.status_code == 422
     locked = client.post("/my/sign-in", data=_details(client))
     assert locked.status_code == 429 and "Too many failed attempts" in locked.text
+    integrated(world.session)
     world.session.expire_all()
     entries = world.session.scalars(
-        select(AuditEntry).where(AuditEntry.action == "signin.failure")
+        select(AuditEntry).where(AuditEntry.action == "signin.failure").order_by(AuditEntry.seq)
     ).all()
     assert [e.details["failures"] for e in entries] == [1, 2, 3, 4, 5]
     assert entries[-1].details["locked"] is True

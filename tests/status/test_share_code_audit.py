@@ -10,7 +10,7 @@ from shareguard.accounts.principal import Principal
 from shareguard.audit import AuditEntry
 from shareguard.status.schemas import DocumentIn, NameIn, PersonIn
 from shareguard.status.service import StatusService
-from tests.factories import TestWorld
+from tests.factories import TestWorld, integrated
 
 
 def test_share_code_create_and_revoke_are_audited(world: TestWorld) -> None:
@@ -26,6 +26,7 @@ def test_share_code_create_and_revoke_are_audited(world: TestWorld) -> None:
     me = Principal(organisation_id=None, person_id=person.id)
     row, code = service.create_share_code(person.id, "right_to_work", me)
     service.revoke_share_code(person.id, row.id, world.principals["caseworker"])
+    integrated(world.session)  # numbers come at integration
     entries = world.session.scalars(
         select(AuditEntry).where(AuditEntry.action.like("share_code.%")).order_by(AuditEntry.seq)
     ).all()
