@@ -1,66 +1,84 @@
-"""Engine and session factory. SQLite gets WAL, foreign keys and a documented sync level."""
+"""Engine and session factory. SQLite gets WAL, foreign keys, a documented sync level and
+group commit."""
 
 from __future__ import annotations
 
-import threading
+import sqlite3
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from shareguard.config import get_settings
 from shareguard.errors import keeps_audit
+from shareguard.storage import group
 
-#: How long a thread waits for this process's SQLite writer lock before going ahead anyway.
-WRITER_WAIT_SECONDS = 30.0
+#: How long a thread waits for this process's SQLite writer before giving up.
+WRITER_WAIT_SECONDS = group.WRITER_WAIT_SECONDS
+_writers: weakref.WeakKeyDictionary[Engine, group.Writer] = weakref.WeakKeyDictionary()
+
+
+def _sqlite_connect(path: str, synchronous: str) -> sqlite3.Connection:
+    # isolation_level None: we (or SQLAlchemy) issue BEGIN; pysqlite's own would fight it.
+    conn = sqlite3.connect(path, timeout=30, check_same_thread=False, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute(f"PRAGMA synchronous={synchronous}")
+    conn.execute("PRAGMA busy_timeout=30000")
+    return conn
 
 
 def make_engine(url: str, *, synchronous: str = "FULL", **kwargs: Any) -> Engine:
-    """Create an engine; for SQLite set the pragmas every connection needs."""
-    if url.startswith("sqlite"):
-        kwargs.setdefault("connect_args", {"check_same_thread": False, "timeout": 30})
-        engine = create_engine(url, **kwargs)
+    """Create an engine; for SQLite set the pragmas every connection needs.
 
-        @event.listens_for(engine, "connect")
-        def _pragmas(dbapi_conn: Any, _record: Any) -> None:
-            # Let SQLAlchemy own transactions (pysqlite's legacy autocommit fights BEGIN).
-            dbapi_conn.isolation_level = None
-            cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute(f"PRAGMA synchronous={synchronous}")
-            cur.execute("PRAGMA busy_timeout=30000")
-            cur.close()
+    A SQLite file gets group commit (``storage/group.py``): a unit of work reads on its own
+    WAL snapshot until it first writes, then writes in this process's one write transaction,
+    which the units arriving together commit with one fsync.
+    """
+    if not url.startswith("sqlite"):
+        kwargs.setdefault("pool_pre_ping", True)
+        return create_engine(url, **kwargs)
+    path = make_url(url).database
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return _plain_sqlite_engine(url, synchronous, **kwargs)
+    writer = group.Writer(lambda: _sqlite_connect(path, synchronous))
+    engine = create_engine(
+        url,
+        creator=lambda: group.GroupConnection(writer, _sqlite_connect(path, synchronous)),
+        **kwargs,
+    )
+    _writers[engine] = writer
+    event.listen(engine, "engine_disposed", lambda _engine: writer.close())
+    return engine
 
-        # SQLite has one writer. Threads of this process queue for it on a lock of our own:
-        # SQLite's busy handler makes a waiting writer sleep and poll (up to 100 ms a time),
-        # so under load the write lock sat idle between transactions; a lock hands it over at
-        # once. Waiting is bounded, after which SQLite's own busy handling applies as before.
-        writer = threading.Lock()
 
-        @event.listens_for(engine, "begin")
-        def _begin(conn: Any) -> None:
-            conn.info["sg_writer"] = writer.acquire(timeout=WRITER_WAIT_SECONDS)
-            try:
-                # IMMEDIATE takes the write lock up front, so concurrent writers queue
-                # instead of failing with "database is locked" on lock upgrade.
-                conn.exec_driver_sql("BEGIN IMMEDIATE")
-            except BaseException:
-                _release(conn)
-                raise
+def group_writer(engine: Engine) -> group.Writer | None:
+    """The SQLite engine's group-commit writer (None on PostgreSQL or in-memory SQLite)."""
+    return _writers.get(engine)
 
-        def _release(conn: Any, *_: Any) -> None:
-            if conn.info.pop("sg_writer", False):
-                writer.release()
 
-        event.listen(engine, "commit", _release)
-        event.listen(engine, "rollback", _release)
-        return engine
-    kwargs.setdefault("pool_pre_ping", True)
-    return create_engine(url, **kwargs)
+def _plain_sqlite_engine(url: str, synchronous: str, **kwargs: Any) -> Engine:
+    """In-memory SQLite: one connection, every transaction ``BEGIN IMMEDIATE``."""
+    kwargs.setdefault("connect_args", {"check_same_thread": False, "timeout": 30})
+    engine = create_engine(url, **kwargs)
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute(f"PRAGMA synchronous={synchronous}")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
 
 
 @lru_cache
