@@ -10,6 +10,7 @@ lodged, a correction, a new pause) takes effect at once, without anyone remember
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -22,8 +23,18 @@ from shareguard.agreements.models import Agreement
 from shareguard.audit import AuditRecord, append
 from shareguard.errors import Conflict, Forbidden, InvalidInput, NotFound
 from shareguard.matching.models import EntryState, WatchlistEntry
+from shareguard.policy import Subject
 from shareguard.status import StatusService, subject_for
-from shareguard.status.models import AppealState, ImmigrationDecision, StatusKind
+from shareguard.status.models import (
+    AppealState,
+    ImmigrationDecision,
+    NameKind,
+    Person,
+    PersonName,
+    StatusKind,
+    StatusRecord,
+)
+from shareguard.status.service import BULK_CHUNK, appeal_state_of
 from shareguard.storage.base import today, utcnow
 
 CASEWORKER = "caseworker"
@@ -125,52 +136,38 @@ class WatchlistService:
         self.session = session
         self.status = StatusService(session)
 
-    # facts -------------------------------------------------------------------------
+    # facts -----------------------------------------------------------------------
     def _facts(
         self, entry: WatchlistEntry, agreement: Agreement, on: date, verified_by: uuid.UUID | None
     ) -> GateFacts:
-        person = self.status.person(entry.person_id)
-        decision = (
-            self.session.get(ImmigrationDecision, entry.decision_id) if entry.decision_id else None
-        )
-        superseded = False
-        if decision is not None:
-            if decision.person_id != entry.person_id:
-                decision = None
-            else:
-                superseded = (
-                    self.session.scalar(
-                        select(ImmigrationDecision.id)
-                        .where(ImmigrationDecision.supersedes_id == decision.id)
-                        .limit(1)
-                    )
-                    is not None
-                )
-        status = self.status.current_status(entry.person_id, on)
-        name = person.primary_name()
-        return GateFacts(
-            has_name=bool(name and name.given.strip() and name.family.strip()),
-            date_of_birth=person.date_of_birth,
-            decision_type=decision.type if decision else None,
-            decision_final=bool(decision and decision.final),
-            decision_overturned=bool(decision and decision.overturned),
-            decision_superseded=superseded,
-            decision_date=decision.decided_on if decision else None,
-            appeal_window_end=decision.appeal_window_end if decision else None,
-            appeal_state=self.status.appeal_state(entry.person_id),
-            current_status_kind=status.kind if status else None,
-            proposed_by=entry.proposed_by,
-            verified_by=verified_by,
-            policy_refusal=policy_refusal(self.session, agreement, entry.person_id),
-            quality_hold=quality_hold(self.session, entry.person_id),
-        )
+        return gate_facts(self.session, agreement, [entry], on, verifiers=[verified_by])[0]
 
     def check(self, entry: WatchlistEntry, on: date | None = None) -> list[str]:
         """The gate's reasons for this entry now (re-checked; reads only)."""
-        if entry.state == EntryState.LEFT:
-            return ["left"]
-        agreement = self._agreement(entry.agreement_id)
-        return gate(self._facts(entry, agreement, on or today(), entry.verified_by), on or today())
+        return self.check_many([entry], on)[entry.id]
+
+    def check_many(
+        self, entries: Sequence[WatchlistEntry], on: date | None = None
+    ) -> dict[uuid.UUID, list[str]]:
+        """The gate's reasons for each entry now, by entry id, evaluated in bulk (reads only).
+
+        One pass over the register for all of them (a handful of queries per 500 persons and
+        one batch of policy decisions), not a round of queries per entry.
+        """
+        on = on or today()
+        out: dict[uuid.UUID, list[str]] = {}
+        by_agreement: dict[uuid.UUID, list[WatchlistEntry]] = {}
+        for entry in entries:
+            if entry.state == EntryState.LEFT:
+                out[entry.id] = ["left"]
+            else:
+                by_agreement.setdefault(entry.agreement_id, []).append(entry)
+        for agreement_id, group in by_agreement.items():
+            agreement = self._agreement(agreement_id)
+            facts = gate_facts(self.session, agreement, group, on)
+            for entry, f in zip(group, facts, strict=True):
+                out[entry.id] = gate(f, on)
+        return out
 
     def precheck(
         self,
@@ -354,19 +351,30 @@ class WatchlistService:
         """Active entries that pass the gate now, and those kept out with their reasons."""
         on = on or today()
         included, kept_out = [], []
-        for entry in self.entries(agreement_id, EntryState.ACTIVE):
-            if person_ids is not None and entry.person_id not in person_ids:
-                continue
-            reasons = self.check(entry, on)
-            (kept_out.append((entry, reasons)) if reasons else included.append(entry))
+        active = [
+            e
+            for e in self.entries(agreement_id, EntryState.ACTIVE)
+            if person_ids is None or e.person_id in person_ids
+        ]
+        for i in range(0, len(active), GATE_CHUNK):
+            chunk = active[i : i + GATE_CHUNK]
+            found = self.check_many(chunk, on)
+            for entry in chunk:
+                reasons = found[entry.id]
+                (kept_out.append((entry, reasons)) if reasons else included.append(entry))
         return included, kept_out
 
     def report(self, agreement_id: uuid.UUID) -> list[dict[str, Any]]:
         """Everyone kept out of the agreement's list and why (pseudonymous refs, codes, text)."""
         rows = []
-        for entry in self.entries(agreement_id):
+        entries = self.entries(agreement_id)
+        checked: dict[uuid.UUID, list[str]] = {}
+        active = [e for e in entries if e.state == EntryState.ACTIVE]
+        for i in range(0, len(active), GATE_CHUNK):
+            checked.update(self.check_many(active[i : i + GATE_CHUNK]))
+        for entry in entries:
             if entry.state == EntryState.ACTIVE:
-                reasons = self.check(entry)
+                reasons = checked[entry.id]
             elif entry.state == EntryState.PROPOSED:
                 reasons = ["not_verified"]
             elif entry.state == EntryState.LEFT:
@@ -385,6 +393,164 @@ class WatchlistService:
                     }
                 )
         return rows
+
+
+#: Entries gated per pass when a whole list is read (bounds memory, not correctness).
+GATE_CHUNK = 5000
+
+
+def gate_facts(
+    session: Session,
+    agreement: Agreement,
+    entries: Sequence[Any],
+    on: date,
+    *,
+    verifiers: Sequence[uuid.UUID | None] | None = None,
+) -> list[GateFacts]:
+    """The gate's facts for each entry of one agreement, gathered in bulk (reads only).
+
+    ``entries`` need ``person_id``, ``decision_id``, ``proposed_by`` and ``verified_by``;
+    ``verifiers`` replaces the last (the verification being made). A few queries per 500
+    persons and one batch of policy decisions, however many entries. NotFound when an
+    entry's person does not exist.
+    """
+    from shareguard.policy import DisclosureRequest, decide_many
+    from shareguard.quality.service import suspended_persons
+
+    session.flush()
+    person_ids = list(dict.fromkeys(e.person_id for e in entries))
+    persons: dict[uuid.UUID, Any] = {}
+    names: dict[uuid.UUID, list[Any]] = {}
+    statuses: dict[uuid.UUID, list[Any]] = {}
+    decisions: dict[uuid.UUID, list[Any]] = {}
+    for i in range(0, len(person_ids), BULK_CHUNK):
+        chunk = person_ids[i : i + BULK_CHUNK]
+        for p in session.execute(
+            select(Person.id, Person.date_of_birth, Person.categories, Person.locks).where(
+                Person.id.in_(chunk)
+            )
+        ):
+            persons[p.id] = p
+        for n in session.execute(
+            select(PersonName.person_id, PersonName.given, PersonName.family, PersonName.kind)
+            .where(PersonName.person_id.in_(chunk))
+            .order_by(PersonName.position)
+        ):
+            names.setdefault(n.person_id, []).append(n)
+        for r in session.execute(
+            select(
+                StatusRecord.person_id,
+                StatusRecord.id,
+                StatusRecord.supersedes_id,
+                StatusRecord.kind,
+                StatusRecord.valid_from,
+                StatusRecord.valid_to,
+            )
+            .where(StatusRecord.person_id.in_(chunk))
+            .order_by(StatusRecord.recorded_at, StatusRecord.id)
+        ):
+            statuses.setdefault(r.person_id, []).append(r)
+        for d in session.execute(
+            select(
+                ImmigrationDecision.person_id,
+                ImmigrationDecision.id,
+                ImmigrationDecision.supersedes_id,
+                ImmigrationDecision.type,
+                ImmigrationDecision.final,
+                ImmigrationDecision.overturned,
+                ImmigrationDecision.decided_on,
+                ImmigrationDecision.appeal_window_end,
+                ImmigrationDecision.appeal_state,
+            )
+            .where(ImmigrationDecision.person_id.in_(chunk))
+            .order_by(ImmigrationDecision.recorded_at, ImmigrationDecision.id)
+        ):
+            decisions.setdefault(d.person_id, []).append(d)
+    missing = [p for p in person_ids if p not in persons]
+    if missing:
+        raise NotFound(f"person {missing[0]} not found")
+    decision_ids = list({e.decision_id for e in entries if e.decision_id})
+    superseded: set[uuid.UUID] = set()
+    for i in range(0, len(decision_ids), BULK_CHUNK):
+        superseded.update(
+            session.scalars(
+                select(ImmigrationDecision.supersedes_id).where(
+                    ImmigrationDecision.supersedes_id.in_(decision_ids[i : i + BULK_CHUNK])
+                )
+            )
+        )
+    held = suspended_persons(session, person_ids)
+    subjects = {}
+    for pid in person_ids:
+        p, rows = persons[pid], decisions.get(pid, [])
+        replaced = {r.supersedes_id for r in rows if r.supersedes_id}
+        subjects[pid] = Subject(
+            ref=str(pid),
+            date_of_birth=p.date_of_birth,
+            categories=frozenset(p.categories or ()),
+            appeal_state=appeal_state_of([r for r in rows if r.id not in replaced]),
+            locks=frozenset(p.locks or ()),
+        )
+    principal = recipient_principal(agreement)
+    purpose = agreement.purposes[0] if agreement.purposes else ""
+    verdicts = decide_many(
+        session,
+        [
+            DisclosureRequest(
+                principal=principal,
+                action="bulk_disclosure",
+                agreement_id=agreement.id,
+                purpose=purpose,
+                data_items=tuple(agreement.data_items),
+                subject=subjects[pid],
+            )
+            for pid in person_ids
+        ],
+    )
+    refusal = {
+        pid: (None if v.allowed else v.kind) for pid, v in zip(person_ids, verdicts, strict=True)
+    }
+    out = []
+    for k, entry in enumerate(entries):
+        pid = entry.person_id
+        p = persons[pid]
+        own = names.get(pid, [])
+        name = next((n for n in own if n.kind == NameKind.PRIMARY), own[0] if own else None)
+        rows = decisions.get(pid, [])
+        decision = next((d for d in rows if d.id == entry.decision_id), None)
+        replaced = {r.supersedes_id for r in rows if r.supersedes_id}
+        current = [r for r in rows if r.id not in replaced]
+        status_rows = statuses.get(pid, [])
+        gone = {r.supersedes_id for r in status_rows if r.supersedes_id}
+        status = next(
+            (
+                r
+                for r in reversed(status_rows)
+                if r.id not in gone
+                and r.valid_from <= on
+                and (r.valid_to is None or on <= r.valid_to)
+            ),
+            None,
+        )
+        out.append(
+            GateFacts(
+                has_name=bool(name and name.given.strip() and name.family.strip()),
+                date_of_birth=p.date_of_birth,
+                decision_type=decision.type if decision else None,
+                decision_final=bool(decision and decision.final),
+                decision_overturned=bool(decision and decision.overturned),
+                decision_superseded=decision is not None and decision.id in superseded,
+                decision_date=decision.decided_on if decision else None,
+                appeal_window_end=decision.appeal_window_end if decision else None,
+                appeal_state=appeal_state_of(current),
+                current_status_kind=status.kind if status else None,
+                proposed_by=entry.proposed_by,
+                verified_by=verifiers[k] if verifiers is not None else entry.verified_by,
+                policy_refusal=refusal[pid],
+                quality_hold=pid in held,
+            )
+        )
+    return out
 
 
 def quality_hold(session: Session, person_id: uuid.UUID) -> bool:

@@ -309,12 +309,32 @@ def decide(
     return _decide_with(session, reading or read_policy(session), [request], per_run=False)[0]
 
 
+def decide_many(
+    session: Session,
+    requests: Sequence[DisclosureRequest],
+    *,
+    reading: PolicyReading | None = None,
+) -> list[Decision]:
+    """``decide`` for many requests at once (reads only; audits nothing).
+
+    Each request is decided as ``decide`` would decide it alone: volume limits see the
+    stored counts, not the other requests of the batch (nothing is disclosed here). One
+    Cedar batch call for the requests no policy can tell apart.
+    """
+    if not requests:
+        return []
+    return _decide_with(
+        session, reading or read_policy(session), requests, per_run=False, cumulative=False
+    )
+
+
 def _decide_with(
     session: Session,
     reading: PolicyReading,
     requests: Sequence[DisclosureRequest],
     *,
     per_run: bool,
+    cumulative: bool = True,
 ) -> list[Decision]:
     for r in requests:
         check_request(r)
@@ -324,7 +344,9 @@ def _decide_with(
         terms = _resolve(session, r, snap)
         resolved.append((_with_parties(session, snap, r, terms), terms))
     decisions = snap.engine.decide_many(resolved)
-    return _apply_limits(session, resolved, decisions, per_run=per_run, counts=reading.counts)
+    return _apply_limits(
+        session, resolved, decisions, per_run=per_run, counts=reading.counts, cumulative=cumulative
+    )
 
 
 def _apply_limits(
@@ -334,10 +356,12 @@ def _apply_limits(
     *,
     per_run: bool,
     counts: dict[tuple[uuid.UUID, date], int],
+    cumulative: bool = True,
 ) -> list[Decision]:
     """Refuse what exceeds an agreement's records per day (and per run, for a batch).
 
-    ``counts`` memoises each (agreement, day) count read in this transaction.
+    ``counts`` memoises each (agreement, day) count read in this transaction. ``cumulative``
+    False: each request is measured against the stored counts alone (deciding, not sending).
     """
     used_today: dict[uuid.UUID, int] = {}
     used_run: dict[uuid.UUID, int] = {}
@@ -379,8 +403,9 @@ def _apply_limits(
                 )
             )
             continue
-        used_today[terms.id] += 1
-        used_run[terms.id] = used_run.get(terms.id, 0) + 1
+        if cumulative:
+            used_today[terms.id] += 1
+            used_run[terms.id] = used_run.get(terms.id, 0) + 1
         out.append(decision)
     return out
 
@@ -660,6 +685,7 @@ __all__ = [
     "agreement_for",
     "bump",
     "decide",
+    "decide_many",
     "disclose",
     "disclose_many",
     "dropped_fields",

@@ -355,6 +355,19 @@ def is_suspended(session: Session, person_id: uuid.UUID) -> bool:
     return session.scalar(stmt) is not None
 
 
+def suspended_persons(session: Session, person_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+    """``is_suspended`` for many persons: those with an open finding (one query per 500)."""
+    ids = list(dict.fromkeys(person_ids))
+    out: set[uuid.UUID] = set()
+    for i in range(0, len(ids), 500):
+        stmt = select(QualityFinding.person_id).where(
+            QualityFinding.person_id.in_(ids[i : i + 500]),
+            QualityFinding.state == FindingState.OPEN,
+        )
+        out.update(p for p in session.scalars(stmt) if p is not None)
+    return out
+
+
 def suspend_watch_list(session: Session, person_id: uuid.UUID, finding_id: uuid.UUID) -> list[str]:
     """The person's active watch-list entries, now held by this finding; returns their ids.
 

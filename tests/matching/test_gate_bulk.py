@@ -1,0 +1,134 @@
+"""The gate read in bulk: each entry gets the reasons it would get alone, in a bounded
+number of queries however long the list."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, timedelta
+
+from sqlalchemy import event
+
+from shareguard.matching.watchlist import WatchlistService
+from shareguard.policy.schemas import PauseIn
+from shareguard.policy.service import PauseService
+from shareguard.quality.service import QualityService
+from shareguard.status import StatusService
+from shareguard.status.schemas import DecisionIn, NameIn, PersonIn, StatusIn
+from shareguard.storage.base import today
+from tests.factories import TestWorld
+
+
+def _listed(
+    world: TestWorld, agreement_id: uuid.UUID, n: int, born: date, nationality: str = "FRA"
+) -> list[uuid.UUID]:
+    """``n`` persons with a final refusal, proposed and verified: active entries."""
+    status, watch = StatusService(world.session), WatchlistService(world.session)
+    out = []
+    for i in range(n):
+        p = status.create_person(
+            PersonIn(
+                names=[NameIn(given=f"Given{i}", family="Bulkgate")],
+                date_of_birth=born + timedelta(days=i),
+                nationality=nationality,
+            ),
+            world.principals["caseworker"],
+        )
+        past = today() - timedelta(days=200)
+        d = status.record_decision(
+            p.id,
+            DecisionIn(
+                type="refusal",
+                decided_on=past,
+                final=True,
+                appeal_window_end=past + timedelta(days=14),
+                source="caseworking",
+                evidence_ref="E",
+            ),
+            world.principals["caseworker"],
+        )
+        entry = watch.propose(agreement_id, p.id, d.id, "EV", world.principals["caseworker"])
+        out.append(watch.verify(entry.id, world.principals["caseworker2"]).id)
+    return out
+
+
+def test_bulk_reasons_equal_each_entry_alone_and_queries_stay_few(world: TestWorld) -> None:
+    s, cw = world.session, world.principals["caseworker"]
+    agreement_id = world.agreement(bulk=True)
+    young = _listed(world, agreement_id, 12, today() - timedelta(days=25 * 365))
+    old = _listed(world, agreement_id, 12, today() - timedelta(days=50 * 365))
+    # No nationality recorded: the quality run opens a finding, which holds the entry.
+    [held] = _listed(world, agreement_id, 1, today() - timedelta(days=22 * 365), "")
+    watch, status = WatchlistService(s), StatusService(s)
+    entries = {e.id: e for e in watch.entries(agreement_id)}
+    # After verification, things happen to some of them; the gate must notice each.
+    granted = entries[young[0]].person_id
+    status.record_status(
+        granted,
+        StatusIn(
+            kind="settled", valid_from=today() - timedelta(days=5), source="x", evidence_ref="G"
+        ),
+        cw,
+    )
+    appealing = entries[young[1]].person_id
+    status.record_decision(
+        appealing,
+        DecisionIn(
+            type="refusal",
+            decided_on=today() - timedelta(days=3),
+            appeal_state="lodged",
+            appeal_window_end=today() + timedelta(days=11),
+            source="caseworking",
+            evidence_ref="A",
+        ),
+        cw,
+    )
+    overturned = entries[young[2]]
+    status.record_decision(
+        overturned.person_id,
+        DecisionIn(
+            type="grant",
+            decided_on=today(),
+            final=True,
+            overturned=True,
+            supersedes_id=overturned.decision_id,
+            source="correction",
+            evidence_ref="C",
+        ),
+        cw,
+    )
+    PauseService(s).create(
+        PauseIn(
+            title="No proactive sharing over 30",
+            reason="test",
+            agreements=[str(agreement_id)],
+            actions=["bulk_disclosure"],
+            age_over=30,
+        ),
+        world.principals["officer"],
+    )
+    QualityService(s).run(world.principals["reviewer"], only=["missing_fields"])
+    assert watch.check_many([]) == {}
+    rows = watch.entries(agreement_id)
+    alone = {e.id: watch.check(e) for e in rows}
+    statements: list[str] = []
+
+    def count(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    engine = s.get_bind()
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        together = watch.check_many(rows)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert together == alone
+    assert together[young[0]] == ["status_conflict"]
+    assert together[young[1]] == ["appeal_open"]
+    assert set(together[overturned.id]) == {"decision_superseded"}
+    assert all(together[e] == ["policy_refused"] for e in old)
+    assert together[held] == ["quality_hold"]
+    assert all(together[e] == [] for e in young[3:])
+    assert len(statements) <= 12, statements  # 25 entries; not a round of queries each
+    included, kept_out = watch.current(agreement_id)
+    assert {e.id for e in included} == set(young[3:])
+    assert len(kept_out) == 16
