@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -25,8 +28,32 @@ def new_id() -> uuid.UUID:
     return uuid.UUID(str(uuid6.uuid7()))
 
 
+#: A replayed moment, set only while the seed-scale demo replays a year of history
+#: (``replay_clock``); None everywhere else, so ``utcnow`` is the real time.
+_replayed: ContextVar[datetime | None] = ContextVar("shareguard_replayed_now", default=None)
+
+
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    """Now, in UTC: the real time, or the replayed moment inside ``replay_clock``."""
+    replayed = _replayed.get()
+    return datetime.now(UTC) if replayed is None else replayed
+
+
+@contextmanager
+def replay_clock(at: datetime) -> Iterator[None]:
+    """Make ``utcnow`` and ``today`` return ``at`` within the block (this thread only).
+
+    For the seed-scale demo, which replays a year through the real services so that every
+    record, decision and audit entry carries the time it happened in the story. Nothing
+    outside the demo (and its tests) sets it.
+    """
+    if at.tzinfo is None:
+        raise ValueError("replay_clock needs a timezone-aware time")
+    token = _replayed.set(at.astimezone(UTC))
+    try:
+        yield
+    finally:
+        _replayed.reset(token)
 
 
 def today() -> date:
