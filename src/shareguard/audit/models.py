@@ -46,6 +46,9 @@ class AuditEntry(Base):
             postgresql_where=text("seq IS NULL"),
             sqlite_where=text("seq IS NULL"),
         ),
+        # Reports count refusals (``policy.deny``) and reconcile with the log by action and
+        # agreement: an index lookup, not a scan of the whole log.
+        Index("ix_audit_entries_action_agreement", "action", "agreement_id"),
     )
 
     #: The entry's handle from the moment it is written (UUIDv7); a check's answer names it.

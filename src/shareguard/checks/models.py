@@ -36,8 +36,8 @@ class Check(IdMixin, Base):
     __tablename__ = "checks"
     __table_args__ = (
         Index("ix_checks_org_at", "organisation_id", "at"),
-        # Covers the reports' counts by agreement and outcome.
-        Index("ix_checks_agreement_at", "agreement_id", "at", "outcome"),
+        # The reports' counts by agreement and outcome read this index in its own order.
+        Index("ix_checks_agreement_outcome", "agreement_id", "outcome", "at"),
     )
 
     at: Mapped[datetime] = mapped_column(default=utcnow)

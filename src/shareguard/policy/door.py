@@ -629,10 +629,12 @@ def disclose_many(
     ):
         if disclosure_id is None:
             continue
+        at = request.at or now
         rows.append(
             {
                 "id": disclosure_id,
-                "at": request.at or now,
+                "at": at,
+                "day": _day(at),
                 "kind": kind,
                 "action": request.action,
                 "agreement_id": decision.agreement_id,

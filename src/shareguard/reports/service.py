@@ -266,6 +266,7 @@ class Counted:
     requests: dict[sources.Key, list[tuple[str, str, int]]]
     responses: dict[sources.Key, dict[str, Any]]
     inbound: dict[sources.Key, dict[str, Any]]
+    exemptions: dict[sources.Key, int]
     overall: bool
     #: The overall figures not summed from the agreements' (set when ``overall``).
     all_notices: dict[str, Any] | None = None
@@ -294,6 +295,7 @@ class Counted:
             requests=sources.request_states(s, aid, *window),
             responses=sources.response_times(s, aid, *window),
             inbound=sources.inbound_totals(s, aid, *window),
+            exemptions=sources.exemptions(s, aid),
             overall=overall,
         )
         if overall:
@@ -361,7 +363,7 @@ class Counted:
                 **metrics.pause_window(paused_at, before, after),
                 **metrics.pause_cut(disclosed["total"], refused.get("pause", 0)),
             },
-            "exemptions_used": sources.exemptions(session, agreement_id),
+            "exemptions_used": sum(pick(self.exemptions)),
         }
 
 

@@ -17,7 +17,7 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Float, String, and_, case, distinct, func, select
+from sqlalchemy import Float, and_, case, distinct, func, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -29,26 +29,6 @@ DayRow = tuple[str, str, str, int]
 
 
 # -- dialect-neutral expressions -----------------------------------------------------------
-class utc_day(FunctionElement[str]):
-    """The UTC calendar day of a stored time, as ``YYYY-MM-DD`` text."""
-
-    type = String()
-    inherit_cache = True
-    name = "utc_day"
-
-
-@compiles(utc_day, "sqlite")
-def _utc_day_sqlite(element: utc_day, compiler: SQLCompiler, **kw: Any) -> str:
-    # SQLite keeps UTC times as ``YYYY-MM-DD HH:MM:SS.ffffff`` text (storage.base).
-    return f"substr({compiler.process(element.clauses, **kw)}, 1, 10)"
-
-
-@compiles(utc_day, "postgresql")
-def _utc_day_pg(element: utc_day, compiler: SQLCompiler, **kw: Any) -> str:
-    column = compiler.process(element.clauses, **kw)
-    return f"to_char(({column}) AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
-
-
 class hours_between(FunctionElement[float]):
     """Hours from the first time to the second (NULL when either is NULL)."""
 
@@ -92,17 +72,18 @@ def disclosure_days(
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> dict[Key, list[DayRow]]:
-    """Disclosures per (kind, purpose, UTC day), by agreement: one pass over the index."""
+    """Disclosures per (kind, purpose, UTC day), by agreement: one pass over an index kept in
+    that order (``ix_disclosures_agreement_day``), so the database counts without sorting."""
     from shareguard.policy.models import Disclosure
 
-    day = utc_day(Disclosure.at)
-    stmt = select(
-        Disclosure.agreement_id, Disclosure.kind, Disclosure.purpose, day, func.count()
-    ).group_by(Disclosure.agreement_id, Disclosure.kind, Disclosure.purpose, day)
-    stmt = _window(_scope(stmt, Disclosure.agreement_id, agreement_id), Disclosure.at, since, until)
+    d = Disclosure
+    stmt = select(d.agreement_id, d.day, d.kind, d.purpose, func.count()).group_by(
+        d.agreement_id, d.day, d.kind, d.purpose
+    )
+    stmt = _window(_scope(stmt, d.agreement_id, agreement_id), d.at, since, until)
     out: dict[Key, list[DayRow]] = defaultdict(list)
-    for aid, kind, purpose, d, n in session.execute(stmt):
-        out[aid].append((kind, purpose, d, int(n)))
+    for aid, day, kind, purpose, n in session.execute(stmt):
+        out[aid].append((kind, purpose, day.isoformat(), int(n)))
     return out
 
 
@@ -192,16 +173,24 @@ def refusal_kinds(
     return out
 
 
-def exemptions(session: Session, agreement_id: Key = None) -> int:
-    """How many times an exemption from subject access was applied."""
+def exemptions(session: Session, agreement_id: Key = None) -> dict[Key, int]:
+    """Exemptions from subject access applied, by the agreement of the entry they cover.
+
+    Read from the exemptions (few) to their entries, never the other way round.
+    """
     from shareguard.audit.models import AuditEntry, AuditExemption
 
-    stmt = select(func.count()).select_from(AuditExemption)
-    if agreement_id is not None:
-        stmt = stmt.join(AuditEntry, AuditEntry.seq == AuditExemption.entry_seq).where(
-            AuditEntry.agreement_id == agreement_id
+    seqs = list(session.scalars(select(AuditExemption.entry_seq)))
+    out: dict[Key, int] = defaultdict(int)
+    for i in range(0, len(seqs), 500):
+        stmt = (
+            select(AuditEntry.agreement_id, func.count())
+            .where(AuditEntry.seq.in_(seqs[i : i + 500]))
+            .group_by(AuditEntry.agreement_id)
         )
-    return _int(session.scalar(stmt))
+        for aid, n in session.execute(_scope(stmt, AuditEntry.agreement_id, agreement_id)):
+            out[aid] += int(n)
+    return dict(out)
 
 
 # -- matching ------------------------------------------------------------------------------
@@ -497,11 +486,12 @@ def yearly_disclosures(session: Session, agreement_id: uuid.UUID) -> list[dict[s
     """``[{year, disclosures}]`` for one agreement, counted by the database (public register)."""
     from shareguard.policy.models import Disclosure
 
-    year = func.substr(utc_day(Disclosure.at), 1, 4)
     stmt = (
-        select(year, func.count())
+        select(Disclosure.day, func.count())
         .where(Disclosure.agreement_id == agreement_id)
-        .group_by(year)
-        .order_by(year)
+        .group_by(Disclosure.day)
     )
-    return [{"year": int(y), "disclosures": int(n)} for y, n in session.execute(stmt)]
+    years: dict[int, int] = defaultdict(int)
+    for day, n in session.execute(stmt):
+        years[day.year] += int(n)
+    return [{"year": y, "disclosures": n} for y, n in sorted(years.items())]

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-06 04:30:00.351163
+Create Date: 2026-12-06 05:06:22.205425
 """
 
 import sqlalchemy as sa
@@ -56,6 +56,9 @@ def upgrade() -> None:
         sa.UniqueConstraint("seq", name=op.f("uq_audit_entries_seq")),
     )
     with op.batch_alter_table("audit_entries", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_audit_entries_action_agreement", ["action", "agreement_id"], unique=False
+        )
         batch_op.create_index(
             batch_op.f("ix_audit_entries_agreement_id"), ["agreement_id"], unique=False
         )
@@ -197,7 +200,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("checks", schema=None) as batch_op:
         batch_op.create_index(
-            "ix_checks_agreement_at", ["agreement_id", "at", "outcome"], unique=False
+            "ix_checks_agreement_outcome", ["agreement_id", "outcome", "at"], unique=False
         )
         batch_op.create_index("ix_checks_org_at", ["organisation_id", "at"], unique=False)
         batch_op.create_index(batch_op.f("ix_checks_person_id"), ["person_id"], unique=False)
@@ -778,6 +781,7 @@ def upgrade() -> None:
     op.create_table(
         "disclosures",
         sa.Column("at", shareguard.storage.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
         sa.Column("kind", sa.String(length=20), nullable=False),
         sa.Column("action", sa.String(length=20), nullable=False),
         sa.Column("agreement_id", sa.Uuid(), nullable=True),
@@ -806,8 +810,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_disclosures")),
     )
     with op.batch_alter_table("disclosures", schema=None) as batch_op:
+        batch_op.create_index("ix_disclosures_agreement_at", ["agreement_id", "at"], unique=False)
         batch_op.create_index(
-            "ix_disclosures_agreement_at", ["agreement_id", "at", "kind", "purpose"], unique=False
+            "ix_disclosures_agreement_day", ["agreement_id", "day", "kind", "purpose"], unique=False
         )
         batch_op.create_index(
             batch_op.f("ix_disclosures_discloser_org_id"), ["discloser_org_id"], unique=False
@@ -1535,6 +1540,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_disclosures_subject_ref"))
         batch_op.drop_index(batch_op.f("ix_disclosures_recipient_org_id"))
         batch_op.drop_index(batch_op.f("ix_disclosures_discloser_org_id"))
+        batch_op.drop_index("ix_disclosures_agreement_day")
         batch_op.drop_index("ix_disclosures_agreement_at")
 
     op.drop_table("disclosures")
@@ -1626,7 +1632,7 @@ def downgrade() -> None:
     with op.batch_alter_table("checks", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_checks_person_id"))
         batch_op.drop_index("ix_checks_org_at")
-        batch_op.drop_index("ix_checks_agreement_at")
+        batch_op.drop_index("ix_checks_agreement_outcome")
 
     op.drop_table("checks")
     with op.batch_alter_table("sign_in_failures", schema=None) as batch_op:
@@ -1656,6 +1662,7 @@ def downgrade() -> None:
             sqlite_where=sa.text("seq IS NULL"),
         )
         batch_op.drop_index(batch_op.f("ix_audit_entries_agreement_id"))
+        batch_op.drop_index("ix_audit_entries_action_agreement")
 
     op.drop_table("audit_entries")
     with op.batch_alter_table("audit_checkpoints", schema=None) as batch_op:
