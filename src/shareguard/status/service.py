@@ -159,6 +159,65 @@ _STANDING: Any = (
 )
 
 
+# ``_STANDING`` for many persons at once (``standings``), each table on its own.
+_STANDINGS_STATUS: Any = (
+    select(
+        StatusRecord.person_id,
+        StatusRecord.id,
+        StatusRecord.recorded_at,
+        StatusRecord.supersedes_id,
+        StatusRecord.kind,
+        StatusRecord.valid_from,
+        StatusRecord.valid_to,
+        StatusRecord.may_work,
+        StatusRecord.work_conditions,
+        StatusRecord.may_rent,
+        StatusRecord.public_funds,
+    )
+    .where(StatusRecord.person_id.in_(bindparam("ids", expanding=True)))
+    .order_by(StatusRecord.recorded_at, StatusRecord.id)
+)
+_STANDINGS_DECISIONS: Any = (
+    select(
+        ImmigrationDecision.person_id,
+        ImmigrationDecision.id,
+        ImmigrationDecision.recorded_at,
+        ImmigrationDecision.supersedes_id,
+        ImmigrationDecision.type,
+        ImmigrationDecision.decided_on,
+        ImmigrationDecision.appeal_state,
+    )
+    .where(ImmigrationDecision.person_id.in_(bindparam("ids", expanding=True)))
+    .order_by(ImmigrationDecision.recorded_at, ImmigrationDecision.id)
+)
+# Live share codes for a purpose, by their HMACs: ``_HOLDER`` for many codes at once, the
+# date of birth compared afterwards (``share_code_holders``).
+_HOLDERS: Any = (
+    select(
+        ShareCode.code_hash,
+        Person.id,
+        Person.date_of_birth,
+        Person.nationality,
+        Person.photo_ref,
+        Person.categories,
+        Person.locks,
+        PersonName.given,
+        PersonName.family,
+        PersonName.kind,
+    )
+    .select_from(ShareCode)
+    .join(Person, Person.id == ShareCode.person_id)
+    .outerjoin(PersonName, PersonName.person_id == Person.id)
+    .where(
+        ShareCode.code_hash.in_(bindparam("hashes", expanding=True)),
+        ShareCode.purpose == bindparam("purpose"),
+        ShareCode.revoked_at.is_(None),
+        ShareCode.expires_at > bindparam("now"),
+    )
+    .order_by(PersonName.position, PersonName.id)
+)
+
+
 class StatusService:
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -364,6 +423,35 @@ class StatusService:
         replaced = {r.supersedes_id for r in decisions if r.supersedes_id}
         return Standing(status, [r for r in decisions if r.id not in replaced])
 
+    def standings(
+        self, person_ids: Sequence[uuid.UUID], on: date | None = None
+    ) -> dict[uuid.UUID, Standing]:
+        """``standing`` for many persons: two queries per 500 (persons with no rows are absent
+        from neither: every id asked for gets a Standing)."""
+        on = on or today()
+        ids = list(dict.fromkeys(person_ids))
+        statuses: dict[uuid.UUID, list[Any]] = {p: [] for p in ids}
+        decisions: dict[uuid.UUID, list[Any]] = {p: [] for p in ids}
+        self.session.flush()
+        conn = self.session.connection()
+        for i in range(0, len(ids), BULK_CHUNK):
+            chunk = ids[i : i + BULK_CHUNK]
+            for row in conn.execute(_STANDINGS_STATUS, {"ids": chunk}):
+                statuses[row.person_id].append(row)
+            for row in conn.execute(_STANDINGS_DECISIONS, {"ids": chunk}):
+                decisions[row.person_id].append(row)
+        out = {}
+        for pid in ids:
+            rows = statuses[pid]
+            replaced = {r.supersedes_id for r in rows if r.supersedes_id}
+            status = next(
+                (r for r in reversed(rows) if r.id not in replaced and _valid_on(r, on)), None
+            )
+            drows = decisions[pid]
+            gone = {r.supersedes_id for r in drows if r.supersedes_id}
+            out[pid] = Standing(status, [r for r in drows if r.id not in gone])
+        return out
+
     # share codes -------------------------------------------------------------------
     def create_share_code(
         self,
@@ -474,22 +562,27 @@ class StatusService:
             )
             .all()
         )
-        if not rows:
-            return None
-        first = rows[0]
-        named = [r for r in rows if r.given is not None or r.family is not None]
-        primary = next(
-            (r for r in named if r.kind == NameKind.PRIMARY), named[0] if named else None
-        )
-        return PersonFacts(
-            id=first.id,
-            date_of_birth=first.date_of_birth,
-            nationality=first.nationality,
-            photo_ref=first.photo_ref,
-            categories=tuple(first.categories or ()),
-            locks=tuple(first.locks or ()),
-            name=f"{primary.given} {primary.family}".strip() if primary else "",
-        )
+        return _facts_of(rows) if rows else None
+
+    def share_code_holders(
+        self, purpose: str, wanted: Sequence[tuple[str, date]], *, at: datetime | None = None
+    ) -> list[PersonFacts | None]:
+        """``share_code_holder`` for many (code HMAC, date of birth) pairs of one purpose, in
+        order: one query per 500 codes."""
+        self.session.flush()
+        now = at or utcnow()
+        rows_of: dict[str, list[Any]] = {}
+        hashes = list(dict.fromkeys(h for h, _ in wanted))
+        conn = self.session.connection()
+        for i in range(0, len(hashes), BULK_CHUNK):
+            params = {"hashes": hashes[i : i + BULK_CHUNK], "purpose": purpose, "now": now}
+            for row in conn.execute(_HOLDERS, params):
+                rows_of.setdefault(row.code_hash, []).append(row)
+        out: list[PersonFacts | None] = []
+        for digest, born in wanted:
+            rows = [r for r in rows_of.get(digest, []) if r.date_of_birth == born]
+            out.append(_facts_of(rows) if rows else None)
+        return out
 
     def _may_manage_codes(self, person_id: uuid.UUID, principal: Principal) -> None:
         if principal.person_id == person_id or principal.has(CASEWORKER, "system"):
@@ -501,6 +594,22 @@ class StatusService:
             self.session.commit()
         else:
             self.session.flush()
+
+
+def _facts_of(rows: Sequence[Any]) -> PersonFacts:
+    """A holder's facts from its rows (one per name, primary preferred)."""
+    first = rows[0]
+    named = [r for r in rows if r.given is not None or r.family is not None]
+    primary = next((r for r in named if r.kind == NameKind.PRIMARY), named[0] if named else None)
+    return PersonFacts(
+        id=first.id,
+        date_of_birth=first.date_of_birth,
+        nationality=first.nationality,
+        photo_ref=first.photo_ref,
+        categories=tuple(first.categories or ()),
+        locks=tuple(first.locks or ()),
+        name=f"{primary.given} {primary.family}".strip() if primary else "",
+    )
 
 
 def _valid_on(row: Any, on: date) -> bool:
