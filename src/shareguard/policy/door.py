@@ -8,6 +8,7 @@ answer, its record and its audit entry durable together, and a rollback removes 
 from __future__ import annotations
 
 import logging
+import random
 import threading
 import uuid
 from collections.abc import Mapping, Sequence
@@ -15,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from shareguard.accounts.models import Organisation
@@ -414,7 +415,9 @@ def _day(at: datetime) -> date:
     return at.astimezone(UTC).date() if at.tzinfo else at.date()
 
 
-_COUNT_TODAY = select(DisclosureCount.count).where(
+#: Rows each agreement's daily count is spread over (see ``DisclosureCount``).
+COUNT_SLOTS = 16
+_COUNT_TODAY = select(func.sum(DisclosureCount.count)).where(
     DisclosureCount.agreement_id == bindparam("agreement_id"),
     DisclosureCount.day == bindparam("day"),
 )
@@ -426,7 +429,7 @@ def _count_today(
     at: datetime | None,
     counts: dict[tuple[uuid.UUID, date], int],
 ) -> int:
-    """Disclosures under the agreement on ``at``'s UTC day: one row, however many there were."""
+    """Disclosures under the agreement on ``at``'s UTC day: a few rows, however many there were."""
     key = (agreement_id, _day(at or utcnow()))
     if key not in counts:
         params = {"agreement_id": key[0], "day": key[1]}
@@ -456,8 +459,9 @@ def _count_up(
     for (agreement_id, day), n in sorted(counts.items()):
         if memo is not None and (agreement_id, day) in memo:
             memo[(agreement_id, day)] += n
+        slot = random.randrange(COUNT_SLOTS)
         session.connection().execute(
-            stmt, {"agreement_id": agreement_id, "day": day, "n": n, "add": n}
+            stmt, {"agreement_id": agreement_id, "day": day, "slot": slot, "n": n, "add": n}
         )
 
 
@@ -477,10 +481,13 @@ def _count_up_statement(dialect: str) -> Any:
         stmt = (
             upsert(table)
             .values(
-                agreement_id=bindparam("agreement_id"), day=bindparam("day"), count=bindparam("n")
+                agreement_id=bindparam("agreement_id"),
+                day=bindparam("day"),
+                slot=bindparam("slot"),
+                count=bindparam("n"),
             )
             .on_conflict_do_update(
-                index_elements=["agreement_id", "day"],
+                index_elements=["agreement_id", "day", "slot"],
                 set_={"count": table.c.count + bindparam("add")},
             )
         )

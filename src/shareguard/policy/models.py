@@ -117,13 +117,18 @@ class Disclosure(IdMixin, Base):
 class DisclosureCount(Base):
     """Disclosures per agreement per (UTC) day, counted up in the disclosing transaction.
 
-    The daily volume limit reads this one row instead of counting the day's disclosures.
+    The daily volume limit sums these few rows instead of counting the day's disclosures.
+    Each day's count is spread over ``door.COUNT_SLOTS`` rows (``slot``), each disclosing
+    transaction adding to one at random: one row would be locked by every check under the
+    agreement from its count to its commit, queueing all of them (on PostgreSQL, across
+    workers) as a log-wide lock would.
     """
 
     __tablename__ = "disclosure_counts"
 
     agreement_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agreements.id"), primary_key=True)
     day: Mapped[date] = mapped_column(primary_key=True)
+    slot: Mapped[int] = mapped_column(primary_key=True, default=0)
     count: Mapped[int] = mapped_column(default=0)
 
 

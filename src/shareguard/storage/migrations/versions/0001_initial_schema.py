@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-06 05:06:22.205425
+Create Date: 2026-12-06 05:30:14.914833
 """
 
 import sqlalchemy as sa
@@ -770,13 +770,14 @@ def upgrade() -> None:
         "disclosure_counts",
         sa.Column("agreement_id", sa.Uuid(), nullable=False),
         sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("slot", sa.Integer(), nullable=False),
         sa.Column("count", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
             ["agreement_id"],
             ["agreements.id"],
             name=op.f("fk_disclosure_counts_agreement_id_agreements"),
         ),
-        sa.PrimaryKeyConstraint("agreement_id", "day", name=op.f("pk_disclosure_counts")),
+        sa.PrimaryKeyConstraint("agreement_id", "day", "slot", name=op.f("pk_disclosure_counts")),
     )
     op.create_table(
         "disclosures",
