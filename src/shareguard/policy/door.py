@@ -258,19 +258,6 @@ def _org_type(session: Session, snap: _Snapshot, org_id: uuid.UUID | None) -> st
     return found
 
 
-def _with_parties(
-    session: Session, snap: _Snapshot, request: DisclosureRequest, terms: AgreementTerms | None
-) -> DisclosureRequest:
-    """The request with its discloser, recipient and the discloser's type filled in."""
-    discloser, recipient = parties(request, terms)
-    return replace(
-        request,
-        discloser_id=discloser,
-        recipient_id=recipient,
-        discloser_type=_org_type(session, snap, discloser),
-    )
-
-
 def _resolve(
     session: Session, request: DisclosureRequest, snap: _Snapshot
 ) -> AgreementTerms | None:
@@ -343,8 +330,9 @@ def _decide_with(
     resolved = []
     for r in requests:
         terms = _resolve(session, r, snap)
-        resolved.append((_with_parties(session, snap, r, terms), terms))
-    decisions = snap.engine.decide_many(resolved)
+        _org_type(session, snap, parties(r, terms)[0])  # the engine reads snap.org_types
+        resolved.append((r, terms))
+    decisions = snap.engine.decide_many(resolved, snap.org_types)
     return _apply_limits(
         session, resolved, decisions, per_run=per_run, counts=reading.counts, cumulative=cumulative
     )

@@ -12,10 +12,10 @@ from __future__ import annotations
 import bisect
 import threading
 import uuid
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from shareguard.agreements.catalogue import DATA_ITEMS, PURPOSES
 from shareguard.errors import InvalidInput
@@ -144,26 +144,37 @@ class Engine:
         return self.decide_many([(request, agreement)])[0]
 
     def decide_many(
-        self, items: Sequence[tuple[DisclosureRequest, AgreementTerms | None]]
+        self,
+        items: Sequence[tuple[DisclosureRequest, AgreementTerms | None]],
+        org_types: Mapping[uuid.UUID, str] | None = None,
     ) -> list[Decision]:
         """Decisions for a batch: one Cedar batch call per organisation for what is not known.
 
         Requests that no policy can tell apart (same principal, action, agreement, purpose,
-        items, method, person facts — ages, times and dates compared only by which side of
-        each policy threshold they fall) share one evaluation, within the batch and across
-        calls on this engine.
+        items, method, parties, person facts — ages, times and dates compared only by which
+        side of each policy threshold they fall) share one evaluation, within the batch and
+        across calls on this engine. ``org_types`` (organisation id → type) gives each flow's
+        discloser type; without it, the request's ``discloser_type`` is used.
         """
         out: list[Decision | None] = [None] * len(items)
         keys: dict[int, tuple[Any, ...]] = {}
         known: dict[tuple[Any, ...], tuple[bool, tuple[str, ...], bool]] = {}
         todo: dict[uuid.UUID | None, dict[tuple[Any, ...], int]] = {}
+        flows: list[Flow] = []
         for i, (request, agreement) in enumerate(items):
             check_request(request)
-            early = self._gate(request, agreement)
+            discloser, recipient = parties(request, agreement)
+            if org_types is not None:
+                kind = org_types.get(discloser, "") if discloser else ""
+            else:
+                kind = request.discloser_type
+            flow = Flow(discloser, recipient, kind)
+            flows.append(flow)
+            early = self._gate(request, agreement, flow)
             if early is not None:
                 out[i] = early
                 continue
-            key = self._class_key(request, agreement)
+            key = self._class_key(request, agreement, flow)
             keys[i] = key
             shared = self._memo.get(key)
             if shared is not None:
@@ -173,7 +184,7 @@ class Engine:
         mod = cedar.cedarpy()
         for org, firsts in todo.items():
             handle = self.slice(org).handle
-            built = [self._cedar_request(*items[i]) for i in firsts.values()]
+            built = [self._cedar_request(*items[i], flows[i]) for i in firsts.values()]
             self.cedar_calls += len(built)
             if len(built) == 1:
                 results = [mod.is_authorized(built[0][0], handle, built[0][1])]
@@ -196,16 +207,11 @@ class Engine:
                     bool(diag.errors),
                 )
         for i, key in keys.items():
-            out[i] = self._explain(items[i][0], items[i][1], *known[key])
-        decided = []
-        for (request, agreement), d in zip(items, out, strict=True):
-            assert d is not None
-            discloser, recipient = parties(request, agreement)
-            decided.append(replace(d, discloser_id=discloser, recipient_id=recipient))
-        return decided
+            out[i] = self._explain(items[i][0], items[i][1], flows[i], *known[key])
+        return [d for d in out if d is not None]
 
     def _class_key(
-        self, request: DisclosureRequest, agreement: AgreementTerms | None
+        self, request: DisclosureRequest, agreement: AgreementTerms | None, flow: Flow
     ) -> tuple[Any, ...]:
         at = _at(request)
         subject = request.subject or _NO_SUBJECT
@@ -216,11 +222,8 @@ class Engine:
             and request.subject is not None
             and str(principal.person_id) == request.subject.ref
         )
-        discloser, recipient = parties(request, agreement)
         return (
-            discloser,
-            recipient,
-            request.discloser_type,
+            flow,
             frozenset(request.offered_items),
             principal.organisation_id,
             principal.user_id,
@@ -240,7 +243,7 @@ class Engine:
         )
 
     def _gate(
-        self, request: DisclosureRequest, agreement: AgreementTerms | None
+        self, request: DisclosureRequest, agreement: AgreementTerms | None, flow: Flow
     ) -> Decision | None:
         """Refusals decided before Cedar: they need a reason only Python can word."""
         if request.action == "subject_access":
@@ -251,6 +254,8 @@ class Engine:
                 "no_agreement",
                 f"Refused: no agreement in force lets this organisation receive data "
                 f"for purpose '{request.purpose}'",
+                discloser_id=flow.discloser,
+                recipient_id=flow.recipient,
             )
         principal = request.principal
         if principal.agreement_scope is not None and agreement.id not in principal.agreement_scope:
@@ -259,6 +264,8 @@ class Engine:
                 "key_scope",
                 f"Refused: this API key was not issued for agreement {agreement.reference}",
                 agreement_id=agreement.id,
+                discloser_id=flow.discloser,
+                recipient_id=flow.recipient,
             )
         problem = agreement.state_problem(_at(request).date())
         if problem is not None:
@@ -267,11 +274,13 @@ class Engine:
                 "agreement_state",
                 f"Refused: agreement {agreement.reference} {problem}",
                 agreement_id=agreement.id,
+                discloser_id=flow.discloser,
+                recipient_id=flow.recipient,
             )
         return None
 
     def _cedar_request(
-        self, request: DisclosureRequest, agreement: AgreementTerms | None
+        self, request: DisclosureRequest, agreement: AgreementTerms | None, flow: Flow
     ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         at = _at(request)
         subject = request.subject or _NO_SUBJECT
@@ -307,7 +316,6 @@ class Engine:
             and request.subject is not None
             and str(principal.person_id) == request.subject.ref
         )
-        discloser, recipient = parties(request, agreement)
         req = {
             "principal": p_uid,
             "action": {"type": "Action", "id": request.action},
@@ -317,9 +325,9 @@ class Engine:
                 "purpose": request.purpose,
                 "data_items": sorted(set(request.data_items)),
                 "offered_items": sorted(set(request.data_items) | set(request.offered_items)),
-                "discloser": str(discloser) if discloser else "",
-                "recipient": str(recipient) if recipient else "",
-                "discloser_type": request.discloser_type,
+                "discloser": str(flow.discloser) if flow.discloser else "",
+                "recipient": str(flow.recipient) if flow.recipient else "",
+                "discloser_type": flow.discloser_type,
                 "time": int(at.timestamp()),
                 "day": at.date().toordinal(),
                 "check_method": request.check_method or "",
@@ -333,6 +341,21 @@ class Engine:
         self,
         request: DisclosureRequest,
         agreement: AgreementTerms | None,
+        flow: Flow,
+        allowed: bool,
+        policies: tuple[str, ...],
+        errored: bool,
+    ) -> Decision:
+        d = self._explain_flow(request, agreement, flow, allowed, policies, errored)
+        return Decision(
+            d.allowed, d.kind, d.reason, d.policies, d.agreement_id, flow.discloser, flow.recipient
+        )
+
+    def _explain_flow(
+        self,
+        request: DisclosureRequest,
+        agreement: AgreementTerms | None,
+        flow: Flow,
         allowed: bool,
         policies: tuple[str, ...],
         errored: bool,
@@ -362,7 +385,11 @@ class Engine:
             kind, reason = self._forbid_reason(forbids[0])
             return Decision(False, kind, reason, tuple(forbids), agreement_id)
         return Decision(
-            False, "no_agreement", self._no_permit_reason(request, agreement), (), agreement_id
+            False,
+            "no_agreement",
+            self._no_permit_reason(request, agreement, flow),
+            (),
+            agreement_id,
         )
 
     def _forbid_reason(self, policy_id: str) -> tuple[str, str]:
@@ -381,7 +408,7 @@ class Engine:
         return prefix or "firewall", f"Refused: policy {policy_id}"
 
     def _no_permit_reason(
-        self, request: DisclosureRequest, agreement: AgreementTerms | None
+        self, request: DisclosureRequest, agreement: AgreementTerms | None, flow: Flow
     ) -> str:
         if request.action == "subject_access":
             return "Refused: only the person, or a caseworker for them, may see this data"
@@ -389,7 +416,7 @@ class Engine:
             return f"Refused: no agreement covers purpose '{request.purpose}'"
         ref = agreement.reference
         org = request.principal.organisation_id
-        discloser, recipient = parties(request, agreement)
+        discloser, recipient = flow.discloser, flow.recipient
         if request.action in cedar.DISCLOSING_ACTIONS:
             if org not in agreement.disclosers:
                 if org in agreement.recipients:
@@ -427,6 +454,14 @@ class Engine:
         if outside:
             return f"Refused: agreement {ref} does not include data items {', '.join(outside)}"
         return f"Refused: agreement {ref} does not permit this request"
+
+
+class Flow(NamedTuple):
+    """Which way one request's data would flow: its parties and the discloser's type."""
+
+    discloser: uuid.UUID | None
+    recipient: uuid.UUID | None
+    discloser_type: str
 
 
 def parties(

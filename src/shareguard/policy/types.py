@@ -65,8 +65,8 @@ class DisclosureRequest:
     discloser_id: uuid.UUID | None = None
     recipient_id: uuid.UUID | None = None
     offered_items: tuple[str, ...] = ()
-    #: The discloser's organisation type (nhs_body, school, ...): filled in by the door from
-    #: the organisation register, whatever a caller sets.
+    #: The discloser's organisation type (nhs_body, school, ...). The door reads it from the
+    #: organisation register, whatever a caller sets; only the bare engine reads this field.
     discloser_type: str = ""
 
 
