@@ -77,7 +77,7 @@ def test_upload_works_without_javascript(nojs_page: Any, server: Any, tmp_path: 
     )
     page.get_by_role("button", name="Continue").click()
     summary = page.locator(".govuk-error-summary").inner_text()
-    assert "line 3: purposes.0: unknown purpose 'no_such_purpose'" in summary
+    assert "line 3: purposes.0: unknown purpose; known:" in summary
     assert "data_items" in summary  # every problem is listed, not just the first
 
     ref, path = _example_with_new_reference(page, tmp_path, "HO-NOJS")
