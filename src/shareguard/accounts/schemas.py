@@ -5,6 +5,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shareguard.accounts.models import OrganisationType, Role
 from shareguard.bounds import Moment
 
 
@@ -12,7 +13,7 @@ class OrganisationOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
     id: uuid.UUID
     name: str
-    type: str
+    type: OrganisationType
 
 
 class KeyIn(BaseModel):
@@ -41,5 +42,5 @@ class IssuedKey(KeyOut):
 class WhoAmI(BaseModel):
     organisation_id: uuid.UUID | None
     user_id: uuid.UUID | None
-    roles: list[str]
+    roles: list[Role]
     agreement_scope: list[uuid.UUID] | None

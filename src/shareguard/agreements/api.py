@@ -7,16 +7,21 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from fastapi.responses import PlainTextResponse
 
 from shareguard.agreements import transparency
 from shareguard.agreements.direction import operator_ids
 from shareguard.agreements.models import AgreementState
 from shareguard.agreements.present import agreement_out
-from shareguard.agreements.schemas import AgreementIn, AgreementOut, ReviewIn, TransitionIn
+from shareguard.agreements.schemas import (
+    AgreementIn,
+    AgreementOut,
+    PurposeCode,
+    ReviewIn,
+    TransitionIn,
+)
 from shareguard.bounds import MAX_INT
 from shareguard.pagination import MAX_LIMIT, Page
-from shareguard.web.deps import Agreements, CurrentPrincipal, SessionDep, allow
+from shareguard.web.deps import Agreements, CsvResponse, CurrentPrincipal, SessionDep, allow
 
 router = APIRouter(tags=["agreements"])
 
@@ -26,7 +31,7 @@ def list_agreements(
     principal: CurrentPrincipal,
     agreements: Agreements,
     state: AgreementState | None = None,
-    purpose: str | None = None,
+    purpose: PurposeCode | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_INT)] = 0,
 ) -> Page[AgreementOut]:
@@ -115,12 +120,11 @@ def transparency_json(session: SessionDep) -> dict[str, Any]:
 
 @public.get(
     "/transparency.csv",
-    response_class=PlainTextResponse,
+    response_class=CsvResponse,
     summary="Public register as CSV (no auth)",
 )
-def transparency_csv(session: SessionDep) -> PlainTextResponse:
-    return PlainTextResponse(
+def transparency_csv(session: SessionDep) -> CsvResponse:
+    return CsvResponse(
         transparency.register_csv(session),
-        media_type="text/csv",
         headers={"Content-Disposition": 'attachment; filename="agreements.csv"'},
     )

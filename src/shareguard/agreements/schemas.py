@@ -6,9 +6,10 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
 
 from shareguard.agreements.catalogue import DATA_ITEMS, PURPOSES
+from shareguard.agreements.models import AgreementState
 from shareguard.bounds import Count, Day
 
 
@@ -24,8 +25,15 @@ def _data_item(code: str) -> str:
     return code
 
 
-PurposeCode = Annotated[str, AfterValidator(_purpose)]
-DataItemCode = Annotated[str, AfterValidator(_data_item)]
+#: Validated against the catalogue; listed as an enum in the OpenAPI document.
+PurposeCode = Annotated[
+    str, AfterValidator(_purpose), WithJsonSchema({"type": "string", "enum": list(PURPOSES)})
+]
+DataItemCode = Annotated[
+    str,
+    AfterValidator(_data_item),
+    WithJsonSchema({"type": "string", "enum": list(DATA_ITEMS)}),
+]
 
 
 class PartyIn(BaseModel):
@@ -103,7 +111,7 @@ class AgreementOut(BaseModel):
     reference: str
     title: str
     summary: str
-    state: str
+    state: AgreementState
     review_lapsed: bool
     in_force: bool
     #: outbound (the operator discloses), inbound (the operator receives) or between_partners.

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from shareguard.bounds import MAX_INT
-from shareguard.checks.models import Case
+from shareguard.checks.models import Case, CaseState
 from shareguard.checks.schemas import (
     AttributeCheckIn,
     CaseDetailOut,
@@ -102,7 +102,7 @@ def contest(
 def list_cases(
     principal: CurrentPrincipal,
     session: SessionDep,
-    state: str | None = "open",
+    state: CaseState | None = CaseState.OPEN,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_INT)] = 0,
 ) -> list[Case]:

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from shareguard.bounds import Day
+from shareguard.checks.models import CaseKind, CaseState, Outcome
 from shareguard.status.schemas import NAME_MAX
 
 Short = Annotated[str, StringConstraints(strip_whitespace=True, max_length=40)]
@@ -43,8 +44,8 @@ class CaseOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
     id: uuid.UUID
     check_id: uuid.UUID
-    kind: str
-    state: str
+    kind: CaseKind
+    state: CaseState
     opened_at: datetime
     respond_by: date
     contested_at: datetime | None
@@ -65,7 +66,7 @@ class CheckOut(BaseModel):
     at: datetime
     purpose: str
     method: str
-    outcome: str
+    outcome: Outcome
     #: The purpose's answer shape, minimised by the policy; absent unless a match was made.
     answer: dict[str, Any] | None = None
     #: Present on every answer that is not ``confirmed``.

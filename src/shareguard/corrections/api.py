@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from shareguard.bounds import MAX_INT
+from shareguard.corrections.models import CorrectionState
 from shareguard.corrections.present import correction_out, notice_out
 from shareguard.corrections.requests import CorrectionRequestService
 from shareguard.corrections.schemas import (
@@ -59,7 +60,7 @@ def create_correction(
 def list_corrections(
     principal: CurrentPrincipal,
     corrections: Corrections,
-    state: str | None = None,
+    state: CorrectionState | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_INT)] = 0,
 ) -> list[CorrectionOut]:

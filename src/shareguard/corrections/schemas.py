@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from shareguard.corrections.models import TargetKind
+from shareguard.corrections.models import CorrectionState, TargetKind
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
 
@@ -50,7 +50,7 @@ class CorrectionOut(BaseModel):
     expected_action: str
     deadline_days: int
     lifts_adverse_action: bool
-    state: str
+    state: CorrectionState
     requested_by: uuid.UUID | None
     approved_by: uuid.UUID | None
     created_at: datetime

@@ -14,6 +14,7 @@ from fastapi import APIRouter, File, Form, Query, UploadFile
 from shareguard.bounds import MAX_INT
 from shareguard.errors import InvalidInput
 from shareguard.exchange.inbound import InboundService
+from shareguard.exchange.models import InboundState, RequestState
 from shareguard.exchange.present import batch_out, record_out, request_out
 from shareguard.exchange.schemas import (
     AnswerIn,
@@ -46,7 +47,7 @@ def create_request(body: RequestIn, principal: CurrentPrincipal, session: Sessio
 def list_requests(
     principal: CurrentPrincipal,
     session: SessionDep,
-    state: str | None = None,
+    state: RequestState | None = None,
     agreement_id: uuid.UUID | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_INT)] = 0,
@@ -141,7 +142,7 @@ def submit_file(
 def list_records(
     principal: CurrentPrincipal,
     session: SessionDep,
-    state: str | None = None,
+    state: InboundState | None = None,
     agreement_id: uuid.UUID | None = None,
     batch_id: uuid.UUID | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,

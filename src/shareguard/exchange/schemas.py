@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shareguard.agreements.schemas import DataItemCode, PurposeCode
 from shareguard.errors import InvalidInput
+from shareguard.exchange.models import InboundState, RequestState
 
 
 class RequestIn(BaseModel):
@@ -57,7 +58,7 @@ class RequestOut(BaseModel):
     data_items: list[str]
     reason: str
     proportionality: str
-    state: str
+    state: RequestState
     decision_kind: str
     decision_reason: str
     created_at: datetime
@@ -98,7 +99,7 @@ class InboundRecordOut(BaseModel):
     data: dict[str, Any] | None = Field(None, description="Shown to staff only")
     dropped: list[str]
     findings: list[dict[str, Any]]
-    state: str
+    state: InboundState
     note: str
     created_at: datetime
 

@@ -6,7 +6,7 @@ import shutil
 import tempfile
 import uuid
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from pydantic import TypeAdapter, ValidationError
@@ -120,7 +120,7 @@ def review_queue(
     principal: CurrentPrincipal,
     session: SessionDep,
     run_id: uuid.UUID | None = None,
-    state: Annotated[str, Query(pattern="^(pending|same|not_same|need_info)$")] = "pending",
+    state: Literal["pending", "same", "not_same", "need_info"] = "pending",
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_INT)] = 0,
 ) -> Page[CandidateOut]:

@@ -8,6 +8,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from shareguard.matching.models import EntryState, RunState
+
 
 class DatasetOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
@@ -45,7 +47,7 @@ class RunOut(BaseModel):
     threshold: float
     review_threshold: float
     two_person_rule: bool
-    state: str
+    state: RunState
     stage: str
     progress: float
     counts: dict[str, Any]
@@ -114,7 +116,7 @@ class EntryOut(BaseModel):
     agreement_id: uuid.UUID
     person_id: uuid.UUID
     decision_id: uuid.UUID | None
-    state: str
+    state: EntryState
     evidence_ref: str
     proposed_by: uuid.UUID | None
     verified_by: uuid.UUID | None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
@@ -89,7 +89,9 @@ def firewall_rules(
     dependencies=[allow("governance_officer", "auditor")],
 )
 def firewall_changes(
-    principal: CurrentPrincipal, session: SessionDep, status: str | None = None
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    status: Literal["pending", "approved", "rejected"] | None = None,
 ) -> list[FirewallChangeOut]:
     principal.require(Role.GOVERNANCE_OFFICER, Role.AUDITOR)
     return [FirewallChangeOut.model_validate(c) for c in FirewallService(session).changes(status)]

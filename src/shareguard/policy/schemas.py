@@ -141,7 +141,7 @@ class FirewallChangeOut(BaseModel):
     rule_key: str
     proposed: dict
     reason: str
-    status: str
+    status: Literal["pending", "approved", "rejected"]
     proposed_by: uuid.UUID | None
     decided_by: uuid.UUID | None
     decided_at: datetime | None

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query
 
 from shareguard.bounds import MAX_INT
 from shareguard.pagination import MAX_LIMIT
+from shareguard.quality.models import FindingState
 from shareguard.quality.schemas import AssignIn, FindingOut, ResolveIn, RunIn, RunOut
 from shareguard.quality.service import QualityService
 from shareguard.web.deps import CurrentPrincipal, SessionDep, allow
@@ -43,7 +44,7 @@ def run(principal: CurrentPrincipal, quality: Quality, body: RunIn | None = None
 def findings(
     principal: CurrentPrincipal,
     quality: Quality,
-    state: str | None = "open",
+    state: FindingState | None = FindingState.OPEN,
     owner_id: uuid.UUID | None = None,
     rule: str | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from shareguard.bounds import Day
+from shareguard.quality.models import FindingState
 
 
 class RunIn(BaseModel):
@@ -41,7 +42,7 @@ class FindingOut(BaseModel):
     person_id: uuid.UUID | None
     message: str
     severity: str
-    state: str
+    state: FindingState
     owner_id: uuid.UUID | None
     due_date: date
     suspended_entries: list[str]

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends
-from fastapi.responses import PlainTextResponse
 
 from shareguard.reports.charts import charts_for
 from shareguard.reports.present import to_csv
 from shareguard.reports.schemas import AssessmentIn, AssessmentOut, ReminderOut
 from shareguard.reports.service import ReportService
-from shareguard.web.deps import CurrentPrincipal, SessionDep
+from shareguard.web.deps import CsvResponse, CurrentPrincipal, SessionDep
 
 
 def report_service(session: SessionDep) -> ReportService:
@@ -20,26 +19,28 @@ def report_service(session: SessionDep) -> ReportService:
 
 
 Reports = Annotated[ReportService, Depends(report_service)]
+Period = Literal["day", "month", "quarter", "year"]  # reports.metrics.PERIODS
+
 router = APIRouter(tags=["reports"])
 
 
 @router.get("/reports", summary="Overall report with a section per agreement")
-def overall(principal: CurrentPrincipal, reports: Reports, period: str = "month") -> dict[str, Any]:
+def overall(
+    principal: CurrentPrincipal, reports: Reports, period: Period = "month"
+) -> dict[str, Any]:
     return reports.report(principal, period=period)
 
 
-@router.get("/reports.csv", response_class=PlainTextResponse, summary="Overall report as CSV")
+@router.get("/reports.csv", response_class=CsvResponse, summary="Overall report as CSV")
 def overall_csv(
-    principal: CurrentPrincipal, reports: Reports, period: str = "month"
-) -> PlainTextResponse:
-    return PlainTextResponse(
-        to_csv(reports.report(principal, period=period)), media_type="text/csv"
-    )
+    principal: CurrentPrincipal, reports: Reports, period: Period = "month"
+) -> CsvResponse:
+    return CsvResponse(to_csv(reports.report(principal, period=period)))
 
 
 @router.get("/reports/charts", summary="Vega-Lite v5 specs for the overall report")
 def overall_charts(
-    principal: CurrentPrincipal, reports: Reports, period: str = "month"
+    principal: CurrentPrincipal, reports: Reports, period: Period = "month"
 ) -> dict[str, Any]:
     return charts_for(reports.report(principal, period=period))
 
@@ -52,7 +53,7 @@ def reminders(principal: CurrentPrincipal, reports: Reports) -> list[ReminderOut
 
 @router.get("/agreements/{agreement_id}/report", summary="One agreement's report")
 def agreement_report(
-    agreement_id: uuid.UUID, principal: CurrentPrincipal, reports: Reports, period: str = "month"
+    agreement_id: uuid.UUID, principal: CurrentPrincipal, reports: Reports, period: Period = "month"
 ) -> dict[str, Any]:
     return reports.report(principal, agreement_id=agreement_id, period=period)
 
@@ -61,7 +62,7 @@ def agreement_report(
     "/agreements/{agreement_id}/report/charts", summary="Vega-Lite v5 specs for one agreement"
 )
 def agreement_charts(
-    agreement_id: uuid.UUID, principal: CurrentPrincipal, reports: Reports, period: str = "month"
+    agreement_id: uuid.UUID, principal: CurrentPrincipal, reports: Reports, period: Period = "month"
 ) -> dict[str, Any]:
     return charts_for(reports.report(principal, agreement_id=agreement_id, period=period))
 

@@ -53,7 +53,7 @@ class NameOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
     given: str
     family: str
-    kind: str
+    kind: NameKind
     script: str
 
 

@@ -12,7 +12,7 @@ from shareguard.capabilities import rooms
 from shareguard.config import Settings, get_settings, serving_refusal
 from shareguard.signin import configured_sender
 from shareguard.storage.db import get_engine, session_factory
-from shareguard.web import problems
+from shareguard.web import openapi, problems
 from shareguard.web.deps import current_principal
 from shareguard.web.limits import BodyLimit
 
@@ -47,11 +47,18 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     def healthz() -> dict[str, Any]:
         return {"status": "ok", "version": __version__}
 
+    public: set[tuple[str, str]] = {("/healthz", "GET")}
     for module in rooms("api"):
         if hasattr(module, "router"):
             app.include_router(module.router, prefix=API, dependencies=[Depends(current_principal)])
         if hasattr(module, "public"):
             app.include_router(module.public, prefix=API)
+            public |= {
+                (API + route.path, method)
+                for route in module.public.routes
+                for method in getattr(route, "methods", ())
+            }
+    openapi.install(app, public)
     for module in rooms("startup"):
         module.install(app)
     from shareguard.web.console import install as install_console

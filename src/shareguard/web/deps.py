@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from fastapi import Depends, Request
+from fastapi.responses import PlainTextResponse
 from sqlalchemy.orm import Session
 
 from shareguard.accounts.principal import Principal
@@ -138,6 +139,12 @@ def current_principal(request: Request, session: SessionDep) -> Principal:
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+class CsvResponse(PlainTextResponse):
+    """CSV text, documented as ``text/csv`` (write it with ``shareguard.csvfile``)."""
+
+    media_type = "text/csv"
 
 
 def allow(*roles: str) -> Any:
