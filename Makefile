@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
 ASSETS := src/shareguard/web/static/govuk/govuk-frontend.min.css
 
-.PHONY: install demo serve test test-fast lint bench lock schema clean assets browser
+.PHONY: install demo serve test test-fast fuzz lint bench lock schema clean assets browser
 
 install: $(STAMP) $(ASSETS)
 
@@ -39,7 +39,11 @@ test: install browser
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
 
 test-fast: install
-	$(BIN)/pytest -x -q -m "not postgres and not browser and not spark" $(PYTEST_ARGS)
+	$(BIN)/pytest -x -q -m "not postgres and not browser and not spark and not fuzz" $(PYTEST_ARGS)
+
+## fuzz: schemathesis against the whole API alone (make test runs it too)
+fuzz: install
+	$(BIN)/pytest -q -m fuzz tests/fuzz $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks
