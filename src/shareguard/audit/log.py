@@ -856,3 +856,55 @@ def tail(session: Session, limit: int = 20, *, pending: bool = False) -> list[Au
         .limit(limit - len(out))
     )
     return out + list(session.scalars(stmt)) if len(out) < limit else out
+
+
+def page(
+    session: Session, *, action: str = "", limit: int = 50, offset: int = 0
+) -> tuple[list[AuditEntry], int]:
+    """One page of the log, newest first (entries waiting for the integrator before the
+    rest), and how many entries there are; ``action`` keeps those whose action starts so.
+
+    Unfiltered, the total is the head's size plus the pending entries and a page of
+    integrated entries is a range of sequence numbers: the cost does not grow with the log.
+    """
+    pending_q = select(AuditEntry).where(AuditEntry.seq.is_(None))
+    pending_n = select(func.count()).select_from(AuditEntry).where(AuditEntry.seq.is_(None))
+    done_q = select(AuditEntry).where(AuditEntry.seq.is_not(None))
+    if action:
+        # A range on the (action, agreement) index rather than LIKE, which SQLite cannot use.
+        prefix = (AuditEntry.action >= action, AuditEntry.action < action + "\U0010ffff")
+        pending_q, pending_n = pending_q.where(*prefix), pending_n.where(*prefix)
+        done_q = done_q.where(*prefix)
+    waiting = int(session.scalar(pending_n) or 0)
+    if action:
+        done_total = int(
+            session.scalar(
+                select(func.count())
+                .select_from(AuditEntry)
+                .where(AuditEntry.seq.is_not(None), *prefix)
+            )
+            or 0
+        )
+    else:
+        done_total = _head_size(session)
+    out: list[AuditEntry] = []
+    if offset < waiting:
+        out = list(
+            session.scalars(
+                pending_q.order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+                .limit(limit)
+                .offset(offset)
+            )
+        )
+    rest = limit - len(out)
+    skip = max(0, offset - waiting)
+    if rest > 0 and skip < done_total:
+        if action:
+            stmt = done_q.order_by(AuditEntry.seq.desc()).limit(rest).offset(skip)
+        else:
+            top = done_total - 1 - skip
+            stmt = done_q.where(AuditEntry.seq <= top, AuditEntry.seq > top - rest).order_by(
+                AuditEntry.seq.desc()
+            )
+        out += list(session.scalars(stmt))
+    return out, waiting + done_total

@@ -191,6 +191,13 @@ class AuditService:
         principal.require(*LOG_READERS)
         return log.tail(self.session, limit, pending=pending)
 
+    def page(
+        self, principal: Principal, *, action: str = "", limit: int = 50, offset: int = 0
+    ) -> tuple[list[AuditEntry], int]:
+        """One page of the log, newest first, and the number of entries (see ``log.page``)."""
+        principal.require(*LOG_READERS)
+        return log.page(self.session, action=action, limit=limit, offset=offset)
+
     def verify(
         self, verifier: Verifier | None = None, progress: Progress | None = None
     ) -> VerifyReport:

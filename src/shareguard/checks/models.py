@@ -61,6 +61,8 @@ class Case(IdMixin, Base):
     """A referral or contest a caseworker must answer by ``respond_by``."""
 
     __tablename__ = "check_cases"
+    # The caseworkers' queue: a state's cases in response-date order, a page at a time.
+    __table_args__ = (Index("ix_check_cases_state_respond", "state", "respond_by", "opened_at"),)
 
     check_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("checks.id"), index=True)
     person_id: Mapped[uuid.UUID | None] = mapped_column(

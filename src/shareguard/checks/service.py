@@ -835,10 +835,18 @@ class CheckService:
         self, principal: Principal, *, state: str | None = "open", limit: int = 50, offset: int = 0
     ) -> list[Case]:
         principal.require(CASEWORKER)
-        stmt = select(Case).order_by(Case.respond_by, Case.opened_at).limit(limit).offset(offset)
+        stmt = select(Case).order_by(Case.respond_by, Case.opened_at, Case.id)
         if state:
             stmt = stmt.where(Case.state == state)
-        return list(self.session.scalars(stmt))
+        return list(self.session.scalars(stmt.limit(limit).offset(offset)))
+
+    def count_cases(self, principal: Principal, *, state: str | None = "open") -> int:
+        """How many cases ``cases`` pages through (a count query; never capped)."""
+        principal.require(CASEWORKER)
+        stmt = select(func.count()).select_from(Case)
+        if state:
+            stmt = stmt.where(Case.state == state)
+        return int(self.session.scalar(stmt) or 0)
 
     def case(self, case_id: uuid.UUID, principal: Principal) -> Case:
         principal.require(CASEWORKER)

@@ -34,7 +34,11 @@ class WatchlistEntry(IdMixin, CreatedMixin, Base):
     """One person on one agreement's watch list, with the evidence and who approved it."""
 
     __tablename__ = "watchlist_entries"
-    __table_args__ = (Index("ix_watchlist_entries_agreement_state", "agreement_id", "state"),)
+    __table_args__ = (
+        Index("ix_watchlist_entries_agreement_state", "agreement_id", "state"),
+        # The caseworkers' pages: a state's entries oldest first, a page at a time.
+        Index("ix_watchlist_entries_state_created", "state", "created_at", "id"),
+    )
 
     agreement_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agreements.id"))
     person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("persons.id"), index=True)
@@ -144,6 +148,15 @@ class Candidate(IdMixin, Base):
     refused_reason: Mapped[str] = mapped_column(String(300), default="")
 
     reviews: Mapped[list[Review]] = relationship(order_by="Review.at", lazy="selectin")
+
+
+# The review queue: a state's candidates strongest first, a page at a time.
+Index(
+    "ix_match_candidates_review_queue",
+    Candidate.review_state,
+    Candidate.match_probability.desc(),
+    Candidate.id,
+)
 
 
 class Review(IdMixin, Base):

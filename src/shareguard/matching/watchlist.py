@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from shareguard.accounts.principal import Principal
@@ -341,6 +341,39 @@ class WatchlistService:
         return list(
             self.session.scalars(stmt.order_by(WatchlistEntry.created_at, WatchlistEntry.id))
         )
+
+    def page(
+        self,
+        state: str,
+        *,
+        agreement_id: uuid.UUID | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> list[WatchlistEntry]:
+        """One page of the entries in a state, oldest first (every agreement's when None)."""
+        stmt = select(WatchlistEntry).where(WatchlistEntry.state == state)
+        if agreement_id is not None:
+            stmt = stmt.where(WatchlistEntry.agreement_id == agreement_id)
+        stmt = stmt.order_by(WatchlistEntry.created_at, WatchlistEntry.id)
+        return list(self.session.scalars(stmt.limit(limit).offset(offset)))
+
+    def counts(
+        self, *, agreement_id: uuid.UUID | None = None, not_proposed_by: uuid.UUID | None = None
+    ) -> dict[str, int]:
+        """Entries per state (count queries, never capped); ``not_proposed_by`` leaves out a
+        caseworker's own proposals (which they may not verify)."""
+        stmt = select(WatchlistEntry.state, func.count()).group_by(WatchlistEntry.state)
+        if agreement_id is not None:
+            stmt = stmt.where(WatchlistEntry.agreement_id == agreement_id)
+        if not_proposed_by is not None:
+            stmt = stmt.where(
+                or_(
+                    WatchlistEntry.proposed_by.is_(None),
+                    WatchlistEntry.proposed_by != not_proposed_by,
+                )
+            )
+        found = {str(state): int(n) for state, n in self.session.execute(stmt)}
+        return {str(s): found.get(str(s), 0) for s in EntryState}
 
     def current(
         self,

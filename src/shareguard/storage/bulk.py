@@ -68,16 +68,38 @@ def _converter(column: Any, dialect: str) -> Convert:
     return _same
 
 
+class Values:
+    """Driver-ready values for one dialect, for callers that build rows already converted
+    (``insert_rows(..., prepared=True)``): converting each id once, not once per row it is in."""
+
+    def __init__(self, dialect: str) -> None:
+        sqlite = dialect == "sqlite"
+        self.uuid: Convert = _sqlite_uuid if sqlite else _pg_text
+        self.time: Convert = _sqlite_time if sqlite else _pg_text
+        self.date: Convert = _sqlite_date if sqlite else _pg_text
+        self.json: Convert = _json
+        self.bool: Convert = _sqlite_bool if sqlite else _same
+
+
+def _pg_text(value: Any) -> Any:
+    if value is None:
+        return None
+    return value.isoformat() if isinstance(value, date) else str(value)
+
+
 def insert_rows(
     session: Session,
     table: Table | Any,
     rows: Iterable[Mapping[str, Any]] | Iterable[Sequence[Any]],
     columns: Sequence[str] | None = None,
+    *,
+    prepared: bool = False,
 ) -> int:
     """Insert ``rows`` (dicts, or tuples in ``columns`` order) into ``table``; returns how many.
 
     ``table`` is a Table or a mapped class. Values are Python values (UUIDs, aware datetimes,
-    dates, dicts/lists for JSON columns); columns left out take no Python-side default.
+    dates, dicts/lists for JSON columns), or with ``prepared`` already what ``Values`` gives
+    for the session's dialect; columns left out take no Python-side default.
     """
     table = getattr(table, "__table__", table)
     given: list[Any] = list(rows)
@@ -92,7 +114,7 @@ def insert_rows(
         values = [tuple(r) for r in given]
     conn = session.connection()
     dialect = conn.dialect.name
-    converters = [_converter(table.c[c], dialect) for c in columns]
+    converters = [_same if prepared else _converter(table.c[c], dialect) for c in columns]
     if any(f is not _same for f in converters):
         values = [tuple(f(v) for f, v in zip(converters, row, strict=True)) for row in values]
     names = ", ".join(columns)

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
@@ -18,6 +19,7 @@ from shareguard.status.models import StatusKind
 from shareguard.status.schemas import StatusIn
 from shareguard.status.service import StatusService
 from shareguard.storage.db import settle
+from shareguard.web.console.paging import Paging
 from shareguard.web.console.person import OUTCOME_TITLES, STATUS_TITLES
 from shareguard.web.console.render import render
 from shareguard.web.console.security import Caseworker, Form, date_field, field, flash, load_user
@@ -263,9 +265,16 @@ def record_status(
 def contests(request: Request, user: Caseworker, session: SessionDep) -> Response:
     state = request.query_params.get("state", "open")
     state = state if state in ("open", "closed") else "open"
-    cases = CheckService(session).cases(user.principal, state=state, limit=200)
+    service = CheckService(session)
+    page = Paging.of(request).with_total(service.count_cases(user.principal, state=state))
+    cases = service.cases(user.principal, state=state, limit=page.size, offset=page.offset)
     return render(
-        request, "console/contests.html", title="Referrals and contests", cases=cases, state=state
+        request,
+        "console/contests.html",
+        title="Referrals and contests",
+        cases=cases,
+        state=state,
+        page=page.context(request),
     )
 
 
@@ -480,30 +489,55 @@ def _watchlist_page(
 ) -> Response:
     from shareguard.agreements.models import Agreement
     from shareguard.matching.models import EntryState
-    from shareguard.matching.watchlist import WatchlistService
+    from shareguard.matching.watchlist import WatchlistService, explain
 
-    rows = WatchlistService(session).entries(None, EntryState.PROPOSED)
+    service = WatchlistService(session)
+    state = request.query_params.get("state", EntryState.PROPOSED)
+    state = state if state in set(EntryState) else EntryState.PROPOSED
+    counts = service.counts()
+    page = Paging.of(request).with_total(counts[state])
+    rows = service.page(state, limit=page.size, offset=page.offset)
+    refs = dict(session.execute(select(Agreement.id, Agreement.reference)).all())
+    # Active entries are gated again as they are read: the page's entries, in one pass.
+    gated = service.check_many(rows) if state == EntryState.ACTIVE else {}
+    names: dict[Any, str] = {}
     entries = []
     for e in rows:
-        agreement = session.get(Agreement, e.agreement_id)
+        for who in (e.proposed_by, e.verified_by):
+            if who is not None and who not in names:
+                names[who] = user_name(session, who)
+        reasons = gated.get(e.id) if state == EntryState.ACTIVE else list(e.reasons or [])
         entries.append(
             {
                 "id": e.id,
                 "person_id": e.person_id,
-                "agreement": agreement.reference if agreement else "",
+                "agreement": refs.get(e.agreement_id, ""),
                 "evidence_ref": e.evidence_ref,
-                "proposed_by": user_name(session, e.proposed_by) if e.proposed_by else "",
+                "proposed_by": names.get(e.proposed_by, "") if e.proposed_by else "",
                 "proposed_at": e.created_at,
+                "verified_by": names.get(e.verified_by, "") if e.verified_by else "",
+                "verified_at": e.verified_at,
+                "left_reason": e.left_reason,
+                "kept_out": explain(reasons or []),
                 "own": e.proposed_by == user.id,
             }
         )
+    titles = {
+        EntryState.PROPOSED: "To verify",
+        EntryState.ACTIVE: "On the list",
+        EntryState.REFUSED: "Refused by the gate",
+        EntryState.LEFT: "Left the list",
+    }
     return render(
         request,
         "console/watchlist.html",
         status_code=status_code,
-        title="Watch-list entries to verify",
+        title="Watch-list entries to verify" if state == EntryState.PROPOSED else "Watch list",
         entries=entries,
         errors=errors or {},
+        state=state,
+        tabs=[{"state": str(s), "title": titles[s], "count": counts[str(s)]} for s in EntryState],
+        page=page.context(request),
     )
 
 

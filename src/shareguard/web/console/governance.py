@@ -14,6 +14,7 @@ from shareguard.audit.service import AuditService
 from shareguard.bounds import MAX_INT
 from shareguard.errors import Conflict, InvalidInput, NotFound
 from shareguard.storage.db import settle
+from shareguard.web.console.paging import Paging
 from shareguard.web.console.render import render
 from shareguard.web.console.security import (
     Form,
@@ -28,7 +29,6 @@ from shareguard.web.deps import SessionDep
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(load_user)])
 
-PAGE = 50
 
 
 def _audit(request: Request, session: Any) -> AuditService:
@@ -38,7 +38,15 @@ def _audit(request: Request, session: Any) -> AuditService:
 @router.get("/governance/audit", response_class=HTMLResponse)
 def audit_log(request: Request, user: OfficerOrAuditor, session: SessionDep) -> Response:
     audit = _audit(request, session)
-    entries = audit.tail(user.principal, PAGE, pending=True)
+    action = request.query_params.get("action", "").strip()[:80]
+    page = Paging.of(request)
+    entries, total = audit.page(user.principal, action=action, limit=page.size, offset=page.offset)
+    if not entries and total and page.offset:  # past the end: the last page
+        page = page.with_total(total)
+        entries, total = audit.page(
+            user.principal, action=action, limit=page.size, offset=page.offset
+        )
+    page = page.with_total(total)
     refs = {a.id: a.reference for a in _agreements(session, entries)}
     checkpoint = audit.latest_checkpoint()
     rows = [
@@ -56,9 +64,6 @@ def audit_log(request: Request, user: OfficerOrAuditor, session: SessionDep) -> 
         }
         for e in entries
     ]
-    action = request.query_params.get("action", "")
-    if action:
-        rows = [r for r in rows if str(r["action"]).startswith(action)]
     return render(
         request,
         "console/audit.html",
@@ -67,7 +72,7 @@ def audit_log(request: Request, user: OfficerOrAuditor, session: SessionDep) -> 
         checkpoint=checkpoint,
         root=checkpoint.root_hash.hex() if checkpoint else "",
         action=action,
-        page=PAGE,
+        page=page.context(request),
     )
 
 

@@ -12,6 +12,7 @@ from shareguard.agreements.service import user_name
 from shareguard.errors import Conflict, InvalidInput
 from shareguard.matching.service import MatchingService
 from shareguard.storage.db import settle
+from shareguard.web.console.paging import Paging
 from shareguard.web.console.render import render
 from shareguard.web.console.security import Form, Reviewer, field, flash, load_user
 from shareguard.web.deps import SessionDep
@@ -55,7 +56,14 @@ def _steps(explanation: list[Any]) -> list[dict[str, Any]]:
 def queue(request: Request, user: Reviewer, session: SessionDep) -> Response:
     state = request.query_params.get("state", "pending")
     state = state if state in STATES else "pending"
-    rows, total = MatchingService(session).queue(user.principal, state=state, limit=100)
+    page = Paging.of(request)
+    service = MatchingService(session)
+    rows, total = service.queue(user.principal, state=state, limit=page.size, offset=page.offset)
+    if page.offset and not rows and total:  # past the end: show the last page
+        page = page.with_total(total)
+        rows, total = service.queue(
+            user.principal, state=state, limit=page.size, offset=page.offset
+        )
     return render(
         request,
         "console/review_queue.html",
@@ -64,6 +72,7 @@ def queue(request: Request, user: Reviewer, session: SessionDep) -> Response:
         total=total,
         state=state,
         states=STATES,
+        page=page.with_total(total).context(request),
     )
 
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-06 05:30:14.914833
+Create Date: 2026-12-06 05:45:22.437367
 """
 
 import sqlalchemy as sa
@@ -471,6 +471,9 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_check_cases_check_id"), ["check_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_check_cases_person_id"), ["person_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_check_cases_state"), ["state"], unique=False)
+        batch_op.create_index(
+            "ix_check_cases_state_respond", ["state", "respond_by", "opened_at"], unique=False
+        )
 
     op.create_table(
         "corrections",
@@ -1165,6 +1168,9 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_watchlist_entries_person_id"), ["person_id"], unique=False
         )
+        batch_op.create_index(
+            "ix_watchlist_entries_state_created", ["state", "created_at", "id"], unique=False
+        )
 
     op.create_table(
         "exchange_deliveries",
@@ -1386,6 +1392,11 @@ def upgrade() -> None:
             batch_op.f("ix_match_candidates_person_id"), ["person_id"], unique=False
         )
         batch_op.create_index(
+            "ix_match_candidates_review_queue",
+            ["review_state", sa.literal_column("match_probability DESC"), "id"],
+            unique=False,
+        )
+        batch_op.create_index(
             "ix_match_candidates_run_review", ["run_id", "review_state"], unique=False
         )
 
@@ -1464,6 +1475,7 @@ def downgrade() -> None:
     op.drop_table("adverse_actions")
     with op.batch_alter_table("match_candidates", schema=None) as batch_op:
         batch_op.drop_index("ix_match_candidates_run_review")
+        batch_op.drop_index("ix_match_candidates_review_queue")
         batch_op.drop_index(batch_op.f("ix_match_candidates_person_id"))
 
     op.drop_table("match_candidates")
@@ -1495,6 +1507,7 @@ def downgrade() -> None:
 
     op.drop_table("exchange_deliveries")
     with op.batch_alter_table("watchlist_entries", schema=None) as batch_op:
+        batch_op.drop_index("ix_watchlist_entries_state_created")
         batch_op.drop_index(batch_op.f("ix_watchlist_entries_person_id"))
         batch_op.drop_index("ix_watchlist_entries_agreement_state")
 
@@ -1589,6 +1602,7 @@ def downgrade() -> None:
 
     op.drop_table("corrections")
     with op.batch_alter_table("check_cases", schema=None) as batch_op:
+        batch_op.drop_index("ix_check_cases_state_respond")
         batch_op.drop_index(batch_op.f("ix_check_cases_state"))
         batch_op.drop_index(batch_op.f("ix_check_cases_person_id"))
         batch_op.drop_index(batch_op.f("ix_check_cases_check_id"))
