@@ -60,6 +60,8 @@ class RectificationNotice(IdMixin, CreatedMixin, Base):
     __tablename__ = "rectification_notices"
     __table_args__ = (
         Index("ix_rectification_notices_org_ack", "organisation_id", "acknowledged_at"),
+        # A recipient's notices newest first, a page at a time.
+        Index("ix_rectification_notices_org_created", "organisation_id", "created_at"),
     )
 
     reference: Mapped[str] = mapped_column(String(20), unique=True)

@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 from pydantic import ValidationError
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from shareguard.accounts.models import Organisation
@@ -283,18 +283,38 @@ class CorrectionService:
         offset: int = 0,
     ) -> list[RectificationNotice]:
         """A recipient's own notices; staff see every organisation's (optionally one)."""
-        stmt = select(RectificationNotice)
+        stmt = select(RectificationNotice).where(
+            *self._notice_filter(principal, organisation_id, open_only)
+        )
+        stmt = stmt.order_by(RectificationNotice.created_at.desc(), RectificationNotice.id.desc())
+        return list(self.session.scalars(stmt.limit(limit).offset(offset)))
+
+    def count_notices(
+        self,
+        principal: Principal,
+        *,
+        organisation_id: uuid.UUID | None = None,
+        open_only: bool = False,
+    ) -> int:
+        """How many notices ``notices`` pages through (a count query; never capped)."""
+        stmt = select(func.count()).select_from(RectificationNotice)
+        stmt = stmt.where(*self._notice_filter(principal, organisation_id, open_only))
+        return int(self.session.scalar(stmt) or 0)
+
+    def _notice_filter(
+        self, principal: Principal, organisation_id: uuid.UUID | None, open_only: bool
+    ) -> list[Any]:
+        where: list[Any] = []
         if principal.has(OFFICER, CASEWORKER, "auditor", "system"):
             if organisation_id is not None:
-                stmt = stmt.where(RectificationNotice.organisation_id == organisation_id)
+                where.append(RectificationNotice.organisation_id == organisation_id)
         elif principal.organisation_id is not None:
-            stmt = stmt.where(RectificationNotice.organisation_id == principal.organisation_id)
+            where.append(RectificationNotice.organisation_id == principal.organisation_id)
         else:
             raise Forbidden("only a recipient organisation or staff may list notices")
         if open_only:
-            stmt = stmt.where(RectificationNotice.acknowledged_at.is_(None))
-        stmt = stmt.order_by(RectificationNotice.created_at.desc(), RectificationNotice.id.desc())
-        return list(self.session.scalars(stmt.limit(limit).offset(offset)))
+            where.append(RectificationNotice.acknowledged_at.is_(None))
+        return where
 
     def notice(self, notice_id: uuid.UUID, principal: Principal) -> RectificationNotice:
         """One notice; another organisation's is NotFound (its existence is not revealed)."""

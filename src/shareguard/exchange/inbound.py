@@ -30,7 +30,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from shareguard.accounts.principal import Principal
@@ -418,23 +418,50 @@ class InboundService:
         offset: int = 0,
     ) -> list[InboundRecord]:
         """Inbound records, newest first: staff see all; a partner only what it sent."""
+        stmt = select(InboundRecord).where(
+            *self._record_filter(principal, state, agreement_id, batch_id, person_id)
+        )
+        stmt = stmt.order_by(InboundRecord.created_at.desc(), InboundRecord.id.desc())
+        return list(self.session.scalars(stmt.limit(limit).offset(offset)))
+
+    def count_records(
+        self,
+        principal: Principal,
+        *,
+        state: str | None = None,
+        agreement_id: uuid.UUID | None = None,
+        batch_id: uuid.UUID | None = None,
+        person_id: uuid.UUID | None = None,
+    ) -> int:
+        """How many records ``records`` pages through (a count query; never capped)."""
+        stmt = select(func.count()).select_from(InboundRecord)
+        stmt = stmt.where(*self._record_filter(principal, state, agreement_id, batch_id, person_id))
+        return int(self.session.scalar(stmt) or 0)
+
+    def _record_filter(
+        self,
+        principal: Principal,
+        state: str | None,
+        agreement_id: uuid.UUID | None,
+        batch_id: uuid.UUID | None,
+        person_id: uuid.UUID | None,
+    ) -> list[Any]:
         if state is not None and state not in set(InboundState):
             raise InvalidInput(f"state must be one of {', '.join(InboundState)}", field="state")
-        stmt = select(InboundRecord)
+        where: list[Any] = []
         if not principal.has(*STAFF):
             if principal.organisation_id is None:
                 raise Forbidden("only a partner organisation or staff may list inbound records")
-            stmt = stmt.where(InboundRecord.discloser_org_id == principal.organisation_id)
+            where.append(InboundRecord.discloser_org_id == principal.organisation_id)
         if state:
-            stmt = stmt.where(InboundRecord.state == state)
+            where.append(InboundRecord.state == state)
         if agreement_id:
-            stmt = stmt.where(InboundRecord.agreement_id == agreement_id)
+            where.append(InboundRecord.agreement_id == agreement_id)
         if batch_id:
-            stmt = stmt.where(InboundRecord.batch_id == batch_id)
+            where.append(InboundRecord.batch_id == batch_id)
         if person_id:
-            stmt = stmt.where(InboundRecord.person_id == person_id)
-        stmt = stmt.order_by(InboundRecord.created_at.desc(), InboundRecord.id.desc())
-        return list(self.session.scalars(stmt.limit(limit).offset(offset)))
+            where.append(InboundRecord.person_id == person_id)
+        return where
 
     def batches(
         self, principal: Principal, *, agreement_id: uuid.UUID | None = None, limit: int = 50

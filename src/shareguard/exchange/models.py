@@ -138,6 +138,8 @@ class InboundRecord(IdMixin, CreatedMixin, Base):
     """One accepted record from a partner, minimised to the agreement's data items."""
 
     __tablename__ = "inbound_records"
+    # The caseworkers' queue: a state's records newest first, a page at a time.
+    __table_args__ = (Index("ix_inbound_records_state_created", "state", "created_at"),)
 
     batch_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("inbound_batches.id"), index=True)
     agreement_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agreements.id"), index=True)

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from shareguard.accounts.models import Organisation
@@ -248,24 +248,49 @@ class RequestService:
         offset: int = 0,
     ) -> list[ExchangeRequest]:
         """Requests, newest first. A partner sees its own queue; refused ones never reach it."""
+        stmt = select(ExchangeRequest).where(
+            *self._filter(principal, state, agreement_id, person_id)
+        )
+        stmt = stmt.order_by(ExchangeRequest.created_at.desc(), ExchangeRequest.id.desc())
+        return list(self.session.scalars(stmt.limit(limit).offset(offset)))
+
+    def count(
+        self,
+        principal: Principal,
+        *,
+        state: str | None = None,
+        agreement_id: uuid.UUID | None = None,
+        person_id: uuid.UUID | None = None,
+    ) -> int:
+        """How many requests ``find`` pages through (a count query; never capped)."""
+        stmt = select(func.count()).select_from(ExchangeRequest)
+        stmt = stmt.where(*self._filter(principal, state, agreement_id, person_id))
+        return int(self.session.scalar(stmt) or 0)
+
+    def _filter(
+        self,
+        principal: Principal,
+        state: str | None,
+        agreement_id: uuid.UUID | None,
+        person_id: uuid.UUID | None,
+    ) -> list[Any]:
         if state is not None and state not in set(RequestState):
             raise InvalidInput(f"state must be one of {', '.join(RequestState)}", field="state")
-        stmt = select(ExchangeRequest)
+        where: list[Any] = []
         if not principal.has(*STAFF):
             if principal.organisation_id is None:
                 raise Forbidden("only a partner organisation or staff may list requests")
-            stmt = stmt.where(
+            where += [
                 ExchangeRequest.partner_org_id == principal.organisation_id,
                 ExchangeRequest.state != RequestState.REFUSED,
-            )
+            ]
         if state:
-            stmt = stmt.where(ExchangeRequest.state == state)
+            where.append(ExchangeRequest.state == state)
         if agreement_id:
-            stmt = stmt.where(ExchangeRequest.agreement_id == agreement_id)
+            where.append(ExchangeRequest.agreement_id == agreement_id)
         if person_id:
-            stmt = stmt.where(ExchangeRequest.person_id == person_id)
-        stmt = stmt.order_by(ExchangeRequest.created_at.desc(), ExchangeRequest.id.desc())
-        return list(self.session.scalars(stmt.limit(limit).offset(offset)))
+            where.append(ExchangeRequest.person_id == person_id)
+        return where
 
     def identifiers(self, row: ExchangeRequest) -> dict[str, Any]:
         """What the partner is shown to find the person: name and date of birth only."""

@@ -7,9 +7,10 @@ policies are rebuilt before their next decision, and is audited.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from shareguard.accounts.models import Organisation, Role
@@ -250,6 +251,12 @@ class PauseService:
             now = utcnow()
             rows = [p for p in rows if in_force(p, now)]
         return rows
+
+    def page(self, *, limit: int = 50, offset: int = 0) -> tuple[Sequence[Pause], int]:
+        """The pause register a page at a time, newest first, and how many pauses there are."""
+        total = int(self.session.scalar(select(func.count()).select_from(Pause)) or 0)
+        stmt = select(Pause).order_by(Pause.starts_at.desc(), Pause.id.desc())
+        return list(self.session.scalars(stmt.limit(limit).offset(offset))), total
 
     def get(self, pause_id: uuid.UUID) -> Pause:
         pause = self.session.get(Pause, pause_id)

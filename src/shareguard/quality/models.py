@@ -7,7 +7,7 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Date, ForeignKey, String, Text
+from sqlalchemy import JSON, Date, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shareguard.storage.base import Base, CreatedMixin, IdMixin, utcnow
@@ -37,6 +37,8 @@ class QualityFinding(IdMixin, CreatedMixin, Base):
     """One problem in the register, queued to an owner with a due date until resolved."""
 
     __tablename__ = "quality_findings"
+    # The queue: a state's findings most urgent first, a page at a time.
+    __table_args__ = (Index("ix_quality_findings_state_due", "state", "due_date", "id"),)
 
     run_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("quality_runs.id"), index=True)
     rule: Mapped[str] = mapped_column(String(40), index=True)

@@ -237,15 +237,23 @@ class QualityService:
     ) -> list[QualityFinding]:
         """The queue, most urgent first."""
         principal.require(*STAFF, "auditor")
-        stmt = select(QualityFinding)
-        if state:
-            stmt = stmt.where(QualityFinding.state == state)
-        if owner_id:
-            stmt = stmt.where(QualityFinding.owner_id == owner_id)
-        if rule:
-            stmt = stmt.where(QualityFinding.rule == rule)
+        stmt = select(QualityFinding).where(*_finding_filter(state, owner_id, rule))
         stmt = stmt.order_by(QualityFinding.due_date, QualityFinding.id)
         return list(self.session.scalars(stmt.limit(limit).offset(offset)))
+
+    def count_findings(
+        self,
+        principal: Principal,
+        *,
+        state: str | None = FindingState.OPEN,
+        owner_id: uuid.UUID | None = None,
+        rule: str | None = None,
+    ) -> int:
+        """How many findings ``findings`` pages through (a count query; never capped)."""
+        principal.require(*STAFF, "auditor")
+        stmt = select(func.count()).select_from(QualityFinding)
+        stmt = stmt.where(*_finding_filter(state, owner_id, rule))
+        return int(self.session.scalar(stmt) or 0)
 
     def finding(self, finding_id: uuid.UUID, principal: Principal) -> QualityFinding:
         principal.require(*STAFF, "auditor")
@@ -353,6 +361,17 @@ def is_suspended(session: Session, person_id: uuid.UUID) -> bool:
         .limit(1)
     )
     return session.scalar(stmt) is not None
+
+
+def _finding_filter(state: str | None, owner_id: uuid.UUID | None, rule: str | None) -> list[Any]:
+    where: list[Any] = []
+    if state:
+        where.append(QualityFinding.state == state)
+    if owner_id:
+        where.append(QualityFinding.owner_id == owner_id)
+    if rule:
+        where.append(QualityFinding.rule == rule)
+    return where
 
 
 def suspended_persons(session: Session, person_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:

@@ -26,6 +26,7 @@ from shareguard.matching import FileRejected
 from shareguard.status import StatusService
 from shareguard.storage.base import today
 from shareguard.storage.db import settle
+from shareguard.web.console.paging import Paging
 from shareguard.web.console.render import render
 from shareguard.web.console.security import (
     Caseworker,
@@ -107,7 +108,9 @@ def _sendable(session: Any, user: ConsoleUser) -> list[Agreement]:
 # caseworkers: asking a partner -------------------------------------------------------------
 @router.get("/casework/requests", response_class=HTMLResponse)
 def requests_list(request: Request, user: Caseworker, session: SessionDep) -> Response:
-    rows = RequestService(session).find(user.principal, limit=200)
+    svc = RequestService(session)
+    page = Paging.of(request).with_total(svc.count(user.principal))
+    rows = svc.find(user.principal, limit=page.size, offset=page.offset)
     names = _org_names(session)
     return render(
         request,
@@ -115,6 +118,7 @@ def requests_list(request: Request, user: Caseworker, session: SessionDep) -> Re
         title="Requests to partners",
         rows=[_request_row(session, r, names) for r in rows],
         states=STATES,
+        page=page.context(request),
     )
 
 
@@ -364,7 +368,9 @@ def request_detail(
 # partners: the inbox ------------------------------------------------------------------------
 @router.get("/requests", response_class=HTMLResponse)
 def inbox(request: Request, user: Partner, session: SessionDep) -> Response:
-    rows = RequestService(session).find(user.principal, limit=200)
+    svc = RequestService(session)
+    page = Paging.of(request).with_total(svc.count(user.principal))
+    rows = svc.find(user.principal, limit=page.size, offset=page.offset)
     names = _org_names(session)
     out = [_request_row(session, r, names) for r in rows]
     return render(
@@ -372,8 +378,9 @@ def inbox(request: Request, user: Partner, session: SessionDep) -> Response:
         "console/exchange_inbox.html",
         title="Requests for information",
         rows=out,
-        open_count=sum(1 for r in out if r["state"] == "open"),
+        open_count=svc.count(user.principal, state="open"),
         states=STATES,
+        page=page.context(request),
     )
 
 
@@ -576,7 +583,9 @@ def inbound_queue(request: Request, user: Caseworker, session: SessionDep) -> Re
     state = request.query_params.get("state", "unverified")
     if state not in ("unverified", "proposed", "verified", "dismissed"):
         state = "unverified"
-    rows = InboundService(session).records(user.principal, state=state, limit=200)
+    svc = InboundService(session)
+    page = Paging.of(request).with_total(svc.count_records(user.principal, state=state))
+    rows = svc.records(user.principal, state=state, limit=page.size, offset=page.offset)
     names = _org_names(session)
     return render(
         request,
@@ -584,6 +593,7 @@ def inbound_queue(request: Request, user: Caseworker, session: SessionDep) -> Re
         title="Information sent to the Home Office",
         state=state,
         states=STATES,
+        page=page.context(request),
         rows=[
             {
                 "id": r.id,
@@ -662,14 +672,20 @@ def inbound_decide(
 @router.get("/governance/requests", response_class=HTMLResponse)
 def refused_requests(request: Request, user: OfficerOrAuditor, session: SessionDep) -> Response:
     svc = RequestService(session)
-    refused = svc.find(user.principal, state="refused", limit=200)
-    answer_refused = svc.find(user.principal, state="answer_refused", limit=200)
+    which = request.query_params.get("state", "refused")
+    which = which if which in ("refused", "answer_refused") else "refused"
+    counts = {s: svc.count(user.principal, state=s) for s in ("refused", "answer_refused")}
+    page = Paging.of(request).with_total(counts[which])
+    rows = svc.find(user.principal, state=which, limit=page.size, offset=page.offset)
     names = _org_names(session)
     return render(
         request,
         "console/exchange_refused.html",
         title="Refused requests",
-        rows=[_request_row(session, r, names) for r in [*refused, *answer_refused]],
+        rows=[_request_row(session, r, names) for r in rows],
         escalated=[_request_row(session, r, names) for r in svc.escalations(user.principal)],
         states=STATES,
+        which=which,
+        counts=counts,
+        page=page.context(request),
     )

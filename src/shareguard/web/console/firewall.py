@@ -32,6 +32,7 @@ from shareguard.web.console.firewall_forms import (
     read_proposal,
     values_of,
 )
+from shareguard.web.console.paging import Paging
 from shareguard.web.console.render import render
 from shareguard.web.console.security import (
     ConsoleUser,
@@ -122,6 +123,9 @@ def _firewall_page(
         }
         for c in service.changes("pending")
     ]
+    page = Paging.of(request)
+    paused, total = PauseService(session).page(limit=page.size, offset=page.offset)
+    page = page.with_total(total)
     pauses = [
         {
             "id": p.id,
@@ -145,7 +149,7 @@ def _firewall_page(
                 now=now,
             ),
         }
-        for p in PauseService(session).list()
+        for p in paused
     ]
     return render(
         request,
@@ -155,6 +159,7 @@ def _firewall_page(
         rules=rules,
         changes=changes,
         pauses=pauses,
+        page=page.context(request),
         errors=errors or {},
         officer=user.has("governance_officer"),
     )

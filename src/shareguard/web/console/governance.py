@@ -30,7 +30,6 @@ from shareguard.web.deps import SessionDep
 router = APIRouter(include_in_schema=False, dependencies=[Depends(load_user)])
 
 
-
 def _audit(request: Request, session: Any) -> AuditService:
     return AuditService(session, request.app.state.settings)
 
@@ -142,6 +141,16 @@ def _quality_page(
 
     now = today()
     mine = request.query_params.get("owner") == "me"  # "assigned to me"
+    service = QualityService(session)
+    owner = user.id if mine else None
+    page = Paging.of(request).with_total(service.count_findings(user.principal, owner_id=owner))
+    names: dict[Any, str] = {}
+
+    def owner_name(owner_id: Any) -> str:
+        if owner_id not in names:
+            names[owner_id] = user_name(session, owner_id)
+        return names[owner_id]
+
     findings = [
         {
             "id": f.id,
@@ -149,12 +158,12 @@ def _quality_page(
             "severity": f.severity,
             "message": f.message,
             "record": f"{f.record_kind} {f.record_id[:8]}",
-            "owner": user_name(session, f.owner_id) if f.owner_id else "Not assigned",
+            "owner": owner_name(f.owner_id) if f.owner_id else "Not assigned",
             "due_date": f.due_date,
             "overdue": f.due_date < now,
         }
-        for f in QualityService(session).findings(
-            user.principal, owner_id=user.id if mine else None, limit=100
+        for f in service.findings(
+            user.principal, owner_id=owner, limit=page.size, offset=page.offset
         )
     ]
     return render(
@@ -167,6 +176,7 @@ def _quality_page(
         officer=user.has("governance_officer"),
         resolver=user.has("governance_officer", "caseworker", "reviewer"),
         mine=mine,
+        page=page.context(request),
     )
 
 

@@ -520,7 +520,7 @@ def _waiting(user: ConsoleUser, session: Session) -> list[dict[str, Any]]:
     if user.has(Role.CASEWORKER):
         from shareguard.checks.service import CheckService
 
-        n = len(CheckService(session).cases(user.principal, state="open", limit=1000))
+        n = CheckService(session).count_cases(user.principal, state="open")
         items.append(
             _queue(
                 n, "open referral or contest", "open referrals and contests", "/casework/contests"
@@ -529,8 +529,8 @@ def _waiting(user: ConsoleUser, session: Session) -> list[dict[str, Any]]:
         from shareguard.matching.models import EntryState
         from shareguard.matching.watchlist import WatchlistService
 
-        proposed = WatchlistService(session).entries(None, EntryState.PROPOSED)
-        n = sum(1 for e in proposed if e.proposed_by != user.id)  # four eyes: not one's own
+        # Four eyes: a caseworker's own proposals are not theirs to verify.
+        n = WatchlistService(session).counts(not_proposed_by=user.id)[EntryState.PROPOSED]
         items.append(
             _queue(
                 n,
@@ -549,10 +549,10 @@ def _waiting(user: ConsoleUser, session: Session) -> list[dict[str, Any]]:
     if user.has(Role.GOVERNANCE_OFFICER, Role.CASEWORKER, Role.REVIEWER):
         from shareguard.quality.service import QualityService
 
-        findings = QualityService(session).findings(user.principal, owner_id=user.id, limit=1000)
+        n = QualityService(session).count_findings(user.principal, owner_id=user.id)
         items.append(
             _queue(
-                len(findings),
+                n,
                 "data-quality finding assigned to you",
                 "data-quality findings assigned to you",
                 "/governance/quality?owner=me",
@@ -561,10 +561,10 @@ def _waiting(user: ConsoleUser, session: Session) -> list[dict[str, Any]]:
     if user.has(Role.CASEWORKER):
         from shareguard.exchange import InboundService
 
-        unverified = InboundService(session).records(user.principal, state="unverified", limit=1000)
+        n = InboundService(session).count_records(user.principal, state="unverified")
         items.append(
             _queue(
-                len(unverified),
+                n,
                 "record of inbound information to check",
                 "records of inbound information to check",
                 "/casework/inbound",
@@ -573,21 +573,17 @@ def _waiting(user: ConsoleUser, session: Session) -> list[dict[str, Any]]:
     if user.has(Role.PARTNER_USER):
         from shareguard.corrections.service import CorrectionService
 
-        notices = CorrectionService(session).notices(user.principal, open_only=True, limit=1000)
-        items.append(
-            _queue(len(notices), "notice to acknowledge", "notices to acknowledge", "/notices")
-        )
+        n = CorrectionService(session).count_notices(user.principal, open_only=True)
+        items.append(_queue(n, "notice to acknowledge", "notices to acknowledge", "/notices"))
         from shareguard.exchange import RequestService
 
-        asked = RequestService(session).find(user.principal, state="open", limit=1000)
-        items.append(
-            _queue(len(asked), "request for information", "requests for information", "/requests")
-        )
+        n = RequestService(session).count(user.principal, state="open")
+        items.append(_queue(n, "request for information", "requests for information", "/requests"))
     return [i for i in items if i["count"]]
 
 
 def _queue(n: int, one: str, many: str, href: str) -> dict[str, Any]:
-    return {"count": n, "text": f"{n} {one if n == 1 else many}", "href": href}
+    return {"count": n, "text": f"{n:,} {one if n == 1 else many}", "href": href}
 
 
 @router.get("/console", response_class=HTMLResponse)

@@ -16,6 +16,7 @@ from shareguard.errors import Conflict, InvalidInput, Refused
 from shareguard.status.service import SHARE_CODE_PURPOSES
 from shareguard.storage.base import today
 from shareguard.storage.db import settle
+from shareguard.web.console.paging import Paging
 from shareguard.web.console.render import render
 from shareguard.web.console.security import (
     ConsoleUser,
@@ -205,13 +206,16 @@ def checks_home(user: Partner) -> Response:
 def notices(request: Request, user: Partner, session: SessionDep) -> Response:
     from shareguard.corrections.service import CorrectionService
 
-    rows = CorrectionService(session).notices(user.principal, limit=200)
+    svc = CorrectionService(session)
+    page = Paging.of(request).with_total(svc.count_notices(user.principal))
+    rows = svc.notices(user.principal, limit=page.size, offset=page.offset)
     return render(
         request,
         "console/notices.html",
         title="Rectification notices",
         rows=rows,
-        open_count=sum(1 for n in rows if n.acknowledged_at is None),
+        open_count=svc.count_notices(user.principal, open_only=True),
+        page=page.context(request),
     )
 
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-06 05:45:22.437367
+Create Date: 2026-12-06 05:45:37.021789
 """
 
 import sqlalchemy as sa
@@ -1043,6 +1043,9 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_quality_findings_rule"), ["rule"], unique=False)
         batch_op.create_index(batch_op.f("ix_quality_findings_run_id"), ["run_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_quality_findings_state"), ["state"], unique=False)
+        batch_op.create_index(
+            "ix_quality_findings_state_due", ["state", "due_date", "id"], unique=False
+        )
 
     op.create_table(
         "rectification_notices",
@@ -1091,6 +1094,9 @@ def upgrade() -> None:
         )
         batch_op.create_index(
             "ix_rectification_notices_org_ack", ["organisation_id", "acknowledged_at"], unique=False
+        )
+        batch_op.create_index(
+            "ix_rectification_notices_org_created", ["organisation_id", "created_at"], unique=False
         )
 
     op.create_table(
@@ -1263,6 +1269,9 @@ def upgrade() -> None:
             batch_op.f("ix_inbound_records_person_id"), ["person_id"], unique=False
         )
         batch_op.create_index(batch_op.f("ix_inbound_records_state"), ["state"], unique=False)
+        batch_op.create_index(
+            "ix_inbound_records_state_created", ["state", "created_at"], unique=False
+        )
 
     op.create_table(
         "match_runs",
@@ -1495,6 +1504,7 @@ def downgrade() -> None:
 
     op.drop_table("match_runs")
     with op.batch_alter_table("inbound_records", schema=None) as batch_op:
+        batch_op.drop_index("ix_inbound_records_state_created")
         batch_op.drop_index(batch_op.f("ix_inbound_records_state"))
         batch_op.drop_index(batch_op.f("ix_inbound_records_person_id"))
         batch_op.drop_index(batch_op.f("ix_inbound_records_batch_id"))
@@ -1517,12 +1527,14 @@ def downgrade() -> None:
 
     op.drop_table("value_assessments")
     with op.batch_alter_table("rectification_notices", schema=None) as batch_op:
+        batch_op.drop_index("ix_rectification_notices_org_created")
         batch_op.drop_index("ix_rectification_notices_org_ack")
         batch_op.drop_index(batch_op.f("ix_rectification_notices_deadline"))
         batch_op.drop_index(batch_op.f("ix_rectification_notices_correction_id"))
 
     op.drop_table("rectification_notices")
     with op.batch_alter_table("quality_findings", schema=None) as batch_op:
+        batch_op.drop_index("ix_quality_findings_state_due")
         batch_op.drop_index(batch_op.f("ix_quality_findings_state"))
         batch_op.drop_index(batch_op.f("ix_quality_findings_run_id"))
         batch_op.drop_index(batch_op.f("ix_quality_findings_rule"))
