@@ -44,7 +44,7 @@ from shareguard.status.demo import _uuid, populate  # noqa: E402
 from shareguard.status.names import normalise  # noqa: E402
 from shareguard.status.service import StatusService  # noqa: E402
 from shareguard.status.synthetic import Generator, perturb  # noqa: E402
-from shareguard.storage.db import make_engine, session_factory  # noqa: E402
+from shareguard.storage.db import make_engine, session_factory, unit_of_work  # noqa: E402
 from shareguard.storage.models import Base  # noqa: E402
 
 TARGETS = {"precision_min": 0.999}
@@ -53,7 +53,7 @@ TARGETS = {"precision_min": 0.999}
 def build(persons: int, seed: int, path: Path) -> tuple[Any, list[Any], list[uuid.UUID]]:
     engine = make_engine(f"sqlite:///{path}", synchronous="OFF")
     Base.metadata.create_all(engine)
-    with session_factory(engine)() as session:
+    with unit_of_work(engine) as session:
         populate(session, seed, persons, None, progress=False)
     people = list(Generator(seed).people(persons))
     ids_rng = random.Random(f"{seed}:ids")

@@ -14,7 +14,8 @@ from shareguard.accounts.principal import Principal
 from shareguard.accounts.service import AccountService
 from shareguard.agreements.schemas import AgreementIn, PartyIn
 from shareguard.agreements.service import AgreementService
-from shareguard.status.schemas import NameIn, PersonIn
+from shareguard.status.models import ImmigrationDecision, Person, StatusRecord
+from shareguard.status.schemas import DecisionIn, DocumentIn, NameIn, PersonIn, StatusIn
 from shareguard.status.service import StatusService
 from shareguard.storage.base import today
 
@@ -38,6 +39,7 @@ class TestWorld:
         a = svc.create(AgreementIn(**data), self.principals["officer"])
         if activate:
             svc.transition(a.id, "activate", self.principals["officer2"])
+        self.session.commit()  # a builder is its own unit of work (services never commit)
         return a.id
 
 
@@ -103,7 +105,110 @@ def build_world(session: Session) -> TestWorld:
     for code in ("officer", "officer2", "caseworker", "reviewer", "auditor"):
         _, token = accounts.issue_key(w.orgs["dept"], f"{code} key", user_id=w.users[code])
         w.keys[code] = token
+    session.commit()  # a builder is its own unit of work (services never commit)
     return w
+
+
+# persons, status records, decisions ----------------------------------------------------------
+# Each builder records through the status service as a caseworker (``by``) would, then commits:
+# a builder is its own unit of work, like a request, so later requests and sessions see it.
+
+PERSON_DOB = date(1988, 3, 9)
+
+
+def _session(where: Session | TestWorld) -> Session:
+    return where.session if isinstance(where, TestWorld) else where
+
+
+def _by(where: Session | TestWorld, by: Principal | None) -> Principal:
+    if by is not None:
+        return by
+    if isinstance(where, TestWorld):
+        return where.principals["caseworker"]
+    return Principal(organisation_id=None, roles=frozenset({"caseworker"}))
+
+
+def person(
+    where: Session | TestWorld,
+    given: str = "Aleksandr",
+    family: str = "Petrov",
+    date_of_birth: date = PERSON_DOB,
+    *,
+    by: Principal | None = None,
+    documents: tuple[str, ...] | list[dict[str, str]] = (),
+    commit: bool = True,
+    **fields: Any,
+) -> Person:
+    """A person with one primary name (``fields``: nationality, postcode, categories, ...).
+
+    ``documents``: passport numbers, or DocumentIn fields. Recorded by ``by`` (default: the
+    world's caseworker) and committed unless ``commit=False``.
+    """
+    session = _session(where)
+    docs = [DocumentIn(number=d) if isinstance(d, str) else DocumentIn(**d) for d in documents]
+    row = StatusService(session).create_person(
+        PersonIn(
+            names=[NameIn(given=given, family=family)],
+            date_of_birth=date_of_birth,
+            documents=docs,
+            **fields,
+        ),
+        _by(where, by),
+    )
+    if commit:
+        session.commit()
+    return row
+
+
+def status_record(
+    where: Session | TestWorld,
+    person_id: uuid.UUID,
+    kind: str = "limited_leave",
+    *,
+    by: Principal | None = None,
+    commit: bool = True,
+    **fields: Any,
+) -> StatusRecord:
+    """A status record: valid from 100 days ago and, unless settled or no leave, for 300 more.
+
+    ``fields`` override any StatusIn field (may_work, work_conditions, valid_to, ...).
+    """
+    session = _session(where)
+    data: dict[str, Any] = {
+        "kind": kind,
+        "valid_from": today() - timedelta(days=100),
+        "valid_to": None if kind in ("settled", "no_leave") else today() + timedelta(days=300),
+    }
+    data.update(fields)
+    row = StatusService(session).record_status(person_id, StatusIn(**data), _by(where, by))
+    if commit:
+        session.commit()
+    return row
+
+
+def decision(
+    where: Session | TestWorld,
+    person_id: uuid.UUID,
+    type: str = "refusal",
+    *,
+    by: Principal | None = None,
+    commit: bool = True,
+    **fields: Any,
+) -> ImmigrationDecision:
+    """An immigration decision: by default a final refusal made 200 days ago whose appeal
+    window closed 100 days ago. ``fields`` override any DecisionIn field."""
+    session = _session(where)
+    data: dict[str, Any] = {
+        "type": type,
+        "decided_on": today() - timedelta(days=200),
+        "final": True,
+        "appeal_window_end": today() - timedelta(days=100),
+    }
+    data.update(fields)
+    row = StatusService(session).record_decision(person_id, DecisionIn(**data), _by(where, by))
+    if commit:
+        session.commit()
+    return row
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -147,16 +252,11 @@ def build_exchange_world(session: Session) -> ExchangeWorld:
     """``build_world`` plus an NHS trust, one person and two inbound agreements."""
     w = build_world(session)
     nhs = AccountService(session).create_organisation("Test NHS Trust", "nhs_body").id
-    person = StatusService(session).create_person(
-        PersonIn(names=[NameIn(given=GIVEN, family=FAMILY)], date_of_birth=DOB),
-        w.principals["caseworker"],
-        commit=False,
-    )
-    session.flush()
+    someone = person(w, GIVEN, FAMILY, DOB)
     return ExchangeWorld(
         w=w,
         session=session,
-        person=person.id,
+        person=someone.id,
         agreement=inbound_agreement(w, "Test Agency", reference="T-AG-HO-001"),
         nhs_agreement=inbound_agreement(w, "Test NHS Trust", reference="T-NHS-HO-002"),
         nhs=nhs,

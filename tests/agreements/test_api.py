@@ -99,10 +99,12 @@ def test_key_scoped_to_agreements_and_revocation(client, world, session):
     a1 = world.agreement()
     accounts = AccountService(session)
     key, token = accounts.issue_key(world.orgs["agency"], "scoped", agreement_ids=[a1])
+    session.commit()  # the test is the boundary: services never commit
     who = client.get("/api/v1/whoami", headers=bearer(token)).json()
     assert who["agreement_scope"] == [str(a1)]
     assert who["roles"] == ["partner_user"]
     accounts.revoke_key(key.id)
+    session.commit()
     resp = client.get("/api/v1/whoami", headers=bearer(token))
     assert resp.status_code == 401 and resp.json()["detail"] == "API key revoked"
     wrong = client.get("/api/v1/whoami", headers=bearer(token[:-2] + "xx"))

@@ -45,6 +45,7 @@ def test_illegal_transitions_are_refused(world, session, state_actions, action):
     a = svc.create(AgreementIn(**agreement_fields()), world.principals["officer"])
     for act in state_actions:
         svc.transition(a.id, act, world.principals["officer2"], "reason")
+    session.commit()  # the arrangement is its own unit of work; the refusal's is undone
     before = len(svc.get(a.id).events)
     with pytest.raises(Conflict):
         svc.transition(a.id, action, world.principals["officer2"], "reason")
@@ -62,6 +63,7 @@ def test_activation_names_every_missing_item(world, session):
         contact_point="",
     )
     a = svc.create(AgreementIn(**fields), world.principals["officer"])
+    session.commit()  # the arrangement is its own unit of work; the refusal's is undone
     with pytest.raises(InvalidInput) as exc:
         svc.transition(a.id, "activate", world.principals["officer2"])
     missing = exc.value.extra["missing"]
@@ -82,6 +84,7 @@ def test_special_category_data_needs_a_condition(world, session):
         purposes=["immigration_enforcement"], data_items=["name", "health_record"]
     )
     a = svc.create(AgreementIn(**fields), world.principals["officer"])
+    session.commit()  # the arrangement is its own unit of work; the refusal's is undone
     with pytest.raises(InvalidInput) as exc:
         svc.transition(a.id, "activate", world.principals["officer2"])
     assert (
@@ -93,6 +96,7 @@ def test_special_category_data_needs_a_condition(world, session):
 def test_author_cannot_sign_off_own_agreement(world, session):
     svc = AgreementService(session)
     a = svc.create(AgreementIn(**agreement_fields()), world.principals["officer"])
+    session.commit()  # the arrangement is its own unit of work; the refusal's is undone
     with pytest.raises(Forbidden, match="other than the author"):
         svc.transition(a.id, "activate", world.principals["officer"])
     session.rollback()

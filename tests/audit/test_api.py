@@ -34,6 +34,7 @@ def _log(
     session.commit()
     svc = AuditService(session, settings)
     svc.checkpoint()
+    session.commit()  # the test is the boundary: services never commit
     return svc
 
 

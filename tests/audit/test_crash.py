@@ -47,6 +47,7 @@ WRITER = textwrap.dedent("""
         batch += 1
         if batch % 3 == 0:
             AuditService(session, settings).checkpoint()
+            session.commit()  # the writer is the boundary: services never commit
 """)
 
 

@@ -43,10 +43,12 @@ def test_a_pause_applies_to_the_very_next_check(client, world, rtw, engine) -> N
         assert len(generation_reads) == 1  # once per check, not once per decision
         officer = world.principals["officer"]
         AgreementService(world.session).transition(rtw, "pause", officer, "review")
+        world.session.commit()
         paused = share_check(client, world, code)
         assert paused.status_code == 403
         assert "Petrov" not in paused.text and "Aleksandr" not in paused.text
         AgreementService(world.session).transition(rtw, "resume", officer, "done")
+        world.session.commit()
         assert share_check(client, world, code).json()["outcome"] == "confirmed"
         assert len([s for s in seen if "FROM policy_generation" in s]) >= 3
     finally:

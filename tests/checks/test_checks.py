@@ -16,9 +16,10 @@ from shareguard.checks.models import Case, Check
 from shareguard.checks.service import AttributeQuery, CheckService, open_case_for
 from shareguard.status import StatusService
 from shareguard.status.models import ShareCode
-from shareguard.status.schemas import DecisionIn, DocumentIn, NameIn, PersonIn, StatusIn
+from shareguard.status.schemas import DecisionIn
 from shareguard.storage.base import today, utcnow
 from shareguard.storage.db import unit_of_work
+from tests import factories
 from tests.factories import bearer, integrated
 
 RTW_ITEMS = ["name", "photo_ref", "may_work", "work_conditions", "valid_until"]
@@ -29,24 +30,10 @@ DOB = date(1988, 3, 9)
 def person(
     world, given="Aleksandr", family="Petrov", dob=DOB, status="limited_leave", docs=(), **status_kw
 ):  # type: ignore[no-untyped-def]
-    svc = StatusService(world.session)
-    cw = world.principals["caseworker"]
-    p = svc.create_person(
-        PersonIn(
-            names=[NameIn(given=given, family=family)],
-            date_of_birth=dob,
-            nationality="RUS",
-            documents=[DocumentIn(number=d) for d in docs],
-        ),
-        cw,
-    )
+    p = factories.person(world, given, family, dob, documents=docs, nationality="RUS", commit=False)
     if status:
-        kw = {
-            "valid_from": today() - timedelta(days=100),
-            "valid_to": None if status == "settled" else today() + timedelta(days=300),
-        }
-        kw.update(status_kw)
-        svc.record_status(p.id, StatusIn(kind=status, **kw), cw)
+        factories.status_record(world, p.id, status, commit=False, **status_kw)
+    world.session.commit()
     return p
 
 
@@ -54,6 +41,7 @@ def code_for(world, p, purpose="right_to_work", days=90) -> tuple[uuid.UUID, str
     row, code = StatusService(world.session).create_share_code(
         p.id, purpose, world.principals["caseworker"], days=days
     )
+    world.session.commit()
     return row.id, code
 
 
@@ -468,6 +456,7 @@ def test_paused_agreement_refuses_attribute_checks(client, world, dl) -> None:  
 
     person(world)
     AgreementService(world.session).transition(dl, "pause", world.principals["officer"], "review")
+    world.session.commit()
     r = client.post(
         "/api/v1/checks/attributes",
         headers=bearer(world.keys["agency"]),

@@ -16,10 +16,10 @@ from shareguard.agreements.schemas import PartyIn
 from shareguard.checks.service import AttributeQuery, CheckService
 from shareguard.matching.models import Candidate, MatchRun, PartnerDataset
 from shareguard.matching.service import MatchingService
-from shareguard.status import StatusService, subject_for
+from shareguard.status import subject_for
 from shareguard.status.models import ImmigrationDecision, Person, StatusRecord
-from shareguard.status.schemas import DecisionIn, NameIn, PersonIn, StatusIn
 from shareguard.storage.base import today
+from tests import factories
 from tests.factories import TestWorld
 
 GIVEN, FAMILY, DOB = "Hortense", "Testperson", date(1950, 6, 22)
@@ -47,6 +47,7 @@ def add_council(world: TestWorld) -> None:
     )
     world.users["reviewer2"] = user.id
     world.principals["reviewer2"] = accounts.principal_for_user(user)
+    world.session.commit()
 
 
 def build(world: TestWorld) -> Story:
@@ -54,40 +55,22 @@ def build(world: TestWorld) -> Story:
     s = world.session
     if "council" not in world.orgs:
         add_council(world)
-    cw = world.principals["caseworker"]
-    status_svc = StatusService(s)
-    person = status_svc.create_person(
-        PersonIn(
-            names=[NameIn(given=GIVEN, family=FAMILY)],
-            date_of_birth=DOB,
-            nationality="JAM",
-            postcode="SE5 7QQ",
-        ),
-        cw,
+    person = factories.person(
+        world, GIVEN, FAMILY, DOB, nationality="JAM", postcode="SE5 7QQ", commit=False
     )
-    decision = status_svc.record_decision(
-        person.id,
-        DecisionIn(
-            type="refusal",
-            decided_on=today() - timedelta(days=200),
-            final=True,
-            appeal_window_end=today() - timedelta(days=100),
-            source="caseworking",
-            evidence_ref="CASE-1",
-        ),
-        cw,
+    decision = factories.decision(
+        world, person.id, source="caseworking", evidence_ref="CASE-1", commit=False
     )
-    status = status_svc.record_status(
+    status = factories.status_record(
+        world,
         person.id,
-        StatusIn(
-            kind="no_leave",
-            valid_from=today() - timedelta(days=200),
-            may_work=False,
-            may_rent=False,
-            source="caseworking",
-            evidence_ref="CASE-1",
-        ),
-        cw,
+        "no_leave",
+        valid_from=today() - timedelta(days=200),
+        may_work=False,
+        may_rent=False,
+        source="caseworking",
+        evidence_ref="CASE-1",
+        commit=False,
     )
     story = Story(person=person, status=status, decision=decision)
     story.agreements["agency"] = world.agreement(purposes=["driving_licence"])
@@ -114,6 +97,7 @@ def build(world: TestWorld) -> Story:
         )
         story.check_ids.append(result.check.id)
     story.candidate_id = match_run_disclosure(world, story)
+    s.commit()  # the story is its own unit of work (services never commit)
     return story
 
 

@@ -45,6 +45,7 @@ def correct_status(world: Any, story: Any, **kw: Any) -> Correction:
     c = svc.correct(world.principals["caseworker"], **args)
     if c.state == "pending_approval":  # the council stopped a benefit on the wrong record
         c = svc.approve(c.id, world.principals["caseworker2"])
+    world.session.commit()  # as the request would (services never commit)
     return c
 
 
@@ -205,7 +206,7 @@ def test_an_unacknowledged_notice_escalates_after_its_deadline(client, world) ->
     assert sorted(n.id for n in escalated) == sorted(n.id for n in notices[1:])
     assert svc.escalate_overdue(now=utcnow() + timedelta(days=5)) == []  # once only
     expected = sorted(str(n.id) for n in notices[1:])
-    world.session.rollback()
+    world.session.commit()  # the test is the boundary: services never commit
     r = client.get("/api/v1/notices/escalated", headers=bearer(world.keys["officer"]))
     assert r.status_code == 200
     assert sorted(n["id"] for n in r.json()) == expected

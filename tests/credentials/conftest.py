@@ -12,9 +12,8 @@ from sqlalchemy.orm import Session
 
 from shareguard.accounts.principal import Principal
 from shareguard.audit import AuditEntry
-from shareguard.status.schemas import PersonIn, StatusIn
-from shareguard.status.service import StatusService
 from shareguard.storage.base import today
+from tests import factories
 from tests.factories import integrated
 
 GIVEN, FAMILY = "Testa", "Exampleperson"
@@ -22,26 +21,21 @@ DOB = today() - timedelta(days=365 * 30)
 
 
 def make_person(world: Any, *, valid_to_days: int | None = 400, **status: Any) -> uuid.UUID:
-    svc = StatusService(world.session)
-    cw = world.principals["caseworker"]
-    person = svc.create_person(
-        PersonIn(
-            names=[{"given": GIVEN, "family": FAMILY}],
-            date_of_birth=DOB,
-            documents=[{"number": "TST123456", "issuing_country": "GBR"}],
-        ),
-        cw,
+    person = factories.person(
+        world,
+        GIVEN,
+        FAMILY,
+        DOB,
+        documents=[{"number": "TST123456", "issuing_country": "GBR"}],
+        commit=False,
     )
     fields: dict[str, Any] = {
-        "kind": "limited_leave",
-        "valid_from": today() - timedelta(days=100),
         "valid_to": today() + timedelta(days=valid_to_days) if valid_to_days else None,
         "may_work": True,
     }
-    if valid_to_days is None:
-        fields["kind"] = "settled"
     fields.update(status)
-    svc.record_status(person.id, StatusIn(**fields), cw)
+    kind = fields.pop("kind", "settled" if valid_to_days is None else "limited_leave")
+    factories.status_record(world, person.id, kind, **fields)
     return person.id
 
 

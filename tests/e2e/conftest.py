@@ -75,7 +75,7 @@ class Server:
 def e2e_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, Any, Path]]:
     from shareguard.config import Settings
     from shareguard.demo.world import seed
-    from shareguard.storage.db import make_engine, session_factory
+    from shareguard.storage.db import make_engine
     from shareguard.storage.models import Base
 
     data_dir = tmp_path_factory.mktemp("e2e")
@@ -87,8 +87,7 @@ def e2e_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, Any,
     )
     engine = make_engine(f"sqlite:///{data_dir / 'e2e.db'}", synchronous="NORMAL")
     Base.metadata.create_all(engine)
-    with session_factory(engine)() as session:
-        world = seed(session, persons=40)
+    world = seed(engine, persons=40)
     ENGINES.append(engine)
     yield settings, engine, world
     ENGINES.remove(engine)
@@ -209,11 +208,11 @@ def person(e2e_db) -> str:  # type: ignore[no-untyped-def]
     from shareguard.status.schemas import DocumentIn, NameIn, PersonIn, StatusIn
     from shareguard.status.service import StatusService
     from shareguard.storage.base import today
-    from shareguard.storage.db import session_factory
+    from shareguard.storage.db import unit_of_work
 
     _, engine, world = e2e_db
     caseworker = world.principal("caseworker")
-    with session_factory(engine)() as session:
+    with unit_of_work(engine) as session:
         service = StatusService(session)
         p = service.create_person(
             PersonIn(
@@ -274,11 +273,11 @@ def review_candidate(e2e_db, person, tmp_path_factory: pytest.TempPathFactory) -
     """A candidate match for the browser test person, waiting for review."""
     import uuid
 
-    from shareguard.storage.db import session_factory
+    from shareguard.storage.db import unit_of_work
     from tests.web import builders
 
     _, engine, world = e2e_db
-    with session_factory(engine)() as session:
+    with unit_of_work(engine) as session:
         return str(
             builders.candidate(
                 session,

@@ -98,6 +98,7 @@ def agency_run(e2e_db, person, tmp_path_factory: pytest.TempPathFactory) -> Agen
         matching = MatchingService(session)
         for key in ("confirmed", "nojs"):
             matching.review(ids[key], "same", world.principal("reviewer"))
+        session.commit()  # the fixture is the boundary: services never commit
     return AgencyRun(run_id, {k: str(v) for k, v in ids.items()})
 
 

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from shareguard.audit import AuditEntry
 from shareguard.config import get_settings
 from shareguard.errors import Forbidden, Refused
-from shareguard.matching import MatchingService, RunOptions, WatchlistService
+from shareguard.matching import MatchingService, RunOptions, WatchlistService, tasks
 from shareguard.matching.models import Candidate, EntryState, RunState
 from shareguard.matching.synth import generate
 from shareguard.policy.schemas import PauseIn
@@ -104,6 +104,7 @@ class Scenario:
             self.entries[pid] = watch.verify(entry.id, world.principals["caseworker2"])
         self.partner_file = tmp_path / "partner.csv"
         partner.to_csv(self.partner_file, index=False)
+        world.session.commit()  # the scenario is its own unit of work (services never commit)
 
     def run(self, tmp_path: Path, **options: object) -> tuple[MatchingService, uuid.UUID]:
         svc = MatchingService(self.world.session)
@@ -128,7 +129,9 @@ class Scenario:
                 threshold=0.9, review_threshold=0.3, out_dir=tmp_path / "var" / "run", **options
             ),  # type: ignore[arg-type]
         )
-        svc.execute(run.id)
+        self.world.session.commit()  # queued, as the request that starts a run commits it
+        tasks.execute(run.id, engine=self.world.session.get_bind())
+        self.world.session.expire_all()  # the run committed stage by stage, in its own units
         return svc, run.id
 
 

@@ -32,6 +32,7 @@ def test_paused_agreement_key_refused_with_problem_json(
     _, token = AccountService(session).issue_key(
         world.orgs["agency"], "scoped", agreement_ids=[dl, nhs]
     )
+    session.commit()  # the test is the boundary: services never commit
     ask = {
         "organisation": "Test Agency",
         "purpose": "driving_licence",
@@ -41,6 +42,7 @@ def test_paused_agreement_key_refused_with_problem_json(
     assert ok.status_code == 200 and ok.json()["allowed"] is True
 
     AgreementService(session).transition(dl, "pause", world.principals["officer"], "incident")
+    session.commit()
     refused = client.post(f"{API}/policy/decisions", json=ask, headers=bearer(token))
     assert refused.status_code == 403
     assert refused.headers["content-type"].startswith("application/problem+json")

@@ -8,9 +8,8 @@ import pytest
 from typer.testing import CliRunner
 
 from shareguard.cli import app
-from shareguard.status import StatusService
-from shareguard.status.schemas import NameIn, PersonIn
 from shareguard.storage import db
+from tests import factories
 
 runner = CliRunner()
 
@@ -21,11 +20,7 @@ def cli_db(monkeypatch, session, world):  # type: ignore[no-untyped-def]
 
 
 def test_run_list_resolve(cli_db, world) -> None:  # type: ignore[no-untyped-def]
-    StatusService(world.session).create_person(
-        PersonIn(names=[NameIn(given="A", family="B")], date_of_birth=date(1850, 1, 1)),
-        world.principals["caseworker"],
-    )
-    world.session.rollback()
+    factories.person(world, "A", "B", date(1850, 1, 1))
     out = runner.invoke(app, ["quality", "run", "--rule", "nope"])
     assert out.exit_code == 2 and "unknown rule" in out.output
     out = runner.invoke(app, ["quality", "run", "--rule", "implausible_dates", "--scheduled"])

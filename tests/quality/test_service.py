@@ -14,19 +14,12 @@ from shareguard.quality.service import QualityService, is_suspended
 from shareguard.status import StatusService
 from shareguard.status.schemas import DecisionIn, NameIn, PersonIn, StatusIn
 from shareguard.storage.base import today
+from tests import factories
 from tests.factories import integrated
 
 
 def person(world, given="Amara", family="Okonkwo", dob=date(1990, 4, 12), postcode="SW1A 1AA"):  # type: ignore[no-untyped-def]
-    return StatusService(world.session).create_person(
-        PersonIn(
-            names=[NameIn(given=given, family=family)],
-            date_of_birth=dob,
-            nationality="NGA",
-            postcode=postcode,
-        ),
-        world.principals["caseworker"],
-    )
+    return factories.person(world, given, family, dob, nationality="NGA", postcode=postcode)
 
 
 def test_a_run_queues_each_problem_once_with_owner_and_due_date(world) -> None:  # type: ignore[no-untyped-def]
@@ -136,7 +129,6 @@ def test_api_run_and_queue(client, world) -> None:  # type: ignore[no-untyped-de
     from tests.factories import bearer
 
     person(world, dob=date(1850, 1, 1))
-    world.session.rollback()  # end the test's read transaction: SQLite has one writer
     r = client.post(
         "/api/v1/quality/runs",
         json={"rules": ["implausible_dates"]},

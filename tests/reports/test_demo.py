@@ -8,8 +8,8 @@ from shareguard.demo.world import seed
 from shareguard.reports.service import ReportService
 
 
-def test_demo_story_shows_error_rate_rectification_and_pause(session) -> None:  # type: ignore[no-untyped-def]
-    world = seed(session, persons=40)
+def test_demo_story_shows_error_rate_rectification_and_pause(engine, session) -> None:  # type: ignore[no-untyped-def]
+    world = seed(engine, persons=40)
     report = ReportService(session).report(
         world.principal("officer"), agreement_id=world.agreements["HO-DVLA-001"]
     )
@@ -24,18 +24,19 @@ def test_demo_story_shows_error_rate_rectification_and_pause(session) -> None:  
     assert report["pause_effect"]["share_blocked"] > 0
     assert report["value_assessment"]["conclusion"] == "amend"
     # seeding again changes nothing
-    seed(session, persons=40)
+    session.rollback()  # end the read: SQLite transactions here take the write lock
+    seed(engine, persons=40)
     again = ReportService(session).report(
         world.principal("officer"), agreement_id=world.agreements["HO-DVLA-001"]
     )
     assert again["corrections"]["corrections"] == 4
 
 
-def test_demo_agency_sees_what_each_replayed_run_disclosed(session) -> None:  # type: ignore[no-untyped-def]
+def test_demo_agency_sees_what_each_replayed_run_disclosed(engine, session) -> None:  # type: ignore[no-untyped-def]
     from shareguard.accounts.principal import Principal
     from shareguard.matching.service import MatchingService
 
-    world = seed(session, persons=40)
+    world = seed(engine, persons=40)
     dvla = Principal(organisation_id=world.orgs["dvla"], roles=frozenset({"partner_user"}))
     matching = MatchingService(session)
     runs = matching.runs(world.agreements["HO-DVLA-001"])

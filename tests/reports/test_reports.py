@@ -57,6 +57,7 @@ def play(world: Any) -> Story:
         n for n in svc.notices_of(c.id) if n.organisation_id == world.orgs["council"]
     )
     svc.acknowledge(council_notice.id, world.principals["council"])
+    world.session.commit()  # the story is its own unit of work (services never commit)
     return story
 
 

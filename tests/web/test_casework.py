@@ -8,25 +8,15 @@ from datetime import date
 import pytest
 from fastapi.testclient import TestClient
 
-from shareguard.status.schemas import DocumentIn, NameIn, PersonIn
 from shareguard.status.service import StatusService
+from tests import factories
 from tests.factories import TestWorld
 from tests.web.console_helpers import csrf, error_messages, sign_in
 
 
 @pytest.fixture
 def person(world: TestWorld):  # type: ignore[no-untyped-def]
-    created = StatusService(world.session).create_person(
-        PersonIn(
-            names=[NameIn(given="Cy", family="Casefile")],
-            date_of_birth=date(1985, 7, 14),
-            documents=[DocumentIn(number="CF1234567")],
-        ),
-        world.principals["caseworker"],
-    )
-    person_id = created.id
-    world.session.rollback()  # end the read transaction: SQLite writers take the lock at BEGIN
-    return person_id
+    return factories.person(world, "Cy", "Casefile", date(1985, 7, 14), documents=("CF1234567",)).id
 
 
 def test_caseworker_finds_a_person_and_records_a_status(

@@ -41,6 +41,7 @@ def test_register_filters_by_status_and_purpose(client: TestClient, world: TestW
     AgreementService(world.session).transition(
         paused, "pause", world.principals["officer"], "quality"
     )
+    world.session.commit()  # the test is the boundary: services never commit
     paused_ref = _ref(world, paused)
     only_paused = client.get("/?status=paused").text
     assert paused_ref in only_paused and licence not in only_paused

@@ -181,7 +181,7 @@ def test_another_persons_credential_is_not_found(
     other = make_person(world)
     theirs = CredentialService(world.session).issue(other, "right_to_work", as_person(other))
     theirs_id, theirs_token = theirs.id, theirs.token
-    world.session.rollback()
+    world.session.commit()  # the test is the boundary: services never commit
     sign_in_person(client)
     for path in ("", ".jwt", "/print", "/revoke", "/revoked"):
         response = client.get(f"/my/credentials/{theirs_id}{path}")
@@ -276,6 +276,7 @@ def test_partner_checks_a_credential_pasted_or_uploaded(
     assert uploaded.status_code == 200 and "Valid" in uploaded.text
 
     CredentialService(world.session).revoke(uuid.UUID(cid), as_person(person))
+    world.session.commit()  # the test is the boundary: services never commit
     revoked = partner.post("/credentials/verify", data={"csrf_token": token, "credential": jwt})
     assert "This credential was revoked on" in revoked.text
     assert "Do not accept this credential" in revoked.text

@@ -69,7 +69,7 @@ def test_officer_sees_firewall_rules_and_lifts_a_pause_with_a_reason(
         world.principals["officer"],
     )
     pause_id = pause.id
-    world.session.rollback()
+    world.session.commit()  # the test is the boundary: services never commit
     sign_in(client, "officer")
     page = client.get("/governance/firewall")
     assert page.status_code == 200

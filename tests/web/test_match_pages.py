@@ -174,7 +174,7 @@ def test_results_table_shows_disclosed_fields_and_review_state_in_plain_english(
     service = MatchingService(world.session)
     service.review(run.candidates[0], "same", reviewer)
     service.review(run.candidates[1], "not_same", reviewer)
-    world.session.rollback()
+    world.session.commit()  # the test is the boundary: services never commit
     sign_in(client, "agency_user")
     page = client.get(f"/matches/{run.run_id}")
     assert page.status_code == 200
@@ -213,7 +213,7 @@ def test_partner_reports_an_action_on_a_confirmed_match(
 ) -> None:
     run = disclosed_run(world, tmp_path)
     MatchingService(world.session).review(run.candidates[0], "same", world.principals["reviewer"])
-    world.session.rollback()
+    world.session.commit()  # the test is the boundary: services never commit
     sign_in(client, "agency_user")
     url = f"/matches/{run.run_id}/results/{run.candidates[0]}/action"
     form = client.get(url).text
@@ -246,7 +246,7 @@ def test_action_without_a_confirmed_review_is_refused_and_audited(
     run = disclosed_run(world, tmp_path, two_person_rule=True)
     # One reviewer's "same" is not enough under the two-person rule.
     MatchingService(world.session).review(run.candidates[0], "same", world.principals["reviewer"])
-    world.session.rollback()
+    world.session.commit()  # the test is the boundary: services never commit
     sign_in(client, "agency_user")
     url = f"/matches/{run.run_id}/results/{run.candidates[0]}/action"
     assert "Awaiting review" in client.get(url).text
@@ -270,7 +270,7 @@ def test_bad_input_shows_errors_and_writes_nothing(
 ) -> None:
     run = disclosed_run(world, tmp_path)
     MatchingService(world.session).review(run.candidates[0], "same", world.principals["reviewer"])
-    world.session.rollback()
+    world.session.commit()  # the test is the boundary: services never commit
     before = _audit_count(world, "permit") + _audit_count(world, "deny")
     sign_in(client, "agency_user")
     url = f"/matches/{run.run_id}/results/{run.candidates[0]}/action"

@@ -51,7 +51,7 @@ def _notice_for_agency(world: TestWorld) -> None:
         evidence_ref="CASE-1",
         changes={"may_work": True},
     )
-    world.session.rollback()
+    world.session.commit()  # the test is the boundary: services never commit
 
 
 def test_partner_acknowledges_a_rectification_notice(client: TestClient, world: TestWorld) -> None:

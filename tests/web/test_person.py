@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import date
 
 import pytest
 from fastapi.testclient import TestClient
 
 from shareguard.status.models import StatusKind
-from shareguard.status.schemas import DocumentIn, NameIn, PersonIn, StatusIn
 from shareguard.status.service import StatusService
-from shareguard.storage.base import today
+from tests import factories
 from tests.factories import TestWorld
 from tests.web.console_helpers import csrf, error_messages
 
@@ -21,24 +20,9 @@ DOCUMENT = "ZX9876543"
 
 @pytest.fixture
 def person(world: TestWorld):  # type: ignore[no-untyped-def]
-    service = StatusService(world.session)
-    p = service.create_person(
-        PersonIn(
-            names=[NameIn(given="Ada", family="Testperson")],
-            date_of_birth=DOB,
-            documents=[DocumentIn(number=DOCUMENT)],
-        ),
-        world.principals["caseworker"],
-    )
-    service.record_status(
-        p.id,
-        StatusIn(
-            kind=StatusKind.LIMITED_LEAVE,
-            valid_from=today() - timedelta(days=100),
-            valid_to=today() + timedelta(days=300),
-            work_conditions="20 hours a week in term time",
-        ),
-        world.principals["caseworker"],
+    p = factories.person(world, "Ada", "Testperson", DOB, documents=(DOCUMENT,), commit=False)
+    factories.status_record(
+        world, p.id, StatusKind.LIMITED_LEAVE, work_conditions="20 hours a week in term time"
     )
     return p
 
@@ -147,13 +131,11 @@ def person_session(person):  # type: ignore[no-untyped-def]
 def test_person_cannot_revoke_someone_elses_code(
     client: TestClient, person, world: TestWorld
 ) -> None:  # type: ignore[no-untyped-def]
-    other = StatusService(world.session).create_person(
-        PersonIn(names=[NameIn(given="Bo", family="Otherperson")], date_of_birth=DOB),
-        world.principals["caseworker"],
-    )
+    other = factories.person(world, "Bo", "Otherperson", DOB)
     row, _ = StatusService(world.session).create_share_code(
         other.id, "right_to_work", world.principals["caseworker"]
     )
+    world.session.commit()  # the test is the boundary: services never commit
     sign_in_person(client)
     response = client.post(
         f"/my/share-codes/{row.id}/revoke", data={"csrf_token": csrf(client, "/my/share-codes")}

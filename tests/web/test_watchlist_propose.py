@@ -168,6 +168,7 @@ def test_an_open_entry_already_there_is_a_conflict(client: TestClient, world: Te
     WatchlistService(world.session).propose(
         bulk, pid, did, "CASE-1", world.principals["caseworker2"]
     )
+    world.session.commit()  # the test is the boundary: services never commit
     sign_in(client, "caseworker")
     assert _answers(client, pid, bulk, did, "CASE-80").status_code == 303  # type: ignore[attr-defined]
     clash = client.post(

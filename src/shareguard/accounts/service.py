@@ -68,7 +68,7 @@ class AccountService:
         self.session = session
 
     # organisations -----------------------------------------------------------------
-    def create_organisation(self, name: str, type: str, *, commit: bool = True) -> Organisation:
+    def create_organisation(self, name: str, type: str) -> Organisation:
         if type not in set(OrganisationType):
             raise InvalidInput(
                 f"unknown organisation type; use one of {', '.join(OrganisationType)}", field="type"
@@ -77,7 +77,7 @@ class AccountService:
             raise Conflict("an organisation with this name exists", field="name")
         org = Organisation(name=name, type=type)
         self.session.add(org)
-        self._done(commit)
+        self.session.flush()
         return org
 
     def organisation(self, org_id: uuid.UUID) -> Organisation:
@@ -105,7 +105,6 @@ class AccountService:
         password: str,
         *,
         principal: Principal | None = None,
-        commit: bool = True,
     ) -> User:
         _check_roles(roles)
         _check_password(password)
@@ -121,7 +120,7 @@ class AccountService:
         self.session.add(user)
         self.session.flush()
         self._audit_user("user.create", user, principal)
-        self._done(commit)
+        self.session.flush()
         return user
 
     def authenticate_password(self, email: str, password: str) -> User:
@@ -202,7 +201,6 @@ class AccountService:
         agreement_ids: list[uuid.UUID] | None = None,
         expires_at: datetime | None = None,
         principal: Principal | None = None,
-        commit: bool = True,
     ) -> tuple[ApiKey, str]:
         """Create a key; returns it and its plaintext token (never stored, never shown again).
 
@@ -215,7 +213,7 @@ class AccountService:
                 raise InvalidInput("a key's expiry must be in the future", field="expires_at")
         key, token = self._new_key(organisation_id, name, user_id, agreement_ids, expires_at)
         self._audit_key("key.issue", key, principal)
-        self._done(commit)
+        self.session.flush()
         return key, token
 
     def _new_key(
@@ -322,7 +320,7 @@ class AccountService:
         if old.expires_at is None or old.expires_at > cutoff:
             old.expires_at = cutoff
         self._audit_key("key.rotate", new, principal, replaces=str(old.id))
-        self._done(True)
+        self.session.flush()
         return new, token
 
     def key(self, key_id: uuid.UUID) -> ApiKey:
@@ -347,7 +345,7 @@ class AccountService:
         if key.revoked_at is None:
             key.revoked_at = utcnow()
             self._audit_key("key.revoke", key, principal)
-            self._done(True)
+            self.session.flush()
         return key
 
     def authenticate_key(self, token: str) -> Principal:
@@ -377,9 +375,3 @@ class AccountService:
             api_key_id=key.id,
             agreement_scope=scope,
         )
-
-    def _done(self, commit: bool) -> None:
-        if commit:
-            self.session.commit()
-        else:
-            self.session.flush()

@@ -166,7 +166,7 @@ class AgreementService:
         self.session.flush()
         self._event(agreement, "create", None, AgreementState.DRAFT, principal, "created as draft")
         self._notify(agreement, "create", principal)
-        self.session.commit()
+        self.session.flush()
         return agreement
 
     def check(self, data: AgreementIn) -> list[InvalidInput | Conflict]:
@@ -206,7 +206,7 @@ class AgreementService:
         agreement.state = target
         self._event(agreement, action, previous, target, principal, reason)
         self._notify(agreement, action, principal)
-        self.session.commit()
+        self.session.flush()
         return agreement
 
     def review(
@@ -235,7 +235,7 @@ class AgreementService:
             f"reviewed; next review {next_review_date.isoformat()}. {reason}".strip(),
         )
         self._notify(agreement, "review", principal)
-        self.session.commit()
+        self.session.flush()
         return agreement
 
     # internals ---------------------------------------------------------------------

@@ -79,7 +79,8 @@ class AuditService:
     # checkpoints ----------------------------------------------------------------------
     def checkpoint(self) -> AuditCheckpoint:
         """Integrate what is pending, then sign the tree head (none if the log has not grown).
-        Commits.
+
+        Flushed in the caller's unit of work (the boundary, or the integrator, commits).
 
         When a running integrator holds the role, waits (up to ``CATCH_UP_SECONDS``) for it to
         integrate what is pending. Concurrent signers are harmless: a tree of a given size
@@ -91,7 +92,6 @@ class AuditService:
         size = tree.size()
         latest = self.latest_checkpoint()
         if latest is not None and latest.tree_size >= size:
-            self.session.commit()
             return latest
         root = tree.root(size)
         at = utcnow()
@@ -105,7 +105,7 @@ class AuditService:
             created_at=at,
         )
         self.session.add(cp)
-        self.session.commit()
+        self.session.flush()
         return cp
 
     def latest_checkpoint(self) -> AuditCheckpoint | None:
@@ -331,7 +331,6 @@ class AuditService:
                 },
             ),
         )
-        self.session.commit()
         return row
 
     def exemption_counts(self, since: datetime | None = None) -> dict[str, int]:

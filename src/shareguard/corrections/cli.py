@@ -19,7 +19,9 @@ from shareguard.clikit import (
 )
 from shareguard.corrections.present import correction_out, notice_out
 from shareguard.corrections.service import CorrectionService
+from shareguard.corrections.tasks import DELIVER, delivery_counts
 from shareguard.errors import InvalidInput
+from shareguard.storage.jobs import run_once
 
 app = typer.Typer(
     help="Corrections and the rectification notices they send to every recipient.",
@@ -163,7 +165,6 @@ def escalate(as_json: bool = JSON_OPTION) -> None:
 @handle_errors
 def deliver(as_json: bool = JSON_OPTION) -> None:
     """Push due webhook deliveries, retrying failures with backoff (run on a schedule)."""
-    with cli_session() as session:
-        counts = CorrectionService(session).deliver_webhooks()
+    counts = delivery_counts(run_once(DELIVER))  # one unit of work per delivery
     if not emit(counts, as_json):
         console.print(", ".join(f"{k}: {v}" for k, v in counts.items()))

@@ -62,7 +62,7 @@ class CorrectionRequestService:
                 details={"request_id": str(row.id)},
             ),
         )
-        self.session.commit()
+        self.session.flush()
         return row
 
     def for_person(self, person_id: uuid.UUID, principal: Principal) -> list[CorrectionRequest]:
@@ -110,5 +110,5 @@ class CorrectionRequestService:
                 details={"request_id": str(row.id), "outcome": outcome},
             ),
         )
-        self.session.commit()
+        self.session.flush()
         return row

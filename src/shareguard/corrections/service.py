@@ -14,7 +14,8 @@ import secrets
 import socket
 import uuid
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -44,6 +45,8 @@ from shareguard.storage.base import utcnow
 CASEWORKER = "caseworker"
 OFFICER = "governance_officer"
 DEFAULT_DEADLINE_DAYS = 14
+#: Seconds to wait for a recipient's webhook endpoint.
+WEBHOOK_TIMEOUT = 10.0
 DEFAULT_ACTION = "Withdraw any decision taken on the earlier answer, and check again before acting."
 
 #: Fields a correction may change, per target kind (the rest are copied from the wrong record).
@@ -145,6 +148,16 @@ def withdrawn_disclosures(session: Session) -> set[str]:
     return out
 
 
+@contextmanager
+def _http(client: httpx.Client | None) -> Iterator[httpx.Client]:
+    """The caller's HTTP client, or one of our own closed afterwards."""
+    if client is not None:
+        yield client
+        return
+    with httpx.Client(timeout=WEBHOOK_TIMEOUT) as own:
+        yield own
+
+
 def _label(kind: str) -> str:
     return "status record" if kind == TargetKind.STATUS_RECORD else "immigration decision"
 
@@ -215,7 +228,6 @@ class CorrectionService:
         self.session.flush()
         self._audit("correction.request", principal, correction)
         if lifts:
-            self.session.commit()
             return correction
         return self._apply(correction, principal, now)
 
@@ -249,7 +261,7 @@ class CorrectionService:
         correction.approved_by = principal.user_id
         correction.approved_at = utcnow()
         self._audit("correction.reject", principal, correction)
-        self.session.commit()
+        self.session.flush()
         return correction
 
     def get(self, correction_id: uuid.UUID, principal: Principal) -> Correction:
@@ -350,7 +362,6 @@ class CorrectionService:
                 details={"notice": str(row.id), "reference": row.reference},
             ),
         )
-        self.session.commit()
         return row
 
     def escalate_overdue(self, *, now: datetime | None = None) -> list[RectificationNotice]:
@@ -376,7 +387,7 @@ class CorrectionService:
                     },
                 ),
             )
-        self.session.commit()
+        self.session.flush()
         return rows
 
     def escalations(self, principal: Principal) -> list[RectificationNotice]:
@@ -442,7 +453,6 @@ class CorrectionService:
                 details={"organisation_id": str(organisation_id), "host": host},
             ),
         )
-        self.session.commit()
         return org.webhook_secret
 
     def deliver_webhooks(
@@ -455,11 +465,34 @@ class CorrectionService:
     ) -> dict[str, int]:
         """Try every delivery that is due; returns counts of delivered, retrying and failed.
 
-        Each delivery commits on its own, so a slow recipient cannot hold others back. A
-        non-2xx answer or a network error schedules the next try by ``webhooks.backoff``;
-        after ``webhooks.MAX_ATTEMPTS`` the delivery fails (the pull endpoint still works).
-        The URL is checked again and its host resolved with ``resolver``: every address must
-        be public, and the request goes to the checked address (no redirects followed).
+        All in the caller's unit of work. The scheduled job and ``shareguard corrections
+        deliver`` give each delivery its own instead (``deliver_next``), so a slow recipient
+        cannot hold others' results back. A non-2xx answer or a network error schedules the
+        next try by ``webhooks.backoff``; after ``webhooks.MAX_ATTEMPTS`` the delivery fails
+        (the pull endpoint still works). The URL is checked again and its host resolved with
+        ``resolver``: every address must be public, and the request goes to the checked
+        address (no redirects followed).
+        """
+        now = now or utcnow()
+        counts = {"delivered": 0, "retrying": 0, "failed": 0}
+        with _http(client) as http:
+            for _ in range(limit):
+                outcome = self.deliver_next(client=http, now=now, resolver=resolver)
+                if outcome is None:
+                    break
+                counts[outcome] += 1
+        return counts
+
+    def deliver_next(
+        self,
+        *,
+        client: httpx.Client | None = None,
+        now: datetime | None = None,
+        resolver: webhooks.Resolver = socket.getaddrinfo,
+    ) -> str | None:
+        """Try the delivery due longest; returns delivered, retrying or failed (None: none due).
+
+        Each try leaves the delivery no longer due at ``now``, so repeating ends.
         """
         now = now or utcnow()
         stmt = (
@@ -468,21 +501,16 @@ class CorrectionService:
                 WebhookDelivery.state == DeliveryState.PENDING,
                 WebhookDelivery.next_attempt_at <= now,
             )
-            .order_by(WebhookDelivery.next_attempt_at)
-            .limit(limit)
+            .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
+            .limit(1)
         )
-        due = list(self.session.scalars(stmt))
-        counts = {"delivered": 0, "retrying": 0, "failed": 0}
-        own = client is None
-        http = client or httpx.Client(timeout=10.0)
-        try:
-            for delivery in due:
-                counts[self._attempt(delivery, http, now, resolver)] += 1
-                self.session.commit()
-        finally:
-            if own:
-                http.close()
-        return counts
+        delivery = self.session.scalar(stmt)
+        if delivery is None:
+            return None
+        with _http(client) as http:
+            outcome = self._attempt(delivery, http, now, resolver)
+        self.session.flush()
+        return outcome
 
     def deliveries(self, notice_id: uuid.UUID) -> list[WebhookDelivery]:
         stmt = select(WebhookDelivery).where(WebhookDelivery.notice_id == notice_id)
@@ -543,8 +571,8 @@ class CorrectionService:
             correction.target_kind, old, dict(correction.changes), correction.evidence_ref
         )
         status = StatusService(self.session)
-        # The status service commits the superseding record; the correction row and its
-        # audit entries are flushed in the same transaction, so they commit with it.
+        # One unit of work: the superseding record, the correction, its notices and the
+        # person's notice commit together (the boundary commits), or none of them does.
         new: Any
         if correction.target_kind == TargetKind.STATUS_RECORD:
             new = status.record_status(old.person_id, data, principal)
@@ -570,7 +598,7 @@ class CorrectionService:
         )
         self.session.add(told)
         self._audit("correction.apply", principal, correction, notices=len(notices))
-        self.session.commit()
+        self.session.flush()
         return correction
 
     def _send_notices(

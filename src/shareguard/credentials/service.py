@@ -1,9 +1,10 @@
 """Issuing, revoking and verifying credentials online, and the person's locks.
 
-The only code that writes credentials and a person's locks. Each public method that writes is
-one unit of work and commits. Issuing goes through the one door (``policy.disclose`` with kind
-``credential``): the decision, the disclosure record and its audit entry commit together with
-the credential row, or nothing does.
+The only code that writes credentials and a person's locks. Each public method that writes
+flushes; the request or CLI boundary commits. Issuing goes through the one door
+(``policy.disclose`` with kind ``credential``): the decision, the disclosure record and its
+audit entry commit together with the credential row, or nothing does; a refusal keeps its audit
+entry alone (``errors.keep_audit``).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from shareguard.config import Settings, get_settings
 from shareguard.credentials import format as fmt
 from shareguard.credentials import keys, qr
 from shareguard.credentials.models import Credential
-from shareguard.errors import Conflict, Forbidden, InvalidInput, NotFound, Refused
+from shareguard.errors import Conflict, Forbidden, InvalidInput, NotFound, Refused, keep_audit
 from shareguard.status.models import Person
 from shareguard.status.service import SHARE_CODE_PURPOSES, StatusService, subject_for
 from shareguard.storage.base import utcnow
@@ -143,8 +144,7 @@ class CredentialService:
             record_refs=(str(status.id),),
         )
         if not disclosed.decision.allowed or disclosed.answer is None:
-            self.session.commit()  # the refusal's audit entry stays
-            raise Refused(disclosed.decision.reason, kind=disclosed.decision.kind)
+            raise keep_audit(Refused(disclosed.decision.reason, kind=disclosed.decision.kind))
         until = now + timedelta(days=days)
         if status.valid_to is not None:
             status_end = datetime.combine(status.valid_to, time(23, 59, 59), UTC)
@@ -193,7 +193,7 @@ class CredentialService:
                 },
             ),
         )
-        self.session.commit()
+        self.session.flush()
         return row
 
     # reading -----------------------------------------------------------------------
@@ -269,7 +269,7 @@ class CredentialService:
                 details={"credential_id": str(row.id), "reason": reason},
             ),
         )
-        self.session.commit()
+        self.session.flush()
         return row
 
     def revocation_list(self, *, at: datetime | None = None) -> SignedList:
@@ -341,7 +341,7 @@ class CredentialService:
                 },
             ),
         )
-        self.session.commit()
+        self.session.flush()
         return result
 
 
@@ -389,5 +389,5 @@ class LockService:
                 },
             ),
         )
-        self.session.commit()
+        self.session.flush()
         return sorted(after)

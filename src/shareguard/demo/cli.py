@@ -24,7 +24,7 @@ def register(app: typer.Typer) -> None:
         from shareguard.config import get_settings
         from shareguard.demo.world import DEMO_PASSWORD, email
         from shareguard.demo.world import seed as seed_world
-        from shareguard.storage.db import get_engine, session_scope
+        from shareguard.storage.db import get_engine, unit_of_work
         from shareguard.storage.migrate import pending_changes, upgrade
 
         settings = get_settings()
@@ -43,10 +43,10 @@ def register(app: typer.Typer) -> None:
                 "Run `shareguard demo --reset` to start it afresh."
             )
             raise typer.Exit(2)
-        with session_scope() as session:
-            world = seed_world(session, seed=seed, persons=persons)
-            from shareguard.audit.service import AuditService
+        world = seed_world(seed=seed, persons=persons)  # each stage its own unit of work
+        from shareguard.audit.service import AuditService
 
+        with unit_of_work() as session:
             # A signed checkpoint over the seeded log, so `audit verify` has one to check.
             AuditService(session, settings).checkpoint()
         table = Table("Role", "Sign in as", title=f"Demo users (password: {DEMO_PASSWORD})")

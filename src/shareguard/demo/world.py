@@ -1,7 +1,8 @@
 """Seed the demo world: organisations, users, agreements in every state, partner API keys.
 
-Capabilities add their own part through a ``demo`` room with ``seed(session, world)``;
-this module seeds the foundation and calls them in capability order.
+Capabilities add their own part through a ``demo`` room with ``seed(session, world, fresh)``;
+this module seeds the foundation and calls them in capability order, each in its own unit of
+work (the demo is a boundary, like a CLI command; the seeders never commit).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from shareguard.accounts.models import ApiKey, Organisation, Role, User
@@ -23,6 +24,7 @@ from shareguard.agreements.schemas import AgreementIn, PartyIn
 from shareguard.agreements.service import AgreementService
 from shareguard.capabilities import rooms
 from shareguard.storage.base import today
+from shareguard.storage.db import unit_of_work
 
 DEMO_PASSWORD = "shareguard-demo"
 HOME_OFFICE = "Home Office"
@@ -372,22 +374,37 @@ def _agreement_specs(on: date) -> list[tuple[dict[str, Any], list[str]]]:
     ]
 
 
-def seed(session: Session, *, seed: int = 20261123, persons: int = 10_000) -> World:
-    """Create the demo world if absent; return it either way (idempotent)."""
+def seed(engine: Engine | None = None, *, seed: int = 20261123, persons: int = 10_000) -> World:
+    """Create the demo world if absent; return it either way (idempotent).
+
+    The demo is a boundary: each stage (accounts, agreements and keys, then each capability's
+    ``demo`` room) is its own unit of work on ``engine`` (default: the configured database).
+    """
     world = World(seed=seed, persons=persons, rng=random.Random(seed))
+    with unit_of_work(engine) as session:
+        fresh = _accounts(session, world)
+    with unit_of_work(engine) as session:
+        _agreements(session, world)
+    for module in rooms("demo"):
+        with unit_of_work(engine) as session:
+            module.seed(session, world, fresh=fresh)
+    return world
+
+
+def _accounts(session: Session, world: World) -> bool:
+    """Organisations, staff and partner users; True if the world is new."""
     accounts = AccountService(session)
     existing = session.scalar(select(Organisation).where(Organisation.name == HOME_OFFICE))
-    fresh = existing is None
     for name, type_, code in ORGANISATIONS:
         org = session.scalar(select(Organisation).where(Organisation.name == name))
         if org is None:
-            org = accounts.create_organisation(name, type_, commit=False)
+            org = accounts.create_organisation(name, type_)
         world.orgs[code] = org.id
     for local, display, roles in STAFF:
         user = session.scalar(select(User).where(User.email == email(local)))
         if user is None:
             user = accounts.create_user(
-                world.orgs["ho"], email(local), display, list(roles), DEMO_PASSWORD, commit=False
+                world.orgs["ho"], email(local), display, list(roles), DEMO_PASSWORD
             )
         world.users[local] = user.id
     for _name, _type, code in ORGANISATIONS[1:]:
@@ -399,11 +416,13 @@ def seed(session: Session, *, seed: int = 20261123, persons: int = 10_000) -> Wo
                 f"Partner user ({code})",
                 [Role.PARTNER_USER],
                 DEMO_PASSWORD,
-                commit=False,
             )
         world.users[f"partner:{code}"] = user.id
-    session.commit()
+    return existing is None
 
+
+def _agreements(session: Session, world: World) -> None:
+    """The demo agreements in every state, and a stable API key per partner."""
     service = AgreementService(session)
     author, signer = world.principal("officer"), world.principal("officer2")
     for fields, actions in _agreement_specs(today()):
@@ -420,14 +439,8 @@ def seed(session: Session, *, seed: int = 20261123, persons: int = 10_000) -> Wo
                 }.get(action, "")
                 service.transition(agreement.id, action, who, reason)
         world.agreements[fields["reference"]] = agreement.id
-
     for _name, _type, code in ORGANISATIONS[1:]:
         world.keys[code] = _demo_key(session, world, code)
-    session.commit()
-    for module in rooms("demo"):
-        module.seed(session, world, fresh=fresh)
-    session.commit()
-    return world
 
 
 def _demo_key(session: Session, world: World, code: str) -> str:

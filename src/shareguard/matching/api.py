@@ -8,7 +8,7 @@ import uuid
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, BackgroundTasks, File, Form, Query, Request, UploadFile
 from pydantic import TypeAdapter, ValidationError
 
 from shareguard.bounds import MAX_INT
@@ -88,7 +88,11 @@ def dataset_quarantine(
     "/runs", response_model=RunOut, status_code=202, summary="Start a match run as a background job"
 )
 def start_run(
-    body: RunIn, principal: CurrentPrincipal, session: SessionDep, request: Request
+    body: RunIn,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    request: Request,
+    background: BackgroundTasks,
 ) -> RunOut:
     options = RunOptions(
         threshold=body.threshold,
@@ -99,7 +103,8 @@ def start_run(
         watchlist_source="current" if body.person_ids is None else "request",
     )
     run = MatchingService(session).start_run(body.agreement_id, body.dataset_id, principal, options)
-    tasks.start(request.app.state.session_factory, run.id)
+    # After the response, so after the request's unit of work has committed the queued run.
+    background.add_task(tasks.start, request.app.state.engine, run.id)
     return RunOut.model_validate(run)
 
 

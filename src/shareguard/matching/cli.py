@@ -23,6 +23,7 @@ from shareguard.clikit import (
     handle_errors,
 )
 from shareguard.errors import InvalidInput
+from shareguard.matching import tasks
 from shareguard.matching.models import PartnerDataset
 from shareguard.matching.service import MatchingService, RunOptions
 from shareguard.matching.watchlist import WatchlistService, explain
@@ -173,14 +174,15 @@ def run(
             person_ids=person_ids,
             watchlist_source="current" if person_ids is None else Path(watchlist_).name,
         )
-        match_run = svc.start_run(ag.id, dataset_id, who, options)
-        with _bar() as bar:
-            task = bar.add_task("match run", total=1.0)
-            done = svc.execute(
-                match_run.id,
-                progress=lambda stage, f: bar.update(task, completed=f, description=stage[:50]),
-            )
-        result = {"run_id": str(done.id), "state": done.state, "out": done.out_dir, **done.counts}
+        run_id = svc.start_run(ag.id, dataset_id, who, options).id
+    # The run is queued (committed); it then commits stage by stage (matching.tasks).
+    with _bar() as bar:
+        task = bar.add_task("match run", total=1.0)
+        done = tasks.execute(
+            run_id,
+            progress=lambda stage, f: bar.update(task, completed=f, description=stage[:50]),
+        )
+    result = {"run_id": str(done.id), "state": done.state, "out": done.out_dir, **done.counts}
     if not emit(result, as_json):
         for key, value in result.items():
             console.print(f"[bold]{key}[/bold]: {value}", highlight=False)

@@ -43,16 +43,17 @@ def seed(session: Session, world: Any, fresh: bool) -> None:
     rows: list[dict[str, Any]] = []
     for decision in session.scalars(stmt).all():
         try:
-            entry = watch.propose(
-                agreement_id,
-                decision.person_id,
-                decision.id,
-                "DEMO-EVIDENCE",
-                world.principal("caseworker"),
-            )
-            watch.verify(entry.id, world.principal("caseworker2"))
+            # A savepoint per person: a refused proposal undoes itself, not the others.
+            with session.begin_nested():
+                entry = watch.propose(
+                    agreement_id,
+                    decision.person_id,
+                    decision.id,
+                    "DEMO-EVIDENCE",
+                    world.principal("caseworker"),
+                )
+                watch.verify(entry.id, world.principal("caseworker2"))
         except ShareguardError:
-            session.rollback()
             continue
         person = session.get(Person, decision.person_id)
         name = person.primary_name() if person else None

@@ -1,8 +1,10 @@
 """Bulk matching operations: import partner datasets, run matches, review, adverse actions.
 
-Every write is one unit of work and commits. A match run's candidates, its disclosures
-(decided in batch by the policy, one audit entry per disclosed pair) and its counts commit
-together: a run either records all that left or nothing.
+Services flush; the request or CLI boundary commits. A match run is a job
+(``matching.tasks.execute``) in stages, each its own unit of work: begin, prepare (reads),
+link (no database), record. Its candidates, its disclosures (decided in batch by the policy,
+one audit entry per disclosed pair) and its counts are recorded in one unit of work: a run
+either records all that left or nothing. Progress goes through short units of its own.
 """
 
 from __future__ import annotations
@@ -25,7 +27,15 @@ from shareguard.agreements.models import Agreement
 from shareguard.audit import AuditRecord, append
 from shareguard.config import get_settings
 from shareguard.csvfile import safe_frame
-from shareguard.errors import Conflict, Forbidden, InvalidInput, NotFound, Refused, ShareguardError
+from shareguard.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    Refused,
+    ShareguardError,
+    keep_audit,
+)
 from shareguard.matching import datasets, engine
 from shareguard.matching.models import (
     AdverseAction,
@@ -39,6 +49,7 @@ from shareguard.matching.models import (
 from shareguard.matching.watchlist import WatchlistService, recipient_principal
 from shareguard.status.models import ImmigrationDecision, Person, StatusKind, StatusRecord
 from shareguard.storage.base import new_id, today, utcnow
+from shareguard.storage.db import on_commit, on_rollback
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +71,60 @@ class RunOptions:
     #: Limit the run to these persons (a watch-list file); None means the whole current list.
     person_ids: frozenset[uuid.UUID] | None = None
     watchlist_source: str = "current"
+
+
+@dataclass(frozen=True)
+class RunInputs:
+    """What a run links, read before linking starts (no transaction is held while it links)."""
+
+    out: Path
+    watch: pd.DataFrame
+    partner: pd.DataFrame
+    counts: dict[str, Any]
+    threshold: float
+    review_threshold: float
+    backend: str
+
+
+def link(
+    inputs: RunInputs, say: Progress, spark: Any | None = None
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Link the watch list with the partner file: the best pair per person and record, banded,
+    and the trained model. Touches no database (it runs between a run's units of work)."""
+
+    def linking(stage: str, done: float) -> None:
+        say(f"linking: {stage}", 0.05 + 0.75 * done)
+
+    if inputs.watch.empty or inputs.partner.empty:
+        pairs = pd.DataFrame(
+            columns=[
+                "watchlist_id",
+                "partner_id",
+                "match_probability",
+                "match_weight",
+                "explanation",
+            ]
+        )
+        trained: dict[str, Any] = {}
+    else:
+        result = engine.link(
+            inputs.watch,
+            inputs.partner,
+            threshold=inputs.review_threshold,
+            backend=inputs.backend,
+            progress=linking,
+            spark=spark,
+        )
+        pairs, trained = _best_per_person(result.pairs), result.trained_model
+    pairs["band"] = [
+        "match" if p >= inputs.threshold else "possible" for p in pairs["match_probability"]
+    ]
+    return pairs, trained
+
+
+def _publish(part: Path, final: Path) -> None:
+    if part.exists():
+        part.replace(final)
 
 
 def _data_dir() -> Path:
@@ -150,11 +215,9 @@ class MatchingService:
                 },
             ),
         )
-        try:
-            self.session.commit()
-        except BaseException:
-            dest.unlink(missing_ok=True)
-            raise
+        self.session.flush()
+        # The file is kept only if the row describing it commits.
+        on_rollback(self.session, lambda: dest.unlink(missing_ok=True))
         return row
 
     def dataset(self, dataset_id: uuid.UUID) -> PartnerDataset:
@@ -234,7 +297,7 @@ class MatchingService:
                 },
             ),
         )
-        self.session.commit()
+        self.session.flush()
         return run
 
     def run(self, run_id: uuid.UUID, principal: Principal | None = None) -> MatchRun:
@@ -249,49 +312,33 @@ class MatchingService:
             stmt = stmt.where(MatchRun.agreement_id == agreement_id)
         return list(self.session.scalars(stmt))
 
-    def _progress(self, run: MatchRun, stage: str, done: float) -> None:
-        run.stage = stage[:60]
-        run.progress = round(max(run.progress, min(done, 1.0)), 4)
-        self.session.commit()
-
-    def execute(
-        self, run_id: uuid.UUID, progress: Progress | None = None, *, spark: Any | None = None
-    ) -> MatchRun:
-        """Do a queued run: gate the watch list, link, write outputs, disclose, record.
-
-        Progress goes to the run row (for the API) and to ``progress`` (for the CLI).
-        A failure marks the run failed with a message free of personal data.
-        """
+    # the run's stages (``matching.tasks.execute`` gives each its own unit of work) --------
+    def begin(self, run_id: uuid.UUID) -> MatchRun:
+        """Mark a queued run running. Raises Conflict if it is not queued."""
         run = self.run(run_id)
         if run.state != RunState.QUEUED:
             raise Conflict(f"the run is {run.state}, not queued", field="state")
-
-        def say(stage: str, done: float) -> None:
-            self._progress(run, stage, done)
-            if progress:
-                progress(stage, run.progress)
-
         run.state = RunState.RUNNING
         run.started_at = utcnow()
-        say("gating the watch list", 0.01)
-        try:
-            self._execute(run, say, spark)
-        except BaseException as exc:
-            self.session.rollback()
-            run = self.run(run_id)
-            run.state = RunState.FAILED
-            run.error = _safe_error(exc)[:2000]
-            run.finished_at = utcnow()
-            self.session.commit()
-            log.warning("match run %s failed: %s", run_id, type(exc).__name__)
-            if not isinstance(exc, Exception):
-                raise
-            if isinstance(exc, ShareguardError):
-                raise
-            raise ShareguardError(f"match run {run_id} failed: {run.error}") from exc
+        run.stage = "gating the watch list"
+        run.progress = 0.01
+        self.session.flush()
         return run
 
-    def _execute(self, run: MatchRun, say: Progress, spark: Any | None) -> None:
+    def progress(self, run_id: uuid.UUID, stage: str, done: float) -> float:
+        """Record a running run's stage and progress (never going back); returns the progress."""
+        run = self.run(run_id)
+        run.stage = stage[:60]
+        run.progress = round(max(run.progress, min(done, 1.0)), 4)
+        self.session.flush()
+        return run.progress
+
+    def prepare(self, run_id: uuid.UUID) -> RunInputs:
+        """Read what a run links: the gated watch list and the partner file. Writes no rows.
+
+        Writes ``kept_out.json`` (who the gate kept out, and why) to the run's folder.
+        """
+        run = self.run(run_id)
         agreement = self._agreement(run.agreement_id)
         self._usable(agreement)
         out = Path(run.out_dir)
@@ -312,56 +359,43 @@ class MatchingService:
                 indent=2,
             )
         )
-        persons = self._persons([e.person_id for e in included])
-        watch = _watch_frame(persons)
-        dataset = self.dataset(run.dataset_id)
-        partner = datasets.read_dataset(Path(dataset.path))
-        counts: dict[str, Any] = {
-            "watchlist": len(included),
-            "kept_out": len(kept_out),
-            "partner_rows": len(partner),
-        }
+        watch = _watch_frame(self._persons([e.person_id for e in included]))
+        partner = datasets.read_dataset(Path(self.dataset(run.dataset_id).path))
+        return RunInputs(
+            out=out,
+            watch=watch,
+            partner=partner,
+            counts={
+                "watchlist": len(included),
+                "kept_out": len(kept_out),
+                "partner_rows": len(partner),
+            },
+            threshold=run.threshold,
+            review_threshold=run.review_threshold,
+            backend=run.backend,
+        )
 
-        def linking(stage: str, done: float) -> None:
-            say(f"linking: {stage}", 0.05 + 0.75 * done)
+    def record(self, run_id: uuid.UUID, inputs: RunInputs, pairs: pd.DataFrame) -> MatchRun:
+        """Store a linked run's candidates, disclose its matches through the door, finish it.
 
-        if watch.empty or partner.empty:
-            pairs = pd.DataFrame(
-                columns=[
-                    "watchlist_id",
-                    "partner_id",
-                    "match_probability",
-                    "match_weight",
-                    "explanation",
-                ]
-            )
-            trained: dict[str, Any] = {}
-        else:
-            result = engine.link(
-                watch,
-                partner,
-                threshold=run.review_threshold,
-                backend=run.backend,
-                progress=linking,
-                spark=spark,
-            )
-            pairs, trained = _best_per_person(result.pairs), result.trained_model
-        pairs["band"] = [
-            "match" if p >= run.threshold else "possible" for p in pairs["match_probability"]
-        ]
-        say("writing outputs", 0.82)
-        _write_outputs(out, pairs, trained)
+        One unit of work: candidates, disclosures (each audited), counts and the run's end
+        commit together or not at all. Once committed, the partner's results file is put in
+        place (``partner_results.json``).
+        """
+        run = self.run(run_id)
+        agreement = self._agreement(run.agreement_id)
+        self._usable(agreement)
         candidates = self._store_candidates(run, pairs)
-        say("deciding disclosures", 0.88)
-        disclosed, refused = self._disclose(
-            run, agreement, persons, [c for c in candidates if c["band"] == "match"], out
-        )
-        counts.update(
-            candidates=len(candidates),
-            matches=sum(1 for c in candidates if c["band"] == "match"),
-            disclosed=disclosed,
-            refused=refused,
-        )
+        matches = [c for c in candidates if c["band"] == "match"]
+        persons = self._persons(sorted({c["person_id"] for c in matches}))
+        disclosed, refused = self._disclose(run, agreement, persons, matches, inputs.out)
+        counts: dict[str, Any] = {
+            **inputs.counts,
+            "candidates": len(candidates),
+            "matches": len(matches),
+            "disclosed": disclosed,
+            "refused": refused,
+        }
         run.counts = counts
         run.state = RunState.SUCCEEDED
         run.stage = "done"
@@ -377,10 +411,19 @@ class MatchingService:
                 details={"run_id": str(run.id), **counts},
             ),
         )
-        self.session.commit()
-        results = out / "partner_results.part.json"
-        if results.exists():
-            results.replace(out / "partner_results.json")
+        self.session.flush()
+        results = inputs.out / "partner_results.part.json"
+        on_commit(self.session, lambda: _publish(results, inputs.out / "partner_results.json"))
+        return run
+
+    def fail(self, run_id: uuid.UUID, error: BaseException) -> MatchRun:
+        """Mark a run failed, with a message free of personal data."""
+        run = self.run(run_id)
+        run.state = RunState.FAILED
+        run.error = _safe_error(error)[:2000]
+        run.finished_at = utcnow()
+        self.session.flush()
+        return run
 
     def _persons(self, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Person]:
         found: dict[uuid.UUID, Person] = {}
@@ -630,7 +673,7 @@ class MatchingService:
                 },
             ),
         )
-        self.session.commit()
+        self.session.flush()
         return cand
 
     # adverse actions ---------------------------------------------------------------
@@ -666,10 +709,11 @@ class MatchingService:
                     details={"candidate_id": str(cand.id), "kind": kind},
                 ),
             )
-            self.session.commit()
-            raise Refused(
-                f"no adverse action without {need} that this is the same person",
-                field="candidate_id",
+            raise keep_audit(
+                Refused(
+                    f"no adverse action without {need} that this is the same person",
+                    field="candidate_id",
+                )
             )
         action = AdverseAction(
             candidate_id=cand.id,
@@ -691,7 +735,7 @@ class MatchingService:
                 details={"candidate_id": str(cand.id), "kind": kind},
             ),
         )
-        self.session.commit()
+        self.session.flush()
         return action
 
     def adverse_actions(self, agreement_id: uuid.UUID) -> list[AdverseAction]:
@@ -787,7 +831,7 @@ def _best_per_person(pairs: pd.DataFrame) -> pd.DataFrame:
     return pairs.drop_duplicates(["watchlist_id", "partner_id"]).reset_index(drop=True)
 
 
-def _write_outputs(out: Path, pairs: pd.DataFrame, trained: dict[str, Any]) -> None:
+def write_outputs(out: Path, pairs: pd.DataFrame, trained: dict[str, Any]) -> None:
     """matches.parquet and .csv (DESIGN §7), and the trained model saved with the run."""
     cols = [
         "watchlist_id",

@@ -130,7 +130,7 @@ def explain(reasons: list[str]) -> list[str]:
 
 
 class WatchlistService:
-    """Proposes, verifies, re-checks and removes watch-list entries; each write commits."""
+    """Proposes, verifies, re-checks and removes watch-list entries (the boundary commits)."""
 
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -243,7 +243,7 @@ class WatchlistService:
         self.session.add(entry)
         self.session.flush()
         self._audit("watchlist.propose", entry, principal)
-        self.session.commit()
+        self.session.flush()
         return entry
 
     def verify(self, entry_id: uuid.UUID, principal: Principal) -> WatchlistEntry:
@@ -280,7 +280,7 @@ class WatchlistService:
             decision="deny" if reasons else "permit",
             reasons=tuple(reasons),
         )
-        self.session.commit()
+        self.session.flush()
         return entry
 
     def leave(self, entry_id: uuid.UUID, reason: str, principal: Principal) -> WatchlistEntry:
@@ -295,7 +295,7 @@ class WatchlistService:
         entry.left_at = utcnow()
         entry.left_reason = reason.strip()[:200]
         self._audit("watchlist.leave", entry, principal, details={"reason": entry.left_reason})
-        self.session.commit()
+        self.session.flush()
         return entry
 
     def _audit(

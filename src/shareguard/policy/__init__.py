@@ -3,7 +3,7 @@
     from shareguard.policy import DisclosureRequest, Subject, decide, disclose
     out = disclose(session, DisclosureRequest(principal, "check", agreement_id, purpose,
                                               items, subject), answer, kind="check_answer")
-    session.commit()   # the answer, its Disclosure row and its audit entry, together
+    # the boundary commits: the answer, its Disclosure row and its audit entry, together
 
 Agreements compile to permit policies, firewall rules and pauses to forbid policies (forbid
 wins). See docs/policy.md.

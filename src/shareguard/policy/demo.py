@@ -17,7 +17,6 @@ OVER_30_TITLE = "No proactive sharing about people aged over 30"
 
 def seed(session: Session, world: Any, fresh: bool) -> None:
     FirewallService(session).ensure_defaults()
-    session.commit()
     if session.scalar(select(Pause.id).where(Pause.title == OVER_30_TITLE)) is not None:
         return
     if "HO-DVLA-001" not in world.agreements:

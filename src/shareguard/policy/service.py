@@ -114,7 +114,7 @@ class FirewallService:
 
     def rules(self, *, include_retired: bool = False) -> list[FirewallRule]:
         self.ensure_defaults()
-        self.session.commit()
+        self.session.flush()
         stmt = select(FirewallRule).order_by(FirewallRule.key)
         if not include_retired:
             stmt = stmt.where(FirewallRule.active.is_(True))
@@ -174,7 +174,7 @@ class FirewallService:
             operation=data.operation,
             rule=data.key,
         )
-        self.session.commit()
+        self.session.flush()
         return change
 
     def approve(self, change_id: uuid.UUID, principal: Principal, note: str = "") -> FirewallChange:
@@ -214,7 +214,7 @@ class FirewallService:
             proposed_by=str(change.proposed_by),
             version=rule.version,
         )
-        self.session.commit()
+        self.session.flush()
         return change
 
     def reject(self, change_id: uuid.UUID, principal: Principal, note: str = "") -> FirewallChange:
@@ -231,7 +231,7 @@ class FirewallService:
             change_id=str(change.id),
             rule=change.rule_key,
         )
-        self.session.commit()
+        self.session.flush()
         return change
 
     def _pending(self, change_id: uuid.UUID) -> FirewallChange:
@@ -318,7 +318,7 @@ class PauseService:
             starts_at=starts.isoformat(),
             ends_at=data.ends_at.isoformat() if data.ends_at else None,
         )
-        self.session.commit()
+        self.session.flush()
         return pause
 
     def lift(self, pause_id: uuid.UUID, principal: Principal, reason: str) -> Pause:
@@ -335,7 +335,7 @@ class PauseService:
         pause.lift_reason = reason
         bump(self.session)
         _audit(self.session, principal, "pause.lift", pause_id=str(pause.id))
-        self.session.commit()
+        self.session.flush()
         return pause
 
 

@@ -139,7 +139,7 @@ class QualityService:
         """Run the rules; queue new findings (an open finding is not raised twice).
 
         Raises InvalidInput for an unknown rule. Suspends watch-list entries of persons with
-        new findings. One unit of work: commits once.
+        new findings. One unit of work (the boundary commits it).
         """
         principal.require(*STAFF)
         names = list(only) if only else list(ALL_RULES)
@@ -184,7 +184,7 @@ class QualityService:
                 details={"run": str(run.id), "new_findings": new, "counts": counts},
             ),
         )
-        self.session.commit()
+        self.session.flush()
         return run
 
     def _queue(self, run: QualityRun, f: rules.Finding, on: date) -> QualityFinding:
@@ -301,7 +301,7 @@ class QualityService:
                 details={"finding": str(row.id), "owner": str(owner_id)},
             ),
         )
-        self.session.commit()
+        self.session.flush()
         return row
 
     def resolve(
@@ -338,7 +338,7 @@ class QualityService:
                 details={"finding": str(row.id), "rule": row.rule, "state": row.state},
             ),
         )
-        self.session.commit()
+        self.session.flush()
         return row
 
     def open_for_person(self, person_id: uuid.UUID) -> list[QualityFinding]:

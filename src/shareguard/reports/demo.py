@@ -213,7 +213,7 @@ def seed(session: Session, world: Any, fresh: bool) -> None:
         (out / "partner_results.json").write_text(json.dumps(results, indent=2, default=str))
         run.out_dir = str(out)
         run.counts = {"replayed": True, "partner_rows": dataset.rows, "disclosed": len(results)}
-        session.commit()
+        session.flush()
         for cand, (person, decision) in zip(cands, batch, strict=True):
             if cand.disclosure_id is None:
                 continue

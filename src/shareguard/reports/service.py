@@ -192,7 +192,7 @@ class ReportService:
                 details={"assessment": str(row.id), "conclusion": conclusion},
             ),
         )
-        self.session.commit()
+        self.session.flush()
         return row
 
     def assessments(self, agreement_id: uuid.UUID, principal: Principal) -> list[ValueAssessment]:

@@ -331,7 +331,8 @@ def populate(
     *,
     progress: bool = True,
 ) -> None:
-    """Bulk-insert ``n`` synthetic persons with histories; commits per chunk."""
+    """Bulk-insert ``n`` synthetic persons with histories, a chunk at a time, in the caller's
+    unit of work (the caller commits)."""
     gen = Generator(seed_value)
     rng = random.Random(f"{seed_value}:histories")
     pids = random.Random(f"{seed_value}:ids")  # person ids only: the demo codes rely on it
@@ -419,8 +420,6 @@ def populate(
                 session.execute(insert(ShareCode.__table__), [rows_code])  # type: ignore[arg-type]
             if len(rows.persons) >= CHUNK:
                 rows.flush(session)
-                session.commit()
                 bar.update(task, completed=i + 1)
         rows.flush(session)
-        session.commit()
         bar.update(task, completed=n)

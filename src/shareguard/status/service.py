@@ -1,5 +1,6 @@
 """The status register's operations: the only code that writes persons, decisions, status records
-and share codes. Each public method that writes is one unit of work and commits.
+and share codes. Each public method that writes flushes; the request or CLI boundary commits, so a
+caller (a correction, say) can add its own rows to the same unit of work.
 """
 
 from __future__ import annotations
@@ -230,7 +231,7 @@ class StatusService:
             raise NotFound(f"person {person_id} not found")
         return person
 
-    def create_person(self, data: PersonIn, principal: Principal, *, commit: bool = True) -> Person:
+    def create_person(self, data: PersonIn, principal: Principal) -> Person:
         """Register a person with their names and documents (caseworkers only)."""
         principal.require(CASEWORKER)
         if data.date_of_birth > today():
@@ -275,7 +276,7 @@ class StatusService:
             [d.number for d in data.documents],
         )
         self.session.execute(insert(MatchKey), [{"key": k, "person_id": person.id} for k in keys])
-        self._done(commit)
+        self.session.flush()
         self.session.refresh(person)
         return person
 
@@ -323,7 +324,7 @@ class StatusService:
             person_id=person_id, author_id=principal.user_id, **data.model_dump()
         )
         self.session.add(row)
-        self._done(True)
+        self.session.flush()
         return row
 
     def decisions(self, person_id: uuid.UUID) -> list[ImmigrationDecision]:
@@ -364,8 +365,6 @@ class StatusService:
         person_id: uuid.UUID,
         data: StatusIn,
         author_id: uuid.UUID | None,
-        *,
-        commit: bool = True,
     ) -> StatusRecord:
         self.person(person_id)
         if data.valid_to is not None and data.valid_to < data.valid_from:
@@ -385,7 +384,7 @@ class StatusService:
                 )
         row = StatusRecord(person_id=person_id, author_id=author_id, **data.model_dump())
         self.session.add(row)
-        self._done(commit)
+        self.session.flush()
         return row
 
     def status_history(self, person_id: uuid.UUID) -> list[StatusRecord]:
@@ -460,7 +459,6 @@ class StatusService:
         principal: Principal,
         *,
         days: int = SHARE_CODE_DAYS,
-        commit: bool = True,
     ) -> tuple[ShareCode, str]:
         """Issue a code for one purpose; returns the row and the code, which is never shown again.
 
@@ -492,7 +490,7 @@ class StatusService:
         self.session.add(row)
         self.session.flush()
         self._audit_code("share_code.create", row, principal)
-        self._done(commit)
+        self.session.flush()
         return row, code
 
     def _audit_code(self, action: str, row: ShareCode, principal: Principal) -> None:
@@ -530,7 +528,7 @@ class StatusService:
         if row.revoked_at is None:
             row.revoked_at = utcnow()
             self._audit_code("share_code.revoke", row, principal)
-            self._done(True)
+            self.session.flush()
         return row
 
     def share_code_for(self, code: str, *, at: datetime | None = None) -> ShareCode | None:
@@ -588,12 +586,6 @@ class StatusService:
         if principal.person_id == person_id or principal.has(CASEWORKER, "system"):
             return
         raise Forbidden("only the person, or a caseworker helping them, manages their share codes")
-
-    def _done(self, commit: bool) -> None:
-        if commit:
-            self.session.commit()
-        else:
-            self.session.flush()
 
 
 def _facts_of(rows: Sequence[Any]) -> PersonFacts:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
@@ -126,3 +126,48 @@ def unit_of_work(engine: Engine | None = None) -> Iterator[Session]:
 
 #: The older name, kept for callers outside the package.
 session_scope = unit_of_work
+
+
+def on_commit(session: Session, action: Callable[[], None]) -> None:
+    """Run ``action`` once the session's current transaction commits (never if it rolls back).
+
+    For work outside the database that must follow the rows describing it (a results file
+    put in place once its run is recorded). Services call it; the boundary's commit fires it.
+    """
+    _hooks(session)["commit"].append(action)
+
+
+def on_rollback(session: Session, action: Callable[[], None]) -> None:
+    """Run ``action`` if the session's current transaction rolls back instead of committing.
+
+    For work outside the database done inside a unit of work (a file written): it is undone
+    when the rows describing it never commit.
+    """
+    _hooks(session)["rollback"].append(action)
+
+
+def _hooks(session: Session) -> dict[str, list[Callable[[], None]]]:
+    hooks = session.info.get("sg_hooks")
+    if hooks is None:
+        hooks = session.info["sg_hooks"] = {"commit": [], "rollback": []}
+        event.listen(session, "after_commit", _after_commit)
+        event.listen(session, "after_rollback", _after_rollback)
+    return hooks
+
+
+def _run_hooks(session: Session, which: str) -> None:
+    hooks = session.info.get("sg_hooks")
+    if not hooks:
+        return
+    actions = hooks[which]
+    hooks["commit"], hooks["rollback"] = [], []
+    for action in actions:
+        action()
+
+
+def _after_commit(session: Session) -> None:
+    _run_hooks(session, "commit")
+
+
+def _after_rollback(session: Session) -> None:
+    _run_hooks(session, "rollback")
