@@ -4,64 +4,50 @@ nothing is scheduled in test mode (tests call the service directly)."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
-from collections.abc import AsyncIterator
-from typing import Any
-
 from fastapi import FastAPI
+from sqlalchemy.orm import Session
 
 from shareguard.exchange.service import RequestService
-from shareguard.storage.db import unit_of_work
+from shareguard.storage.jobs import Job, run_once, schedule
 
-log = logging.getLogger(__name__)
 DELIVER_EVERY = 60
 ESCALATE_EVERY = 3600
 
 
+def _deliver(session: Session) -> dict[str, int]:
+    return RequestService(session).deliver_webhooks()
+
+
+def _escalate(session: Session) -> tuple[int, int]:
+    svc = RequestService(session)
+    return len(svc.remind_due()), len(svc.escalate_overdue())
+
+
+def _delivered(counts: dict[str, int]) -> str | None:
+    return f"request webhook deliveries {counts}" if any(counts.values()) else None
+
+
+def _escalated(done: tuple[int, int]) -> str | None:
+    return f"requests: {done[0]} reminded, {done[1]} escalated" if any(done) else None
+
+
+DELIVER = Job("exchange-request-webhooks", DELIVER_EVERY, _deliver, report=_delivered)
+ESCALATE = Job("exchange-request-escalation", ESCALATE_EVERY, _escalate, report=_escalated)
+
+
 def deliver_once(app: FastAPI) -> dict[str, int]:
-    with unit_of_work(app.state.engine) as session:
-        return RequestService(session).deliver_webhooks()
+    """One delivery run now, in its own unit of work."""
+    result: dict[str, int] = run_once(DELIVER, app.state.engine)
+    return result
 
 
 def escalate_once(app: FastAPI) -> tuple[int, int]:
-    with unit_of_work(app.state.engine) as session:
-        svc = RequestService(session)
-        return len(svc.remind_due()), len(svc.escalate_overdue())
-
-
-async def _every(app: FastAPI) -> None:
-    ticks = 0
-    while True:
-        await asyncio.sleep(DELIVER_EVERY)
-        ticks += 1
-        try:
-            if ticks * DELIVER_EVERY % ESCALATE_EVERY == 0:
-                reminded, escalated = await asyncio.to_thread(escalate_once, app)
-                if reminded or escalated:
-                    log.info("requests: %d reminded, %d escalated", reminded, escalated)
-            counts = await asyncio.to_thread(deliver_once, app)
-            if any(counts.values()):
-                log.info("request webhook deliveries: %s", counts)
-        except Exception:  # keep the schedule alive; the next tick retries
-            log.exception("scheduled request work failed")
+    """One reminder and escalation run now (reminded, escalated), in its own unit of work."""
+    result: tuple[int, int] = run_once(ESCALATE, app.state.engine)
+    return result
 
 
 def install(app: FastAPI) -> None:
     if app.state.settings.mode == "test":
         return
-    inner = app.router.lifespan_context
-
-    @contextlib.asynccontextmanager
-    async def lifespan(a: Any) -> AsyncIterator[Any]:
-        task = asyncio.create_task(_every(app), name="exchange-requests")
-        try:
-            async with inner(a) as state:
-                yield state
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-
-    app.router.lifespan_context = lifespan
+    schedule(app, DELIVER, ESCALATE)
