@@ -25,10 +25,10 @@ def entries(engine: Engine, action: str) -> int:
 
 
 def test_a_run_commits_its_work_and_a_failing_run_leaves_nothing(engine: Engine) -> None:
-    def work(session: Session) -> int:
-        return append(session, AuditRecord(action="job.tick")).seq
+    def work(session: Session) -> str:
+        return append(session, AuditRecord(action="job.tick")).action
 
-    assert run_once(Job("tick", 60, work), engine) == 0
+    assert run_once(Job("tick", 60, work), engine) == "job.tick"
     assert entries(engine, "job.tick") == 1
 
     def broken(session: Session) -> None:
