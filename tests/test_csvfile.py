@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from shareguard.csvfile import cell, dicts_to_csv, safe_frame
-from shareguard.matching.service import _write_outputs
+from shareguard.matching.service import write_outputs
 from tests.factories import TestWorld
 
 FORMULAS = ["=1+1", "+1", "-1+2", "@SUM(A1)", "\t=1", "\r=1", '=HYPERLINK("http://x","y")']
@@ -51,7 +51,7 @@ def test_match_results_escape_partner_supplied_ids(tmp_path: Path) -> None:
             "explanation": ["@attack"],
         }
     )
-    _write_outputs(tmp_path, pairs, {})
+    write_outputs(tmp_path, pairs, {})
     [row] = list(csv.DictReader((tmp_path / "matches.csv").open()))
     assert row["partner_id"] == "'=cmd|' /C calc'!A0" and row["explanation"] == "'@attack"
     assert row["match_weight"] == "-1.5"

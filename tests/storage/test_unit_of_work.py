@@ -197,7 +197,7 @@ def _started(sc: Scenario, tmp_path: Path) -> uuid.UUID:
         sc.agreement_id,
         dataset.id,
         sc.world.principals["officer"],
-        RunOptions(threshold=0.9, review_threshold=0.3, out_dir=tmp_path / "run"),
+        RunOptions(threshold=0.9, review_threshold=0.3, out_dir=tmp_path / "var" / "run"),
     )
     sc.world.session.commit()  # queued, as the request that starts a run commits it
     return run.id
@@ -258,7 +258,7 @@ def test_a_run_failing_midway_records_no_candidate_and_no_disclosure(
         run = s.get(MatchRun, run_id)
         assert run is not None and run.state == RunState.FAILED and run.counts == {}
         assert run.error.startswith("Broken")  # it failed where it was broken, after disclosing
-    assert not (tmp_path / "run" / "partner_results.json").exists()
+    assert not (tmp_path / "var" / "run" / "partner_results.json").exists()
     # Progress was recorded (and seen by others) while linking, before anything was stored.
     assert seen == [(0.5, 0)]
 
@@ -281,7 +281,7 @@ def test_a_run_records_candidates_disclosures_and_counts_together(
     entries = audit_actions(engine, logged)
     assert entries.count("disclosure.match_result") == len(disclosed)
     assert entries.count("matching.run_finish") == 1
-    assert (tmp_path / "run" / "partner_results.json").exists()
+    assert (tmp_path / "var" / "run" / "partner_results.json").exists()
 
 
 # work outside the database follows the unit of work ------------------------------------------
