@@ -13,6 +13,7 @@ from shareguard.agreements.direction import operator_ids
 from shareguard.agreements.present import agreement_out
 from shareguard.agreements.schemas import AgreementIn
 from shareguard.agreements.service import AgreementService
+from shareguard.bounds import MAX_INT
 from shareguard.clikit import (
     AS_OPTION,
     JSON_OPTION,
@@ -34,7 +35,7 @@ def list_(
     state: str = typer.Option(None, help="draft, active, paused or ended"),
     purpose: str = typer.Option(None, help="Only agreements with this purpose code"),
     limit: int = typer.Option(100, min=1, max=500),
-    offset: int = typer.Option(0, min=0),
+    offset: int = typer.Option(0, min=0, max=MAX_INT),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """List agreements."""

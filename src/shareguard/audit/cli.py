@@ -11,6 +11,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from shareguard.bounds import MAX_INT
 from shareguard.clikit import (
     AS_OPTION,
     JSON_OPTION,
@@ -137,15 +138,19 @@ def _catch_up() -> int:
 @handle_errors
 def proof(
     entry: int = typer.Option(
-        None, "--entry", min=0, help="Inclusion proof for this sequence number"
+        None, "--entry", min=0, max=MAX_INT, help="Inclusion proof for this sequence number"
     ),
     entry_id: str = typer.Option(
         None, "--entry-id", help="Inclusion proof for this entry id (as a check's answer names it)"
     ),
-    size: int = typer.Option(None, "--size", min=1, help="Tree size (default: latest checkpoint)"),
-    old: int = typer.Option(None, "--old", min=0, help="Consistency proof from this tree size ..."),
+    size: int = typer.Option(
+        None, "--size", min=1, max=MAX_INT, help="Tree size (default: latest checkpoint)"
+    ),
+    old: int = typer.Option(
+        None, "--old", min=0, max=MAX_INT, help="Consistency proof from this tree size ..."
+    ),
     new: int = typer.Option(
-        None, "--new", min=0, help="... to this one (default: latest checkpoint)"
+        None, "--new", min=0, max=MAX_INT, help="... to this one (default: latest checkpoint)"
     ),
     out: Path = typer.Option(None, "--out", "-o", help="Write the bundle here instead of stdout"),
 ) -> None:

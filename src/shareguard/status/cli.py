@@ -11,6 +11,7 @@ import typer
 from pydantic import ValidationError
 from rich.table import Table
 
+from shareguard.bounds import MAX_INT
 from shareguard.clikit import (
     AS_OPTION,
     JSON_OPTION,
@@ -85,7 +86,7 @@ def create(
 @handle_errors
 def list_(
     limit: int = typer.Option(50, min=1, max=500),
-    offset: int = typer.Option(0, min=0),
+    offset: int = typer.Option(0, min=0, max=MAX_INT),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """List persons (ids, dates of birth, nationality) in id order."""
