@@ -32,8 +32,5 @@ def cli_db(monkeypatch, session, world):  # type: ignore[no-untyped-def]
 def test_hostile_numbers_and_dates_exit_2(cli_db, args: list[str]) -> None:  # type: ignore[no-untyped-def]
     result = runner.invoke(app, args)
     assert result.exit_code == 2, result.output
-    assert (
-        "Traceback" not in result.output
-        and result.exception is None
-        or isinstance(result.exception, SystemExit)
-    )
+    assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
