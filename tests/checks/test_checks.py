@@ -291,7 +291,7 @@ def test_attribute_check_tolerates_variants(world, dl) -> None:  # type: ignore[
         out = attr(world, given, family, dob)
         assert out.outcome == "confirmed", (given, family, dob)
         assert out.check.person_id == p.id
-        assert out.answer["lawfully_resident"] == "yes"
+        assert out.answer["lawfully_resident"] is True
         assert set(out.answer) <= set(DL_ITEMS)
 
 

@@ -75,7 +75,7 @@ def test_lock_refuses_bank_attribute_checks_but_not_share_codes_or_statutory_che
     )
     shared = checks.share_code_check(bank, code, DOB, "bank_account")
     assert shared.outcome == "confirmed"
-    assert shared.answer is not None and shared.answer["lawfully_resident"] == "yes"
+    assert shared.answer is not None and shared.answer["lawfully_resident"] is True
 
     # The statutory check goes ahead ...
     statutory = checks.attribute_check(agency, attributes("driving_licence"))

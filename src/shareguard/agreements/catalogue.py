@@ -1,7 +1,9 @@
 """Purposes and data items: the fixed vocabulary agreements are written in.
 
 Each purpose fixes its *answer shape*, the most a recipient may ever receive for it;
-an agreement can narrow that further with its own data items, never widen it.
+an agreement can narrow that further with its own data items, never widen it. Every rule a
+purpose carries lives here: its answer shape, the fact that confirms it, whether people issue
+share codes for it and whether it is checked by share code only.
 """
 
 from __future__ import annotations
@@ -30,6 +32,15 @@ class Purpose:
     statutory: bool = False
     #: The question a checker may ask, in plain English.
     question: str = ""
+    #: The fact of the status answer (``status.answer``) that confirms the purpose.
+    confirmed_by: str = "lawfully_resident"
+    #: The law ties the check to a share code the person gives: never checked by attributes.
+    share_code_only: bool = False
+
+    @property
+    def share_codes(self) -> bool:
+        """People may issue share codes (and credentials) for it: all purposes but enforcement."""
+        return not self.enforcement
 
 
 DATA_ITEMS: dict[str, DataItem] = {
@@ -69,6 +80,8 @@ PURPOSES: dict[str, Purpose] = {
             ("name", "photo_ref", "may_work", "work_conditions", "valid_until"),
             statutory=True,
             question="May this person work?",
+            confirmed_by="may_work",
+            share_code_only=True,
         ),
         Purpose(
             "right_to_rent",
@@ -76,6 +89,8 @@ PURPOSES: dict[str, Purpose] = {
             ("name", "photo_ref", "may_rent", "valid_until"),
             statutory=True,
             question="May this person rent a home?",
+            confirmed_by="may_rent",
+            share_code_only=True,
         ),
         Purpose(
             "driving_licence",
@@ -96,6 +111,7 @@ PURPOSES: dict[str, Purpose] = {
             ("name", "date_of_birth", "public_funds", "valid_until"),
             statutory=True,
             question="May this person claim public funds?",
+            confirmed_by="public_funds",
         ),
         Purpose(
             "nhs_charging",
@@ -103,6 +119,7 @@ PURPOSES: dict[str, Purpose] = {
             ("name", "date_of_birth", "exempt_from_charges", "valid_until"),
             statutory=True,
             question="Is this person exempt from NHS charges?",
+            confirmed_by="exempt_from_charges",
         ),
         Purpose(
             "tax_compliance",
@@ -138,6 +155,12 @@ PURPOSES: dict[str, Purpose] = {
         ),
     ]
 }
+
+
+#: Purposes a person may issue a share code (or a credential) for.
+SHARE_CODE_PURPOSES = tuple(code for code, p in PURPOSES.items() if p.share_codes)
+#: Purposes checked by share code only, never by name and date of birth.
+SHARE_CODE_ONLY = tuple(code for code, p in PURPOSES.items() if p.share_code_only)
 
 
 def purpose(code: str) -> Purpose:

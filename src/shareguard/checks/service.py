@@ -19,7 +19,7 @@ from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.orm import Session
 
 from shareguard.accounts.principal import Principal
-from shareguard.agreements.catalogue import PURPOSES
+from shareguard.agreements.catalogue import PURPOSES, SHARE_CODE_ONLY, SHARE_CODE_PURPOSES
 from shareguard.audit import AuditRecord, append
 from shareguard.checks import matcher
 from shareguard.checks.models import Case, CaseKind, CaseState, Check, CheckFailure, Outcome
@@ -35,14 +35,12 @@ from shareguard.errors import (
 )
 from shareguard.policy.door import PolicyReading, read_policy
 from shareguard.status import sharecodes
-from shareguard.status.models import Person, StatusKind
+from shareguard.status.answer import status_answer
 from shareguard.status.service import (
-    SHARE_CODE_PURPOSES,
     PersonFacts,
     Standing,
     StatusService,
     _secret,
-    appeal_state_of,
     subject_of,
 )
 from shareguard.storage.base import new_id, today, utcnow
@@ -52,8 +50,6 @@ ORG_FAILURES, ORG_WINDOW = 20, timedelta(minutes=10)
 CODE_FAILURES, CODE_WINDOW = 5, timedelta(hours=1)
 #: Days a caseworker has to answer a referral or contest.
 RESPONSE_DAYS = 10
-#: Purposes the law ties to a share code the person gives: never checked by attributes.
-SHARE_CODE_ONLY = ("right_to_work", "right_to_rent")
 CASEWORKER = "caseworker"
 #: Refusals that do not depend on the person: given before any look-up.
 UPFRONT_REFUSALS = ("no_agreement", "agreement_state", "key_scope", "limit")
@@ -102,58 +98,6 @@ class AttributeQuery:
     date_of_birth: date
     document_number: str | None = None
     nationality: str | None = None
-
-
-def _answer(
-    person: PersonFacts | Person,
-    status: Any | None,
-    appeal: str,
-    purpose: str,
-    decision: dict[str, str] | None,
-) -> tuple[dict[str, Any], str]:
-    """The full answer for a purpose before minimisation, and the outcome it implies.
-
-    ``status`` is the current status record (an ORM row or a result row with its columns).
-    """
-    if isinstance(person, Person):
-        person = PersonFacts.of(person)
-    valid = status is not None and status.kind != StatusKind.NO_LEAVE
-    assert status is not None or not valid
-    if valid and status is not None:
-        works = status.may_work
-        may_work = ("yes_with_conditions" if status.work_conditions else "yes") if works else "no"
-        grants = {
-            "right_to_work": works,
-            "right_to_rent": status.may_rent,
-            "benefit_entitlement": status.public_funds,
-        }.get(purpose, True)
-    else:
-        may_work, grants = "no", False
-    answer: dict[str, Any] = {
-        "name": person.name,
-        "date_of_birth": person.date_of_birth.isoformat(),
-        "nationality": person.nationality,
-        "photo_ref": person.photo_ref,
-        "status": status.kind if status else "none",
-        "may_work": may_work,
-        "work_conditions": status.work_conditions if valid and status else "",
-        "may_rent": "yes" if valid and status and status.may_rent else "no",
-        "lawfully_resident": "yes" if valid else "no",
-        "public_funds": "yes" if valid and status and status.public_funds else "no",
-        "exempt_from_charges": "yes" if valid else "no",
-        "valid_until": (status.valid_to.isoformat() if status and status.valid_to else None)
-        if valid
-        else None,
-        "decision": decision,
-    }
-    if grants:
-        outcome = Outcome.CONFIRMED
-    elif appeal in ("lodged", "pending"):
-        # Leave may continue while an appeal is open: a caseworker must look, not the machine.
-        outcome = Outcome.REFERRED
-    else:
-        outcome = Outcome.NOT_CONFIRMED
-    return answer, str(outcome)
 
 
 class CheckService:
@@ -329,19 +273,11 @@ class CheckService:
         planned: list[tuple[int, Check, PersonFacts, dict[str, Any] | None]] = []
         for i, person in found:
             standing = standings[person.id]
-            status, decisions = standing.status, standing.decisions
-            latest = decisions[-1] if decisions else None
-            decision = (
-                {"type": latest.type, "decided_on": latest.decided_on.isoformat()}
-                if latest
-                else None
-            )
-            answer, outcome = _answer(person, status, appeal_state_of(decisions), purpose, decision)
+            decisions = standing.decisions
+            built = status_answer(person, standing, purpose)
+            answer, outcome = built.answer, built.outcome
             referred = outcome == Outcome.REFERRED
-            refs: list[str] = []
-            if not referred:
-                refs = [str(status.id)] if status else []
-                refs += [str(latest.id)] if latest else []
+            refs = [] if referred else built.record_refs
             check = Check(
                 organisation_id=principal.organisation_id,
                 user_id=principal.user_id,
@@ -638,19 +574,13 @@ class CheckService:
         reading: PolicyReading,
     ) -> CheckResult:
         standing: Standing = self.status.standing(person.id)
-        status, decisions = standing.status, standing.decisions
-        appeal = appeal_state_of(decisions)
-        latest = decisions[-1] if decisions else None
-        decision = (
-            {"type": latest.type, "decided_on": latest.decided_on.isoformat()} if latest else None
-        )
-        answer, outcome = _answer(person, status, appeal, purpose, decision)
+        decisions = standing.decisions
+        built = status_answer(person, standing, purpose)
+        answer, outcome, refs = built.answer, built.outcome, built.record_refs
         if outcome == Outcome.REFERRED:
             return self._refer(
                 principal, person, decisions, purpose, method, score, reading, reason="appeal_open"
             )
-        refs = [str(status.id)] if status else []
-        refs += [str(latest.id)] if latest else []
         check = Check(
             organisation_id=principal.organisation_id,
             user_id=principal.user_id,

@@ -27,6 +27,7 @@ from shareguard.credentials import format as fmt
 from shareguard.credentials import keys, qr
 from shareguard.credentials.models import Credential
 from shareguard.errors import Conflict, Forbidden, InvalidInput, NotFound, Refused, keep_audit
+from shareguard.status.answer import CONFIRMED, status_answer
 from shareguard.status.models import Person
 from shareguard.status.service import SHARE_CODE_PURPOSES, StatusService, subject_for
 from shareguard.storage.base import utcnow
@@ -102,7 +103,6 @@ class CredentialService:
         past the end of the person's current status. Raises Forbidden, InvalidInput, Conflict
         (no current status) or Refused (the policy refused; that refusal is audited).
         """
-        from shareguard.checks.service import _answer
         from shareguard.policy import DisclosureRequest, disclose
 
         _may_act_for(principal, person_id, "can get a credential for them")
@@ -113,14 +113,15 @@ class CredentialService:
         now = (at or utcnow()).astimezone(UTC).replace(microsecond=0)
         status_svc = StatusService(self.session)
         person = status_svc.person(person_id)
-        status = status_svc.current_status(person_id, on=now.date())
+        standing = status_svc.standing(person_id, on=now.date())
+        status = standing.status
         if status is None:
             raise Conflict(
                 "there is no current status to put in a credential; a caseworker can help",
                 field="person",
             )
-        answer, outcome = _answer(person, status, status_svc.appeal_state(person_id), purpose, None)
-        if outcome != "confirmed":
+        built = status_answer(person, standing, purpose)
+        if built.outcome != CONFIRMED:
             raise Conflict(
                 "the current status does not confirm this purpose, so no credential is issued; "
                 "a caseworker can help",
@@ -139,9 +140,9 @@ class CredentialService:
         disclosed = disclose(
             self.session,
             request,
-            {k: v for k, v in answer.items() if k in shape},
+            {k: v for k, v in built.answer.items() if k in shape},
             kind="credential",
-            record_refs=(str(status.id),),
+            record_refs=built.record_refs,
         )
         if not disclosed.decision.allowed or disclosed.answer is None:
             raise keep_audit(Refused(disclosed.decision.reason, kind=disclosed.decision.kind))

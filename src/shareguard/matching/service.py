@@ -47,7 +47,8 @@ from shareguard.matching.models import (
     RunState,
 )
 from shareguard.matching.watchlist import WatchlistService, recipient_principal
-from shareguard.status.models import ImmigrationDecision, Person, StatusKind, StatusRecord
+from shareguard.status import StatusService, status_answer
+from shareguard.status.models import Person
 from shareguard.storage.base import new_id, today, utcnow
 from shareguard.storage.db import on_commit, on_rollback
 
@@ -453,43 +454,6 @@ class MatchingService:
             self.session.execute(insert(Candidate), rows[i : i + 1000])
         return rows
 
-    def _answer(
-        self, person: Person, candidate: dict[str, Any]
-    ) -> tuple[dict[str, Any], list[str]]:
-        """The fullest answer about a matched person; the policy minimises it to the agreement."""
-        decisions = list(
-            self.session.scalars(
-                select(ImmigrationDecision)
-                .where(ImmigrationDecision.person_id == person.id)
-                .order_by(ImmigrationDecision.recorded_at)
-            )
-        )
-        replaced = {d.supersedes_id for d in decisions if d.supersedes_id}
-        current = [d for d in decisions if d.id not in replaced and not d.overturned]
-        status = self.session.scalars(
-            select(StatusRecord)
-            .where(StatusRecord.person_id == person.id)
-            .order_by(StatusRecord.recorded_at.desc())
-        ).first()
-        name = person.primary_name()
-        leave = bool(status and status.kind != StatusKind.NO_LEAVE and status.valid_on(today()))
-        answer: dict[str, Any] = {
-            "name": name.full if name else None,
-            "date_of_birth": person.date_of_birth.isoformat(),
-            "nationality": person.nationality or None,
-            "status": status.kind if status else None,
-            "lawfully_resident": leave,
-            "valid_until": status.valid_to.isoformat() if status and status.valid_to else None,
-            "decision": (
-                {"type": current[-1].type, "decided_on": current[-1].decided_on.isoformat()}
-                if current
-                else None
-            ),
-            "postcode": person.postcode or None,
-        }
-        refs = [str(d.id) for d in current] + ([str(status.id)] if status else [])
-        return answer, refs
-
     def _disclose(
         self,
         run: MatchRun,
@@ -504,14 +468,18 @@ class MatchingService:
 
         principal = recipient_principal(agreement)
         purpose = agreement.purposes[0] if agreement.purposes else ""
-        subjects = subjects_for(self.session, sorted({c["person_id"] for c in matches}))
+        people = sorted({c["person_id"] for c in matches})
+        subjects = subjects_for(self.session, people)
+        standings = StatusService(self.session).standings(people)
         results: list[dict[str, Any]] = []
         disclosed = refused = 0
         for i in range(0, len(matches), DISCLOSE_BATCH):
             batch = matches[i : i + DISCLOSE_BATCH]
             items = []
             for c in batch:
-                answer, refs = self._answer(persons[c["person_id"]], c)
+                # The same answer a check would give about the person (status.answer).
+                built = status_answer(persons[c["person_id"]], standings[c["person_id"]], purpose)
+                answer, refs = built.answer, built.record_refs
                 request = DisclosureRequest(
                     principal=principal,
                     action="bulk_disclosure",

@@ -74,7 +74,7 @@ def seed(session: Session, world: Any, fresh: bool) -> None:
     from shareguard.matching.service import MatchingService
     from shareguard.policy import DisclosureRequest, disclose_many
     from shareguard.reports.service import ReportService
-    from shareguard.status import StatusService, subject_for
+    from shareguard.status import StatusService, status_answer, subject_for
     from shareguard.status.schemas import DecisionIn, NameIn, PersonIn, StatusIn
 
     rng = random.Random(world.seed + 8)
@@ -161,7 +161,7 @@ def seed(session: Session, world: Any, fresh: bool) -> None:
         session.flush()
         batch = people[r * PER_RUN : (r + 1) * PER_RUN]
         cands, items = [], []
-        for person, decision in batch:
+        for person, _decision in batch:
             cand = Candidate(
                 run_id=run.id,
                 person_id=person.id,
@@ -183,13 +183,9 @@ def seed(session: Session, world: Any, fresh: bool) -> None:
                 subject=subject_for(session, person.id),
                 at=at,
             )
-            answer = {
-                "name": person.primary_name().full if person.primary_name() else "",
-                "date_of_birth": person.date_of_birth.isoformat(),
-                "lawfully_resident": "no",
-                "valid_until": None,
-            }
-            items.append((request, answer, [str(decision.id)]))
+            # The answer any path gives about the person (status.answer), minimised by the door.
+            built = status_answer(person, status.standing(person.id), "driving_licence")
+            items.append((request, built.answer, built.record_refs))
         session.flush()
         results = []
         for cand, done in zip(

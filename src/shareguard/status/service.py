@@ -11,11 +11,21 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Date, String, bindparam, insert, literal_column, null, select, type_coerce
+from sqlalchemy import (
+    Boolean,
+    Date,
+    String,
+    bindparam,
+    insert,
+    literal_column,
+    null,
+    select,
+    type_coerce,
+)
 from sqlalchemy.orm import Session
 
 from shareguard.accounts.principal import Principal
-from shareguard.agreements.catalogue import PURPOSES
+from shareguard.agreements.catalogue import SHARE_CODE_PURPOSES
 from shareguard.audit import AuditRecord, append
 from shareguard.config import get_settings
 from shareguard.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -41,8 +51,6 @@ if TYPE_CHECKING:
 
 CASEWORKER = "caseworker"
 SHARE_CODE_DAYS = 90
-#: Purposes a person may issue a share code for: every purpose that is not enforcement.
-SHARE_CODE_PURPOSES = tuple(code for code, p in PURPOSES.items() if not p.enforcement)
 MAX_CANDIDATES = 200
 
 
@@ -62,6 +70,7 @@ class PersonFacts:
     locks: tuple[str, ...]
     #: The primary name in full ("" when the person has no name).
     name: str
+    postcode: str = ""
 
     @classmethod
     def of(cls, person: Person) -> PersonFacts:
@@ -74,6 +83,7 @@ class PersonFacts:
             categories=tuple(person.categories or ()),
             locks=tuple(person.locks or ()),
             name=primary.full if primary else "",
+            postcode=person.postcode or "",
         )
 
 
@@ -83,7 +93,8 @@ class Standing:
 
     The rows are plain result rows with the columns ``StatusRecord`` and
     ``ImmigrationDecision`` have (``id``, ``kind``, ``valid_to``, ``may_work``, ...,
-    ``type``, ``decided_on``, ``appeal_state``), not ORM objects: a check only reads them.
+    ``type``, ``decided_on``, ``appeal_state``, ``overturned``), not ORM objects: a check
+    only reads them. Both follow the one rule of ``current_of`` and ``current_decisions_of``.
     """
 
     status: Any | None
@@ -99,6 +110,7 @@ _HOLDER = (
         Person.date_of_birth,
         Person.nationality,
         Person.photo_ref,
+        Person.postcode,
         Person.categories,
         Person.locks,
         PersonName.given,
@@ -136,6 +148,7 @@ _STANDING: Any = (
         type_coerce(null(), String).label("type"),
         type_coerce(null(), Date).label("decided_on"),
         type_coerce(null(), String).label("appeal_state"),
+        type_coerce(null(), Boolean).label("overturned"),
     )
     .where(StatusRecord.person_id == bindparam("person_id"))
     .union_all(
@@ -154,6 +167,7 @@ _STANDING: Any = (
             ImmigrationDecision.type,
             ImmigrationDecision.decided_on,
             ImmigrationDecision.appeal_state,
+            ImmigrationDecision.overturned,
         ).where(ImmigrationDecision.person_id == bindparam("person_id"))
     )
     .order_by("src", "recorded_at", "id")
@@ -187,6 +201,7 @@ _STANDINGS_DECISIONS: Any = (
         ImmigrationDecision.type,
         ImmigrationDecision.decided_on,
         ImmigrationDecision.appeal_state,
+        ImmigrationDecision.overturned,
     )
     .where(ImmigrationDecision.person_id.in_(bindparam("ids", expanding=True)))
     .order_by(ImmigrationDecision.recorded_at, ImmigrationDecision.id)
@@ -200,6 +215,7 @@ _HOLDERS: Any = (
         Person.date_of_birth,
         Person.nationality,
         Person.photo_ref,
+        Person.postcode,
         Person.categories,
         Person.locks,
         PersonName.given,
@@ -338,9 +354,7 @@ class StatusService:
 
     def current_decisions(self, person_id: uuid.UUID) -> list[ImmigrationDecision]:
         """Decisions not superseded by a later one."""
-        rows = self.decisions(person_id)
-        replaced = {r.supersedes_id for r in rows if r.supersedes_id}
-        return [r for r in rows if r.id not in replaced]
+        return current_decisions_of(self.decisions(person_id))
 
     def appeal_state(self, person_id: uuid.UUID) -> str:
         """The most open appeal state among current decisions: pending > lodged > decided > none."""
@@ -397,13 +411,8 @@ class StatusService:
 
     def current_status(self, person_id: uuid.UUID, on: date | None = None) -> StatusRecord | None:
         """The newest status record not superseded and valid on ``on`` (default today)."""
-        on = on or today()
-        rows = self.status_history(person_id)
-        replaced = {r.supersedes_id for r in rows if r.supersedes_id}
-        for row in reversed(rows):
-            if row.id not in replaced and row.valid_on(on):
-                return row
-        return None
+        result: StatusRecord | None = current_of(self.status_history(person_id), on or today())
+        return result
 
     def standing(self, person_id: uuid.UUID, on: date | None = None) -> Standing:
         """``current_status`` and ``current_decisions`` in one query (for checks)."""
@@ -413,14 +422,7 @@ class StatusService:
         self.session.flush()  # read through the connection (no ORM result), so flush first
         for row in self.session.connection().execute(_STANDING, {"person_id": person_id}):
             (statuses if row.src == "s" else decisions).append(row)
-        status = None
-        replaced = {r.supersedes_id for r in statuses if r.supersedes_id}
-        for row in reversed(statuses):
-            if row.id not in replaced and _valid_on(row, on):
-                status = row
-                break
-        replaced = {r.supersedes_id for r in decisions if r.supersedes_id}
-        return Standing(status, [r for r in decisions if r.id not in replaced])
+        return Standing(current_of(statuses, on), current_decisions_of(decisions))
 
     def standings(
         self, person_ids: Sequence[uuid.UUID], on: date | None = None
@@ -439,17 +441,10 @@ class StatusService:
                 statuses[row.person_id].append(row)
             for row in conn.execute(_STANDINGS_DECISIONS, {"ids": chunk}):
                 decisions[row.person_id].append(row)
-        out = {}
-        for pid in ids:
-            rows = statuses[pid]
-            replaced = {r.supersedes_id for r in rows if r.supersedes_id}
-            status = next(
-                (r for r in reversed(rows) if r.id not in replaced and _valid_on(r, on)), None
-            )
-            drows = decisions[pid]
-            gone = {r.supersedes_id for r in drows if r.supersedes_id}
-            out[pid] = Standing(status, [r for r in drows if r.id not in gone])
-        return out
+        return {
+            pid: Standing(current_of(statuses[pid], on), current_decisions_of(decisions[pid]))
+            for pid in ids
+        }
 
     # share codes -------------------------------------------------------------------
     def create_share_code(
@@ -601,12 +596,26 @@ def _facts_of(rows: Sequence[Any]) -> PersonFacts:
         categories=tuple(first.categories or ()),
         locks=tuple(first.locks or ()),
         name=f"{primary.given} {primary.family}".strip() if primary else "",
+        postcode=first.postcode or "",
     )
 
 
 def _valid_on(row: Any, on: date) -> bool:
     """``StatusRecord.valid_on`` for a result row."""
     return bool(row.valid_from <= on and (row.valid_to is None or on <= row.valid_to))
+
+
+def current_of(statuses: Sequence[Any], on: date) -> Any | None:
+    """The one rule for a person's current status: of their status records (oldest first, ORM
+    rows or result rows), the newest not superseded by another and valid on ``on``."""
+    replaced = {r.supersedes_id for r in statuses if r.supersedes_id}
+    return next((r for r in reversed(statuses) if r.id not in replaced and _valid_on(r, on)), None)
+
+
+def current_decisions_of(decisions: Sequence[Any]) -> list[Any]:
+    """A person's current decisions: those no later decision supersedes (oldest first)."""
+    replaced = {r.supersedes_id for r in decisions if r.supersedes_id}
+    return [r for r in decisions if r.id not in replaced]
 
 
 def appeal_state_of(current: Sequence[Any]) -> str:

@@ -382,6 +382,8 @@ def _summary(subject: dict[str, Any], order: tuple[str, ...]) -> list[dict[str, 
 
 
 def _value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
     if isinstance(value, dict):
         return ", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in value.items())
     text = str(value)

@@ -9,9 +9,9 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from shareguard.agreements.catalogue import DATA_ITEMS, PURPOSES
+from shareguard.agreements.catalogue import DATA_ITEMS, PURPOSES, SHARE_CODE_ONLY
 from shareguard.agreements.service import AgreementService
-from shareguard.checks.service import SHARE_CODE_ONLY, AttributeQuery, CheckService
+from shareguard.checks.service import AttributeQuery, CheckService
 from shareguard.errors import Conflict, InvalidInput, Refused
 from shareguard.status.service import SHARE_CODE_PURPOSES
 from shareguard.storage.base import today
@@ -185,6 +185,8 @@ def run_check(request: Request, form: Form, user: Partner, session: SessionDep) 
 
 
 def _value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "Yes" if v else "No"
     if isinstance(v, dict):
         return ", ".join(f"{k.replace('_', ' ')}: {x}" for k, x in v.items())
     if isinstance(v, str) and len(v) == 10 and v[4] == "-" and v[7] == "-":
