@@ -80,6 +80,11 @@ def child(n: int) -> None:
                 rights_handling="r",
                 contact_point="c",
                 retention="r",
+                retention_rules={
+                    "check": "P1Y after check",
+                    "request": "P2Y after answer",
+                    "inbound": "P2Y after receipt",
+                },
                 security_measures="s",
                 frequency="f",
                 limit_per_day=10**9,

@@ -108,6 +108,11 @@ def setup(folder: Path) -> tuple[Any, Any]:
                 rights_handling="r",
                 contact_point="c",
                 retention="r",
+                retention_rules={
+                    "check": "P1Y after check",
+                    "request": "P2Y after answer",
+                    "inbound": "P2Y after receipt",
+                },
                 security_measures="s",
                 frequency="f",
                 limit_per_day=10_000_000,

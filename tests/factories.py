@@ -43,6 +43,16 @@ class TestWorld:
         return a.id
 
 
+#: A rule for every kind an agreement's records can be, so any test agreement may activate.
+RETENTION_RULES = {
+    "check": "P1Y after check",
+    "match_run": "P6M after run",
+    "partner_dataset": "P30D after import",
+    "request": "P2Y after answer",
+    "inbound": "P2Y after receipt",
+}
+
+
 def agreement_fields(**overrides: Any) -> dict[str, Any]:
     on = today()
     fields: dict[str, Any] = {
@@ -64,6 +74,7 @@ def agreement_fields(**overrides: Any) -> dict[str, Any]:
         "rights_handling": "handled",
         "contact_point": "contact@test.example",
         "retention": "1 year",
+        "retention_rules": dict(RETENTION_RULES),
         "security_measures": "TLS",
         "frequency": "real time",
         "limit_per_day": 1000,

@@ -24,6 +24,8 @@ CAPABILITIES = (
     "exchange",
     "reports",
     "credentials",
+    "retention",
+    "operations",
 )
 
 

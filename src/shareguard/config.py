@@ -50,11 +50,42 @@ class Settings(BaseSettings):
     #: demo convenience; every other mode refuses to sign people in.
     person_code_sender: str = ""
 
+    #: Retention of records made under no agreement (``agreements.retention`` rule form).
+    retention_share_codes: str = "P30D after expiry"
+    retention_credentials: str = "P1Y after expiry"
+    #: Seconds between scheduled retention runs while serving (0 disables the schedule;
+    #: ``shareguard retention run`` from cron does the same work).
+    retention_interval: int = 24 * 60 * 60
+    #: Bearer token for ``/metrics``. Empty: outside demo and test mode ``/metrics`` answers
+    #: only clients on this machine (a Prometheus scraping over loopback or a sidecar).
+    metrics_token: str = ""
+    #: ``text`` (default) or ``json``: one JSON object per log line, with request ids.
+    log_format: str = "text"
+    #: Seconds without integration while entries wait before ``/readyz`` reports the
+    #: integrator stuck.
+    ready_integration_lag: float = 60.0
+
     @field_validator("mode")
     @classmethod
     def _known_mode(cls, value: str) -> str:
         if value not in {"demo", "production", "test"}:
             raise ValueError("SHAREGUARD_MODE must be demo, production or test")
+        return value
+
+    @field_validator("retention_share_codes", "retention_credentials")
+    @classmethod
+    def _retention_rule(cls, value: str) -> str:
+        # The agreements package imports this module (through storage): a real cycle.
+        from shareguard.agreements.retention import parse_rule
+
+        parse_rule("share_code", value)
+        return value
+
+    @field_validator("log_format")
+    @classmethod
+    def _known_log_format(cls, value: str) -> str:
+        if value not in {"text", "json"}:
+            raise ValueError("SHAREGUARD_LOG_FORMAT must be text or json")
         return value
 
     @field_validator("sqlite_synchronous")

@@ -42,7 +42,11 @@ class Agreement(IdMixin, CreatedMixin, Base):
     data_standards: Mapped[str] = mapped_column(Text, default="")
     rights_handling: Mapped[str] = mapped_column(Text, default="")
     contact_point: Mapped[str] = mapped_column(String(300), default="")
+    #: The explanation people read; ``retention_rules`` is what is enforced.
     retention: Mapped[str] = mapped_column(Text, default="")
+    #: Kind of record -> ISO 8601 period and event, e.g. ``{"check": "P1Y after check"}``
+    #: (``agreements.retention``; enforced by ``shareguard.retention``).
+    retention_rules: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     security_measures: Mapped[str] = mapped_column(Text, default="")
     frequency: Mapped[str] = mapped_column(String(100), default="")
     limit_per_day: Mapped[int | None] = mapped_column(default=None)

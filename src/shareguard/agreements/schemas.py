@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
 
+from shareguard.agreements import retention
 from shareguard.agreements.catalogue import DATA_ITEMS, PURPOSES
 from shareguard.agreements.models import AgreementState
 from shareguard.bounds import Count, Day
@@ -24,6 +25,16 @@ def _data_item(code: str) -> str:
         raise ValueError(f"unknown data item; known: {', '.join(DATA_ITEMS)}")
     return code
 
+
+def _retention_rules(rules: dict[str, str]) -> dict[str, str]:
+    parsed = retention.parse_rules(rules)
+    return {kind: rule.text for kind, rule in parsed.items()}
+
+
+#: Kind of record -> "P1Y after check": parsed, stored in canonical form.
+RetentionRules = Annotated[
+    dict[str, str], AfterValidator(_retention_rules), WithJsonSchema(retention.schema())
+]
 
 #: Validated against the catalogue; listed as an enum in the OpenAPI document.
 PurposeCode = Annotated[
@@ -67,6 +78,7 @@ class AgreementIn(BaseModel):
     rights_handling: str = ""
     contact_point: str = ""
     retention: str = ""
+    retention_rules: RetentionRules = Field(default_factory=dict)
     security_measures: str = ""
     frequency: str = ""
     limit_per_day: Count | None = None
@@ -133,6 +145,8 @@ class AgreementOut(BaseModel):
     rights_handling: str
     contact_point: str
     retention: str
+    #: Kind of record -> "P1Y after check" (see agreements.retention).
+    retention_rules: dict[str, str] = {}
     security_measures: str
     frequency: str
     limit_per_day: int | None

@@ -12,7 +12,9 @@ from sqlalchemy.orm import Session
 from shareguard.accounts.models import Organisation, Role, User
 from shareguard.accounts.principal import Principal
 from shareguard.agreements.catalogue import DATA_ITEMS, PURPOSES
+from shareguard.agreements.direction import direction_of, operator_ids
 from shareguard.agreements.models import Agreement, AgreementEvent, AgreementParty, AgreementState
+from shareguard.agreements.retention import missing_rules
 from shareguard.agreements.schemas import AgreementIn
 from shareguard.errors import Conflict, Forbidden, InvalidInput, NotFound
 from shareguard.storage.base import today, utcnow
@@ -64,9 +66,16 @@ def on_change(listener: ChangeListener) -> ChangeListener:
     return listener
 
 
-def missing_items(agreement: Agreement) -> list[str]:
-    """Titles of every checklist item the agreement still lacks, in checklist order."""
+def missing_items(agreement: Agreement, operators: frozenset[uuid.UUID] = frozenset()) -> list[str]:
+    """Titles of every checklist item the agreement still lacks, in checklist order.
+
+    ``operators`` (``direction.operator_ids``) tells which way the agreement's data flows,
+    and so which kinds of record need a machine-readable retention rule; without them the
+    agreement is taken as outbound.
+    """
     missing = [title for attr, title in REQUIRED.items() if getattr(agreement, attr) in (None, "")]
+    direction = direction_of(agreement.disclosers(), agreement.recipients(), operators)
+    missing += missing_rules(agreement.retention_rules, direction, agreement.bulk)
     needs_condition = any(
         DATA_ITEMS[i].special_category or DATA_ITEMS[i].criminal_offence
         for i in agreement.data_items
@@ -255,7 +264,7 @@ class AgreementService:
             raise InvalidInput("review date is after end date", field="review_date")
 
     def _check_activation(self, agreement: Agreement, principal: Principal) -> None:
-        missing = missing_items(agreement)
+        missing = missing_items(agreement, operator_ids(self.session))
         if missing:
             raise InvalidInput(
                 "cannot activate: missing " + "; ".join(missing), field="agreement", missing=missing

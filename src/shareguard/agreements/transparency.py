@@ -15,6 +15,7 @@ from shareguard.accounts.models import Organisation
 from shareguard.agreements.catalogue import DATA_ITEMS, PURPOSES
 from shareguard.agreements.direction import direction_of, operator_ids
 from shareguard.agreements.models import Agreement, AgreementState
+from shareguard.agreements.retention import RECORD_KINDS, parse_rule
 from shareguard.csvfile import dicts_to_csv
 from shareguard.storage.base import today, utcnow
 
@@ -42,6 +43,8 @@ CSV_COLUMNS = [
     "end_date",
     "review_date",
     "contact_point",
+    "retention",
+    "retention_rules",
 ]
 
 
@@ -98,6 +101,7 @@ def register(session: Session) -> dict[str, Any]:
             "end_date": _iso(a.end_date),
             "review_date": _iso(a.review_date),
             "contact_point": a.contact_point or None,
+            "retention": retention_of(a),
         }
         for hook in EXTRA_FIELDS:
             entry.update(hook(session, a))
@@ -136,9 +140,31 @@ def register_csv(session: Session) -> str:
                 "end_date": e["end_date"] or "",
                 "review_date": e["review_date"] or "",
                 "contact_point": e["contact_point"] or "",
+                "retention": e["retention"]["explanation"],
+                "retention_rules": "; ".join(
+                    f"{r['kind']}: {r['rule']}" for r in e["retention"]["rules"]
+                ),
             }
         )
     return dicts_to_csv(rows, CSV_COLUMNS)
+
+
+def retention_of(a: Agreement) -> dict[str, Any]:
+    """The agreement's retention: its explanation and its machine-readable rules."""
+    rules = []
+    for kind, text in (a.retention_rules or {}).items():
+        rule = parse_rule(kind, text)
+        rules.append(
+            {
+                "kind": kind,
+                "title": RECORD_KINDS[kind].title,
+                "rule": rule.text,
+                "period": rule.period.text,
+                "event": rule.event,
+                "words": rule.words,
+            }
+        )
+    return {"explanation": a.retention, "rules": rules}
 
 
 def _iso(d: Any) -> str | None:

@@ -295,6 +295,7 @@ def who_checked(
             table.add_row(str(r.seq), "", r.withheld, "", "", "", "")
             continue
         outcome = (r.outcome or "") + (f" [yellow]({r.withheld})[/yellow]" if r.withheld else "")
+        outcome += f" [dim]({r.deleted})[/dim]" if r.deleted else ""
         table.add_row(
             str(r.seq),
             f"{r.at:%Y-%m-%d %H:%M}" if r.at else "",

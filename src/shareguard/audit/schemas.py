@@ -57,6 +57,11 @@ class AccessLogItemOut(BaseModel):
     discloser: str | None = Field(None, description="Organisation the data flowed from")
     recipient: str | None = Field(None, description="Organisation the data flowed to")
     entry_id: uuid.UUID | None = Field(None, description="The audit entry's id")
+    deleted: str | None = Field(
+        None,
+        description="'details deleted on DATE under the retention rule of AGREEMENT' once "
+        "retention removed the personal data the entry's record held",
+    )
 
 
 class AccessLogOut(BaseModel):

@@ -93,7 +93,6 @@ def _agreement_specs(on: date) -> list[tuple[dict[str, Any], list[str]]]:
         "data_standards": "Records verified by a second caseworker; quarterly accuracy sampling.",
         "rights_handling": "Requests go to the single point of contact within one month.",
         "contact_point": "data-sharing@ho.demo.example",
-        "retention": "Recipient deletes disclosed data after 12 months.",
         "security_measures": "TLS 1.3, API keys scoped to this agreement, access logged.",
         "termination_procedure": "Either party may end with 30 days' notice; data is then deleted.",
         "amendment_duty": "Parties tell each other of amendments within 10 working days.",
@@ -108,6 +107,7 @@ def _agreement_specs(on: date) -> list[tuple[dict[str, Any], list[str]]]:
         discloser = kw.pop("discloser", HOME_OFFICE)
         return {
             **common,
+            **_retention(discloser == HOME_OFFICE, kw.get("bulk", False)),
             "reference": ref,
             "title": title,
             "purposes": purposes,
@@ -372,6 +372,25 @@ def _agreement_specs(on: date) -> list[tuple[dict[str, Any], list[str]]]:
             [],
         ),
     ]
+
+
+def _retention(outbound: bool, bulk: bool) -> dict[str, Any]:
+    """Retention for a demo agreement: the explanation and the rules enforced."""
+    if not outbound:
+        return {
+            "retention": "Requests, answers and records received are kept for two years, then "
+            "their personal data is removed.",
+            "retention_rules": {"request": "P2Y after answer", "inbound": "P2Y after receipt"},
+        }
+    rules = {"check": "P1Y after check"}
+    text = "Check records are kept for one year after the check"
+    if bulk:
+        rules |= {"match_run": "P6M after run", "partner_dataset": "P30D after import"}
+        text += "; match results six months after the run; partner files 30 days after import"
+    return {
+        "retention": text + ". The recipient deletes disclosed data after 12 months.",
+        "retention_rules": rules,
+    }
 
 
 def seed(engine: Engine | None = None, *, seed: int = 20261123, persons: int = 10_000) -> World:

@@ -14,7 +14,7 @@ import threading
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, NamedTuple
 
 from shareguard.agreements.catalogue import DATA_ITEMS, PURPOSES
@@ -22,6 +22,7 @@ from shareguard.errors import InvalidInput
 from shareguard.policy import cedar
 from shareguard.policy.cedar import AgreementTerms, FirewallTerms, PauseTerms
 from shareguard.policy.types import Decision, DisclosureRequest, Subject
+from shareguard.storage.base import utcnow
 
 _NO_SUBJECT = Subject(ref="none")
 _MEMO_MAX = 50_000
@@ -483,4 +484,6 @@ def parties(
 
 
 def _at(request: DisclosureRequest) -> datetime:
-    return request.at or datetime.now(UTC)
+    # ``utcnow``, not the wall clock: a replayed history (``storage.base.replay_clock``)
+    # is decided as of the moment it replays.
+    return request.at or utcnow()

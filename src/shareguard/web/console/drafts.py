@@ -8,6 +8,7 @@ before ``AgreementService.create`` writes anything.
 
 from __future__ import annotations
 
+import uuid
 from importlib import resources
 
 from fastapi import APIRouter, Depends, Request
@@ -19,6 +20,7 @@ from starlette.datastructures import FormData, UploadFile
 
 from shareguard.accounts.models import Organisation
 from shareguard.agreements.catalogue import DATA_ITEMS, PURPOSES
+from shareguard.agreements.direction import operator_ids
 from shareguard.agreements.models import Agreement, AgreementParty
 from shareguard.agreements.schemas import AgreementIn
 from shareguard.agreements.service import AgreementService, missing_items
@@ -127,6 +129,13 @@ def _service_problems(session: Session, data: AgreementIn, text: str | None) -> 
     return out
 
 
+def _uuid(text: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        return None
+
+
 # the upload --------------------------------------------------------------------------------
 @router.get("/agreements/new", response_class=HTMLResponse)
 def new_form(request: Request, user: Officer) -> Response:
@@ -178,10 +187,16 @@ def upload(
 def _check_page(request: Request, session: Session, data: AgreementIn) -> Response:
     names = {str(o.id): o.name for o in session.scalars(select(Organisation))}
     # A transient (never added) agreement, so the page can say what activation will still need.
+    ids = {name: oid for oid, name in names.items()}
     preview = Agreement(
         **data.model_dump(exclude={"parties"}),
         parties=[
-            AgreementParty(role=p.role, controller_role=p.controller_role) for p in data.parties
+            AgreementParty(
+                organisation_id=_uuid(ids.get(p.organisation, p.organisation)),
+                role=p.role,
+                controller_role=p.controller_role,
+            )
+            for p in data.parties
         ],
     )
     return render(
@@ -196,7 +211,7 @@ def _check_page(request: Request, session: Session, data: AgreementIn) -> Respon
         ],
         purposes=[PURPOSES[c].title for c in data.purposes],
         data_items=[DATA_ITEMS[c].title for c in data.data_items],
-        missing=missing_items(preview),
+        missing=missing_items(preview, operator_ids(session)),
     )
 
 
@@ -223,7 +238,7 @@ def create(
     except (InvalidInput, Conflict) as exc:  # e.g. the reference was taken a moment ago
         settle(session, exc)
         return _form_page(request, 422, [f"{exc.field or 'file'}: {_clip(exc.detail, 200)}"])
-    missing = missing_items(agreement)
+    missing = missing_items(agreement, operator_ids(session))
     needs = (
         f"It still needs {len(missing)} checklist item{'s' if len(missing) != 1 else ''}; "
         if missing

@@ -17,6 +17,7 @@ from shareguard.agreements.catalogue import DATA_ITEMS, PURPOSES
 from shareguard.agreements.direction import TITLES as DIRECTION_TITLES
 from shareguard.agreements.direction import direction_of, operator_ids
 from shareguard.agreements.models import Agreement, AgreementState
+from shareguard.agreements.retention import ALL_KINDS
 from shareguard.agreements.service import AgreementService, missing_items, user_name
 from shareguard.errors import (
     Conflict,
@@ -251,6 +252,13 @@ def checklist(session: Session, a: Agreement) -> list[dict[str, Any]]:
                 row("Individuals' rights", a.rights_handling, "rights_handling"),
                 row("Single point of contact", a.contact_point, "contact_point"),
                 row("Retention and deletion", a.retention, "retention"),
+                row(
+                    "Retention rules (enforced)",
+                    "; ".join(
+                        f"{ALL_KINDS[k].title}: {v}" for k, v in (a.retention_rules or {}).items()
+                    ),
+                    "retention_rules",
+                ),
                 row("Security measures", a.security_measures, "security_measures"),
             ],
         },
@@ -322,7 +330,7 @@ def _detail(
         title=agreement.title,
         agreement=agreement,
         sections=checklist(session, agreement),
-        missing=missing_items(agreement),
+        missing=missing_items(agreement, operator_ids(session)),
         timeline=timeline,
         actions=actions,
         status_tag=STATUS_TAG,
@@ -340,6 +348,11 @@ def agreement_detail(
     reference: str, request: Request, user: MaybeUser, session: SessionDep
 ) -> Response:
     return _detail(request, session, _agreement_for(session, reference, user), user)
+
+
+def _missing(agreement: Agreement) -> list[str]:
+    session = Session.object_session(agreement)
+    return missing_items(agreement, operator_ids(session) if session else frozenset())
 
 
 def _action_page(
@@ -362,7 +375,7 @@ def _action_page(
         needs_reason=needs_reason,
         errors=errors or {},
         values=values or {},
-        missing=missing_items(agreement) if action == "activate" else [],
+        missing=_missing(agreement) if action == "activate" else [],
     )
 
 

@@ -543,6 +543,7 @@ def checks(request: Request, me: Me, session: SessionDep) -> Response:
                 (i.action or "", i.outcome or ""), OUTCOME_TITLES.get(i.outcome or "", i.outcome)
             ),
             "withheld": i.withheld,
+            "deleted": i.deleted,
         }
         for i in reversed(items)
     ]

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-06 05:45:37.021789
+Create Date: 2026-12-06 06:30:14.526721
 """
 
 import sqlalchemy as sa
@@ -160,6 +160,24 @@ def upgrade() -> None:
         sa.Column("changed_at", shareguard.storage.base.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_policy_generation")),
     )
+    op.create_table(
+        "retention_runs",
+        sa.Column("as_of", shareguard.storage.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("started_at", shareguard.storage.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("finished_at", shareguard.storage.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("state", sa.String(length=10), nullable=False),
+        sa.Column("scope", sa.String(length=40), nullable=False),
+        sa.Column("batches", sa.Integer(), nullable=False),
+        sa.Column("counts", sa.JSON(), nullable=False),
+        sa.Column("held", sa.JSON(), nullable=False),
+        sa.Column("started_by", sa.Uuid(), nullable=True),
+        sa.Column("audit_entry_id", sa.Uuid(), nullable=True),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_retention_runs")),
+    )
+    with op.batch_alter_table("retention_runs", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_retention_runs_state"), ["state"], unique=False)
+
     op.create_table(
         "sign_in_failures",
         sa.Column("scope", sa.String(length=10), nullable=False),
@@ -347,6 +365,7 @@ def upgrade() -> None:
         sa.Column("rights_handling", sa.Text(), nullable=False),
         sa.Column("contact_point", sa.String(length=300), nullable=False),
         sa.Column("retention", sa.Text(), nullable=False),
+        sa.Column("retention_rules", sa.JSON(), nullable=False),
         sa.Column("security_measures", sa.Text(), nullable=False),
         sa.Column("frequency", sa.String(length=100), nullable=False),
         sa.Column("limit_per_day", sa.Integer(), nullable=True),
@@ -945,6 +964,40 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "legal_holds",
+        sa.Column("person_id", sa.Uuid(), nullable=True),
+        sa.Column("agreement_id", sa.Uuid(), nullable=True),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("placed_by", sa.Uuid(), nullable=True),
+        sa.Column("placed_at", shareguard.storage.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("released_by", sa.Uuid(), nullable=True),
+        sa.Column("released_at", shareguard.storage.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("release_reason", sa.Text(), nullable=False),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["agreement_id"], ["agreements.id"], name=op.f("fk_legal_holds_agreement_id_agreements")
+        ),
+        sa.ForeignKeyConstraint(
+            ["person_id"], ["persons.id"], name=op.f("fk_legal_holds_person_id_persons")
+        ),
+        sa.ForeignKeyConstraint(
+            ["placed_by"], ["users.id"], name=op.f("fk_legal_holds_placed_by_users")
+        ),
+        sa.ForeignKeyConstraint(
+            ["released_by"], ["users.id"], name=op.f("fk_legal_holds_released_by_users")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_legal_holds")),
+    )
+    with op.batch_alter_table("legal_holds", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_legal_holds_agreement_id"), ["agreement_id"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_legal_holds_person_id"), ["person_id"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_legal_holds_released_at"), ["released_at"], unique=False
+        )
+
+    op.create_table(
         "partner_datasets",
         sa.Column("agreement_id", sa.Uuid(), nullable=False),
         sa.Column("organisation_id", sa.Uuid(), nullable=True),
@@ -1098,6 +1151,43 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_rectification_notices_org_created", ["organisation_id", "created_at"], unique=False
         )
+
+    op.create_table(
+        "retention_erasures",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("run_id", sa.Uuid(), nullable=False),
+        sa.Column("kind", sa.String(length=20), nullable=False),
+        sa.Column("record_id", sa.Uuid(), nullable=False),
+        sa.Column("part", sa.Integer(), nullable=False),
+        sa.Column("agreement_id", sa.Uuid(), nullable=True),
+        sa.Column("audit_entry_id", sa.Uuid(), nullable=True),
+        sa.Column("at", shareguard.storage.base.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["agreement_id"],
+            ["agreements.id"],
+            name=op.f("fk_retention_erasures_agreement_id_agreements"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["run_id"],
+            ["retention_runs.id"],
+            name=op.f("fk_retention_erasures_run_id_retention_runs"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_retention_erasures")),
+        sa.UniqueConstraint("kind", "record_id", "part", name=op.f("uq_retention_erasures_kind")),
+    )
+    with op.batch_alter_table("retention_erasures", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_retention_erasures_agreement_at", ["agreement_id", "at"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_retention_erasures_audit_entry_id"), ["audit_entry_id"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_retention_erasures_run_id"), ["run_id"], unique=False)
 
     op.create_table(
         "value_assessments",
@@ -1526,6 +1616,12 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_value_assessments_agreement_id"))
 
     op.drop_table("value_assessments")
+    with op.batch_alter_table("retention_erasures", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_retention_erasures_run_id"))
+        batch_op.drop_index(batch_op.f("ix_retention_erasures_audit_entry_id"))
+        batch_op.drop_index("ix_retention_erasures_agreement_at")
+
+    op.drop_table("retention_erasures")
     with op.batch_alter_table("rectification_notices", schema=None) as batch_op:
         batch_op.drop_index("ix_rectification_notices_org_created")
         batch_op.drop_index("ix_rectification_notices_org_ack")
@@ -1550,6 +1646,12 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_partner_datasets_agreement_id"))
 
     op.drop_table("partner_datasets")
+    with op.batch_alter_table("legal_holds", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_legal_holds_released_at"))
+        batch_op.drop_index(batch_op.f("ix_legal_holds_person_id"))
+        batch_op.drop_index(batch_op.f("ix_legal_holds_agreement_id"))
+
+    op.drop_table("legal_holds")
     with op.batch_alter_table("inbound_batches", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_inbound_batches_agreement_id"))
 
@@ -1667,6 +1769,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_sign_in_failures_at"))
 
     op.drop_table("sign_in_failures")
+    with op.batch_alter_table("retention_runs", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_retention_runs_state"))
+
+    op.drop_table("retention_runs")
     op.drop_table("policy_generation")
     with op.batch_alter_table("persons", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_persons_date_of_birth"))
