@@ -10,7 +10,7 @@ throttled guess) raises through ``errors.keep_audit``, so the boundary commits t
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.orm import Session
 
+from shareguard import telemetry
 from shareguard.accounts.principal import Principal
 from shareguard.agreements.catalogue import PURPOSES, SHARE_CODE_ONLY, SHARE_CODE_PURPOSES
 from shareguard.audit import AuditRecord, append
@@ -334,6 +335,7 @@ class CheckService:
         conn = self.session.connection()
         if stored:
             conn.execute(_INSERT_CHECK, stored)
+            _counted(stored)
         if cases:
             conn.execute(_INSERT_CASE, cases)
 
@@ -385,7 +387,9 @@ class CheckService:
         )
         for check, entry in zip(checks, entries, strict=True):
             check.audit_entry_id = entry.id
-        conn.execute(_INSERT_CHECK, [{k: getattr(c, k) for k in _CHECK_COLUMNS} for c in checks])
+        rows = [{k: getattr(c, k) for k in _CHECK_COLUMNS} for c in checks]
+        conn.execute(_INSERT_CHECK, rows)
+        _counted(rows)
         for i, check in zip(idx, checks, strict=True):
             out[i] = CheckResult(
                 check,
@@ -697,9 +701,9 @@ class CheckService:
         if check.id is None:
             check.id = new_id()
         check.at = check.at or utcnow()
-        self.session.connection().execute(
-            _INSERT_CHECK, {k: getattr(check, k) for k in _CHECK_COLUMNS}
-        )
+        row = {k: getattr(check, k) for k in _CHECK_COLUMNS}
+        self.session.connection().execute(_INSERT_CHECK, row)
+        _counted([row])
 
     # cases and contests ------------------------------------------------------------
     def check(self, check_id: uuid.UUID, principal: Principal) -> Check:
@@ -850,6 +854,19 @@ def _failures(org_is_none: bool) -> Any:
 
 
 _INSERT_CHECK = insert(Check.__table__)  # type: ignore[arg-type]
+
+
+def _counted(rows: Sequence[Mapping[str, Any]]) -> None:
+    """Count checks by outcome for the operators' metrics (codes only)."""
+    for row in rows:
+        telemetry.count(
+            "checks",
+            outcome=str(row["outcome"]),
+            purpose=str(row["purpose"]),
+            method=str(row["method"]),
+        )
+
+
 _CHECK_COLUMNS = tuple(c.key for c in Check.__table__.columns)
 _INSERT_FAILURE = insert(CheckFailure.__table__)  # type: ignore[arg-type]
 _INSERT_CASE = insert(Case.__table__)  # type: ignore[arg-type]

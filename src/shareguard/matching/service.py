@@ -22,6 +22,7 @@ import pandas as pd
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
+from shareguard import telemetry
 from shareguard.accounts.principal import Principal
 from shareguard.agreements.models import Agreement
 from shareguard.audit import AuditRecord, append
@@ -148,6 +149,13 @@ def _out_dir(wanted: Path | None, run_id: uuid.UUID) -> Path:
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise InvalidInput("the output directory must be new or empty", field="out")
     return target
+
+
+def _timed(run: MatchRun) -> None:
+    """Report the run's duration to the operators' metrics."""
+    if run.started_at is not None and run.finished_at is not None:
+        seconds = (run.finished_at - run.started_at).total_seconds()
+        telemetry.observe("match_run_seconds", seconds, state=str(run.state))
 
 
 def _safe_error(exc: BaseException) -> str:
@@ -402,6 +410,7 @@ class MatchingService:
         run.stage = "done"
         run.progress = 1.0
         run.finished_at = utcnow()
+        _timed(run)
         append(
             self.session,
             AuditRecord(
@@ -423,6 +432,7 @@ class MatchingService:
         run.state = RunState.FAILED
         run.error = _safe_error(error)[:2000]
         run.finished_at = utcnow()
+        _timed(run)
         self.session.flush()
         return run
 

@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from shareguard import telemetry
 from shareguard.storage.db import unit_of_work
 
 log = logging.getLogger(__name__)
@@ -79,7 +80,9 @@ async def _every(job: Job, engine: Engine | None) -> None:
             result = await asyncio.to_thread(run_once, job, engine)
         except Exception as exc:  # keep the schedule alive; the next run retries
             log.warning("job %s failed: %s", job.name, type(exc).__name__)
+            telemetry.count("jobs", job=job.name, result="failed")
             continue
+        telemetry.count("jobs", job=job.name, result="ok")
         line = job.report(result)
         if line:
             log.info("job %s: %s", job.name, line)

@@ -13,6 +13,7 @@ from fastapi import Depends, Request
 from fastapi.responses import PlainTextResponse
 from sqlalchemy.orm import Session
 
+from shareguard import telemetry
 from shareguard.accounts.principal import Principal
 from shareguard.accounts.service import AccountService
 from shareguard.agreements.service import AgreementService
@@ -128,14 +129,21 @@ def current_principal(request: Request, session: SessionDep) -> Principal:
     accounts = AccountService(session)
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
-        return accounts.authenticate_key(header[7:].strip())
+        return _logged(accounts.authenticate_key(header[7:].strip()))
     user_id = signed_in_user(request, session)
     if user_id:
         user = accounts.user(user_id)
         if user.active:
             check_cookie_write(request)
-            return accounts.principal_for_user(user)
+            return _logged(accounts.principal_for_user(user))
     raise Unauthenticated("send an API key as 'Authorization: Bearer <key>'")
+
+
+def _logged(principal: Principal) -> Principal:
+    """Name the caller's organisation on the request's log lines (an id, never a person)."""
+    if principal.organisation_id is not None:
+        telemetry.context()["organisation_id"] = str(principal.organisation_id)
+    return principal
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
