@@ -36,7 +36,7 @@ from schemathesis.checks import (
 from shareguard.accounts.service import AccountService
 from shareguard.config import Settings, get_settings
 from shareguard.demo.world import seed
-from shareguard.storage.db import make_engine, session_factory
+from shareguard.storage.db import make_engine, unit_of_work
 from shareguard.storage.models import Base
 from shareguard.web.app import create_app
 
@@ -80,8 +80,8 @@ def fuzz_world() -> Iterator[dict[str, str]]:
         # The demo's seeders write files under the configured data directory.
         env.setenv("SHAREGUARD_DATA_DIR", str(DATA_DIR))
         get_settings.cache_clear()
-        with session_factory(ENGINE)() as session:
-            world = seed(session, persons=40)
+        world = seed(ENGINE, persons=40)
+        with unit_of_work(ENGINE) as session:
             accounts = AccountService(session)
             staff = accounts.create_user(
                 world.orgs["ho"],
@@ -91,7 +91,6 @@ def fuzz_world() -> Iterator[dict[str, str]]:
                 "fuzz-password-0123",
             )
             _, staff_key = accounts.issue_key(world.orgs["ho"], "fuzz staff", user_id=staff.id)
-            session.commit()
         yield {"partner": world.keys["dvla"], "staff": staff_key}
     get_settings.cache_clear()
 
