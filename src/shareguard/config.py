@@ -49,6 +49,37 @@ class Settings(BaseSettings):
     #: (see ``shareguard.signin.delivery``). Unset: demo mode shows the code on screen as a
     #: demo convenience; every other mode refuses to sign people in.
     person_code_sender: str = ""
+    #: How the person signs in: ``oidc`` (GOV.UK One Login's shape; the default in
+    #: production) or ``code`` (details and a one-time code; the default elsewhere).
+    person_sign_in: str = ""
+    #: The person's OpenID provider (its issuer URL; discovery finds the rest) and the
+    #: client id it registered for shareguard.
+    person_oidc_issuer: str = ""
+    person_oidc_client_id: str = ""
+    #: Authentication and identity level asked for (One Login's ``vtr``); the ID token's
+    #: ``vot`` must be one of the levels listed.
+    person_oidc_vtr: str = "Cl.Cm.P2"
+    #: Who signs the identity claim (``coreIdentityJWT``) and where its public keys are: a
+    #: DID document or a JWKS URL. Empty: ``<identity issuer>/.well-known/did.json``.
+    person_oidc_identity_issuer: str = ""
+    person_oidc_identity_keys: str = ""
+    #: The identity level the identity claim's ``vot`` must reach.
+    person_oidc_identity_level: str = "P2"
+    #: How staff sign in: ``oidc`` (the department's provider; the default in production,
+    #: where local passwords are refused) or ``password``.
+    staff_sign_in: str = ""
+    staff_oidc_issuer: str = ""
+    staff_oidc_client_id: str = ""
+    #: Optional: a client secret instead of the signed client assertion (private_key_jwt).
+    staff_oidc_client_secret: str = ""
+    #: The file mapping the provider's claims (e.g. ``groups``) to organisations and roles,
+    #: and saying what multi-factor authentication is required (docs/sign-in.md).
+    staff_oidc_mapping: Path | None = None
+    #: This service's external URL (for redirect URIs and the token endpoint's audience);
+    #: empty: taken from each request.
+    public_url: str = ""
+    #: Lifetime of an access token issued for a partner's signed client assertion.
+    partner_token_seconds: int = 300
 
     #: Retention of records made under no agreement (``agreements.retention`` rule form).
     retention_share_codes: str = "P30D after expiry"
@@ -81,6 +112,27 @@ class Settings(BaseSettings):
         parse_rule("share_code", value)
         return value
 
+    @field_validator("person_sign_in")
+    @classmethod
+    def _known_person_sign_in(cls, value: str) -> str:
+        if value not in {"", "oidc", "code"}:
+            raise ValueError("SHAREGUARD_PERSON_SIGN_IN must be oidc or code")
+        return value
+
+    @field_validator("staff_sign_in")
+    @classmethod
+    def _known_staff_sign_in(cls, value: str) -> str:
+        if value not in {"", "oidc", "password"}:
+            raise ValueError("SHAREGUARD_STAFF_SIGN_IN must be oidc or password")
+        return value
+
+    @field_validator("partner_token_seconds")
+    @classmethod
+    def _short_lived(cls, value: int) -> int:
+        if not 30 <= value <= 3600:
+            raise ValueError("SHAREGUARD_PARTNER_TOKEN_SECONDS must be between 30 and 3600")
+        return value
+
     @field_validator("log_format")
     @classmethod
     def _known_log_format(cls, value: str) -> str:
@@ -107,7 +159,22 @@ class Settings(BaseSettings):
     def _no_default_secret_in_production(self) -> Settings:
         if self.mode == "production" and self.secret_key == DEFAULT_SECRET:
             raise ValueError("set SHAREGUARD_SECRET_KEY: the default secret is for demo mode only")
+        if self.mode == "production" and self.staff_method == "password":
+            raise ValueError(
+                "SHAREGUARD_STAFF_SIGN_IN=password is refused in production: staff sign in "
+                "through the department's OpenID provider (SHAREGUARD_STAFF_OIDC_*)"
+            )
         return self
+
+    @property
+    def person_method(self) -> str:
+        """``oidc`` or ``code``: as configured, else ``oidc`` in production."""
+        return self.person_sign_in or ("oidc" if self.mode == "production" else "code")
+
+    @property
+    def staff_method(self) -> str:
+        """``oidc`` or ``password``: as configured, else ``oidc`` in production."""
+        return self.staff_sign_in or ("oidc" if self.mode == "production" else "password")
 
     @property
     def url(self) -> str:

@@ -33,8 +33,10 @@ def _app(settings: Settings, engine: Any, **over: Any) -> Any:
 
 @pytest.fixture
 def production(settings: Settings, engine: Any) -> Iterator[TestClient]:
-    """Production mode with a configured sign-in route (an outbox stands in for text messages)."""
-    app = _app(settings, engine, mode="production")
+    """Production mode signing people in with one-time codes (not its default, which is
+    OpenID: tests/signin/test_person_oidc.py) through a configured sign-in route (an outbox
+    stands in for text messages)."""
+    app = _app(settings, engine, mode="production", person_sign_in="code")
     with TestClient(app, base_url="https://testserver") as c:
         yield c
 
@@ -66,7 +68,7 @@ def test_production_never_shows_the_code(production: TestClient, person) -> None
 def test_without_a_sign_in_route_only_demo_mode_signs_people_in(
     settings: Settings, engine: Any, person: Any, mode: str
 ) -> None:
-    app = _app(settings, engine, mode=mode, person_code_sender="")
+    app = _app(settings, engine, mode=mode, person_code_sender="", person_sign_in="code")
     with TestClient(app, base_url="https://testserver") as c:
         assert c.get("/my/sign-in").status_code == 503
         token = csrf(c, "/sign-in")

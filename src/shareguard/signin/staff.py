@@ -24,10 +24,14 @@ def audit_sign_in(
     user_id: uuid.UUID | None = None,
     person_id: uuid.UUID | None = None,
     failures: int = 0,
+    details: dict[str, object] | None = None,
 ) -> None:
-    """One audit entry per sign-in, right or wrong: ids and counts, never what was typed."""
-    details: dict[str, object] = {"kind": kind}
-    if not ok:
+    """One audit entry per sign-in, right or wrong: ids and counts, never what was typed.
+
+    ``details`` adds codes (a refusal's ``reason``, a provider account's hash), never values.
+    """
+    details = {"kind": kind, **(details or {})}
+    if not ok and "reason" not in details:
         details |= {"failures": failures, "locked": failures >= ACCOUNT_LIMIT}
     append(
         session,

@@ -18,6 +18,8 @@ from shareguard.accounts.principal import Principal
 from shareguard.agreements.catalogue import PURPOSES
 from shareguard.errors import Conflict, InvalidInput, NotFound, RateLimited, Unavailable
 from shareguard.signin import CodeResult, CodeSender, SignInService, Verified
+from shareguard.signin.oidc import SignInFailed
+from shareguard.signin.person import NoRecord, PersonSignIn
 from shareguard.signin.staff import audit_sign_in
 from shareguard.signin.throttle import Throttle
 from shareguard.status import sharecodes
@@ -77,6 +79,7 @@ ACTION_TITLES = {
     "share_code.create": "A share code was created",
     "share_code.revoke": "A share code was cancelled",
     "signin.success": "You signed in",
+    "signin.link": "Your GOV.UK One Login was linked to your record",
     "signin.failure": "Someone entered a wrong security code for you",
 }
 #: Outcomes of the door's other way, said as what happened to the person's data.
@@ -152,8 +155,11 @@ def page(request: Request, template: str, status_code: int = 200, **context: Any
 def _sign_in_route(request: Request) -> CodeSender | None:
     """The configured code sender; None in demo mode without one (the code goes on screen).
 
-    Outside demo mode, without a configured route, signing in is refused outright.
+    Outside demo mode, without a configured route, signing in is refused outright; where
+    the person signs in through an OpenID provider, the code pages do not exist.
     """
+    if request.app.state.settings.person_method == "oidc":
+        raise NotFound("this service signs people in through GOV.UK One Login")
     sender: CodeSender | None = request.app.state.code_sender
     if sender is None and request.app.state.settings.mode != "demo":
         raise Unavailable(
@@ -176,6 +182,8 @@ def start(request: Request) -> Response:
 def sign_in_page(request: Request, session: SessionDep) -> Response:
     if signed_in_person(request, session):
         return RedirectResponse("/my/account", status_code=303)
+    if request.app.state.settings.person_method == "oidc":
+        return _to_provider(request, session)
     _sign_in_route(request)
     return page(
         request,
@@ -350,6 +358,74 @@ def code_submit(request: Request, form: Form, session: SessionDep) -> Response:
     start_session(request, session, person_id=verified.person_id)
     audit_sign_in(session, ok=True, kind="person", person_id=verified.person_id)
     return RedirectResponse("/my/account", status_code=303)
+
+
+# sign-in through GOV.UK One Login (or a provider in its shape) ---------------------------
+OIDC_STATE = "oidc_person"
+
+
+def _callback_uri(request: Request) -> str:
+    base = request.app.state.settings.public_url or str(request.base_url)
+    return base.rstrip("/") + "/my/sign-in/callback"
+
+
+def _to_provider(request: Request, session: Any) -> Response:
+    """Send the browser to the provider's authorisation endpoint (found by discovery)."""
+    service = PersonSignIn(session, request.app.state.settings)
+    if not service.configured:
+        raise Unavailable(
+            "signing in to this service is not available here; no sign-in provider is configured"
+        )
+    try:
+        url, state = service.begin(_callback_uri(request))
+    except SignInFailed as exc:
+        settle(session, exc)
+        return _sign_in_failed(request, exc)
+    request.session[OIDC_STATE] = state
+    return RedirectResponse(url, status_code=303)
+
+
+@router.get("/sign-in/callback", response_class=HTMLResponse)
+def sign_in_callback(request: Request, session: SessionDep) -> Response:
+    """The provider's answer: signs the person in to their record, or says why not."""
+    if request.app.state.settings.person_method != "oidc":
+        raise NotFound("this service does not sign people in through GOV.UK One Login")
+    query = request.query_params
+    browser_state = request.session.pop(OIDC_STATE, None)
+    service = PersonSignIn(session, request.app.state.settings)
+    try:
+        person_id = service.complete(
+            query.get("state", ""),
+            browser_state,
+            query.get("code", ""),
+            _callback_uri(request),
+            error=query.get("error", ""),
+        )
+    except SignInFailed as exc:
+        settle(session, exc)
+        return _sign_in_failed(request, exc)
+    end_session(request, session, PERSON_SLOT)
+    start_session(request, session, person_id=person_id)
+    return RedirectResponse("/my/account", status_code=303)
+
+
+def _sign_in_failed(request: Request, exc: SignInFailed) -> Response:
+    if isinstance(exc, NoRecord):
+        return page(
+            request,
+            "my/no_record.html",
+            status_code=exc.status,
+            title="We could not find your record",
+            reference=exc.reference,
+        )
+    return page(
+        request,
+        "my/sign_in_failed.html",
+        status_code=exc.status,
+        title="Sign-in did not work",
+        detail=exc.detail[:1].upper() + exc.detail[1:],
+        reference=exc.reference,
+    )
 
 
 @router.post("/sign-out")

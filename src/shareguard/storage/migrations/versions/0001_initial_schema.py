@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-06 06:30:14.526721
+Create Date: 2026-12-06 07:11:41.774915
 """
 
 import sqlalchemy as sa
@@ -126,6 +126,25 @@ def upgrade() -> None:
         sa.UniqueConstraint("key", name=op.f("uq_firewall_rules_key")),
     )
     op.create_table(
+        "oidc_requests",
+        sa.Column("state_hash", sa.String(length=64), nullable=False),
+        sa.Column("kind", sa.String(length=10), nullable=False),
+        sa.Column("nonce", sa.String(length=100), nullable=False),
+        sa.Column("code_verifier", sa.String(length=100), nullable=False),
+        sa.Column("next_url", sa.String(length=500), nullable=False),
+        sa.Column("expires_at", shareguard.storage.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("used_at", shareguard.storage.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("created_at", shareguard.storage.base.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_oidc_requests")),
+        sa.UniqueConstraint("state_hash", name=op.f("uq_oidc_requests_state_hash")),
+    )
+    with op.batch_alter_table("oidc_requests", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_oidc_requests_expires_at"), ["expires_at"], unique=False
+        )
+
+    op.create_table(
         "organisations",
         sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column("type", sa.String(length=40), nullable=False),
@@ -222,6 +241,33 @@ def upgrade() -> None:
         )
         batch_op.create_index("ix_checks_org_at", ["organisation_id", "at"], unique=False)
         batch_op.create_index(batch_op.f("ix_checks_person_id"), ["person_id"], unique=False)
+
+    op.create_table(
+        "client_keys",
+        sa.Column("organisation_id", sa.Uuid(), nullable=False),
+        sa.Column("client_id", sa.String(length=64), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("jwk", sa.JSON(), nullable=False),
+        sa.Column("agreement_ids", sa.JSON(), nullable=False),
+        sa.Column("expires_at", shareguard.storage.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("revoked_at", shareguard.storage.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column(
+            "last_used_at", shareguard.storage.base.UTCDateTime(timezone=True), nullable=True
+        ),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("created_at", shareguard.storage.base.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["organisation_id"],
+            ["organisations.id"],
+            name=op.f("fk_client_keys_organisation_id_organisations"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_client_keys")),
+        sa.UniqueConstraint("client_id", name=op.f("uq_client_keys_client_id")),
+    )
+    with op.batch_alter_table("client_keys", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_client_keys_organisation_id"), ["organisation_id"], unique=False
+        )
 
     op.create_table(
         "correction_requests",
@@ -345,6 +391,30 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
         sa.UniqueConstraint("email", name=op.f("uq_users_email")),
     )
+    op.create_table(
+        "access_tokens",
+        sa.Column("token_hash", sa.String(length=64), nullable=False),
+        sa.Column("client_key_id", sa.Uuid(), nullable=False),
+        sa.Column("agreement_ids", sa.JSON(), nullable=False),
+        sa.Column("expires_at", shareguard.storage.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("created_at", shareguard.storage.base.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["client_key_id"],
+            ["client_keys.id"],
+            name=op.f("fk_access_tokens_client_key_id_client_keys"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_access_tokens")),
+        sa.UniqueConstraint("token_hash", name=op.f("uq_access_tokens_token_hash")),
+    )
+    with op.batch_alter_table("access_tokens", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_access_tokens_client_key_id"), ["client_key_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_access_tokens_expires_at"), ["expires_at"], unique=False
+        )
+
     op.create_table(
         "agreements",
         sa.Column("reference", sa.String(length=40), nullable=False),
@@ -495,6 +565,27 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "client_assertions",
+        sa.Column("client_key_id", sa.Uuid(), nullable=False),
+        sa.Column("jti", sa.String(length=255), nullable=False),
+        sa.Column("expires_at", shareguard.storage.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["client_key_id"],
+            ["client_keys.id"],
+            name=op.f("fk_client_assertions_client_key_id_client_keys"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_client_assertions")),
+        sa.UniqueConstraint(
+            "client_key_id", "jti", name=op.f("uq_client_assertions_client_key_id")
+        ),
+    )
+    with op.batch_alter_table("client_assertions", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_client_assertions_expires_at"), ["expires_at"], unique=False
+        )
+
+    op.create_table(
         "corrections",
         sa.Column("person_id", sa.Uuid(), nullable=False),
         sa.Column("target_kind", sa.String(length=20), nullable=False),
@@ -590,6 +681,32 @@ def upgrade() -> None:
             batch_op.f("ix_firewall_changes_rule_key"), ["rule_key"], unique=False
         )
         batch_op.create_index(batch_op.f("ix_firewall_changes_status"), ["status"], unique=False)
+
+    op.create_table(
+        "identity_links",
+        sa.Column("issuer", sa.String(length=300), nullable=False),
+        sa.Column("subject", sa.String(length=255), nullable=False),
+        sa.Column("person_id", sa.Uuid(), nullable=True),
+        sa.Column("user_id", sa.Uuid(), nullable=True),
+        sa.Column(
+            "last_used_at", shareguard.storage.base.UTCDateTime(timezone=True), nullable=True
+        ),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("created_at", shareguard.storage.base.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["person_id"], ["persons.id"], name=op.f("fk_identity_links_person_id_persons")
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_identity_links_user_id_users")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_identity_links")),
+        sa.UniqueConstraint("issuer", "subject", name=op.f("uq_identity_links_issuer")),
+    )
+    with op.batch_alter_table("identity_links", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_identity_links_person_id"), ["person_id"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_identity_links_user_id"), ["user_id"], unique=False)
 
     op.create_table(
         "immigration_decisions",
@@ -1699,6 +1816,11 @@ def downgrade() -> None:
         batch_op.drop_index("ix_immigration_decisions_person_recorded")
 
     op.drop_table("immigration_decisions")
+    with op.batch_alter_table("identity_links", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_identity_links_user_id"))
+        batch_op.drop_index(batch_op.f("ix_identity_links_person_id"))
+
+    op.drop_table("identity_links")
     with op.batch_alter_table("firewall_changes", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_firewall_changes_status"))
         batch_op.drop_index(batch_op.f("ix_firewall_changes_rule_key"))
@@ -1715,6 +1837,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_corrections_person_id"))
 
     op.drop_table("corrections")
+    with op.batch_alter_table("client_assertions", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_client_assertions_expires_at"))
+
+    op.drop_table("client_assertions")
     with op.batch_alter_table("check_cases", schema=None) as batch_op:
         batch_op.drop_index("ix_check_cases_state_respond")
         batch_op.drop_index(batch_op.f("ix_check_cases_state"))
@@ -1734,6 +1860,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_agreements_state"))
 
     op.drop_table("agreements")
+    with op.batch_alter_table("access_tokens", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_access_tokens_expires_at"))
+        batch_op.drop_index(batch_op.f("ix_access_tokens_client_key_id"))
+
+    op.drop_table("access_tokens")
     op.drop_table("users")
     with op.batch_alter_table("sign_in_codes", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_sign_in_codes_person_id"))
@@ -1758,6 +1889,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_correction_requests_person_id"))
 
     op.drop_table("correction_requests")
+    with op.batch_alter_table("client_keys", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_client_keys_organisation_id"))
+
+    op.drop_table("client_keys")
     with op.batch_alter_table("checks", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_checks_person_id"))
         batch_op.drop_index("ix_checks_org_at")
@@ -1779,6 +1914,10 @@ def downgrade() -> None:
 
     op.drop_table("persons")
     op.drop_table("organisations")
+    with op.batch_alter_table("oidc_requests", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_oidc_requests_expires_at"))
+
+    op.drop_table("oidc_requests")
     op.drop_table("firewall_rules")
     with op.batch_alter_table("check_failures", schema=None) as batch_op:
         batch_op.drop_index("ix_check_failures_org_at")
