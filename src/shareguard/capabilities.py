@@ -1,7 +1,8 @@
 """The capability packages, in dependency order. Each may have models, api, console and cli rooms.
 
-`storage.models`, `web.app` and `cli` discover the rooms from this one list, so adding a
-capability means adding its name here and nothing else.
+`storage.models` and `web.app` discover the rooms from this one list, so adding a capability
+means adding its name here; its command-line room is also listed in `shareguard.cli.COMMANDS`
+(loaded only when used, so `shareguard --help` imports none of them; a test names any missing).
 """
 
 from __future__ import annotations

@@ -12,9 +12,10 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Mapping, Sequence
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas costs a second to import; only match runs need it (safe_frame)
+    import pandas as pd
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -55,9 +56,11 @@ def dicts_to_csv(rows: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> s
 
 def safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """A copy of ``frame`` whose text cells and column names are safe (for ``to_csv``)."""
+    from pandas.api.types import is_string_dtype
+
     out = frame.copy()
     for column in out.columns:
-        if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
+        if out[column].dtype == object or is_string_dtype(out[column]):
             out[column] = out[column].map(cell)
     out.columns = [cell(str(c)) for c in out.columns]
     return out

@@ -1,0 +1,65 @@
+"""The command line starts fast: `--help` imports no command's module, and each command loads
+only what it uses (benchmarks/cli_startup.py measures the time)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from shareguard.cli import COMMANDS, app, load, unlisted_rooms
+
+HEAVY = ("pandas", "splink", "duckdb", "pyspark", "sqlalchemy", "fastapi", "shareguard.web")
+
+
+def _modules_after(argv: list[str]) -> set[str]:
+    """The modules a fresh interpreter holds after running ``shareguard ARGV``."""
+    script = (
+        "import sys\n"
+        "from typer.testing import CliRunner\n"
+        "from shareguard.cli import app\n"
+        f"result = CliRunner().invoke(app, {argv!r})\n"
+        "assert result.exit_code == 0, result.output\n"
+        "print('\\n'.join(sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return set(done.stdout.split())
+
+
+def test_help_lists_every_command_without_importing_any() -> None:
+    loaded = _modules_after(["--help"])
+    assert not [m for m in loaded if m.split(".")[0] in HEAVY or m.startswith(HEAVY)]
+    assert not [m for m in loaded if m.endswith((".cli", ".commands")) and m != "shareguard.cli"]
+
+
+def test_a_command_loads_its_own_module_and_not_pandas() -> None:
+    loaded = _modules_after(["agreements", "--help"])
+    assert "shareguard.agreements.cli" in loaded
+    assert "shareguard.matching.cli" not in loaded and "pandas" not in loaded
+
+
+def test_the_list_shows_each_commands_own_help() -> None:
+    result = CliRunner().invoke(app, ["--help"], terminal_width=200)
+    assert result.exit_code == 0
+    for name, (_, help_text) in COMMANDS.items():
+        assert f"{name} " in result.output and help_text in result.output
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_the_listed_help_is_the_commands_own(name: str) -> None:
+    """The table's line of help is the one `shareguard NAME --help` shows (kept in step)."""
+    command = load(name)
+    assert command.name == name
+    assert (command.help or "").strip().splitlines()[0] == COMMANDS[name][1]
+
+
+def test_every_capability_command_is_in_the_table() -> None:
+    assert unlisted_rooms() == [], "add these rooms to COMMANDS in src/shareguard/cli.py"
+
+
+def test_an_unknown_command_is_refused_with_a_suggestion() -> None:
+    result = CliRunner().invoke(app, ["agreement", "list"])
+    assert result.exit_code == 2 and "agreements" in result.output
