@@ -164,6 +164,8 @@ class TestProvider:
         self.clients: dict[str, Registered] = {}
         self.codes: dict[str, Code] = {}
         self.tokens: dict[str, Login] = {}
+        #: The client each access token was issued to (the identity claim's audience).
+        self.token_clients: dict[str, str] = {}
         self.seen_jtis: set[str] = set()
         self.seen_nonces: set[str] = set()
         self.next: Login | None = None
@@ -258,6 +260,7 @@ class TestProvider:
 
     def _save_token(self, token: dict[str, Any], request: Any) -> None:
         self.tokens[token["access_token"]] = request.user
+        self.token_clients[token["access_token"]] = request.client.client_id
 
     # endpoints -------------------------------------------------------------------------
     async def discovery(self, request: Request) -> Response:
@@ -366,18 +369,18 @@ class TestProvider:
 
     async def userinfo(self, request: Request) -> Response:
         bearer = request.headers.get("authorization", "")
-        login = self.tokens.get(bearer[7:]) if bearer.lower().startswith("bearer ") else None
+        token = bearer[7:] if bearer.lower().startswith("bearer ") else ""
+        login = self.tokens.get(token)
         if login is None:
             return JSONResponse({"error": "invalid_token"}, 401)
         info: dict[str, Any] = {"sub": login.sub, **login.userinfo}
         if login.identity is not None and "no_identity" not in self.faults:
-            info[CORE_IDENTITY_CLAIM] = self.identity_jwt(login)
+            info[CORE_IDENTITY_CLAIM] = self.identity_jwt(login, self.token_clients[token])
         return JSONResponse(info)
 
-    def identity_jwt(self, login: Login) -> str:
+    def identity_jwt(self, login: Login, client_id: str) -> str:
         assert login.identity is not None
         given, family, born = login.identity
-        client_id = next(iter(self.clients))
         now = int(time.time())
         claims = {
             "iss": self.identity_issuer,

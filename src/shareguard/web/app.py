@@ -11,6 +11,7 @@ from shareguard import __version__
 from shareguard.capabilities import rooms
 from shareguard.config import Settings, get_settings, serving_refusal
 from shareguard.signin import configured_sender
+from shareguard.signin import mapping as claims_mapping
 from shareguard.storage.db import get_engine, session_factory
 from shareguard.web import openapi, problems
 from shareguard.web.deps import current_principal
@@ -24,6 +25,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     refusal = serving_refusal(settings)
     if refusal:
         raise RuntimeError(refusal)
+    if settings.staff_method == "oidc" and settings.staff_oidc_mapping is not None:
+        claims_mapping.load(settings.staff_oidc_mapping)  # fail fast: names file, line, field
     app = FastAPI(
         title="shareguard",
         version=__version__,

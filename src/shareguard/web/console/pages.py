@@ -26,8 +26,11 @@ from shareguard.errors import (
     NotFound,
     RateLimited,
     Unauthenticated,
+    Unavailable,
 )
+from shareguard.signin.oidc import SignInFailed
 from shareguard.signin.staff import StaffSignIn
+from shareguard.signin.staff_oidc import StaffOidcSignIn, StaffRefused
 from shareguard.storage.base import today
 from shareguard.storage.db import settle
 from shareguard.web.console.render import render
@@ -439,9 +442,11 @@ def _sentence(text: str) -> str:
 
 # sign in / out -----------------------------------------------------------------------------
 @router.get("/sign-in", response_class=HTMLResponse)
-def sign_in_page(request: Request, user: MaybeUser) -> Response:
+def sign_in_page(request: Request, user: MaybeUser, session: SessionDep) -> Response:
     if user is not None:
         return RedirectResponse(_safe_next(request.query_params.get("next")), status_code=303)
+    if request.app.state.settings.staff_method == "oidc":
+        return _to_provider(request, session, _safe_next(request.query_params.get("next")))
     return render(
         request,
         "console/sign_in.html",
@@ -450,11 +455,77 @@ def sign_in_page(request: Request, user: MaybeUser) -> Response:
         values={},
         next=_safe_next(request.query_params.get("next")),
         expired=request.query_params.get("expired") == "1",
+        demo=request.app.state.settings.mode == "demo",
+    )
+
+
+# Staff sign in through the department's OpenID provider (SHAREGUARD_STAFF_SIGN_IN=oidc).
+OIDC_STATE = "oidc_staff"
+
+
+def _callback_uri(request: Request) -> str:
+    base = request.app.state.settings.public_url or str(request.base_url)
+    return base.rstrip("/") + "/sign-in/callback"
+
+
+def _to_provider(request: Request, session: Session, next_url: str) -> Response:
+    """Send the browser to the staff provider's authorisation endpoint (found by discovery)."""
+    service = StaffOidcSignIn(session, request.app.state.settings)
+    if not service.configured:
+        raise Unavailable("signing in is not available here; no sign-in provider is configured")
+    try:
+        url, state = service.begin(_callback_uri(request), next_url)
+    except SignInFailed as exc:
+        settle(session, exc)
+        return _staff_sign_in_failed(request, exc)
+    request.session[OIDC_STATE] = state
+    return RedirectResponse(url, status_code=303)
+
+
+@router.get("/sign-in/callback", response_class=HTMLResponse)
+def sign_in_callback(request: Request, session: SessionDep) -> Response:
+    """The staff provider's answer: signs the user in with the roles their claims map to."""
+    if request.app.state.settings.staff_method != "oidc":
+        raise NotFound("page not found")
+    query = request.query_params
+    browser_state = request.session.pop(OIDC_STATE, None)
+    try:
+        user_id, next_url = StaffOidcSignIn(session, request.app.state.settings).complete(
+            query.get("state", ""),
+            browser_state,
+            query.get("code", ""),
+            _callback_uri(request),
+            error=query.get("error", ""),
+        )
+    except SignInFailed as exc:
+        settle(session, exc)
+        return _staff_sign_in_failed(request, exc)
+    sign_in(request, session, user_id)
+    response = RedirectResponse(_safe_next(next_url), status_code=303)
+    response.set_cookie(
+        SIGNED_IN_MARKER, "1", max_age=30 * 24 * 3600, httponly=True, samesite="lax"
+    )
+    return response
+
+
+def _staff_sign_in_failed(request: Request, exc: SignInFailed) -> Response:
+    return render(
+        request,
+        "console/sign_in_refused.html",
+        status_code=exc.status,
+        title=exc.title,
+        heading=exc.title,
+        detail=_sentence(exc.detail),
+        reference=exc.reference,
+        refused=isinstance(exc, StaffRefused),
     )
 
 
 @router.post("/sign-in", response_class=HTMLResponse)
 def sign_in_submit(request: Request, form: Form, session: SessionDep) -> Response:
+    if request.app.state.settings.staff_method != "password":
+        # Staff sign in through the department's provider: no password is ever checked.
+        raise NotFound("page not found")
     email, password = field(form, "email"), form.get("password")
     next_url = _safe_next(field(form, "next"))
     errors: dict[str, str] = {}
@@ -489,6 +560,7 @@ def sign_in_submit(request: Request, form: Form, session: SessionDep) -> Respons
         values={"email": email},
         next=next_url,
         expired=False,
+        demo=request.app.state.settings.mode == "demo",
     )
 
 
