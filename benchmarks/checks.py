@@ -104,10 +104,9 @@ def seed(url: str, persons: int, codes: int, seed_value: int) -> tuple[str, list
 
     from shareguard.agreements.models import Agreement
     from shareguard.demo.world import seed as seed_world
-    from shareguard.status import sharecodes
+    from shareguard.status import share_code_digest, sharecodes
     from shareguard.status.demo import _uuid, populate
     from shareguard.status.models import Person, ShareCode
-    from shareguard.status.service import _secret
     from shareguard.storage.base import utcnow
     from shareguard.storage.db import make_engine, unit_of_work
     from shareguard.storage.models import Base
@@ -142,7 +141,7 @@ def seed(url: str, persons: int, codes: int, seed_value: int) -> tuple[str, list
                     "created_at": now,
                     "person_id": pid,
                     "purpose": PURPOSE,
-                    "code_hash": sharecodes.code_hash(code, _secret()),
+                    "code_hash": share_code_digest(code),
                     "expires_at": now + timedelta(days=90),
                     "revoked_at": None,
                     "hint": code[-3:],

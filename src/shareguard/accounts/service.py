@@ -33,7 +33,7 @@ SYSTEM = Principal(
 )
 
 
-def _hash_secret(secret: str) -> str:
+def hash_key_secret(secret: str) -> str:
     # API key secrets are 256-bit random, so a fast hash is safe (no dictionary to guess
     # from); argon2 is kept for human passwords.
     return hashlib.sha256(secret.encode()).hexdigest()
@@ -231,7 +231,7 @@ class AccountService:
             user_id=user_id,
             name=name,
             prefix=prefix,
-            secret_hash=_hash_secret(secret),
+            secret_hash=hash_key_secret(secret),
             agreement_ids=[str(a) for a in agreement_ids or []],
             expires_at=expires_at,
         )
@@ -355,7 +355,7 @@ class AccountService:
             raise Unauthenticated("API key not recognised")
         # Every API call: read through the connection (plain columns, no ORM result).
         key = self.session.connection().execute(_KEY_BY_PREFIX, {"prefix": parts[1]}).one_or_none()
-        if key is None or not hmac.compare_digest(key.secret_hash, _hash_secret(parts[2])):
+        if key is None or not hmac.compare_digest(key.secret_hash, hash_key_secret(parts[2])):
             raise Unauthenticated("API key not recognised")
         if key.revoked_at is not None:
             raise Unauthenticated("API key revoked")

@@ -41,7 +41,7 @@ from shareguard.status.service import (
     PersonFacts,
     Standing,
     StatusService,
-    _secret,
+    share_code_digest,
     subject_of,
 )
 from shareguard.storage.base import new_id, today, utcnow
@@ -125,7 +125,7 @@ class CheckService:
                 f"a share code is {sharecodes.LENGTH} characters from {sharecodes.ALPHABET}",
                 field="code",
             )
-        digest = sharecodes.code_hash(code, _secret())
+        digest = share_code_digest(code)
         self._rate_limit(principal, digest, purpose)
         reading = self._gate(principal, purpose, "share_code")
         # Wrong, expired, revoked or other-purpose code and wrong date: one query, no row.
@@ -158,7 +158,7 @@ class CheckService:
                     f"a share code is {sharecodes.LENGTH} characters from {sharecodes.ALPHABET}",
                     field="code",
                 )
-            digests.append(sharecodes.code_hash(code, _secret()))
+            digests.append(share_code_digest(code))
         out: list[CheckResult | ShareguardError | None] = [None] * len(queries)
         throttled = self._throttled(principal, digests)
         by_purpose: dict[str, list[int]] = {}

@@ -16,9 +16,9 @@ from typing import Any
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from shareguard.accounts import KEY_PREFIX, AccountService, hash_key_secret
 from shareguard.accounts.models import ApiKey, Organisation, Role, User
 from shareguard.accounts.principal import Principal
-from shareguard.accounts.service import KEY_PREFIX, AccountService, _hash_secret
 from shareguard.agreements.models import Agreement
 from shareguard.agreements.schemas import AgreementIn, PartyIn
 from shareguard.agreements.service import AgreementService
@@ -478,7 +478,7 @@ def _demo_key(session: Session, world: World, code: str) -> str:
                 organisation_id=world.orgs[code],
                 name=f"demo key ({code})",
                 prefix=prefix,
-                secret_hash=_hash_secret(secret),
+                secret_hash=hash_key_secret(secret),
                 agreement_ids=[],
             )
         )

@@ -6,6 +6,7 @@ from shareguard.status.service import (
     PersonFacts,
     Standing,
     StatusService,
+    share_code_digest,
     subject_for,
     subjects_for,
 )
@@ -16,6 +17,7 @@ __all__ = [
     "Standing",
     "StatusAnswer",
     "StatusService",
+    "share_code_digest",
     "status_answer",
     "subject_for",
     "subjects_for",

@@ -29,7 +29,7 @@ from shareguard.status.models import (
     ShareCode,
     StatusRecord,
 )
-from shareguard.status.service import _secret
+from shareguard.status.service import share_code_digest
 from shareguard.status.synthetic import Generator
 from shareguard.storage.base import today, utcnow
 
@@ -411,7 +411,7 @@ def populate(
                     "created_at": now,
                     "person_id": pid,
                     "purpose": purpose,
-                    "code_hash": sharecodes.code_hash(code, _secret()),
+                    "code_hash": share_code_digest(code),
                     "expires_at": now + timedelta(days=90),
                     "revoked_at": None,
                     "hint": code[-3:],

@@ -54,8 +54,9 @@ SHARE_CODE_DAYS = 90
 MAX_CANDIDATES = 200
 
 
-def _secret() -> str:
-    return get_settings().secret_key
+def share_code_digest(code: str) -> str:
+    """The keyed hash a share code is stored and looked up by (never the code itself)."""
+    return sharecodes.code_hash(code, get_settings().secret_key)
 
 
 @dataclass(frozen=True)
@@ -467,7 +468,7 @@ class StatusService:
         self.person(person_id)
         for _ in range(5):
             code = sharecodes.generate()
-            digest = sharecodes.code_hash(code, _secret())
+            digest = share_code_digest(code)
             if (
                 self.session.scalar(select(ShareCode.id).where(ShareCode.code_hash == digest))
                 is None
@@ -529,7 +530,7 @@ class StatusService:
     def share_code_for(self, code: str, *, at: datetime | None = None) -> ShareCode | None:
         """The live code row for a canonical code (not revoked, not expired), else None."""
         row = self.session.scalar(
-            select(ShareCode).where(ShareCode.code_hash == sharecodes.code_hash(code, _secret()))
+            select(ShareCode).where(ShareCode.code_hash == share_code_digest(code))
         )
         if row is None or row.revoked_at is not None or row.expires_at <= (at or utcnow()):
             return None
