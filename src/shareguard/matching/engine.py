@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from shareguard.errors import InvalidInput
-from shareguard.matching import model
+from shareguard.matching import splink_settings
 from shareguard.matching.prepare import prepare
 
 BACKENDS = ("duckdb", "spark")
@@ -222,14 +222,14 @@ def link(
         _register(db, backend, right, PARTNER, spark),
     ]
     del left, right  # the backend holds its own copy; a million-row frame is ~1 GiB here
-    linker = Linker(inputs, model.settings(plain=plain, backend=backend))
+    linker = Linker(inputs, splink_settings.settings(plain=plain, backend=backend))
     say("training: prior", 0.15)
     linker.training.estimate_probability_two_random_records_match(
-        list(model.DETERMINISTIC_RULES), recall=model.DETERMINISTIC_RECALL
+        list(splink_settings.DETERMINISTIC_RULES), recall=splink_settings.DETERMINISTIC_RECALL
     )
     say("training: u by random sampling", 0.20)
     linker.training.estimate_u_using_random_sampling(max_pairs=max_pairs_u, seed=seed, num_chunks=1)
-    for i, rule in enumerate(model.EM_BLOCKING):
+    for i, rule in enumerate(splink_settings.EM_BLOCKING):
         say(f"training: EM session {i + 1}", 0.35 + 0.15 * i)
         linker.training.estimate_parameters_using_expectation_maximisation(
             rule, estimate_without_term_frequencies=True

@@ -8,7 +8,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from shareguard.matching import engine, model
+from shareguard.matching import engine, splink_settings
 
 PAIRS = [
     ("ahmed", "ahmed"),  # same
@@ -33,9 +33,8 @@ def test_one_edit_agrees_with_damerau_levenshtein(backend: str) -> None:
     frame = pd.DataFrame(PAIRS, columns=["x_l", "x_r"])
     con = duckdb.connect()
     con.register("pairs", frame)
-    got = con.execute(
-        f"select case when {model._dl1('x', backend=backend)} then 1 else 0 end from pairs"
-    ).fetchall()
+    condition = splink_settings._dl1("x", backend=backend)
+    got = con.execute(f"select case when {condition} then 1 else 0 end from pairs").fetchall()
     want = con.execute(
         "select case when damerau_levenshtein(x_l, x_r) <= 1 then 1 else 0 end from pairs"
     ).fetchall()
