@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+from collections.abc import Callable
 from types import ModuleType
+from typing import Any
 
 CAPABILITIES = (
     "accounts",
@@ -28,6 +30,26 @@ CAPABILITIES = (
     "retention",
     "operations",
 )
+
+
+#: Where one capability answers a question another asks without importing it (which would run
+#: against the dependency order above): each hook point and the functions that answer it,
+#: named here rather than registered when a module happens to be imported.
+HOOKS: dict[str, tuple[str, ...]] = {
+    # (session, agreement) -> extra fields for the agreement's transparency register entry
+    "transparency.extra_fields": ("shareguard.reports.service:transparency_volumes",),
+    # (session, person ids) -> the persons whose watch-list entries are held (open findings)
+    "watchlist.holds": ("shareguard.quality.service:suspended_persons",),
+}
+
+
+def hooks(point: str) -> list[Callable[..., Any]]:
+    """The functions that answer hook ``point``, imported when first asked for."""
+    found = []
+    for target in HOOKS[point]:
+        module, name = target.split(":")
+        found.append(getattr(importlib.import_module(module), name))
+    return found
 
 
 def rooms(room: str) -> list[ModuleType]:

@@ -16,11 +16,9 @@ from shareguard.agreements.catalogue import DATA_ITEMS, PURPOSES
 from shareguard.agreements.direction import direction_of, operator_ids
 from shareguard.agreements.models import Agreement, AgreementState
 from shareguard.agreements.retention import RECORD_KINDS, parse_rule
+from shareguard.capabilities import hooks
 from shareguard.csvfile import dicts_to_csv
 from shareguard.storage.base import today, utcnow
-
-#: Extra per-agreement fields (e.g. yearly volumes from reports) join through these hooks.
-EXTRA_FIELDS: list[Any] = []
 
 CSV_COLUMNS = [
     "reference",
@@ -103,8 +101,8 @@ def register(session: Session) -> dict[str, Any]:
             "contact_point": a.contact_point or None,
             "retention": retention_of(a),
         }
-        for hook in EXTRA_FIELDS:
-            entry.update(hook(session, a))
+        for extra_fields in hooks("transparency.extra_fields"):  # e.g. reports' yearly volumes
+            entry.update(extra_fields(session, a))
         entries.append(entry)
     return {"generated_at": utcnow().isoformat(), "agreements": entries}
 

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from shareguard.accounts.principal import Principal
 from shareguard.agreements.models import Agreement
 from shareguard.audit import AuditRecord, append
+from shareguard.capabilities import hooks
 from shareguard.errors import Conflict, Forbidden, InvalidInput, NotFound
 from shareguard.matching.models import EntryState, WatchlistEntry
 from shareguard.policy import Subject
@@ -79,7 +80,7 @@ class GateFacts:
     proposed_by: uuid.UUID | None
     verified_by: uuid.UUID | None
     policy_refusal: str | None = None
-    #: An open data-quality finding about the person (``quality.service.is_suspended``).
+    #: An open data-quality finding about the person (the ``watchlist.holds`` hook).
     quality_hold: bool = False
 
 
@@ -448,7 +449,6 @@ def gate_facts(
     entry's person does not exist.
     """
     from shareguard.policy import DisclosureRequest, decide_many
-    from shareguard.quality.service import suspended_persons
 
     session.flush()
     person_ids = list(dict.fromkeys(e.person_id for e in entries))
@@ -512,7 +512,9 @@ def gate_facts(
                 )
             )
         )
-    held = suspended_persons(session, person_ids)
+    held: set[uuid.UUID] = set()
+    for holds in hooks("watchlist.holds"):  # open data-quality findings hold entries
+        held |= holds(session, person_ids)
     subjects = {}
     for pid in person_ids:
         p, rows = persons[pid], decisions.get(pid, [])
@@ -584,13 +586,6 @@ def gate_facts(
             )
         )
     return out
-
-
-def quality_hold(session: Session, person_id: uuid.UUID) -> bool:
-    """True while a data-quality finding about the person is open (the quality queue)."""
-    from shareguard.quality.service import is_suspended
-
-    return is_suspended(session, person_id)
 
 
 def policy_refusal(session: Session, agreement: Agreement, person_id: uuid.UUID) -> str | None:
