@@ -12,14 +12,13 @@ import pytest
 from sqlalchemy import func, select
 
 from shareguard.audit.models import AuditEntry
-from shareguard.corrections import webhooks
+from shareguard.corrections import CorrectionService, NoticeService, WebhookService, webhooks
 from shareguard.corrections.models import (
     Correction,
     PersonNotice,
     RectificationNotice,
     WebhookDelivery,
 )
-from shareguard.corrections.service import CorrectionService
 from shareguard.errors import Conflict, Forbidden, InvalidInput
 from shareguard.status import StatusService
 from shareguard.storage.base import utcnow
@@ -59,7 +58,7 @@ def test_three_recipients_get_exactly_three_notices_each_acknowledged_once(clien
     assert [r.id for r in history] == [story.status.id, c.new_record_id]
     assert StatusService(s).current_status(story.person.id).kind == "settled"
 
-    notices = CorrectionService(s).notices_of(c.id)
+    notices = NoticeService(s).notices_of(c.id)
     assert sorted(n.organisation_id for n in notices) == sorted(
         [world.orgs["agency"], world.orgs["bank"], world.orgs["council"]]
     )
@@ -74,9 +73,7 @@ def test_three_recipients_get_exactly_three_notices_each_acknowledged_once(clien
     # the person is told, and can ask who was told
     [told] = s.scalars(select(PersonNotice).where(PersonNotice.person_id == story.person.id))
     assert told.recipients_notified == 3
-    recipients = CorrectionService(s).recipients_told(
-        story.person.id, world.principals["caseworker"]
-    )
+    recipients = NoticeService(s).recipients_told(story.person.id, world.principals["caseworker"])
     assert sorted(r["organisation"] for r in recipients) == [
         "Test Agency",
         "Test Bank",
@@ -117,7 +114,7 @@ def test_acknowledging_another_organisations_notice_is_refused_and_changes_nothi
     c = correct_status(world, story)
     notice_id = next(
         n.id
-        for n in CorrectionService(world.session).notices_of(c.id)
+        for n in NoticeService(world.session).notices_of(c.id)
         if n.organisation_id == world.orgs["agency"]
     )
     world.session.rollback()  # end the test's transaction: SQLite has one writer
@@ -175,7 +172,7 @@ def test_lifting_an_adverse_action_needs_a_second_caseworker(world) -> None:  # 
         expected_action="Restart the benefit and repay what was stopped",
     )
     assert c.lifts_adverse_action and c.state == "pending_approval"
-    assert svc.notices_of(c.id) == []
+    assert NoticeService(world.session).notices_of(c.id) == []
     with pytest.raises(Conflict, match="awaiting approval"):
         svc.correct(
             world.principals["caseworker2"],
@@ -190,14 +187,14 @@ def test_lifting_an_adverse_action_needs_a_second_caseworker(world) -> None:  # 
     svc.approve(c.id, world.principals["caseworker2"])
     assert c.state == "applied"
     # the decision reached all three: both checks carried it, and the match result
-    assert len(svc.notices_of(c.id)) == 3
+    assert len(NoticeService(world.session).notices_of(c.id)) == 3
     with pytest.raises(Conflict):
         svc.approve(c.id, world.principals["caseworker2"])
 
 
 def test_an_unacknowledged_notice_escalates_after_its_deadline(client, world) -> None:  # type: ignore[no-untyped-def]
     story = build(world)
-    svc = CorrectionService(world.session)
+    svc = NoticeService(world.session)
     c = correct_status(world, story, deadline_days=3)
     notices = svc.notices_of(c.id)
     svc.acknowledge(notices[0].id, _principal_of(world, notices[0].organisation_id))
@@ -261,7 +258,7 @@ class Receiver:
 def test_webhook_delivery_retries_with_backoff_and_its_signature_verifies(world) -> None:  # type: ignore[no-untyped-def]
     receiver = Receiver()
     http = httpx.Client(transport=httpx.MockTransport(receiver))
-    svc = CorrectionService(world.session)
+    svc = WebhookService(world.session)
     story = build(world)
     receiver.secret = (
         svc.set_webhook(
@@ -281,7 +278,11 @@ def test_webhook_delivery_retries_with_backoff_and_its_signature_verifies(world)
     assert deliver(now=now + timedelta(seconds=31)) == {"delivered": 1, "retrying": 0, "failed": 0}
     assert delivery.state == "delivered"
     [(verified, payload)] = receiver.received
-    bank_notice = next(n for n in svc.notices_of(c.id) if n.organisation_id == world.orgs["bank"])
+    bank_notice = next(
+        n
+        for n in NoticeService(world.session).notices_of(c.id)
+        if n.organisation_id == world.orgs["bank"]
+    )
     assert verified and payload["id"] == str(bank_notice.id)
     # Sent to the address that was checked, naming the host in Host (and SNI).
     sent = receiver.requests[-1]
@@ -290,7 +291,7 @@ def test_webhook_delivery_retries_with_backoff_and_its_signature_verifies(world)
 
 
 def test_webhook_gives_up_after_the_last_attempt(world) -> None:  # type: ignore[no-untyped-def]
-    svc = CorrectionService(world.session)
+    svc = WebhookService(world.session)
     story = build(world)
     svc.set_webhook(
         world.orgs["agency"], "https://agency.example/hook", world.principals["officer"]

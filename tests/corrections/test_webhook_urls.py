@@ -10,9 +10,8 @@ import pytest
 from sqlalchemy import select
 
 from shareguard.audit.models import AuditEntry
-from shareguard.corrections import webhooks
+from shareguard.corrections import WebhookService, webhooks
 from shareguard.corrections.models import WebhookDelivery
-from shareguard.corrections.service import CorrectionService
 from shareguard.errors import InvalidInput
 from tests.corrections.scenario import build
 from tests.corrections.test_corrections import correct_status, public_dns
@@ -59,7 +58,7 @@ def test_public_https_urls_are_accepted(url: str) -> None:
 
 
 def test_setting_an_unsafe_webhook_is_refused_naming_the_field(world) -> None:  # type: ignore[no-untyped-def]
-    svc = CorrectionService(world.session)
+    svc = WebhookService(world.session)
     for url in ("http://127.0.0.1@evil.example/hook", "https://169.254.169.254/x"):
         with pytest.raises(InvalidInput) as refused:
             svc.set_webhook(world.orgs["bank"], url, world.principals["officer"])
@@ -67,7 +66,7 @@ def test_setting_an_unsafe_webhook_is_refused_naming_the_field(world) -> None:  
 
 
 def test_setting_a_webhook_is_audited(world) -> None:  # type: ignore[no-untyped-def]
-    CorrectionService(world.session).set_webhook(
+    WebhookService(world.session).set_webhook(
         world.orgs["bank"], "https://bank.example/notices", world.principals["bank"]
     )
     [entry] = world.session.scalars(select(AuditEntry).where(AuditEntry.action == "webhook.set"))
@@ -79,7 +78,7 @@ def test_setting_a_webhook_is_audited(world) -> None:  # type: ignore[no-untyped
 def test_a_name_resolving_to_an_internal_address_is_not_delivered_to(
     world, resolved: tuple[str, ...]
 ) -> None:  # type: ignore[no-untyped-def]
-    svc = CorrectionService(world.session)
+    svc = WebhookService(world.session)
     story = build(world)
     svc.set_webhook(
         world.orgs["bank"], "https://127.0.0.1.evil.example/hook", world.principals["officer"]

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from shareguard.agreements import transparency
 from shareguard.audit.models import AuditEntry
 from shareguard.checks.service import AttributeQuery, CheckService
-from shareguard.corrections.service import CorrectionService
+from shareguard.corrections import CorrectionService, NoticeService
 from shareguard.errors import InvalidInput, Refused
 from shareguard.policy.schemas import PauseIn
 from shareguard.policy.service import PauseService
@@ -53,10 +53,11 @@ def play(world: Any) -> Story:
         changes={"overturned": True},
     )
     svc.approve(c.id, world.principals["caseworker2"])
+    notices = NoticeService(world.session)
     council_notice = next(
-        n for n in svc.notices_of(c.id) if n.organisation_id == world.orgs["council"]
+        n for n in notices.notices_of(c.id) if n.organisation_id == world.orgs["council"]
     )
-    svc.acknowledge(council_notice.id, world.principals["council"])
+    notices.acknowledge(council_notice.id, world.principals["council"])
     world.session.commit()  # the story is its own unit of work (services never commit)
     return story
 

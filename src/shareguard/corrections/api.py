@@ -8,7 +8,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from shareguard.bounds import MAX_INT
+from shareguard.corrections.deliveries import WebhookService
 from shareguard.corrections.models import CorrectionState
+from shareguard.corrections.notices import NoticeService
 from shareguard.corrections.present import correction_out, notice_out
 from shareguard.corrections.requests import CorrectionRequestService
 from shareguard.corrections.schemas import (
@@ -34,7 +36,17 @@ def correction_service(session: SessionDep) -> CorrectionService:
     return CorrectionService(session)
 
 
+def notice_service(session: SessionDep) -> NoticeService:
+    return NoticeService(session)
+
+
+def webhook_service(session: SessionDep) -> WebhookService:
+    return WebhookService(session)
+
+
 Corrections = Annotated[CorrectionService, Depends(correction_service)]
+Notices = Annotated[NoticeService, Depends(notice_service)]
+Webhooks = Annotated[WebhookService, Depends(webhook_service)]
 router = APIRouter(tags=["corrections"])
 
 
@@ -105,23 +117,26 @@ def reject_correction(
 
 @router.get("/corrections/{correction_id}/notices", response_model=list[NoticeOut])
 def correction_notices(
-    correction_id: uuid.UUID, principal: CurrentPrincipal, corrections: Corrections
+    correction_id: uuid.UUID,
+    principal: CurrentPrincipal,
+    corrections: Corrections,
+    notices: Notices,
 ) -> list[NoticeOut]:
     corrections.get(correction_id, principal)
-    return [notice_out(n) for n in corrections.notices_of(correction_id)]
+    return [notice_out(n) for n in notices.notices_of(correction_id)]
 
 
 @router.get("/notices", response_model=list[NoticeOut])
 def list_notices(
     principal: CurrentPrincipal,
-    corrections: Corrections,
+    notices: Notices,
     open_only: bool = False,
     organisation_id: uuid.UUID | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_INT)] = 0,
 ) -> list[NoticeOut]:
     """Rectification notices: a recipient sees its own; staff see all."""
-    rows = corrections.notices(
+    rows = notices.notices(
         principal, organisation_id=organisation_id, open_only=open_only, limit=limit, offset=offset
     )
     return [notice_out(n) for n in rows]
@@ -132,27 +147,25 @@ def list_notices(
     response_model=list[NoticeOut],
     dependencies=[allow("governance_officer", "auditor", "system")],
 )
-def escalated_notices(principal: CurrentPrincipal, corrections: Corrections) -> list[NoticeOut]:
+def escalated_notices(principal: CurrentPrincipal, notices: Notices) -> list[NoticeOut]:
     """Overdue notices escalated to the governance officer."""
-    return [notice_out(n) for n in corrections.escalations(principal)]
+    return [notice_out(n) for n in notices.escalations(principal)]
 
 
 @router.get("/notices/{notice_id}", response_model=NoticeOut)
-def get_notice(
-    notice_id: uuid.UUID, principal: CurrentPrincipal, corrections: Corrections
-) -> NoticeOut:
-    return notice_out(corrections.notice(notice_id, principal))
+def get_notice(notice_id: uuid.UUID, principal: CurrentPrincipal, notices: Notices) -> NoticeOut:
+    return notice_out(notices.notice(notice_id, principal))
 
 
 @router.post("/notices/{notice_id}/acknowledge", response_model=NoticeOut)
 def acknowledge_notice(
     notice_id: uuid.UUID,
     principal: CurrentPrincipal,
-    corrections: Corrections,
+    notices: Notices,
     body: AcknowledgeIn | None = None,
 ) -> NoticeOut:
     """Acknowledge one of your organisation's notices (once)."""
-    return notice_out(corrections.acknowledge(notice_id, principal, body.note if body else ""))
+    return notice_out(notices.acknowledge(notice_id, principal, body.note if body else ""))
 
 
 @router.put("/organisations/{organisation_id}/webhook", response_model=WebhookOut)
@@ -160,29 +173,27 @@ def set_webhook(
     organisation_id: uuid.UUID,
     body: WebhookIn,
     principal: CurrentPrincipal,
-    corrections: Corrections,
+    webhooks: Webhooks,
 ) -> WebhookOut:
     """Where notices are pushed; the signing secret is returned once."""
-    secret = corrections.set_webhook(organisation_id, body.url, principal)
+    secret = webhooks.set_webhook(organisation_id, body.url, principal)
     return WebhookOut(url=body.url, secret=secret)
 
 
 @router.get("/persons/{person_id}/corrections/notices", response_model=list[PersonNoticeOut])
 def person_notices(
-    person_id: uuid.UUID, principal: CurrentPrincipal, corrections: Corrections
+    person_id: uuid.UUID, principal: CurrentPrincipal, notices: Notices
 ) -> list[PersonNoticeOut]:
     """What the person was told about corrections to their records."""
-    return [
-        PersonNoticeOut.model_validate(n) for n in corrections.person_notices(person_id, principal)
-    ]
+    return [PersonNoticeOut.model_validate(n) for n in notices.person_notices(person_id, principal)]
 
 
 @router.get("/persons/{person_id}/corrections/recipients", response_model=list[RecipientToldOut])
 def recipients_told(
-    person_id: uuid.UUID, principal: CurrentPrincipal, corrections: Corrections
+    person_id: uuid.UUID, principal: CurrentPrincipal, notices: Notices
 ) -> list[RecipientToldOut]:
     """Which organisations were told of corrections to the person's records."""
-    return [RecipientToldOut(**r) for r in corrections.recipients_told(person_id, principal)]
+    return [RecipientToldOut(**r) for r in notices.recipients_told(person_id, principal)]
 
 
 # a person's requests for correction -------------------------------------------------------

@@ -17,6 +17,7 @@ from shareguard.clikit import (
     emit,
     handle_errors,
 )
+from shareguard.corrections.notices import NoticeService
 from shareguard.corrections.present import correction_out, notice_out
 from shareguard.corrections.service import CorrectionService
 from shareguard.corrections.tasks import DELIVER, delivery_counts
@@ -126,7 +127,7 @@ def notices(
     with cli_session() as session:
         rows = [
             notice_out(n)
-            for n in CorrectionService(session).notices(
+            for n in NoticeService(session).notices(
                 acting(session, as_), open_only=open_only, limit=500
             )
         ]
@@ -156,7 +157,7 @@ def notices(
 def escalate(as_json: bool = JSON_OPTION) -> None:
     """Escalate every overdue, unacknowledged notice to the governance officer (scheduled)."""
     with cli_session() as session:
-        rows = [notice_out(n) for n in CorrectionService(session).escalate_overdue()]
+        rows = [notice_out(n) for n in NoticeService(session).escalate_overdue()]
     if not emit([r.model_dump(mode="json") for r in rows], as_json):
         console.print(f"{len(rows)} notice(s) escalated")
 

@@ -6,14 +6,14 @@ from sqlalchemy.orm import Session, object_session
 
 from shareguard.accounts.models import Organisation
 from shareguard.corrections.models import Correction, RectificationNotice
+from shareguard.corrections.notices import NoticeService
 from shareguard.corrections.schemas import CorrectionOut, NoticeOut
-from shareguard.corrections.service import CorrectionService
 from shareguard.storage.base import utcnow
 
 
 def correction_out(session: Session, c: Correction) -> CorrectionOut:
     out = CorrectionOut.model_validate(c)
-    out.notices = len(CorrectionService(session).notices_of(c.id))
+    out.notices = len(NoticeService(session).notices_of(c.id))
     return out
 
 

@@ -9,30 +9,23 @@ overdue notices escalate to the governance officer; the person is told.
 
 from __future__ import annotations
 
-import json
-import secrets
-import socket
 import uuid
 from collections import defaultdict
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import httpx
 from pydantic import ValidationError
-from sqlalchemy import func, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from shareguard.accounts.models import Organisation
 from shareguard.accounts.principal import Principal
 from shareguard.audit import AuditRecord, append
-from shareguard.corrections import webhooks
 from shareguard.corrections.models import (
     Correction,
     CorrectionState,
-    DeliveryState,
     NoticeDisclosure,
     PersonNotice,
     RectificationNotice,
@@ -146,16 +139,6 @@ def withdrawn_disclosures(session: Session) -> set[str]:
     for ids in session.scalars(select(RectificationNotice.disclosure_ids)):
         out.update(ids or ())
     return out
-
-
-@contextmanager
-def _http(client: httpx.Client | None) -> Iterator[httpx.Client]:
-    """The caller's HTTP client, or one of our own closed afterwards."""
-    if client is not None:
-        yield client
-        return
-    with httpx.Client(timeout=WEBHOOK_TIMEOUT) as own:
-        yield own
 
 
 def _label(kind: str) -> str:
@@ -279,285 +262,6 @@ class CorrectionService:
         if state:
             stmt = stmt.where(Correction.state == state)
         return list(self.session.scalars(stmt.limit(limit).offset(offset)))
-
-    def notices_of(self, correction_id: uuid.UUID) -> list[RectificationNotice]:
-        stmt = select(RectificationNotice).where(RectificationNotice.correction_id == correction_id)
-        return list(self.session.scalars(stmt.order_by(RectificationNotice.reference)))
-
-    # notices -----------------------------------------------------------------------
-    def notices(
-        self,
-        principal: Principal,
-        *,
-        organisation_id: uuid.UUID | None = None,
-        open_only: bool = False,
-        limit: int = 50,
-        offset: int = 0,
-    ) -> list[RectificationNotice]:
-        """A recipient's own notices; staff see every organisation's (optionally one)."""
-        stmt = select(RectificationNotice).where(
-            *self._notice_filter(principal, organisation_id, open_only)
-        )
-        stmt = stmt.order_by(RectificationNotice.created_at.desc(), RectificationNotice.id.desc())
-        return list(self.session.scalars(stmt.limit(limit).offset(offset)))
-
-    def count_notices(
-        self,
-        principal: Principal,
-        *,
-        organisation_id: uuid.UUID | None = None,
-        open_only: bool = False,
-    ) -> int:
-        """How many notices ``notices`` pages through (a count query; never capped)."""
-        stmt = select(func.count()).select_from(RectificationNotice)
-        stmt = stmt.where(*self._notice_filter(principal, organisation_id, open_only))
-        return int(self.session.scalar(stmt) or 0)
-
-    def _notice_filter(
-        self, principal: Principal, organisation_id: uuid.UUID | None, open_only: bool
-    ) -> list[Any]:
-        where: list[Any] = []
-        if principal.has(OFFICER, CASEWORKER, "auditor", "system"):
-            if organisation_id is not None:
-                where.append(RectificationNotice.organisation_id == organisation_id)
-        elif principal.organisation_id is not None:
-            where.append(RectificationNotice.organisation_id == principal.organisation_id)
-        else:
-            raise Forbidden("only a recipient organisation or staff may list notices")
-        if open_only:
-            where.append(RectificationNotice.acknowledged_at.is_(None))
-        return where
-
-    def notice(self, notice_id: uuid.UUID, principal: Principal) -> RectificationNotice:
-        """One notice; another organisation's is NotFound (its existence is not revealed)."""
-        row = self.session.get(RectificationNotice, notice_id)
-        staff = principal.has(OFFICER, CASEWORKER, "auditor", "system")
-        if row is None or (not staff and row.organisation_id != principal.organisation_id):
-            raise NotFound(f"notice {notice_id} not found")
-        return row
-
-    def acknowledge(
-        self, notice_id: uuid.UUID, principal: Principal, note: str = ""
-    ) -> RectificationNotice:
-        """The recipient confirms it has acted; once only, and only its own notice."""
-        row = self.session.get(RectificationNotice, notice_id)
-        if row is None or row.organisation_id != principal.organisation_id:
-            raise NotFound(f"notice {notice_id} not found")
-        if row.acknowledged_at is not None:
-            raise Conflict("this notice has already been acknowledged")
-        if len(note) > 2000:
-            raise InvalidInput("note is longer than 2000 characters", field="note")
-        row.acknowledged_at = utcnow()
-        row.acknowledged_by_user = principal.user_id
-        row.acknowledged_by_key = principal.api_key_id
-        row.acknowledgement_note = note.strip()
-        append(
-            self.session,
-            AuditRecord(
-                action="correction.acknowledge",
-                actor_org_id=principal.organisation_id,
-                actor_user_id=principal.user_id,
-                agreement_id=_first_uuid(row.agreement_ids),
-                decision=None,
-                details={"notice": str(row.id), "reference": row.reference},
-            ),
-        )
-        return row
-
-    def escalate_overdue(self, *, now: datetime | None = None) -> list[RectificationNotice]:
-        """Flag every unacknowledged notice past its deadline for the governance officer."""
-        now = now or utcnow()
-        stmt = select(RectificationNotice).where(
-            RectificationNotice.acknowledged_at.is_(None),
-            RectificationNotice.escalated_at.is_(None),
-            RectificationNotice.deadline < now,
-        )
-        rows = list(self.session.scalars(stmt.order_by(RectificationNotice.deadline)))
-        for row in rows:
-            row.escalated_at = now
-            append(
-                self.session,
-                AuditRecord(
-                    action="correction.escalate",
-                    agreement_id=_first_uuid(row.agreement_ids),
-                    details={
-                        "notice": str(row.id),
-                        "reference": row.reference,
-                        "organisation": str(row.organisation_id),
-                    },
-                ),
-            )
-        self.session.flush()
-        return rows
-
-    def escalations(self, principal: Principal) -> list[RectificationNotice]:
-        """Escalated notices still unacknowledged: the governance officer's list."""
-        principal.require(OFFICER, "auditor", "system")
-        stmt = select(RectificationNotice).where(
-            RectificationNotice.escalated_at.is_not(None),
-            RectificationNotice.acknowledged_at.is_(None),
-        )
-        return list(self.session.scalars(stmt.order_by(RectificationNotice.deadline)))
-
-    # the person --------------------------------------------------------------------
-    def person_notices(self, person_id: uuid.UUID, principal: Principal) -> list[PersonNotice]:
-        self._may_see_person(person_id, principal)
-        stmt = select(PersonNotice).where(PersonNotice.person_id == person_id)
-        return list(self.session.scalars(stmt.order_by(PersonNotice.created_at)))
-
-    def recipients_told(self, person_id: uuid.UUID, principal: Principal) -> list[dict[str, Any]]:
-        """Which organisations were sent a notice about the person's corrections, and when."""
-        self._may_see_person(person_id, principal)
-        stmt = (
-            select(RectificationNotice, Organisation.name, Correction.created_at)
-            .join(Correction, Correction.id == RectificationNotice.correction_id)
-            .join(Organisation, Organisation.id == RectificationNotice.organisation_id)
-            .where(Correction.person_id == person_id)
-            .order_by(RectificationNotice.created_at, Organisation.name)
-        )
-        return [
-            {
-                "correction_id": str(n.correction_id),
-                "notice_reference": n.reference,
-                "organisation": name,
-                "sent_at": n.created_at,
-                "acknowledged_at": n.acknowledged_at,
-            }
-            for n, name, _ in self.session.execute(stmt)
-        ]
-
-    # webhooks ----------------------------------------------------------------------
-    def set_webhook(
-        self, organisation_id: uuid.UUID, url: str | None, principal: Principal
-    ) -> str | None:
-        """Set (or clear) where an organisation's notices go; returns the new secret once."""
-        if not (principal.has(OFFICER, "system") or principal.organisation_id == organisation_id):
-            raise Forbidden("only the organisation itself or a governance officer sets its webhook")
-        org = self.session.get(Organisation, organisation_id)
-        if org is None:
-            raise NotFound(f"organisation {organisation_id} not found")
-        if url is not None:
-            try:
-                webhooks.check_url(url)
-            except ValueError as exc:
-                raise InvalidInput(str(exc), field="url") from None
-        org.webhook_url = url
-        org.webhook_secret = secrets.token_urlsafe(32) if url else None
-        host = webhooks.check_url(url).host if url else None
-        append(
-            self.session,
-            AuditRecord(
-                action="webhook.set",
-                actor_org_id=principal.organisation_id,
-                actor_user_id=principal.user_id,
-                details={"organisation_id": str(organisation_id), "host": host},
-            ),
-        )
-        return org.webhook_secret
-
-    def deliver_webhooks(
-        self,
-        *,
-        client: httpx.Client | None = None,
-        now: datetime | None = None,
-        limit: int = 100,
-        resolver: webhooks.Resolver = socket.getaddrinfo,
-    ) -> dict[str, int]:
-        """Try every delivery that is due; returns counts of delivered, retrying and failed.
-
-        All in the caller's unit of work. The scheduled job and ``shareguard corrections
-        deliver`` give each delivery its own instead (``deliver_next``), so a slow recipient
-        cannot hold others' results back. A non-2xx answer or a network error schedules the
-        next try by ``webhooks.backoff``; after ``webhooks.MAX_ATTEMPTS`` the delivery fails
-        (the pull endpoint still works). The URL is checked again and its host resolved with
-        ``resolver``: every address must be public, and the request goes to the checked
-        address (no redirects followed).
-        """
-        now = now or utcnow()
-        counts = {"delivered": 0, "retrying": 0, "failed": 0}
-        with _http(client) as http:
-            for _ in range(limit):
-                outcome = self.deliver_next(client=http, now=now, resolver=resolver)
-                if outcome is None:
-                    break
-                counts[outcome] += 1
-        return counts
-
-    def deliver_next(
-        self,
-        *,
-        client: httpx.Client | None = None,
-        now: datetime | None = None,
-        resolver: webhooks.Resolver = socket.getaddrinfo,
-    ) -> str | None:
-        """Try the delivery due longest; returns delivered, retrying or failed (None: none due).
-
-        Each try leaves the delivery no longer due at ``now``, so repeating ends.
-        """
-        now = now or utcnow()
-        stmt = (
-            select(WebhookDelivery)
-            .where(
-                WebhookDelivery.state == DeliveryState.PENDING,
-                WebhookDelivery.next_attempt_at <= now,
-            )
-            .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
-            .limit(1)
-        )
-        delivery = self.session.scalar(stmt)
-        if delivery is None:
-            return None
-        with _http(client) as http:
-            outcome = self._attempt(delivery, http, now, resolver)
-        self.session.flush()
-        return outcome
-
-    def deliveries(self, notice_id: uuid.UUID) -> list[WebhookDelivery]:
-        stmt = select(WebhookDelivery).where(WebhookDelivery.notice_id == notice_id)
-        return list(self.session.scalars(stmt))
-
-    def _attempt(
-        self,
-        delivery: WebhookDelivery,
-        http: httpx.Client,
-        now: datetime,
-        resolver: webhooks.Resolver,
-    ) -> str:
-        org = self.session.get(Organisation, delivery.organisation_id)
-        notice = self.session.get(RectificationNotice, delivery.notice_id)
-        delivery.attempts += 1
-        if org is None or notice is None or not org.webhook_url or not org.webhook_secret:
-            delivery.state = DeliveryState.FAILED
-            delivery.last_error = "no webhook configured"
-            return "failed"
-        body = json.dumps(notice_payload(notice), sort_keys=True, default=str).encode()
-        headers = {
-            "Content-Type": "application/json",
-            webhooks.SIGNATURE_HEADER: webhooks.sign(
-                org.webhook_secret, int(now.timestamp()), body
-            ),
-            "Shareguard-Delivery": str(delivery.id),
-        }
-        try:
-            response = webhooks.post(http, org.webhook_url, body, headers, resolver)
-            delivery.last_status_code = response.status_code
-            ok = 200 <= response.status_code < 300
-            delivery.last_error = "" if ok else f"HTTP {response.status_code}"
-        except ValueError as exc:
-            ok = False
-            delivery.last_error = f"refused: {exc}"[:200]
-        except httpx.HTTPError as exc:
-            ok = False
-            delivery.last_error = type(exc).__name__
-        if ok:
-            delivery.state = DeliveryState.DELIVERED
-            delivery.delivered_at = now
-            return "delivered"
-        if delivery.attempts >= webhooks.MAX_ATTEMPTS:
-            delivery.state = DeliveryState.FAILED
-            return "failed"
-        delivery.next_attempt_at = now + webhooks.backoff(delivery.attempts)
-        return "retrying"
 
     # internals ---------------------------------------------------------------------
     def _apply(
@@ -709,11 +413,6 @@ class CorrectionService:
                 field=f"changes.{field}",
             ) from None
 
-    def _may_see_person(self, person_id: uuid.UUID, principal: Principal) -> None:
-        if principal.person_id == person_id or principal.has(CASEWORKER, OFFICER, "system"):
-            return
-        raise Forbidden("only the person, or a caseworker helping them, may see this")
-
     def _audit(
         self, action: str, principal: Principal, correction: Correction, **extra: Any
     ) -> None:
@@ -733,29 +432,6 @@ class CorrectionService:
                 },
             ),
         )
-
-
-def notice_payload(notice: RectificationNotice) -> dict[str, Any]:
-    """What a recipient receives, by webhook or pull: references, never personal data."""
-    return {
-        "type": "rectification_notice",
-        "id": str(notice.id),
-        "reference": notice.reference,
-        "correction_id": str(notice.correction_id),
-        "organisation_id": str(notice.organisation_id),
-        "agreement_ids": list(notice.agreement_ids),
-        "disclosure_ids": list(notice.disclosure_ids),
-        "disclosure_kinds": list(notice.disclosure_kinds),
-        "what_changed": notice.what_changed,
-        "expected_action": notice.expected_action,
-        "deadline": notice.deadline.isoformat(),
-        "created_at": notice.created_at.isoformat() if notice.created_at else None,
-        "acknowledge": f"/api/v1/notices/{notice.id}/acknowledge",
-    }
-
-
-def _first_uuid(values: Sequence[str]) -> uuid.UUID | None:
-    return uuid.UUID(values[0]) if values else None
 
 
 def _jsonable(changes: Mapping[str, Any]) -> dict[str, Any]:

@@ -10,7 +10,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from shareguard.corrections.service import CorrectionService
+from shareguard.corrections.deliveries import WebhookService
+from shareguard.corrections.notices import NoticeService
 from shareguard.storage.jobs import Job
 
 DELIVER_EVERY = 60
@@ -26,11 +27,11 @@ def delivery_counts(outcomes: list[str]) -> dict[str, int]:
 
 
 def _deliver_one(session: Session) -> str | None:
-    return CorrectionService(session).deliver_next()
+    return WebhookService(session).deliver_next()
 
 
 def _escalate(session: Session) -> int:
-    return len(CorrectionService(session).escalate_overdue())
+    return len(NoticeService(session).escalate_overdue())
 
 
 def _deliveries(outcomes: list[str]) -> str | None:

@@ -69,7 +69,7 @@ FAMILY = [
 def seed(session: Session, world: Any, fresh: bool) -> None:
     if not fresh or AGREEMENT not in world.agreements or "dvla" not in world.orgs:
         return
-    from shareguard.corrections.service import CorrectionService
+    from shareguard.corrections import CorrectionService, NoticeService
     from shareguard.matching.models import Candidate, MatchRun, PartnerDataset
     from shareguard.matching.service import MatchingService
     from shareguard.policy import DisclosureRequest, disclose_many
@@ -225,7 +225,7 @@ def seed(session: Session, world: Any, fresh: bool) -> None:
                 acted.append((person, decision))
 
     # the wrong refusals come to light and are corrected; the agency is told each time
-    corrections = CorrectionService(session)
+    corrections, notices = CorrectionService(session), NoticeService(session)
     for k, (_person, decision) in enumerate(acted[:WRONG]):
         c = corrections.correct(
             cw,
@@ -239,9 +239,9 @@ def seed(session: Session, world: Any, fresh: bool) -> None:
         sent = now - timedelta(days=20) if k == WRONG - 1 else now - timedelta(days=10 - k)
         corrections.approve(c.id, cw2, now=sent)
         if k < WRONG - 2:
-            for notice in corrections.notices_of(c.id):
-                corrections.acknowledge(notice.id, dvla, "Licence reinstated")
-    corrections.escalate_overdue()
+            for notice in notices.notices_of(c.id):
+                notices.acknowledge(notice.id, dvla, "Licence reinstated")
+    notices.escalate_overdue()
 
     ReportService(session).assess(
         agreement.id,

@@ -424,7 +424,7 @@ def correct(
     user: Caseworker,
     session: SessionDep,
 ) -> Response:
-    from shareguard.corrections.service import CorrectionService
+    from shareguard.corrections import CorrectionService, NoticeService
 
     pid = _person_id(person_id)
     service = StatusService(session)
@@ -468,7 +468,7 @@ def correct(
                     "It lifts an adverse action, so another caseworker must approve it.",
                 )
             else:
-                told = len(CorrectionService(session).notices_of(correction.id))
+                told = len(NoticeService(session).notices_of(correction.id))
                 flash(
                     request,
                     "Correction applied",

@@ -656,9 +656,9 @@ def _waiting(user: ConsoleUser, session: Session) -> list[dict[str, Any]]:
             )
         )
     if user.has(Role.PARTNER_USER):
-        from shareguard.corrections.service import CorrectionService
+        from shareguard.corrections import NoticeService
 
-        n = CorrectionService(session).count_notices(user.principal, open_only=True)
+        n = NoticeService(session).count_notices(user.principal, open_only=True)
         items.append(_queue(n, "notice to acknowledge", "notices to acknowledge", "/notices"))
         from shareguard.exchange import RequestService
 

@@ -206,9 +206,9 @@ def checks_home(user: Partner) -> Response:
 # rectification notices ----------------------------------------------------------------------
 @router.get("/notices", response_class=HTMLResponse)
 def notices(request: Request, user: Partner, session: SessionDep) -> Response:
-    from shareguard.corrections.service import CorrectionService
+    from shareguard.corrections import NoticeService
 
-    svc = CorrectionService(session)
+    svc = NoticeService(session)
     page = Paging.of(request).with_total(svc.count_notices(user.principal))
     rows = svc.notices(user.principal, limit=page.size, offset=page.offset)
     return render(
@@ -239,9 +239,9 @@ def _notice_page(
     status_code: int = 200,
     errors: dict[str, str] | None = None,
 ) -> Response:
-    from shareguard.corrections.service import CorrectionService
+    from shareguard.corrections import NoticeService
 
-    row = CorrectionService(session).notice(notice_id, user.principal)
+    row = NoticeService(session).notice(notice_id, user.principal)
     return render(
         request,
         "console/notice.html",
@@ -256,10 +256,10 @@ def _notice_page(
 def acknowledge(
     notice_id: uuid.UUID, request: Request, form: Form, user: Partner, session: SessionDep
 ) -> Response:
-    from shareguard.corrections.service import CorrectionService
+    from shareguard.corrections import NoticeService
 
     try:
-        row = CorrectionService(session).acknowledge(notice_id, user.principal, field(form, "note"))
+        row = NoticeService(session).acknowledge(notice_id, user.principal, field(form, "note"))
     except (Conflict, InvalidInput) as exc:
         settle(session, exc)
         return _notice_page(

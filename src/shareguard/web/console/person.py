@@ -685,10 +685,10 @@ def contest_submit(request: Request, form: Form, me: Me, session: SessionDep) ->
 @router.get("/corrections", response_class=HTMLResponse)
 def corrections(request: Request, me: Me, session: SessionDep) -> Response:
     assert me.person_id is not None
+    from shareguard.corrections import NoticeService
     from shareguard.corrections.requests import CorrectionRequestService
-    from shareguard.corrections.service import CorrectionService
 
-    service = CorrectionService(session)
+    service = NoticeService(session)
     return page(
         request,
         "my/corrections.html",
