@@ -31,6 +31,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "shareguard.audit.cli:app",
         "The tamper-evident audit log: verify, checkpoints, proofs.",
     ),
+    "backup": (
+        "shareguard.operations.cli:app",
+        "Backups: make one while serving; restore one into an empty database and verify it.",
+    ),
     "check": ("shareguard.checks.cli:app", "Real-time status checks, referrals and contests."),
     "corrections": (
         "shareguard.corrections.cli:app",
