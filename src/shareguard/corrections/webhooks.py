@@ -11,11 +11,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
+import json
 import socket
 from collections.abc import Callable, Sequence
-from datetime import timedelta
-from typing import Any, NamedTuple
+from datetime import datetime, timedelta
+from typing import Any, NamedTuple, Protocol
 from urllib.parse import urlsplit
+
+import httpx
 
 SIGNATURE_HEADER = "Shareguard-Signature"
 #: Seconds a signature stays acceptable to a verifier (replay window).
@@ -188,6 +191,63 @@ def post(http: Any, url: str, body: bytes, headers: dict[str, str], resolver: Re
         extensions={"sni_hostname": target.host},
         follow_redirects=False,
     )
+
+
+class Delivery(Protocol):
+    """A row that records one webhook's tries (a notice's or a request's delivery)."""
+
+    id: Any
+    state: str
+    attempts: int
+    last_status_code: int | None
+    last_error: str
+    delivered_at: datetime | None
+    next_attempt_at: datetime
+
+
+def attempt(
+    delivery: Delivery,
+    url: str | None,
+    secret: str | None,
+    payload: dict[str, Any] | None,
+    http: Any,
+    now: datetime,
+    resolver: Resolver,
+) -> str:
+    """Try ``delivery`` once: sign ``payload`` and ``post`` it, then record the outcome on the
+    row (delivered; retrying after ``backoff``; or failed after ``MAX_ATTEMPTS``, or at once
+    when there is no URL, secret or payload). Returns delivered, retrying or failed."""
+    delivery.attempts += 1
+    if not url or not secret or payload is None:
+        delivery.state = "failed"
+        delivery.last_error = "no webhook configured"
+        return "failed"
+    body = json.dumps(payload, sort_keys=True, default=str).encode()
+    headers = {
+        "Content-Type": "application/json",
+        SIGNATURE_HEADER: sign(secret, int(now.timestamp()), body),
+        "Shareguard-Delivery": str(delivery.id),
+    }
+    try:
+        response = post(http, url, body, headers, resolver)
+        delivery.last_status_code = response.status_code
+        ok = 200 <= response.status_code < 300
+        delivery.last_error = "" if ok else f"HTTP {response.status_code}"
+    except ValueError as exc:
+        ok = False
+        delivery.last_error = f"refused: {exc}"[:200]
+    except httpx.HTTPError as exc:
+        ok = False
+        delivery.last_error = type(exc).__name__
+    if ok:
+        delivery.state = "delivered"
+        delivery.delivered_at = now
+        return "delivered"
+    if delivery.attempts >= MAX_ATTEMPTS:
+        delivery.state = "failed"
+        return "failed"
+    delivery.next_attempt_at = now + backoff(delivery.attempts)
+    return "retrying"
 
 
 def pinned_url(target: Target, address: str) -> str:

@@ -14,7 +14,6 @@ escalation work as rectification notices do. Services never commit: the boundary
 
 from __future__ import annotations
 
-import json
 import socket
 import uuid
 from collections.abc import Mapping, Sequence
@@ -527,41 +526,15 @@ class RequestService:
     ) -> str:
         org = self.session.get(Organisation, delivery.organisation_id)
         row = self.session.get(ExchangeRequest, delivery.request_id)
-        delivery.attempts += 1
-        if org is None or row is None or not org.webhook_url or not org.webhook_secret:
-            delivery.state = DeliveryState.FAILED
-            delivery.last_error = "no webhook configured"
-            return "failed"
-        body = json.dumps(
-            request_payload(self.session, row, event=delivery.event), sort_keys=True, default=str
-        ).encode()
-        headers = {
-            "Content-Type": "application/json",
-            webhooks.SIGNATURE_HEADER: webhooks.sign(
-                org.webhook_secret, int(now.timestamp()), body
-            ),
-            "Shareguard-Delivery": str(delivery.id),
-        }
-        try:
-            response = webhooks.post(http, org.webhook_url, body, headers, resolver)
-            delivery.last_status_code = response.status_code
-            ok = 200 <= response.status_code < 300
-            delivery.last_error = "" if ok else f"HTTP {response.status_code}"
-        except ValueError as exc:
-            ok = False
-            delivery.last_error = f"refused: {exc}"[:200]
-        except httpx.HTTPError as exc:
-            ok = False
-            delivery.last_error = type(exc).__name__
-        if ok:
-            delivery.state = DeliveryState.DELIVERED
-            delivery.delivered_at = now
-            return "delivered"
-        if delivery.attempts >= webhooks.MAX_ATTEMPTS:
-            delivery.state = DeliveryState.FAILED
-            return "failed"
-        delivery.next_attempt_at = now + webhooks.backoff(delivery.attempts)
-        return "retrying"
+        return webhooks.attempt(
+            delivery,
+            org.webhook_url if org else None,
+            org.webhook_secret if org else None,
+            request_payload(self.session, row, event=delivery.event) if row else None,
+            http,
+            now,
+            resolver,
+        )
 
     # internals ---------------------------------------------------------------------
     def _may_see(self, row: ExchangeRequest, principal: Principal) -> bool:
