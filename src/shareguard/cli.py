@@ -85,6 +85,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "shareguard.exchange.cli:app",
         "Requests to partners for information about a person, and their answers.",
     ),
+    "signin": (
+        "shareguard.signin.cli:app",
+        "Sign-in: shareguard's OpenID client keys; partners' machine clients (RFC 7523).",
+    ),
     "retention": (
         "shareguard.retention.cli:app",
         "Retention: delete what is past its period, legal holds, reports.",

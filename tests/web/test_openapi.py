@@ -21,7 +21,10 @@ def test_security_schemes_and_public_routes(client: TestClient) -> None:
     schemes = spec["components"]["securitySchemes"]
     assert schemes["apiKey"] == {**schemes["apiKey"], "type": "http", "scheme": "bearer"}
     assert schemes["consoleSession"]["in"] == "cookie"
-    assert spec["security"] == [{"apiKey": []}, {"consoleSession": []}]
+    assert spec["security"] == [{"apiKey": []}, {"partnerClient": []}, {"consoleSession": []}]
+    assert (
+        schemes["partnerClient"]["flows"]["clientCredentials"]["tokenUrl"] == "/api/v1/oauth/token"
+    )
     assert spec["paths"]["/api/v1/transparency"]["get"]["security"] == []
     assert spec["paths"]["/healthz"]["get"]["security"] == []
     assert "security" not in spec["paths"]["/api/v1/whoami"]["get"]  # the default: a key

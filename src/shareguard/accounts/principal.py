@@ -16,6 +16,8 @@ class Principal:
     api_key_id: uuid.UUID | None = None
     #: Agreements an API key is limited to; None means all of its organisation's.
     agreement_scope: frozenset[uuid.UUID] | None = None
+    #: A partner's machine client (OAuth client credentials), for an access token it holds.
+    client_key_id: uuid.UUID | None = None
     #: Set only in the person-facing service: the person signed in.
     person_id: uuid.UUID | None = None
 

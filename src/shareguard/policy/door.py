@@ -576,6 +576,8 @@ def disclose_many(
             base["check_method"] = request.check_method
         if principal.api_key_id is not None:
             base["api_key_id"] = str(principal.api_key_id)
+        if principal.client_key_id is not None:
+            base["client_key_id"] = str(principal.client_key_id)
         subject_ref = request.subject.ref if request.subject and request.subject.ref else None
         if decision.allowed:
             terms = terms_by_id.get(decision.agreement_id) if decision.agreement_id else None

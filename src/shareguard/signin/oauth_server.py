@@ -42,8 +42,13 @@ class FormPayload(OAuth2Payload):
 
 
 class StarletteOAuth2Request(OAuth2Request):
-    def __init__(self, request: Request, form: FormData | None) -> None:
-        super().__init__(method=request.method, uri=str(request.url), headers=request.headers)
+    """``uri`` is the endpoint's public URL when known (behind a proxy ending TLS, the URL the
+    client used, which Authlib requires to be HTTPS outside loopback)."""
+
+    def __init__(self, request: Request, form: FormData | None, uri: str = "") -> None:
+        super().__init__(
+            method=request.method, uri=uri or str(request.url), headers=request.headers
+        )
         self._query = request.query_params
         self._form = form
         self.payload = FormPayload(request.query_params, form)
@@ -60,14 +65,14 @@ class StarletteOAuth2Request(OAuth2Request):
 class Server(AuthorizationServer):
     """An Authlib authorisation server answering Starlette requests.
 
-    Call ``create_token_response(request_and_form)`` with ``(request, await request.form())``.
+    Call ``create_token_response(request_and_form)`` with ``(request, await request.form())``
+    or ``(request, form, public_uri)``.
     """
 
     def create_oauth2_request(self, request: Any) -> OAuth2Request:
         if isinstance(request, OAuth2Request):
             return request
-        starlette_request, form = request
-        return StarletteOAuth2Request(starlette_request, form)
+        return StarletteOAuth2Request(*request)
 
     def create_json_request(self, request: Any) -> Any:
         raise NotImplementedError("no JSON endpoints are served")

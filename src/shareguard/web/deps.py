@@ -18,6 +18,7 @@ from shareguard.accounts.principal import Principal
 from shareguard.accounts.service import AccountService
 from shareguard.agreements.service import AgreementService
 from shareguard.errors import Forbidden, Unauthenticated
+from shareguard.signin.clients import TOKEN_PREFIX, ClientService
 from shareguard.signin.sessions import SessionService
 from shareguard.storage.db import settle
 
@@ -122,14 +123,17 @@ def check_cookie_write(request: Request) -> None:
 
 
 def current_principal(request: Request, session: SessionDep) -> Principal:
-    """The caller, from ``Authorization: Bearer <API key>`` or the console session cookie.
-
-    With the cookie, a state change also needs the CSRF header and the same origin.
+    """The caller, from ``Authorization: Bearer <API key or access token>`` or the console
+    session cookie. With the cookie, a state change also needs the CSRF header and the same
+    origin.
     """
     accounts = AccountService(session)
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
-        return _logged(accounts.authenticate_key(header[7:].strip()))
+        token = header[7:].strip()
+        if token.startswith(TOKEN_PREFIX):
+            return _logged(ClientService(session).authenticate_token(token))
+        return _logged(accounts.authenticate_key(token))
     user_id = signed_in_user(request, session)
     if user_id:
         user = accounts.user(user_id)
@@ -175,3 +179,10 @@ def agreement_service(session: SessionDep) -> AgreementService:
 
 Accounts = Annotated[AccountService, Depends(account_service)]
 Agreements = Annotated[AgreementService, Depends(agreement_service)]
+
+
+def client_service(session: SessionDep) -> ClientService:
+    return ClientService(session)
+
+
+Clients = Annotated[ClientService, Depends(client_service)]

@@ -3,7 +3,8 @@
 FastAPI documents the success response and a 422 in its own shape; shareguard answers every
 error as RFC 9457 ``application/problem+json``. ``install`` replaces ``app.openapi`` so the
 document says so: a ``Problem`` schema, the error statuses each operation can answer, the
-bearer key and the console session as security schemes, and no security on public routes.
+bearer key, the partners' client credentials and the console session as security schemes,
+and no security on public routes.
 """
 
 from __future__ import annotations
@@ -55,6 +56,13 @@ SECURITY_SCHEMES = {
         "scheme": "bearer",
         "description": "An organisation's or a user's API key: `Authorization: Bearer sg_...`",
     },
+    "partnerClient": {
+        "type": "oauth2",
+        "description": "A partner's machine client: OAuth 2.0 client credentials authenticated "
+        "with a JWT signed by its registered key (RFC 7523, `private_key_jwt`); send the "
+        "access token as `Authorization: Bearer sgat_...`",
+        "flows": {"clientCredentials": {"tokenUrl": "/api/v1/oauth/token", "scopes": {}}},
+    },
     "consoleSession": {
         "type": "apiKey",
         "in": "cookie",
@@ -92,7 +100,7 @@ def shape(spec: dict[str, Any], public: set[tuple[str, str]]) -> None:
     for name in ("HTTPValidationError", "ValidationError"):
         schemas.pop(name, None)
     components["securitySchemes"] = SECURITY_SCHEMES
-    spec["security"] = [{"apiKey": []}, {"consoleSession": []}]
+    spec["security"] = [{"apiKey": []}, {"partnerClient": []}, {"consoleSession": []}]
     ref = {"schema": {"$ref": "#/components/schemas/Problem"}}
     for path, operations in spec.get("paths", {}).items():
         for method, op in operations.items():
