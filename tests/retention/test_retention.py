@@ -11,13 +11,15 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
+from typer.testing import CliRunner
 
 from shareguard.accounts.principal import Principal
 from shareguard.audit.models import AuditEntry
 from shareguard.audit.service import AuditService
 from shareguard.checks.models import Check
 from shareguard.checks.service import CheckService
-from shareguard.config import Settings
+from shareguard.cli import app
+from shareguard.config import Settings, get_settings
 from shareguard.errors import Forbidden, InvalidInput
 from shareguard.exchange.inbound import InboundService
 from shareguard.exchange.models import InboundRecord
@@ -28,6 +30,7 @@ from shareguard.retention.models import Erasure, LegalHold, RetentionRun
 from shareguard.retention.service import RetentionService
 from shareguard.status import StatusService
 from shareguard.status.models import ShareCode
+from shareguard.storage import db
 from shareguard.storage.base import replay_clock, utcnow
 from tests import factories
 from tests.factories import integrated
@@ -427,3 +430,36 @@ def test_inbound_records_lose_their_data_after_the_period(xw, engine, settings: 
     assert old_row.data == {} and old_row.person_id is None
     assert new_row.data.get("address") == "2 Test Row"
     s.rollback()
+
+
+def test_a_run_stopped_from_the_command_line_says_how_to_resume_and_resumes(
+    story, world, engine, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _check(world, story["ref"], "Secunda", OLD)
+    monkeypatch.setattr(db, "get_engine", lambda: engine)
+    monkeypatch.setenv("SHAREGUARD_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("SHAREGUARD_MODE", "test")
+    get_settings.cache_clear()
+    real_step = RetentionService.step
+    calls = []
+
+    def interrupted(self, run_id, limit=None):  # type: ignore[no-untyped-def]
+        calls.append(run_id)
+        if len(calls) == 2:  # the operator presses Ctrl-C during the second batch
+            raise KeyboardInterrupt
+        return real_step(self, run_id, limit)
+
+    monkeypatch.setattr(RetentionService, "step", interrupted)
+    runner = CliRunner()
+    at = NOW.isoformat()
+    r = runner.invoke(app, ["retention", "run", "--at", at, "--batch", "1"])
+    assert r.exit_code == 130, r.output
+    assert "stopped: 1 records erased so far" in r.output
+    assert f"resumes run {calls[0]}" in r.output
+    monkeypatch.setattr(RetentionService, "step", real_step)
+    r = runner.invoke(app, ["retention", "run", "--batch", "1", "--json"])
+    get_settings.cache_clear()
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    assert out["resumed"] is True and out["run_id"] == str(calls[0])
+    assert out["erased"] == {story["ref"]: {"check": 2}, "-": {"share_code": 2}}

@@ -26,6 +26,8 @@ app = typer.Typer(
     help="Retention: delete what is past its period, legal holds, reports.", no_args_is_help=True
 )
 NAME = "retention"
+#: Exit code of `retention run` stopped part-way (by Ctrl-C or SIGINT), as shells report it.
+EXIT_INTERRUPTED = 130
 
 
 def _moment(text: str | None) -> datetime | None:
@@ -82,22 +84,42 @@ def run_command(
             MofNCompleteColumn(),
             TimeRemainingColumn(),
         )
+        begun: list[uuid.UUID] = []
+        erased = [0]
         with Progress(*columns, console=err_console, transient=True, disable=as_json) as bar:
             task = bar.add_task("retention", total=None)
 
             def started(run_id: uuid.UUID, resumed: bool, left: int) -> None:
+                begun.append(run_id)
                 bar.update(task, total=left)
                 if resumed and not as_json:
                     err_console.print(f"resuming unfinished run {run_id}")
 
-            outcome = tasks.run(
-                at=moment,
-                principal=principal,
-                batch=batch,
-                progress=lambda n: bar.advance(task, n),
-                started=started,
-                scope=agreement or "",
-            )
+            def advanced(n: int) -> None:
+                erased[0] += n
+                bar.advance(task, n)
+
+            try:
+                outcome = tasks.run(
+                    at=moment,
+                    principal=principal,
+                    batch=batch,
+                    progress=advanced,
+                    started=started,
+                    scope=agreement or "",
+                )
+            except KeyboardInterrupt:
+                # Each batch is its own unit of work: the one under way was undone, those
+                # before it are kept, and the run stays open for the next start to resume.
+                bar.stop()
+                run = f" run {begun[0]}" if begun else ""
+                err_console.print(
+                    f"stopped: {erased[0]} records erased so far; `shareguard retention run` "
+                    f"resumes{run} where it stopped (with its own clock and scope)",
+                    highlight=False,
+                    soft_wrap=True,
+                )
+                raise typer.Exit(EXIT_INTERRUPTED) from None
     if emit(outcome.as_dict(), as_json):
         return
     verb = "would erase" if dry_run else "erased"
