@@ -157,6 +157,13 @@ PURPOSES: dict[str, Purpose] = {
 }
 
 
+#: The ways a partner checks a person's status: code -> what the console calls it. The one list
+#: the policy (``check_method`` in the Cedar context), the API, the CLI and the console read.
+CHECK_METHODS: dict[str, str] = {
+    "share_code": "Share code",
+    "attributes": "Name, date of birth and document",
+}
+
 #: Purposes a person may issue a share code (or a credential) for.
 SHARE_CODE_PURPOSES = tuple(code for code, p in PURPOSES.items() if p.share_codes)
 #: Purposes checked by share code only, never by name and date of birth.

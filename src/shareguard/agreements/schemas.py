@@ -9,9 +9,15 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
 
 from shareguard.agreements import retention
-from shareguard.agreements.catalogue import DATA_ITEMS, PURPOSES
+from shareguard.agreements.catalogue import CHECK_METHODS, DATA_ITEMS, PURPOSES
 from shareguard.agreements.models import AgreementState
 from shareguard.bounds import Count, Day
+
+
+def _check_method(code: str) -> str:
+    if code not in CHECK_METHODS:
+        raise ValueError(f"unknown check method; known: {', '.join(CHECK_METHODS)}")
+    return code
 
 
 def _purpose(code: str) -> str:
@@ -39,6 +45,11 @@ RetentionRules = Annotated[
 #: Validated against the catalogue; listed as an enum in the OpenAPI document.
 PurposeCode = Annotated[
     str, AfterValidator(_purpose), WithJsonSchema({"type": "string", "enum": list(PURPOSES)})
+]
+CheckMethodCode = Annotated[
+    str,
+    AfterValidator(_check_method),
+    WithJsonSchema({"type": "string", "enum": list(CHECK_METHODS)}),
 ]
 DataItemCode = Annotated[
     str,

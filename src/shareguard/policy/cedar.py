@@ -55,7 +55,7 @@ type DisclosureContext = {
   discloser_type: String,    // the discloser's organisation type: nhs_body, school, ...
   time: Long,                // decision time, seconds since the Unix epoch (UTC)
   day: Long,                 // decision date as a proleptic Gregorian ordinal
-  check_method: String,      // share_code, attributes or ""
+  check_method: String,      // one of catalogue.CHECK_METHODS, or ""
   own_record: Bool,          // the person is looking at their own data
   staff: Bool,               // a caseworker acting for the person
 };

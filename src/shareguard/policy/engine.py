@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from shareguard.agreements.catalogue import DATA_ITEMS, PURPOSES
+from shareguard.agreements.catalogue import CHECK_METHODS, DATA_ITEMS, PURPOSES
 from shareguard.errors import InvalidInput
 from shareguard.policy import cedar
 from shareguard.policy.cedar import AgreementTerms, FirewallTerms, PauseTerms
@@ -62,8 +62,10 @@ def check_request(request: DisclosureRequest) -> None:
     for i, item in enumerate(request.offered_items):
         if item not in DATA_ITEMS:
             raise InvalidInput(f"unknown data item '{item}'", field=f"offered_items[{i}]")
-    if request.check_method not in (None, "", "share_code", "attributes"):
-        raise InvalidInput("check_method must be share_code or attributes", field="check_method")
+    if request.check_method and request.check_method not in CHECK_METHODS:
+        raise InvalidInput(
+            f"check_method must be one of {', '.join(CHECK_METHODS)}", field="check_method"
+        )
     if request.at is not None and request.at.tzinfo is None:
         raise InvalidInput("decision time must carry a UTC offset", field="at")
 

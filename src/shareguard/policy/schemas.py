@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from shareguard.agreements.schemas import DataItemCode, PurposeCode
+from shareguard.agreements.schemas import CheckMethodCode, DataItemCode, PurposeCode
 from shareguard.bounds import EARLIEST, LATEST, Day
 
 CATEGORIES = ("pupil", "patient", "victim", "witness")
@@ -64,7 +64,7 @@ class DecisionRequestIn(BaseModel):
     purpose: PurposeCode
     data_items: list[DataItemCode] = []
     subject: SubjectIn = SubjectIn()
-    check_method: Literal["share_code", "attributes"] | None = None
+    check_method: CheckMethodCode | None = None
     at: AwareDatetime | None = None
     key_agreements: list[str] | None = Field(
         None, description="Act as an API key scoped to these agreement references or ids"

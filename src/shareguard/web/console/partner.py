@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from shareguard.agreements.catalogue import DATA_ITEMS, PURPOSES, SHARE_CODE_ONLY
+from shareguard.agreements.catalogue import CHECK_METHODS, DATA_ITEMS, PURPOSES, SHARE_CODE_ONLY
 from shareguard.agreements.service import AgreementService
 from shareguard.checks.service import AttributeQuery, CheckService
 from shareguard.errors import Conflict, InvalidInput, Refused
@@ -31,7 +31,7 @@ from shareguard.web.deps import SessionDep
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(load_user)])
 
-METHODS = {"share_code": "Share code", "attributes": "Name, date of birth and document"}
+METHODS = CHECK_METHODS
 OUTCOMES = {
     "confirmed": "Confirmed",
     "not_confirmed": "Not confirmed",
