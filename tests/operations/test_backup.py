@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine, func, select, text
 from typer.testing import CliRunner
 
@@ -34,8 +35,10 @@ from shareguard.operations.backup import PG_FILE, SQLITE_FILE, BackupRefused, Re
 from shareguard.status import StatusService
 from shareguard.storage import db
 from shareguard.storage.db import make_engine, unit_of_work
+from shareguard.web.app import create_app
 from tests import factories
 from tests.conftest import PG_URL
+from tests.operations.test_metrics import _value
 
 runner = CliRunner()
 RTW_ITEMS = ["name", "photo_ref", "may_work", "work_conditions", "valid_until"]
@@ -353,3 +356,11 @@ def test_a_restore_checked_against_another_key_is_undone(world, engine, fresh, t
     assert _is_empty(fresh)
     # The same backup checked against its own key restores into the database left empty.
     assert backup.restore(made.directory, fresh, _settings(tmp_path / "restored")).report.ok
+
+
+def test_metrics_say_how_old_the_newest_backup_is(world, engine, settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    with TestClient(create_app(settings, engine)) as client:
+        assert _value(client.get("/metrics").text, "shareguard_backup_age_seconds") == -1
+        backup.create(tmp_path / "b", engine, settings)
+        age = _value(client.get("/metrics").text, "shareguard_backup_age_seconds")
+    assert 0 <= age < 60

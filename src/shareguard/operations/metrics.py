@@ -9,8 +9,8 @@ Two kinds of series:
   mode) so a scrape sums them; without it each worker reports its own.
 * **State** (gauges), read from the database at each scrape, so every process reports the
   same truth: the audit log's size, entries waiting for the integrator and the oldest one's
-  age, the newest checkpoint's age, webhook queue depths, overdue notices and requests, and
-  the retention backlog (recounted at most every ``BACKLOG_SECONDS``).
+  age, the newest checkpoint's age, the newest backup's age, webhook queue depths, overdue
+  notices and requests, and the retention backlog (recounted at most every ``BACKLOG_SECONDS``).
 
 Labels are codes, route templates and agreement references: never personal data.
 """
@@ -150,6 +150,10 @@ class StateCollector:
                 .order_by(AuditCheckpoint.tree_size.desc())
                 .limit(1)
             ).first()
+            # The newest `shareguard backup create` (an index lookup by action).
+            last_backup = s.scalar(
+                select(func.max(AuditEntry.at)).where(AuditEntry.action == "backup.create")
+            )
             notices_queue = s.scalar(select(func.count()).where(WebhookDelivery.state == "pending"))
             requests_queue = s.scalar(
                 select(func.count()).where(RequestDelivery.state == "pending")
@@ -185,6 +189,11 @@ class StateCollector:
             "shareguard_audit_checkpoint_size",
             "Tree size of the newest signed checkpoint",
             checkpoint[0] if checkpoint else 0,
+        )
+        yield _gauge(
+            "shareguard_backup_age_seconds",
+            "Seconds since the newest backup made with `shareguard backup create` (-1: none yet)",
+            _age(now, last_backup) if last_backup else -1.0,
         )
         queues = GaugeMetricFamily(
             "shareguard_webhook_queue_depth",
