@@ -132,3 +132,54 @@ def test_bulk_reasons_equal_each_entry_alone_and_queries_stay_few(world: TestWor
     included, kept_out = watch.current(agreement_id)
     assert {e.id for e in included} == set(young[3:])
     assert len(kept_out) == 16
+
+
+def test_admitting_in_bulk_gates_each_entry_as_propose_and_verify_would(world: TestWorld) -> None:
+    import pytest
+    from sqlalchemy import select
+
+    from shareguard.audit import AuditEntry
+    from shareguard.errors import Forbidden
+    from tests.factories import integrated
+
+    s, cw, cw2 = world.session, world.principals["caseworker"], world.principals["caseworker2"]
+    agreement_id = world.agreement(bulk=True)
+    status = StatusService(s)
+    proposals = []
+    for i, (window_end, appeal) in enumerate([(-186, "none"), (-186, "lodged"), (+5, "none")]):
+        p = status.create_person(
+            PersonIn(
+                names=[NameIn(given=f"Adm{i}", family="Bulkadmit")],
+                date_of_birth=today() - timedelta(days=9000 + i),
+                nationality="FRA",
+            ),
+            cw,
+        )
+        d = status.record_decision(
+            p.id,
+            DecisionIn(
+                type="refusal",
+                decided_on=today() - timedelta(days=200),
+                final=appeal == "none",
+                appeal_state=appeal,
+                appeal_window_end=today() + timedelta(days=window_end),
+                source="caseworking",
+                evidence_ref="E",
+            ),
+            cw,
+        )
+        proposals.append((p.id, d.id, "EV"))
+    watch = WatchlistService(s)
+    with pytest.raises(Forbidden):
+        watch.admit_many(agreement_id, proposals, cw, cw)  # four eyes
+    admitted = watch.admit_many(agreement_id, proposals, cw, cw2)
+    assert [e.state for e in admitted] == ["active", "refused", "refused"]
+    assert "appeal_open" in admitted[1].reasons and "appeal_window_open" in admitted[2].reasons
+    for entry in admitted:  # the same reasons the gate gives the entry alone, read back
+        assert watch.check(watch.get(entry.id)) == entry.reasons
+    assert watch.admit_many(agreement_id, proposals[:1], cw, cw2) == []  # already listed
+    integrated(s)
+    actions = s.scalars(
+        select(AuditEntry.action).where(AuditEntry.action.like("watchlist.%"))
+    ).all()
+    assert sorted(actions) == ["watchlist.propose"] * 3 + ["watchlist.verify"] * 3

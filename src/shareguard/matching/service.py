@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import func, insert, select
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from shareguard import telemetry
@@ -500,12 +500,19 @@ class MatchingService:
                 )
                 items.append((request, answer, refs))
             outcomes = disclose_many(self.session, items, kind="match_result")
+            # One UPDATE per batch by primary key (the candidates were inserted in bulk and
+            # are not in the session): loading each one would cost a query, and its reviews.
+            marks: list[dict[str, Any]] = []
             for c, done in zip(batch, outcomes, strict=True):
-                cand = self.session.get(Candidate, c["id"])
-                assert cand is not None
                 if done.decision.allowed and done.answer is not None:
                     disclosed += 1
-                    cand.disclosure_id = done.disclosure_id
+                    marks.append(
+                        {
+                            "cid": c["id"],
+                            "disclosure_id": done.disclosure_id,
+                            "refused_reason": "",
+                        }
+                    )
                     results.append(
                         {
                             "candidate_id": str(c["id"]),
@@ -516,8 +523,15 @@ class MatchingService:
                     )
                 else:
                     refused += 1
-                    cand.refused_reason = done.decision.reason[:300]
-            self.session.flush()
+                    marks.append(
+                        {
+                            "cid": c["id"],
+                            "disclosure_id": None,
+                            "refused_reason": done.decision.reason[:300],
+                        }
+                    )
+            if marks:
+                self.session.connection().execute(_MARK_CANDIDATE, marks)
         (out / "partner_results.part.json").write_text(json.dumps(results, indent=2, default=str))
         return disclosed, refused
 
@@ -753,6 +767,13 @@ class MatchingService:
             return True
         agreement = self.session.get(Agreement, run.agreement_id)
         return agreement is not None and principal.organisation_id in agreement.recipients()
+
+
+_MARK_CANDIDATE = (
+    update(Candidate.__table__)  # type: ignore[arg-type]
+    .where(Candidate.__table__.c.id == bindparam("cid"))
+    .values(disclosure_id=bindparam("disclosure_id"), refused_reason=bindparam("refused_reason"))
+)
 
 
 def review_state(reviews: Sequence[Review], two_person_rule: bool) -> str:

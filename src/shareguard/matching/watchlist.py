@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from shareguard.accounts.principal import Principal
@@ -36,7 +36,7 @@ from shareguard.status.models import (
     StatusRecord,
 )
 from shareguard.status.service import BULK_CHUNK, appeal_state_of
-from shareguard.storage.base import today, utcnow
+from shareguard.storage.base import new_id, today, utcnow
 
 CASEWORKER = "caseworker"
 
@@ -124,6 +124,22 @@ def gate(facts: GateFacts, on: date) -> list[str]:
     if facts.quality_hold:
         reasons.append("quality_hold")
     return reasons
+
+
+def _gate_evidence(entry: WatchlistEntry, facts: GateFacts, on: date) -> dict[str, Any]:
+    """What the gate saw when it verified ``entry`` (kept with the entry)."""
+    return {
+        "checked_on": on.isoformat(),
+        "decision_id": str(entry.decision_id),
+        "decision_type": facts.decision_type,
+        "decision_final": facts.decision_final,
+        "appeal_state": facts.appeal_state,
+        "appeal_window_end": facts.appeal_window_end.isoformat()
+        if facts.appeal_window_end
+        else None,
+        "current_status_kind": facts.current_status_kind,
+        "policy": facts.policy_refusal or "permit",
+    }
 
 
 def explain(reasons: list[str]) -> list[str]:
@@ -262,18 +278,7 @@ class WatchlistService:
         entry.verified_at = utcnow()
         entry.reasons = reasons
         entry.state = EntryState.REFUSED if reasons else EntryState.ACTIVE
-        entry.gate_evidence = {
-            "checked_on": on.isoformat(),
-            "decision_id": str(entry.decision_id),
-            "decision_type": facts.decision_type,
-            "decision_final": facts.decision_final,
-            "appeal_state": facts.appeal_state,
-            "appeal_window_end": facts.appeal_window_end.isoformat()
-            if facts.appeal_window_end
-            else None,
-            "current_status_kind": facts.current_status_kind,
-            "policy": facts.policy_refusal or "permit",
-        }
+        entry.gate_evidence = _gate_evidence(entry, facts, on)
         self._audit(
             "watchlist.verify",
             entry,
@@ -283,6 +288,91 @@ class WatchlistService:
         )
         self.session.flush()
         return entry
+
+    def admit_many(
+        self,
+        agreement_id: uuid.UUID,
+        proposals: Sequence[tuple[uuid.UUID, uuid.UUID, str]],
+        proposer: Principal,
+        verifier: Principal,
+    ) -> list[WatchlistEntry]:
+        """``propose`` then ``verify`` for many (person, decision, evidence) at once: the same
+        rules (four eyes, a bulk agreement, the whole gate) and the same two audit entries
+        per entry, with the gate evaluated in bulk and the rows written in one batch. For
+        intakes of thousands (the seed-scale demo's refusal pool); a person with an open
+        entry already is left out."""
+        from shareguard.audit import append_many
+
+        proposer.require(CASEWORKER)
+        verifier.require(CASEWORKER)
+        if verifier.user_id is None or verifier.user_id == proposer.user_id:
+            raise Forbidden("a second caseworker, not the proposer, must verify (four eyes)")
+        agreement = self._agreement(agreement_id)
+        if not agreement.bulk:
+            raise Conflict("this agreement does not allow bulk sharing", field="agreement_id")
+        if any(not evidence.strip() for _, _, evidence in proposals):
+            raise InvalidInput("the evidence reference is required", field="evidence_ref")
+        wanted = [p for p, _, _ in proposals]
+        open_: set[uuid.UUID] = set()
+        for i in range(0, len(wanted), BULK_CHUNK):
+            open_.update(
+                self.session.scalars(
+                    select(WatchlistEntry.person_id).where(
+                        WatchlistEntry.agreement_id == agreement_id,
+                        WatchlistEntry.person_id.in_(wanted[i : i + BULK_CHUNK]),
+                        WatchlistEntry.state.in_([EntryState.PROPOSED, EntryState.ACTIVE]),
+                    )
+                )
+            )
+        now, on = utcnow(), today()
+        entries = [
+            WatchlistEntry(
+                id=new_id(),
+                created_at=now,
+                agreement_id=agreement_id,
+                person_id=person_id,
+                decision_id=decision_id,
+                evidence_ref=evidence.strip(),
+                proposed_by=proposer.user_id,
+                state=EntryState.PROPOSED,
+                reasons=[],
+                gate_evidence={},
+                left_reason="",
+            )
+            for person_id, decision_id, evidence in proposals
+            if person_id not in open_
+        ]
+        if not entries:
+            return []
+        facts = gate_facts(
+            self.session, agreement, entries, on, verifiers=[verifier.user_id] * len(entries)
+        )
+        records: list[AuditRecord] = []
+        for entry, f in zip(entries, facts, strict=True):
+            if f.decision_type is None:  # as ``propose``: the decision must be the person's
+                raise NotFound("a decision was not found for its person", field="decision_id")
+            records.append(self._record("watchlist.propose", entry, proposer))
+            reasons = gate(f, on)
+            entry.verified_by = verifier.user_id
+            entry.verified_at = now
+            entry.reasons = reasons
+            entry.state = EntryState.REFUSED if reasons else EntryState.ACTIVE
+            entry.gate_evidence = _gate_evidence(entry, f, on)
+            records.append(
+                self._record(
+                    "watchlist.verify",
+                    entry,
+                    verifier,
+                    decision="deny" if reasons else "permit",
+                    reasons=tuple(reasons),
+                )
+            )
+        table = WatchlistEntry.__table__
+        rows = [{c.key: getattr(e, c.key) for c in table.columns} for e in entries]
+        for i in range(0, len(rows), 1000):
+            self.session.execute(insert(WatchlistEntry), rows[i : i + 1000])
+        append_many(self.session, records)
+        return entries
 
     def leave(self, entry_id: uuid.UUID, reason: str, principal: Principal) -> WatchlistEntry:
         """Remove an entry now (status granted, decision overturned, correction, ...)."""
@@ -311,16 +401,30 @@ class WatchlistService:
     ) -> None:
         append(
             self.session,
-            AuditRecord(
-                action=action,
-                actor_org_id=principal.organisation_id,
-                actor_user_id=principal.user_id,
-                agreement_id=entry.agreement_id,
-                subject_ref=str(entry.person_id),
-                decision=decision,
-                reasons=reasons,
-                details={"entry_id": str(entry.id), "state": entry.state, **(details or {})},
+            self._record(
+                action, entry, principal, decision=decision, reasons=reasons, details=details
             ),
+        )
+
+    @staticmethod
+    def _record(
+        action: str,
+        entry: WatchlistEntry,
+        principal: Principal,
+        *,
+        decision: str | None = None,
+        reasons: tuple[str, ...] = (),
+        details: dict[str, Any] | None = None,
+    ) -> AuditRecord:
+        return AuditRecord(
+            action=action,
+            actor_org_id=principal.organisation_id,
+            actor_user_id=principal.user_id,
+            agreement_id=entry.agreement_id,
+            subject_ref=str(entry.person_id),
+            decision=decision,
+            reasons=reasons,
+            details={"entry_id": str(entry.id), "state": entry.state, **(details or {})},
         )
 
     # reading -----------------------------------------------------------------------

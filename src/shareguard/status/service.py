@@ -44,7 +44,7 @@ from shareguard.status.models import (
     StatusRecord,
 )
 from shareguard.status.schemas import DecisionIn, PersonIn, StatusIn
-from shareguard.storage.base import today, utcnow
+from shareguard.storage.base import new_id, today, utcnow
 
 if TYPE_CHECKING:
     from shareguard.policy import Subject
@@ -489,21 +489,79 @@ class StatusService:
         self.session.flush()
         return row, code
 
+    def create_share_codes(
+        self,
+        wanted: Sequence[tuple[uuid.UUID, str]],
+        principal: Principal,
+        *,
+        days: int = SHARE_CODE_DAYS,
+    ) -> list[str]:
+        """``create_share_code`` for many (person, purpose) at once, by a caseworker: the same
+        rows and audit entries, written in one batch. Returns the codes, in order (never
+        shown again)."""
+        from shareguard.audit import append_many
+
+        principal.require(CASEWORKER, "system")
+        if any(purpose not in SHARE_CODE_PURPOSES for _, purpose in wanted):
+            raise InvalidInput("unknown purpose for a share code", field="purpose")
+        if not 1 <= days <= SHARE_CODE_DAYS:
+            raise InvalidInput(f"a share code lasts 1 to {SHARE_CODE_DAYS} days", field="days")
+        people = list(dict.fromkeys(p for p, _ in wanted))
+        found: set[uuid.UUID] = set()
+        for i in range(0, len(people), BULK_CHUNK):
+            chunk = people[i : i + BULK_CHUNK]
+            found.update(self.session.scalars(select(Person.id).where(Person.id.in_(chunk))))
+        if len(found) != len(people):
+            raise NotFound("a person was not found", field="person_id")
+        secret = _secret()
+        codes = [sharecodes.generate() for _ in wanted]
+        digests = [sharecodes.code_hash(c, secret) for c in codes]
+        taken: set[str] = set()
+        for i in range(0, len(digests), BULK_CHUNK):
+            hashes = digests[i : i + BULK_CHUNK]
+            taken.update(
+                self.session.scalars(
+                    select(ShareCode.code_hash).where(ShareCode.code_hash.in_(hashes))
+                )
+            )
+        if taken or len(set(digests)) != len(digests):  # pragma: no cover - 40 bits each
+            raise Conflict("could not allocate share codes; try again")
+        now = utcnow()
+        rows = [
+            ShareCode(
+                id=new_id(),
+                created_at=now,
+                person_id=person_id,
+                purpose=purpose,
+                code_hash=digest,
+                expires_at=now + timedelta(days=days),
+                hint=code[-3:],
+            )
+            for (person_id, purpose), code, digest in zip(wanted, codes, digests, strict=True)
+        ]
+        self.session.add_all(rows)
+        self.session.flush()
+        append_many(
+            self.session, [self._code_record("share_code.create", r, principal) for r in rows]
+        )
+        return codes
+
     def _audit_code(self, action: str, row: ShareCode, principal: Principal) -> None:
+        append(self.session, self._code_record(action, row, principal))
+
+    @staticmethod
+    def _code_record(action: str, row: ShareCode, principal: Principal) -> AuditRecord:
         # Ids and the purpose only: never the code, nor its last characters.
-        append(
-            self.session,
-            AuditRecord(
-                action=action,
-                actor_org_id=principal.organisation_id,
-                actor_user_id=principal.user_id,
-                purpose=row.purpose,
-                subject_ref=str(row.person_id),
-                details={
-                    "share_code_id": str(row.id),
-                    "by": "person" if principal.person_id is not None else "staff",
-                },
-            ),
+        return AuditRecord(
+            action=action,
+            actor_org_id=principal.organisation_id,
+            actor_user_id=principal.user_id,
+            purpose=row.purpose,
+            subject_ref=str(row.person_id),
+            details={
+                "share_code_id": str(row.id),
+                "by": "person" if principal.person_id is not None else "staff",
+            },
         )
 
     def share_codes(self, person_id: uuid.UUID, principal: Principal) -> list[ShareCode]:
