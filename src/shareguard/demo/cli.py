@@ -19,6 +19,17 @@ def register(app: typer.Typer) -> None:
         serve: bool = typer.Option(
             True, "--serve/--no-serve", help="Serve the console and API afterwards"
         ),
+        scale: str = typer.Option(
+            "default",
+            help="default: a small world in seconds; seeds: a year of sharing at the public "
+            "record's scale (about 10 minutes; resumable: run it again to go on)",
+        ),
+        fraction: float = typer.Option(
+            1.0,
+            min=0.001,
+            max=1.0,
+            help="With --scale seeds: build the same year at this fraction of its volumes",
+        ),
     ) -> None:
         """Create the SQLite database, seed the demo world (idempotent) and serve it."""
         from shareguard.config import get_settings
@@ -43,7 +54,15 @@ def register(app: typer.Typer) -> None:
                 "Run `shareguard demo --reset` to start it afresh."
             )
             raise typer.Exit(2)
-        world = seed_world(seed=seed, persons=persons)  # each stage its own unit of work
+        if scale not in ("default", "seeds"):
+            console.print("[red]--scale must be default or seeds[/red]")
+            raise typer.Exit(2)
+        if scale == "seeds":
+            from shareguard.demo.seeds.cli import build_seeds
+
+            world = build_seeds(settings, seed=seed, fraction=fraction)
+        else:
+            world = seed_world(seed=seed, persons=persons)  # each stage its own unit of work
         from shareguard.audit.service import AuditService
 
         with unit_of_work() as session:

@@ -78,7 +78,9 @@ def write_files(folder: Path, plan: Plan, pool: list[PoolPerson]) -> int:
     total = 0
     for m in range(plan.months):
         rng = random.Random(f"{plan.seed}:licences:{m}")
-        listed = [p for p in pool if m in p.licence_months]
+        # An implausible register entry (born 1899) has no licence: the agency's file would
+        # be refused whole for its date of birth.
+        listed = [p for p in pool if m in p.licence_months and p.issue != "implausible"]
         n_other = others // plan.months + (1 if m < others % plan.months else 0)
         ids, first, last, dobs, posts, truth_ids, truth_people = [], [], [], [], [], [], []
         for i, p in enumerate(listed):

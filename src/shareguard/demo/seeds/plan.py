@@ -107,6 +107,25 @@ class Plan:
         )
         return replace(small, **overrides)  # type: ignore[arg-type]
 
+    def scaled(self, fraction: float) -> Plan:
+        """The same year with every volume times ``fraction`` (rates and the calendar kept)."""
+        if fraction >= 1:
+            return self
+
+        def f(n: int, least: int = 1) -> int:
+            return max(least, round(n * fraction))
+
+        return replace(
+            self,
+            pool=f(self.pool, 100),
+            stock=f(self.stock, 80),
+            population=f(self.population, 100),
+            licence_rows=f(self.licence_rows, 1_000),
+            share_code_checks=f(self.share_code_checks, 120),
+            hmrc_actions=f(self.hmrc_actions),
+            nhs_checks_per_day=f(self.nhs_checks_per_day),
+        )
+
     # the calendar ------------------------------------------------------------------------
     @property
     def start(self) -> date:

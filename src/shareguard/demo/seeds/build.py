@@ -1,0 +1,701 @@
+"""Build the seed-scale demo: a year of sharing replayed through the real services.
+
+The year is a list of stages (``stages``). Each stage is its own unit of work
+(``storage.db.unit_of_work``) and, in the same transaction, appends an audit entry
+``demo.seeds_stage`` naming itself: so a stage is either wholly in the database, marked done,
+or not at all, and a second build skips what the log says is done and goes on from there.
+
+What goes through which door:
+
+* every disclosure (a DVLA or HMRC match result, a share-code or NHS check answer) goes
+  through ``policy.disclose_many`` via the services that make them (``MatchingService.record``,
+  ``CheckService.share_code_checks`` and ``attribute_check``), each decided at the replayed
+  moment (``storage.base.replay_clock``), so the over-30 pause cuts the DVLA volume itself;
+* the watch list is proposed and verified by synthetic caseworkers through the gate in bulk
+  (``WatchlistService.admit_many``); reviews, adverse actions, corrections, approvals,
+  rectification notices and acknowledgements go through their services one by one;
+* the register (persons, names, status records, decisions: no disclosure) is written in bulk
+  (``seeds.people``), and which DVLA row is whose copy is the synthetic world's known truth,
+  replayed as each run's linkage (Splink on a million rows a month does not fit the budget).
+
+Synthetic staff are users named as such ("Synthetic reviewer 01 (seed-scale demo)").
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import random
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from shareguard.accounts.models import Role, User
+from shareguard.accounts.principal import Principal
+from shareguard.audit import AuditRecord, append
+from shareguard.audit.models import AuditEntry
+from shareguard.demo.seeds import licences, people
+from shareguard.demo.seeds.plan import Plan, at
+from shareguard.demo.world import DEMO_PASSWORD, World, _accounts, _agreements, email
+from shareguard.storage.base import replay_clock
+from shareguard.storage.db import unit_of_work
+
+STAGE_ACTION = "demo.seeds_stage"
+DVLA = "HO-DVLA-001"
+HMRC = "HO-HMRC-001"
+NHS = "HO-NHS-001"
+#: Matches disclosed per run: under the agreements' per-run and per-day limits (5,000 and
+#: 10,000), so a month's matches are sent in several runs on several days, as they would be.
+RUN_SIZE = {DVLA: 4_800, HMRC: 9_800}
+CONTEST_ROUTE = (
+    "Contest with the Home Office at https://www.gov.uk/contest-immigration-data, quoting the "
+    "notice reference; the licence decision is reconsidered within 20 working days."
+)
+OVER_30_TITLE = "No proactive sharing about people aged over 30 (seed-scale year)"
+
+#: Called with the stage's name, the work done and the work to do (None: unknown).
+Progress = Callable[[str, int, int | None], None]
+
+
+def _quiet(_stage: str, _done: int, _total: int | None) -> None:
+    return None
+
+
+@dataclass
+class Seeds:
+    """The build's shared state: the plan, where its files go, the foundation's ids."""
+
+    plan: Plan
+    folder: Path
+    engine: Engine | None = None
+    progress: Progress = _quiet
+    world: World = field(init=False)
+    staff: dict[str, list[uuid.UUID]] = field(default_factory=dict)
+    _register: people.Register | None = None
+
+    def __post_init__(self) -> None:
+        self.world = World(seed=self.plan.seed, persons=0, rng=random.Random(self.plan.seed))
+
+    # principals ------------------------------------------------------------------------
+    def staff_principal(self, kind: str, i: int) -> Principal:
+        users = self.staff[kind]
+        role = Role.CASEWORKER if kind == "caseworker" else Role.REVIEWER
+        return Principal(
+            organisation_id=self.world.orgs["ho"],
+            user_id=users[i % len(users)],
+            roles=frozenset({role}),
+        )
+
+    def partner(self, code: str) -> Principal:
+        return Principal(
+            organisation_id=self.world.orgs[code],
+            user_id=self.world.users[f"partner:{code}"],
+            roles=frozenset({Role.PARTNER_USER}),
+        )
+
+    @property
+    def register(self) -> people.Register:
+        if self._register is None:
+            self._register = people.load_register(self.folder / "register")
+        return self._register
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    work: Callable[[Session, Seeds], Any]
+
+
+# -- stages recorded in the log ------------------------------------------------------------
+def done_stages(session: Session, seed: int) -> set[str]:
+    """Names of the stages of this seed's build that have committed (from the audit log)."""
+    rows = session.scalars(select(AuditEntry.details).where(AuditEntry.action == STAGE_ACTION))
+    return {d["stage"] for d in rows if d and d.get("seed") == seed}
+
+
+def _mark(session: Session, seeds: Seeds, stage: str) -> None:
+    append(
+        session,
+        AuditRecord(
+            action=STAGE_ACTION,
+            actor_org_id=seeds.world.orgs.get("ho"),
+            details={"stage": stage, "seed": seeds.plan.seed, "scale": _scale(seeds.plan)},
+        ),
+    )
+
+
+def _scale(plan: Plan) -> dict[str, int]:
+    return {"pool": plan.pool, "population": plan.population, "licence_rows": plan.licence_rows}
+
+
+def stages(plan: Plan) -> list[Stage]:
+    """The year, in order."""
+    out = [
+        Stage("foundation", _foundation),
+        Stage("register", _register),
+        Stage("licence files", _licence_files),
+    ]
+    for m in range(plan.months):
+        label = plan.label(m)
+        out.append(Stage(f"{label} watch list", _month(_watch_list, m)))
+        out.append(Stage(f"{label} DVLA matching", _month(_dvla, m)))
+        if m % 3 == 2:
+            out.append(Stage(f"{label} HMRC matching", _month(_hmrc, m)))
+        out.append(Stage(f"{label} reviews and actions", _month(_reviews, m)))
+        out.append(Stage(f"{label} share-code checks", _month(_share_codes, m)))
+        out.append(Stage(f"{label} NHS checks", _month(_nhs, m)))
+        out.append(Stage(f"{label} corrections", _month(_corrections, m)))
+    out.append(Stage("checkpoint", _checkpoint))
+    return out
+
+
+def _month(work: Callable[[Session, Seeds, int], Any], m: int) -> Callable[[Session, Seeds], Any]:
+    return lambda session, seeds: work(session, seeds, m)
+
+
+@dataclass
+class BuildResult:
+    done: list[str]
+    skipped: list[str]
+    world: World
+
+
+def build(
+    plan: Plan,
+    folder: Path,
+    engine: Engine | None = None,
+    *,
+    progress: Progress = _quiet,
+    stop_after: int | None = None,
+) -> BuildResult:
+    """Build (or go on building) the seed-scale world; returns the stages run and skipped.
+
+    ``stop_after`` stops after that many stages have run (for tests of resuming).
+    """
+    seeds = Seeds(plan, folder, engine, progress)
+    with unit_of_work(engine) as session:
+        finished = done_stages(session, plan.seed)
+    result = BuildResult([], [], seeds.world)
+    for stage in stages(plan):
+        if stage.name == "foundation" or stage.name not in finished:
+            if stop_after is not None and len(result.done) >= stop_after:
+                break
+            progress(stage.name, 0, None)
+            with unit_of_work(engine) as session:
+                stage.work(session, seeds)
+                if stage.name not in finished:
+                    _mark(session, seeds, stage.name)
+            result.done.append(stage.name)
+        else:
+            result.skipped.append(stage.name)
+    return result
+
+
+# -- the foundation ------------------------------------------------------------------------
+def _foundation(session: Session, seeds: Seeds) -> None:
+    """Organisations, staff, agreements and keys (as the default demo's), the firewall, and
+    the synthetic caseworkers and reviewers. Idempotent: it runs on every build to read ids."""
+    from shareguard.accounts.service import AccountService
+    from shareguard.policy.service import FirewallService
+
+    world = seeds.world
+    _accounts(session, world)
+    _agreements(session, world)
+    FirewallService(session).ensure_defaults()
+    accounts = AccountService(session)
+    plan = seeds.plan
+    for kind, count, role in (
+        ("caseworker", plan.caseworkers, Role.CASEWORKER),
+        ("reviewer", plan.reviewers, Role.REVIEWER),
+    ):
+        ids = []
+        for i in range(1, count + 1):
+            address = email(f"seeds-{kind}{i:02d}")
+            user = session.scalar(select(User).where(User.email == address))
+            if user is None:
+                user = accounts.create_user(
+                    world.orgs["ho"],
+                    address,
+                    f"Synthetic {kind} {i:02d} (seed-scale demo)",
+                    [role],
+                    DEMO_PASSWORD,
+                )
+            ids.append(user.id)
+        seeds.staff[kind] = ids
+
+
+def _register(session: Session, seeds: Seeds) -> None:
+    plan, say = seeds.plan, seeds.progress
+    authors = seeds.staff["caseworker"]
+    total = plan.pool + plan.population
+    with replay_clock(at(plan.start - timedelta(days=1), 8)):
+        pool = people.build_pool(session, plan, authors, lambda n: say("register", n, total))
+        reg = people.build_population(
+            session, plan, authors, lambda n: say("register", plan.pool + n, total)
+        )
+    reg.pool = pool
+    people.save_register(seeds.folder / "register", reg)
+    seeds._register = reg
+
+
+def _licence_files(session: Session, seeds: Seeds) -> None:
+    licences.write_files(seeds.folder / "licences", seeds.plan, seeds.register.pool)
+
+
+# -- the watch list ------------------------------------------------------------------------
+def _watch_list(session: Session, seeds: Seeds, m: int) -> None:
+    """The month's intake proposed and verified for both bulk agreements (month 0: the pool's
+    stock); from the pause's month, the over-30 pause itself."""
+    from shareguard.matching.watchlist import WatchlistService
+
+    plan = seeds.plan
+    if m == plan.pause_month:
+        _pause(session, seeds)
+    intake = [p for p in seeds.register.pool if p.intake == m]
+    moment = at(plan.month_start(m), 10) if m else at(plan.start - timedelta(days=1), 10)
+    service = WatchlistService(session)
+    done = 0
+    with replay_clock(moment):
+        for ref in (DVLA, HMRC):
+            for chunk in people.chunks(intake, 5_000):
+                service.admit_many(
+                    seeds.world.agreements[ref],
+                    [
+                        (p.person_id, p.decision_id, f"SEEDS-REFUSAL-{p.decision_id.hex[:10]}")
+                        for p in chunk
+                    ],
+                    seeds.staff_principal("caseworker", m),
+                    seeds.staff_principal("caseworker", m + 1),
+                )
+                done += len(chunk)
+                seeds.progress(f"{plan.label(m)} watch list", done, 2 * len(intake))
+
+
+def _pause(session: Session, seeds: Seeds) -> None:
+    from shareguard.policy.schemas import PauseIn
+    from shareguard.policy.service import PauseService
+
+    with replay_clock(seeds.plan.pause_starts - timedelta(hours=1)):
+        PauseService(session).create(
+            PauseIn(
+                title=OVER_30_TITLE,
+                reason=(
+                    "People who came lawfully long ago may lack documents; proactive sharing "
+                    "with DVLA is paused for anyone aged over 30 while checks are reviewed"
+                ),
+                agreements=[DVLA],
+                actions=["bulk_disclosure"],
+                age_over=30,
+                starts_at=seeds.plan.pause_starts,
+            ),
+            seeds.world.principal("officer"),
+        )
+
+
+def _active(session: Session, agreement_id: uuid.UUID) -> set[uuid.UUID]:
+    from shareguard.matching.models import EntryState, WatchlistEntry
+
+    stmt = select(WatchlistEntry.person_id).where(
+        WatchlistEntry.agreement_id == agreement_id, WatchlistEntry.state == EntryState.ACTIVE
+    )
+    return set(session.scalars(stmt))
+
+
+# -- bulk matching -------------------------------------------------------------------------
+def _explanation(kind: str) -> str:
+    agree = {"match": ["surname", "first_name", "date_of_birth"], "possible": ["surname"]}
+    return json.dumps(
+        [
+            {"comparison": c, "level": "exact match", "weight": 6.0 if c in agree[kind] else -1.0}
+            for c in ("first_name", "surname", "date_of_birth", "postcode")
+        ]
+    )
+
+
+def _pairs(rows: list[tuple[str, uuid.UUID, float, str]]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "watchlist_id": [str(p) for _, p, _, _ in rows],
+            "partner_id": [r for r, _, _, _ in rows],
+            "match_probability": [pr for _, _, pr, _ in rows],
+            "match_weight": [round(10 + 10 * (pr - 0.9), 3) for _, _, pr, _ in rows],
+            "explanation": [_explanation(b) for _, _, _, b in rows],
+            "band": [b for _, _, _, b in rows],
+        }
+    )
+
+
+def _runs(
+    session: Session,
+    seeds: Seeds,
+    ref: str,
+    dataset_id: uuid.UUID,
+    days: list[date],
+    matches: list[tuple[str, uuid.UUID, float, str]],
+    possibles: list[tuple[str, uuid.UUID, float, str]],
+    stage: str,
+    partner_rows: int,
+) -> None:
+    """The month's matches in runs of ``RUN_SIZE``, one a day, through ``MatchingService``:
+    candidates stored, each match disclosed through the door at the run's replayed moment."""
+    from shareguard.matching.service import MatchingService, RunInputs, RunOptions
+
+    service = MatchingService(session)
+    size = RUN_SIZE[ref]
+    batches = list(people.chunks(matches, size)) or [[]]
+    agreement_id = seeds.world.agreements[ref]
+    done = 0
+    for k, batch in enumerate(batches):
+        day = days[min(k * max(1, len(days) // len(batches)), len(days) - 1)]
+        share = possibles[k :: len(batches)]
+        with replay_clock(at(day, 2)):
+            run = service.start_run(
+                agreement_id,
+                dataset_id,
+                seeds.staff_principal("caseworker", k),
+                RunOptions(watchlist_source="current"),
+            )
+            service.begin(run.id)
+            out = Path(run.out_dir)
+            out.mkdir(parents=True, exist_ok=True)
+            inputs = RunInputs(
+                out=out,
+                watch=pd.DataFrame(),
+                partner=pd.DataFrame(),
+                counts={
+                    "partner_rows": partner_rows,
+                    "linkage": "replayed from the synthetic world's known truth",
+                },
+                threshold=run.threshold,
+                review_threshold=run.review_threshold,
+                backend=run.backend,
+            )
+            service.record(run.id, inputs, _pairs(batch + share))
+        done += len(batch)
+        seeds.progress(stage, done, len(matches))
+
+
+def _import(session: Session, seeds: Seeds, ref: str, path: Path, when: datetime) -> Any:
+    from shareguard.matching.service import MatchingService
+
+    code = "dvla" if ref == DVLA else "hmrc"
+    with replay_clock(when):
+        return MatchingService(session).import_dataset(
+            path,
+            {c: c for c in licences.COLUMNS},
+            seeds.world.agreements[ref],
+            seeds.partner(code),
+            name=path.name,
+        )
+
+
+def _dvla(session: Session, seeds: Seeds, m: int) -> None:
+    """The month's licence file imported by the agency, then matched against the list."""
+    plan = seeds.plan
+    stage = f"{plan.label(m)} DVLA matching"
+    folder = seeds.folder / "licences"
+    dataset = _import(
+        session, seeds, DVLA, licences.month_file(folder, plan, m), at(plan.month_start(m), 1)
+    )
+    truth = licences.read_truth(folder, plan, m)
+    active = _active(session, seeds.world.agreements[DVLA])
+    rng = random.Random(f"{plan.seed}:dvla:{m}")
+    pool = seeds.register.pool
+    matches: list[tuple[str, uuid.UUID, float, str]] = []
+    for rid, pid in sorted(truth.items()):
+        person = uuid.UUID(pid)
+        if person in active:
+            matches.append((rid, person, round(rng.uniform(0.955, 0.9999), 4), "match"))
+    matches += _namesakes(rng, plan, pool, active, len(matches), m)
+    possibles = [
+        (
+            f"DVLA-{m:02d}-O{rng.randrange(10**7):07d}",
+            p,
+            round(rng.uniform(0.5, 0.9), 4),
+            "possible",
+        )
+        for p in rng.sample(sorted(active), min(len(active), int(len(matches) * plan.possible)))
+    ]
+    rng.shuffle(matches)
+    _runs(
+        session,
+        seeds,
+        DVLA,
+        dataset.id,
+        _weekdays(plan, m, 2),
+        matches,
+        possibles,
+        stage,
+        dataset.rows,
+    )
+
+
+def _namesakes(
+    rng: random.Random,
+    plan: Plan,
+    pool: list[people.PoolPerson],
+    active: set[uuid.UUID],
+    matched: int,
+    m: int,
+) -> list[tuple[str, uuid.UUID, float, str]]:
+    """False matches: another person's record scored as a match (found by the reviewers).
+    Their partner record ids end in ``N`` (namesake), the world's known truth."""
+    ids = sorted(active)
+    n = min(len(ids), round(matched * plan.false_matches))
+    return [
+        (
+            f"DVLA-{m:02d}-O{rng.randrange(10**7):07d}N",
+            p,
+            round(rng.uniform(0.951, 0.99), 4),
+            "match",
+        )
+        for p in rng.sample(ids, n)
+    ]
+
+
+def _weekdays(plan: Plan, m: int, first: int) -> list[date]:
+    return [d for d in plan.days(m)[first:] if d.weekday() < 5]
+
+
+def _hmrc(session: Session, seeds: Seeds, m: int) -> None:
+    """The quarter's tax-credit claimants matched against the list (no licence file: the
+    tax authority's claim file is written here from the known truth)."""
+    plan = seeds.plan
+    quarter = m // 3
+    stage = f"{plan.label(m)} HMRC matching"
+    active = _active(session, seeds.world.agreements[HMRC])
+    claimants = [
+        p for p in seeds.register.pool if p.claim_quarter == quarter and p.issue != "implausible"
+    ]
+    rng = random.Random(f"{plan.seed}:hmrc:{quarter}")
+    rows = []
+    matches: list[tuple[str, uuid.UUID, float, str]] = []
+    for i, p in enumerate(claimants):
+        rid = f"HMRC-Q{quarter}-{i:07d}"
+        rows.append((rid, p.given, p.family, p.date_of_birth.isoformat(), p.postcode))
+        if p.person_id in active:
+            matches.append((rid, p.person_id, round(rng.uniform(0.955, 0.9999), 4), "match"))
+    folder = seeds.folder / "hmrc"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"hmrc-claims-{plan.label(m)}.parquet"
+    pd.DataFrame(rows, columns=licences.COLUMNS).to_parquet(path, index=False)
+    dataset = _import(session, seeds, HMRC, path, at(plan.month_start(m) + timedelta(days=3), 1))
+    _runs(session, seeds, HMRC, dataset.id, _weekdays(plan, m, 5), matches, [], stage, len(rows))
+
+
+# -- reviews and adverse actions -----------------------------------------------------------
+def _reviews(session: Session, seeds: Seeds, m: int) -> None:
+    """Synthetic reviewers review a share of the month's disclosed matches (two each, the
+    two-person rule) and every namesake; the agency and the tax authority report the adverse
+    actions they took on confirmed matches, with the route to contest."""
+    from shareguard.matching.models import Candidate, MatchRun
+    from shareguard.matching.service import MatchingService
+
+    plan = seeds.plan
+    stage = f"{plan.label(m)} reviews and actions"
+    service = MatchingService(session)
+    start, end = at(plan.month_start(m), 0), at(plan.month_end(m), 0)
+    rng = random.Random(f"{plan.seed}:reviews:{m}")
+    hmrc_rate = plan.hmrc_actions / max(1, plan.pool * plan.hmrc_claims)
+    work: list[tuple[Candidate, str, str]] = []
+    for ref, rate, kind in (
+        (DVLA, plan.dvla_action_rate, "licence_revoked"),
+        (HMRC, hmrc_rate, "benefit_stopped"),
+    ):
+        stmt = (
+            select(Candidate, MatchRun.created_at)
+            .join(MatchRun, MatchRun.id == Candidate.run_id)
+            .where(
+                MatchRun.agreement_id == seeds.world.agreements[ref],
+                MatchRun.created_at >= start,
+                MatchRun.created_at < end,
+                Candidate.disclosure_id.is_not(None),
+            )
+            .order_by(Candidate.partner_record_id)
+        )
+        for cand, _created in session.execute(stmt):
+            if cand.partner_record_id.endswith("N"):
+                work.append((cand, "not_same", kind))
+            elif rng.random() < rate:
+                work.append((cand, "same", kind))
+    for i, (cand, outcome, kind) in enumerate(work):
+        when = at(plan.month_start(m) + timedelta(days=rng.randrange(8, 26)), 11)
+        with replay_clock(when):
+            first = seeds.staff_principal("reviewer", i)
+            second = seeds.staff_principal("reviewer", i + 1)
+            note = "Reviewed by a synthetic reviewer (seed-scale demo)"
+            service.review(cand.id, outcome, first, note)
+            if outcome == "same":
+                service.review(cand.id, "same", second, note)
+        if outcome == "same":
+            code = "dvla" if kind == "licence_revoked" else "hmrc"
+            with replay_clock(when + timedelta(days=rng.randrange(1, 4))):
+                service.report_adverse_action(cand.id, kind, CONTEST_ROUTE, seeds.partner(code))
+        if i % 200 == 0:
+            seeds.progress(stage, i, len(work))
+
+
+# -- checks --------------------------------------------------------------------------------
+SHARE_PURPOSES = {
+    "HO-EMP-001": ("right_to_work", "brightwork"),
+    "HO-LL-001": ("right_to_rent", "oakfield"),
+    "HO-BANK-001": ("bank_account", "northbank"),
+}
+CHECKS_PER_CODE = 4
+
+
+def _share_codes(session: Session, seeds: Seeds, m: int) -> None:
+    """People with leave give share codes; employers, landlords and banks check them."""
+    from shareguard.checks.service import CheckService, ShareCodeQuery
+    from shareguard.status import StatusService
+
+    plan = seeds.plan
+    stage = f"{plan.label(m)} share-code checks"
+    reg = seeds.register
+    rng = random.Random(f"{plan.seed}:codes:{m}")
+    days = plan.days(m)
+    monthly = plan.share_code_checks // plan.months
+    status, checks = StatusService(session), CheckService(session)
+    done = 0
+    for ref, share in plan.share_code_split:
+        purpose, code = SHARE_PURPOSES[ref]
+        n = round(monthly * share)
+        holders = rng.sample(reg.population, min(len(reg.population), max(1, n // CHECKS_PER_CODE)))
+        with replay_clock(at(days[0], 7)):
+            # Codes the people asked a caseworker for (the person's own page issues them one
+            # at a time; the register's bulk path writes the same rows and audit entries).
+            texts = status.create_share_codes(
+                [(pid, purpose) for pid in holders], seeds.staff_principal("caseworker", m)
+            )
+        issued = [(t, reg.population_dob[pid]) for t, pid in zip(texts, holders, strict=True)]
+        by_day: dict[date, list[ShareCodeQuery]] = {}
+        for _ in range(n):
+            text, born = rng.choice(issued)
+            if rng.random() < plan.no_match_rate:  # a mistyped date of birth
+                born = born + timedelta(days=1)
+            by_day.setdefault(rng.choice(days), []).append(ShareCodeQuery(text, born, purpose))
+        checker = seeds.partner(code)
+        for day in sorted(by_day):
+            with replay_clock(at(day, 13)):
+                for batch in people.chunks(by_day[day], 500):
+                    checks.share_code_checks(checker, batch)
+                    done += len(batch)
+            seeds.progress(stage, done, monthly)
+
+
+def _nhs(session: Session, seeds: Seeds, m: int) -> None:
+    """The trust asks about patients by name and date of birth, about 50 times a day."""
+    from shareguard.checks.service import AttributeQuery, CheckService
+    from shareguard.errors import ShareguardError
+
+    plan = seeds.plan
+    stage = f"{plan.label(m)} NHS checks"
+    reg = seeds.register
+    rng = random.Random(f"{plan.seed}:nhs:{m}")
+    checks = CheckService(session)
+    nhs = seeds.partner("nhs")
+    days = plan.days(m)
+    for d, day in enumerate(days):
+        for k in range(plan.nhs_checks_per_day):
+            pid = rng.choice(reg.population)
+            given, family = reg.population_names[pid]
+            if rng.random() < 0.05:
+                given = licences.typo(rng, given)
+            moment = at(day, 8 + k * 10 // max(1, plan.nhs_checks_per_day), rng.randrange(60))
+            query = AttributeQuery("nhs_charging", given, family, reg.population_dob[pid])
+            # A refusal is audited where it happens; the trust is told why.
+            with replay_clock(moment), contextlib.suppress(ShareguardError):
+                checks.attribute_check(nhs, query)
+        seeds.progress(
+            stage, (d + 1) * plan.nhs_checks_per_day, len(days) * plan.nhs_checks_per_day
+        )
+
+
+# -- corrections ---------------------------------------------------------------------------
+def correction_month(plan: Plan, p: people.PoolPerson) -> int | None:
+    """The month a wrong refusal is found and corrected (None: right, or never on a list)."""
+    if not p.wrong or p.issue:
+        return None
+    rng = random.Random(f"{plan.seed}:wrong:{p.person_id}")
+    return rng.randrange(max(p.intake, 1) + 1, plan.months + 2) if plan.months > 2 else None
+
+
+def _corrections(session: Session, seeds: Seeds, m: int) -> None:
+    """Wrong refusals found this month: a caseworker corrects the decision (a second approves
+    when it lifts an adverse action), every recipient gets a rectification notice, the person
+    leaves the lists; recipients acknowledge last month's notices (a few stay overdue)."""
+    from shareguard.corrections.models import RectificationNotice
+    from shareguard.corrections.service import CorrectionService
+    from shareguard.matching.models import EntryState, WatchlistEntry
+    from shareguard.matching.watchlist import WatchlistService
+
+    plan = seeds.plan
+    stage = f"{plan.label(m)} corrections"
+    service = CorrectionService(session)
+    watch = WatchlistService(session)
+    rng = random.Random(f"{plan.seed}:corrections:{m}")
+    found = [p for p in seeds.register.pool if correction_month(plan, p) == m]
+    days = plan.days(m)
+    for i, p in enumerate(found):
+        when = at(rng.choice(days), 15)
+        with replay_clock(when):
+            asker = seeds.staff_principal("caseworker", i)
+            correction = service.correct(
+                asker,
+                target_kind="decision",
+                target_id=p.decision_id,
+                reason="The refusal was wrong: the person had leave (seed-scale demo)",
+                evidence_ref=f"SEEDS-REVIEW-{p.decision_id.hex[:10]}",
+                changes={"overturned": True, "outcome": "refusal withdrawn on review"},
+                now=when,
+            )
+            if correction.state == "pending_approval":
+                service.approve(correction.id, seeds.staff_principal("caseworker", i + 1), now=when)
+            entries = session.scalars(
+                select(WatchlistEntry.id).where(
+                    WatchlistEntry.person_id == p.person_id,
+                    WatchlistEntry.state != EntryState.LEFT,
+                )
+            ).all()
+            for entry_id in entries:
+                watch.leave(entry_id, "decision corrected: refusal withdrawn", asker)
+        if i % 100 == 0:
+            seeds.progress(stage, i, len(found))
+    # Acknowledgements of notices sent before this month (their recipients act on them).
+    start = at(plan.month_start(m), 0)
+    waiting = session.scalars(
+        select(RectificationNotice)
+        .where(
+            RectificationNotice.acknowledged_at.is_(None), RectificationNotice.created_at < start
+        )
+        .order_by(RectificationNotice.created_at, RectificationNotice.id)
+    ).all()
+    for notice in waiting:
+        if random.Random(f"{plan.seed}:ack:{notice.id}").random() < plan.overdue:
+            continue  # left overdue: the report shows it
+        delay = timedelta(days=max(1, round(rng.gauss(plan.acknowledge_days, 3))), hours=2)
+        with replay_clock(
+            min(notice.created_at + delay, at(plan.month_end(m), 0) - timedelta(hours=1))
+        ):
+            recipient = Principal(
+                organisation_id=notice.organisation_id, roles=frozenset({Role.PARTNER_USER})
+            )
+            service.acknowledge(notice.id, recipient, "Acted on (seed-scale demo)")
+
+
+def _checkpoint(session: Session, seeds: Seeds) -> None:
+    from shareguard.audit.service import AuditService
+    from shareguard.config import get_settings
+
+    AuditService(session, get_settings()).checkpoint()
+
+
+def stage_names(plan: Plan) -> Iterator[str]:
+    return (s.name for s in stages(plan))
