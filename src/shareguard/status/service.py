@@ -513,9 +513,8 @@ class StatusService:
             found.update(self.session.scalars(select(Person.id).where(Person.id.in_(chunk))))
         if len(found) != len(people):
             raise NotFound("a person was not found", field="person_id")
-        secret = _secret()
         codes = [sharecodes.generate() for _ in wanted]
-        digests = [sharecodes.code_hash(c, secret) for c in codes]
+        digests = [share_code_digest(c) for c in codes]
         taken: set[str] = set()
         for i in range(0, len(digests), BULK_CHUNK):
             hashes = digests[i : i + BULK_CHUNK]

@@ -632,6 +632,7 @@ def _corrections(session: Session, seeds: Seeds, m: int) -> None:
     when it lifts an adverse action), every recipient gets a rectification notice, the person
     leaves the lists; recipients acknowledge last month's notices (a few stay overdue)."""
     from shareguard.corrections.models import RectificationNotice
+    from shareguard.corrections.notices import NoticeService
     from shareguard.corrections.service import CorrectionService
     from shareguard.matching.models import EntryState, WatchlistEntry
     from shareguard.matching.watchlist import WatchlistService
@@ -687,7 +688,7 @@ def _corrections(session: Session, seeds: Seeds, m: int) -> None:
             recipient = Principal(
                 organisation_id=notice.organisation_id, roles=frozenset({Role.PARTNER_USER})
             )
-            service.acknowledge(notice.id, recipient, "Acted on (seed-scale demo)")
+            NoticeService(session).acknowledge(notice.id, recipient, "Acted on (seed-scale demo)")
 
 
 def _checkpoint(session: Session, seeds: Seeds) -> None:
