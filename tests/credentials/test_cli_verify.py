@@ -31,7 +31,11 @@ def offline(monkeypatch: pytest.MonkeyPatch) -> None:
         raise AssertionError("offline verification touched the network")
 
     import shareguard.storage.db as db
+    from shareguard.cli import load
 
+    # Load the command before patching: the CLI imports a command's module when it first
+    # runs, and a from-import made under the patch would keep the fake for later tests.
+    load("credential")
     monkeypatch.setattr(db, "make_engine", no_db)
     monkeypatch.setattr(db, "get_engine", no_db)
     monkeypatch.setattr(db, "session_scope", no_db)
