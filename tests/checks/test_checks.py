@@ -12,8 +12,9 @@ from sqlalchemy import func, select, update
 from shareguard.accounts.principal import Principal
 from shareguard.audit.models import AuditEntry
 from shareguard.checks import service as checks_service
+from shareguard.checks.cases import RESPONSE_DAYS, CaseService, open_case_for
 from shareguard.checks.models import Case, Check
-from shareguard.checks.service import AttributeQuery, CheckService, open_case_for
+from shareguard.checks.service import AttributeQuery, CheckService
 from shareguard.status import StatusService
 from shareguard.status.models import ShareCode
 from shareguard.status.schemas import DecisionIn
@@ -345,11 +346,11 @@ def test_contest_flow(client, world, dl) -> None:  # type: ignore[no-untyped-def
     check_id = out.check.id
     assert not open_case_for(world.session, p.id)
     me = Principal(organisation_id=None, person_id=p.id)
-    svc = CheckService(world.session)
+    svc = CaseService(world.session)
     case = svc.contest(check_id, me, "I have leave; my documents were mislaid")
     case_id = case.id
     assert case.state == "open" and case.kind == "contest"
-    assert case.respond_by == today() + timedelta(days=checks_service.RESPONSE_DAYS)
+    assert case.respond_by == today() + timedelta(days=RESPONSE_DAYS)
     assert open_case_for(world.session, p.id)  # no adverse action may be recorded now
     world.session.commit()  # the test is the boundary: services never commit
     # The checker sees the case's progress under its check reference.
@@ -378,7 +379,7 @@ def test_confirmed_results_cannot_be_contested_and_others_cannot_contest(world, 
     p = person(world)
     other = person(world, given="Olga", family="Smirnova")
     out = attr(world, "Aleksandr", "Petrov")
-    svc = CheckService(world.session)
+    svc = CaseService(world.session)
     with pytest.raises(Conflict):
         svc.contest(out.check.id, Principal(organisation_id=None, person_id=p.id))
     refused = attr(world, "Zofia", "Nowak", date(1970, 1, 1))

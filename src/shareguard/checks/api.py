@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from shareguard.bounds import MAX_INT
+from shareguard.checks.cases import CaseService, open_case_for
 from shareguard.checks.models import Case, CaseState
 from shareguard.checks.schemas import (
     AttributeCheckIn,
@@ -19,7 +20,7 @@ from shareguard.checks.schemas import (
     ResolveIn,
     ShareCodeCheckIn,
 )
-from shareguard.checks.service import AttributeQuery, CheckResult, CheckService, open_case_for
+from shareguard.checks.service import AttributeQuery, CheckResult, CheckService
 from shareguard.pagination import MAX_LIMIT
 from shareguard.web.deps import CurrentPrincipal, SessionDep, allow
 
@@ -78,7 +79,7 @@ def get_check(check_id: uuid.UUID, principal: CurrentPrincipal, session: Session
     """A check's outcome and its case's progress (never the answer again)."""
     svc = CheckService(session)
     check = svc.check(check_id, principal)
-    case = svc.case_for_check(check_id)
+    case = CaseService(session).case_for_check(check_id)
     return CheckOut(
         check_reference=check.id,
         at=check.at,
@@ -95,7 +96,7 @@ def contest(
     check_id: uuid.UUID, body: ContestIn, principal: CurrentPrincipal, session: SessionDep
 ) -> Case:
     """The person (or a caseworker for them) contests a result that is not ``confirmed``."""
-    return CheckService(session).contest(check_id, principal, body.statement, body.person_id)
+    return CaseService(session).contest(check_id, principal, body.statement, body.person_id)
 
 
 @router.get("/cases", response_model=list[CaseDetailOut], dependencies=[allow("caseworker")])
@@ -106,12 +107,12 @@ def list_cases(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_INT)] = 0,
 ) -> list[Case]:
-    return CheckService(session).cases(principal, state=state, limit=limit, offset=offset)
+    return CaseService(session).cases(principal, state=state, limit=limit, offset=offset)
 
 
 @router.get("/cases/{case_id}", response_model=CaseDetailOut, dependencies=[allow("caseworker")])
 def get_case(case_id: uuid.UUID, principal: CurrentPrincipal, session: SessionDep) -> Case:
-    return CheckService(session).case(case_id, principal)
+    return CaseService(session).case(case_id, principal)
 
 
 @router.post(
@@ -120,9 +121,7 @@ def get_case(case_id: uuid.UUID, principal: CurrentPrincipal, session: SessionDe
 def resolve_case(
     case_id: uuid.UUID, body: ResolveIn, principal: CurrentPrincipal, session: SessionDep
 ) -> Case:
-    return CheckService(session).resolve(
-        case_id, principal, body.outcome, body.note, body.person_id
-    )
+    return CaseService(session).resolve(case_id, principal, body.outcome, body.note, body.person_id)
 
 
 @router.get(

@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from rich.table import Table
 
 from shareguard.checks.api import check_out
+from shareguard.checks.cases import CaseService
 from shareguard.checks.schemas import AttributeCheckIn, CaseDetailOut, ShareCodeCheckIn
 from shareguard.checks.service import AttributeQuery, CheckService
 from shareguard.clikit import (
@@ -111,7 +112,7 @@ def cases(
 ) -> None:
     """Referral and contest cases, soonest response date first (caseworker)."""
     with cli_session() as session:
-        rows = CheckService(session).cases(
+        rows = CaseService(session).cases(
             acting(session, as_), state=None if state == "all" else state, limit=500
         )
         out = [CaseDetailOut.model_validate(c) for c in rows]
@@ -140,7 +141,7 @@ def contest(
 ) -> None:
     """Contest a check result on the person's behalf."""
     with cli_session() as session:
-        case = CheckService(session).contest(check, acting(session, as_), statement, person)
+        case = CaseService(session).contest(check, acting(session, as_), statement, person)
     console.print(f"Case {case.id}; respond by {case.respond_by}")
 
 
@@ -155,5 +156,5 @@ def resolve(
 ) -> None:
     """Close a case with its outcome (caseworker)."""
     with cli_session() as session:
-        row = CheckService(session).resolve(case, acting(session, as_), outcome, note, person)
+        row = CaseService(session).resolve(case, acting(session, as_), outcome, note, person)
     console.print(f"Case {row.id} closed: {row.outcome}")

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from shareguard.agreements.service import user_name
-from shareguard.checks.service import CheckService
+from shareguard.checks import CaseService, CheckService
 from shareguard.errors import Conflict, InvalidInput
 from shareguard.status.models import StatusKind
 from shareguard.status.schemas import StatusIn
@@ -133,7 +133,7 @@ def person_record(
     ]
     cases = [
         c
-        for c in CheckService(session).cases(user.principal, state=None, limit=500)
+        for c in CaseService(session).cases(user.principal, state=None, limit=500)
         if c.person_id == pid
     ]
     access = []
@@ -265,7 +265,7 @@ def record_status(
 def contests(request: Request, user: Caseworker, session: SessionDep) -> Response:
     state = request.query_params.get("state", "open")
     state = state if state in ("open", "closed") else "open"
-    service = CheckService(session)
+    service = CaseService(session)
     page = Paging.of(request).with_total(service.count_cases(user.principal, state=state))
     cases = service.cases(user.principal, state=state, limit=page.size, offset=page.offset)
     return render(
@@ -298,9 +298,8 @@ def _case(
     errors: dict[str, str] | None = None,
     values: dict[str, str] | None = None,
 ) -> Response:
-    service = CheckService(session)
-    case = service.case(case_id, user.principal)
-    check = service.check(case.check_id, user.principal)
+    case = CaseService(session).case(case_id, user.principal)
+    check = CheckService(session).check(case.check_id, user.principal)
     return render(
         request,
         "console/case.html",
@@ -330,9 +329,7 @@ def resolve_case(
         errors["note"] = "Explain the outcome; the person and the checker will rely on it"
     if not errors:
         try:
-            CheckService(session).resolve(
-                case_id, user.principal, values["outcome"], values["note"]
-            )
+            CaseService(session).resolve(case_id, user.principal, values["outcome"], values["note"])
         except (InvalidInput, Conflict) as exc:
             settle(session, exc)
             errors["outcome"] = exc.detail[:1].upper() + exc.detail[1:]

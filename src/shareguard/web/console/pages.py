@@ -603,9 +603,9 @@ def _waiting(user: ConsoleUser, session: Session) -> list[dict[str, Any]]:
     """Work waiting for this user, one line per queue they look after (omitting empty ones)."""
     items: list[dict[str, Any]] = []
     if user.has(Role.CASEWORKER):
-        from shareguard.checks.service import CheckService
+        from shareguard.checks import CaseService
 
-        n = CheckService(session).count_cases(user.principal, state="open")
+        n = CaseService(session).count_cases(user.principal, state="open")
         items.append(
             _queue(
                 n, "open referral or contest", "open referrals and contests", "/casework/contests"

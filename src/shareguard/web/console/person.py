@@ -640,7 +640,7 @@ def contest_form(request: Request, me: Me) -> Response:
 
 @router.post("/contest", response_class=HTMLResponse)
 def contest_submit(request: Request, form: Form, me: Me, session: SessionDep) -> Response:
-    from shareguard.checks.service import CheckService
+    from shareguard.checks import CaseService
 
     values = {"reference": field(form, "reference"), "statement": field(form, "statement")}
     errors: dict[str, str] = {}
@@ -656,7 +656,7 @@ def contest_submit(request: Request, form: Form, me: Me, session: SessionDep) ->
         errors["statement"] = "Tell us why you think the result is wrong"
     if not errors and check_id is not None:
         try:
-            case = CheckService(session).contest(check_id, me, values["statement"])
+            case = CaseService(session).contest(check_id, me, values["statement"])
         except NotFound as exc:
             settle(session, exc)
             errors["reference"] = "We could not find a check with that reference"
