@@ -122,6 +122,15 @@ def test_sign_in_redirects_to_the_department_provider_and_no_password_is_taken(
     assert refused.status_code in (403, 404)
 
 
+def test_the_client_key_is_published_for_the_provider_to_read(
+    staff: TestClient, provider: TestProvider
+) -> None:
+    published = staff.get("/.well-known/jwks.json")
+    assert published.status_code == 200
+    assert published.json() == provider.clients[CLIENT_ID].jwks
+    assert all("d" not in k for k in published.json()["keys"]), "public halves only"
+
+
 def test_an_officer_with_mfa_signs_in_with_the_roles_their_groups_give(
     staff: TestClient, provider: TestProvider, world: TestWorld, session: Session
 ) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -28,6 +28,7 @@ from shareguard.errors import (
     Unauthenticated,
     Unavailable,
 )
+from shareguard.signin.keys import public_jwks
 from shareguard.signin.oidc import SignInFailed
 from shareguard.signin.staff import StaffSignIn
 from shareguard.signin.staff_oidc import StaffOidcSignIn, StaffRefused
@@ -456,6 +457,23 @@ def sign_in_page(request: Request, user: MaybeUser, session: SessionDep) -> Resp
         next=_safe_next(request.query_params.get("next")),
         expired=request.query_params.get("expired") == "1",
         demo=request.app.state.settings.mode == "demo",
+    )
+
+
+@router.get("/.well-known/jwks.json")
+def client_jwks(request: Request) -> JSONResponse:
+    """The public keys shareguard signs its client assertions with (``private_key_jwt``), for
+    a provider that reads a ``jwks_uri``: the person's client and the staff client, each only
+    when that sign-in goes through a provider (and, for staff, without a client secret)."""
+    settings = request.app.state.settings
+    clients: list[str] = []
+    if settings.person_method == "oidc" and settings.person_oidc_client_id:
+        clients.append("person")
+    staff_key = settings.staff_oidc_client_id and not settings.staff_oidc_client_secret
+    if settings.staff_method == "oidc" and staff_key:
+        clients.append("staff")
+    return JSONResponse(
+        public_jwks(settings.key_dir, tuple(clients)), headers={"Cache-Control": "max-age=300"}
     )
 
 
