@@ -146,6 +146,7 @@ def test_a_replayed_assertion_is_refused(
     assert again.status_code == 401
     assert again.headers["content-type"] == "application/problem+json"
     assert again.json()["error"] == "invalid_client" and again.json()["status"] == 401
+    assert again.json()["type"].endswith("/problems/oauth-invalid-client")
     assert failures(session)[-1]["reason"] == "replay"
     assert session.scalar(select(ClientAssertion)) is not None, "the jti is kept until exp"
 

@@ -98,7 +98,7 @@ def _problem(answer: Response) -> Response:
     status = ERROR_STATUS.get(error, 400)
     return JSONResponse(
         {
-            "type": f"https://www.rfc-editor.org/rfc/rfc6749#section-5.2:{error}",
+            "type": f"https://shareguard.example/problems/oauth-{error.replace('_', '-')}",
             "title": ERROR_TITLES.get(error, "The token request was refused"),
             "status": status,
             "detail": str(body.get("error_description") or error),
