@@ -12,7 +12,7 @@ from shareguard.errors import Conflict, Forbidden, InvalidInput
 from shareguard.quality.models import QualityFinding
 from shareguard.quality.service import QualityService, is_suspended
 from shareguard.status import StatusService
-from shareguard.status.schemas import DecisionIn, NameIn, PersonIn, StatusIn
+from shareguard.status.schemas import DecisionIn, StatusIn
 from shareguard.storage.base import today
 from tests import factories
 from tests.factories import integrated
@@ -159,22 +159,9 @@ def test_a_finding_on_a_watch_listed_person_holds_the_entry_until_resolved(world
     from shareguard.matching.watchlist import WatchlistService
 
     s = world.session
-    p = StatusService(s).create_person(
-        PersonIn(names=[NameIn(given="Amara", family="Okonkwo")], date_of_birth=date(2001, 4, 12)),
-        world.principals["caseworker"],
-    )  # no nationality: a low-severity missing_fields finding
-    d = StatusService(s).record_decision(
-        p.id,
-        DecisionIn(
-            type="refusal",
-            decided_on=today() - timedelta(days=200),
-            final=True,
-            appeal_window_end=today() - timedelta(days=100),
-            source="caseworking",
-            evidence_ref="E",
-        ),
-        world.principals["caseworker"],
-    )
+    # no nationality: a low-severity missing_fields finding
+    p = factories.person(world, "Amara", "Okonkwo", date(2001, 4, 12), commit=False)
+    d = factories.decision(world, p.id, source="caseworking", evidence_ref="E", commit=False)
     agreement_id = world.agreement(bulk=True)
     watch = WatchlistService(s)
     entry = watch.propose(agreement_id, p.id, d.id, "CASE-9", world.principals["caseworker"])

@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 from shareguard.matching.models import Candidate, MatchRun, PartnerDataset
 from shareguard.quality.service import QualityService
 from shareguard.status import StatusService
-from shareguard.status.schemas import DecisionIn, NameIn, PersonIn
+from shareguard.status.schemas import DecisionIn
+from tests import factories
 
 EXPLANATION = [
     {"comparison": "prior", "level": "probability two random records match", "match_weight": -9.5},
@@ -82,10 +83,7 @@ def candidate(
 def quality_finding(world: Any, given: str = "Amara", family: str = "Okonkwo") -> str:
     """One open "implausible dates" finding (a decision dated before the person was born)."""
     s = world.session
-    p = StatusService(s).create_person(
-        PersonIn(names=[NameIn(given=given, family=family)], date_of_birth=date(1990, 4, 12)),
-        world.principals["caseworker"],
-    )
+    p = factories.person(world, given, family, date(1990, 4, 12), commit=False)
     StatusService(s).record_decision(
         p.id,
         DecisionIn(

@@ -7,17 +7,14 @@ from datetime import date
 from fastapi.testclient import TestClient
 
 from shareguard.status import StatusService
-from shareguard.status.schemas import NameIn, PersonIn
+from tests import factories
 from tests.factories import TestWorld
 from tests.web.console_helpers import csrf, error_messages, sign_in
 
 
 def test_caseworker_records_a_decision(client: TestClient, world: TestWorld) -> None:
     s = world.session
-    p = StatusService(s).create_person(
-        PersonIn(names=[NameIn(given="Amara", family="Okonkwo")], date_of_birth=date(1990, 4, 12)),
-        world.principals["caseworker"],
-    )
+    p = factories.person(world, "Amara", "Okonkwo", date(1990, 4, 12), commit=False)
     s.commit()
     sign_in(client, "caseworker")
     assert (

@@ -8,8 +8,7 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from shareguard.status.schemas import NameIn, PersonIn
-from shareguard.status.service import StatusService
+from tests import factories
 from tests.factories import TestWorld
 from tests.web import builders
 from tests.web.console_helpers import csrf, sign_in
@@ -34,10 +33,7 @@ def test_reviewer_home_counts_the_candidates_waiting(
 ) -> None:
     sign_in(client, "reviewer")
     assert "Waiting for you" not in client.get("/console").text
-    person = StatusService(world.session).create_person(
-        PersonIn(names=[NameIn(given="Homa", family="Queuecase")], date_of_birth=date(1980, 1, 2)),
-        world.principals["caseworker"],
-    )
+    person = factories.person(world, "Homa", "Queuecase", date(1980, 1, 2), commit=False)
     builders.candidate(world.session, world.agreement(bulk=True), person.id, tmp_path)
     page = _text(client.get("/console").text)
     assert "Waiting for you 1 candidate match to review" in page

@@ -9,8 +9,7 @@ from datetime import date
 import pytest
 from fastapi.testclient import TestClient
 
-from shareguard.status.schemas import NameIn, PersonIn
-from shareguard.status.service import StatusService
+from tests import factories
 from tests.factories import TestWorld, bearer
 from tests.web.console_helpers import csrf, error_messages, sign_in
 
@@ -134,10 +133,7 @@ def test_a_watch_list_proposal_naming_an_unknown_decision_is_a_404(
     client: TestClient, world: TestWorld
 ) -> None:
     agreement = world.agreement(bulk=True)
-    person = StatusService(world.session).create_person(
-        PersonIn(names=[NameIn(given="Ida", family="Nodecision")], date_of_birth=date(1970, 1, 2)),
-        world.principals["caseworker"],
-    )
+    person = factories.person(world, "Ida", "Nodecision", date(1970, 1, 2), commit=False)
     world.session.commit()
     body = {
         "agreement_id": str(agreement),

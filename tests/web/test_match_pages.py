@@ -16,8 +16,7 @@ from shareguard.agreements.schemas import PartyIn
 from shareguard.audit.models import AuditEntry
 from shareguard.matching.models import AdverseAction, Candidate, MatchRun
 from shareguard.matching.service import MatchingService
-from shareguard.status.schemas import NameIn, PersonIn
-from shareguard.status.service import StatusService
+from tests import factories
 from tests.factories import TestWorld
 from tests.web import builders
 from tests.web.console_helpers import csrf, error_messages, sign_in
@@ -49,10 +48,7 @@ def disclosed_run(
             PartyIn(organisation=recipient, role="recipient"),
         ],
     )
-    person = StatusService(world.session).create_person(
-        PersonIn(names=[NameIn(given="Amara", family="Matchcase")], date_of_birth=date(1975, 3, 9)),
-        world.principals["caseworker"],
-    )
+    person = factories.person(world, "Amara", "Matchcase", date(1975, 3, 9), commit=False)
     first = builders.candidate(world.session, agreement, person.id, folder)
     session = world.session
     cand = session.get(Candidate, first)

@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from shareguard.status.schemas import NameIn, PersonIn
-from shareguard.status.service import StatusService
+from tests import factories
 from tests.factories import TestWorld
 from tests.web import builders
 from tests.web.console_helpers import csrf, error_messages, sign_in
@@ -19,12 +18,7 @@ from tests.web.console_helpers import csrf, error_messages, sign_in
 @pytest.fixture
 def candidate_id(world: TestWorld, tmp_path: Path):  # type: ignore[no-untyped-def]
     agreement = world.agreement(bulk=True)
-    person = StatusService(world.session).create_person(
-        PersonIn(
-            names=[NameIn(given="Mohammed", family="Reviewcase")], date_of_birth=date(1979, 5, 6)
-        ),
-        world.principals["caseworker"],
-    )
+    person = factories.person(world, "Mohammed", "Reviewcase", date(1979, 5, 6), commit=False)
     return builders.candidate(world.session, agreement, person.id, tmp_path)
 
 

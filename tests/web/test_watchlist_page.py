@@ -2,36 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 from fastapi.testclient import TestClient
 
 from shareguard.matching.watchlist import WatchlistService
-from shareguard.status import StatusService
-from shareguard.status.schemas import DecisionIn, NameIn, PersonIn
-from shareguard.storage.base import today
+from tests import factories
 from tests.factories import TestWorld
 from tests.web.console_helpers import csrf, error_messages, sign_in
 
 
 def _proposed(world: TestWorld) -> str:
     s = world.session
-    p = StatusService(s).create_person(
-        PersonIn(names=[NameIn(given="Amara", family="Okonkwo")], date_of_birth=date(2001, 4, 12)),
-        world.principals["caseworker"],
-    )
-    d = StatusService(s).record_decision(
-        p.id,
-        DecisionIn(
-            type="refusal",
-            decided_on=today() - timedelta(days=200),
-            final=True,
-            appeal_window_end=today() - timedelta(days=100),
-            source="caseworking",
-            evidence_ref="E",
-        ),
-        world.principals["caseworker"],
-    )
+    p = factories.person(world, "Amara", "Okonkwo", date(2001, 4, 12), commit=False)
+    d = factories.decision(world, p.id, source="caseworking", evidence_ref="E", commit=False)
     entry = WatchlistService(s).propose(
         world.agreement(bulk=True), p.id, d.id, "CASE-9", world.principals["caseworker"]
     )

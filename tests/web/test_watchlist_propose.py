@@ -14,8 +14,9 @@ from fastapi.testclient import TestClient
 
 from shareguard.matching.watchlist import WatchlistService
 from shareguard.status import StatusService
-from shareguard.status.schemas import DecisionIn, NameIn, PersonIn
+from shareguard.status.schemas import DecisionIn
 from shareguard.storage.base import today
+from tests import factories
 from tests.factories import TestWorld
 from tests.web.console_helpers import csrf, error_messages, sign_in
 
@@ -24,12 +25,7 @@ def _person(world: TestWorld, **decision: object) -> tuple[uuid.UUID, uuid.UUID]
     """A person with one decision (by default a final refusal out of its appeal window)."""
     s = world.session
     cw = world.principals["caseworker"]
-    p = StatusService(s).create_person(
-        PersonIn(
-            names=[NameIn(given="Tomasz", family="Wiśniewski")], date_of_birth=date(1988, 2, 3)
-        ),
-        cw,
-    )
+    p = factories.person(world, "Tomasz", "Wiśniewski", date(1988, 2, 3), by=cw, commit=False)
     fields: dict[str, object] = {
         "type": "refusal",
         "decided_on": today() - timedelta(days=200),
