@@ -1,4 +1,5 @@
-"""A governance officer gives a data-quality finding its owner and, if need be, a new due date."""
+"""The data-quality queue: findings with their owners and due dates, resolving one, and a
+governance officer giving a finding its owner and, if need be, a new due date."""
 
 from __future__ import annotations
 
@@ -14,11 +15,14 @@ from shareguard.errors import Conflict, Forbidden, InvalidInput
 from shareguard.quality.service import QualityService
 from shareguard.storage.base import today
 from shareguard.storage.db import settle
+from shareguard.web.console.paging import Paging
 from shareguard.web.console.render import render
 from shareguard.web.console.security import (
     ConsoleUser,
     Form,
     Officer,
+    QualityOwner,
+    QualityReader,
     date_field,
     field,
     flash,
@@ -119,4 +123,73 @@ def assign(
         "Finding assigned",
         f"{name} owns it now; it is due by {row.due_date.day} {row.due_date:%B %Y}.",
     )
+    return RedirectResponse("/governance/quality", status_code=303)
+
+
+# data-quality queue --------------------------------------------------------------------------
+@router.get("/governance/quality", response_class=HTMLResponse)
+def quality_queue(request: Request, user: QualityReader, session: SessionDep) -> Response:
+    return _quality_page(request, user, session)
+
+
+def _quality_page(
+    request: Request,
+    user: Any,
+    session: Any,
+    status_code: int = 200,
+    errors: dict[str, str] | None = None,
+) -> Response:
+    now = today()
+    mine = request.query_params.get("owner") == "me"  # "assigned to me"
+    service = QualityService(session)
+    owner = user.id if mine else None
+    page = Paging.of(request).with_total(service.count_findings(user.principal, owner_id=owner))
+    names: dict[Any, str] = {}
+
+    def owner_name(owner_id: Any) -> str:
+        if owner_id not in names:
+            names[owner_id] = user_name(session, owner_id)
+        return names[owner_id]
+
+    findings = [
+        {
+            "id": f.id,
+            "rule": f.rule,
+            "severity": f.severity,
+            "message": f.message,
+            "record": f"{f.record_kind} {f.record_id[:8]}",
+            "owner": owner_name(f.owner_id) if f.owner_id else "Not assigned",
+            "due_date": f.due_date,
+            "overdue": f.due_date < now,
+        }
+        for f in service.findings(
+            user.principal, owner_id=owner, limit=page.size, offset=page.offset
+        )
+    ]
+    return render(
+        request,
+        "console/quality.html",
+        status_code=status_code,
+        title="Data-quality queue",
+        findings=findings,
+        errors=errors or {},
+        officer=user.has("governance_officer"),
+        resolver=user.has("governance_officer", "caseworker", "reviewer"),
+        mine=mine,
+        page=page.context(request),
+    )
+
+
+@router.post("/governance/quality/{finding_id}/resolve", response_class=HTMLResponse)
+def resolve_finding(
+    finding_id: uuid.UUID, request: Request, form: Form, user: QualityOwner, session: SessionDep
+) -> Response:
+    note = field(form, "resolution")
+    try:
+        QualityService(session).resolve(finding_id, user.principal, note)
+    except (InvalidInput, Conflict) as exc:
+        settle(session, exc)
+        errors = {f"resolution-{finding_id}": exc.detail[:1].upper() + exc.detail[1:]}
+        return _quality_page(request, user, session, 422, errors)
+    flash(request, "Finding resolved", "Your note is kept with the finding.")
     return RedirectResponse("/governance/quality", status_code=303)
