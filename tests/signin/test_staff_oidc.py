@@ -321,3 +321,36 @@ def test_a_bad_mapping_file_stops_the_service_from_starting_and_says_where(
     with pytest.raises(InvalidInput) as refused:
         create_app(configured, engine)
     assert where in str(refused.value) and str(path) in str(refused.value)
+
+
+def test_a_user_added_without_a_password_signs_in_through_the_provider(
+    staff: TestClient,
+    provider: TestProvider,
+    session: Session,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from typer.testing import CliRunner
+
+    from shareguard.cli import app
+    from shareguard.storage import db
+
+    monkeypatch.setattr(db, "get_engine", lambda: session.get_bind())
+    added = CliRunner().invoke(
+        app,
+        [
+            "accounts",
+            "add-user",
+            "newcomer@test.example",
+            "--organisation",
+            "Test Department",
+            "--name",
+            "Newcomer",
+            "--role",
+            "caseworker",
+            "--no-password",
+        ],
+    )
+    assert added.exit_code == 0, added.output
+    answer = sign_in(staff, provider, officer(sub="dept-idp|new", email="newcomer@test.example"))
+    assert answer.status_code == 303
+    assert staff.get("/api/v1/whoami").json()["roles"] == ["governance_officer"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from datetime import datetime
 
@@ -51,9 +52,19 @@ def add_user(
     organisation: str = typer.Option(..., help="Organisation name"),
     name: str = typer.Option(..., help="Display name"),
     role: list[str] = typer.Option(..., help="Role (repeatable)"),
-    password: str = typer.Option(..., prompt=True, hide_input=True, confirmation_prompt=True),
+    password: str = typer.Option(None, help="Asked for (hidden) when not given"),
+    no_password: bool = typer.Option(
+        False,
+        "--no-password",
+        help="For staff who sign in through the department's OpenID provider: no usable password",
+    ),
 ) -> None:
     """Add a console user (the password is hashed with argon2)."""
+    if no_password:
+        # Random and never shown: nobody can sign in with it, and a user row needs a hash.
+        password = secrets.token_urlsafe(32)
+    elif password is None:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     with cli_session() as session:
         accounts = AccountService(session)
         org = accounts.organisation_by_name(organisation)
