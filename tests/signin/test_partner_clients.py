@@ -326,3 +326,21 @@ def test_the_cli_registers_lists_and_revokes_a_client(
     )
     assert private.exit_code == 2 and "private" in private.output
     assert "Traceback" not in private.output
+
+
+def test_a_flood_of_bad_assertions_is_throttled_and_does_not_grow_the_log(
+    client: TestClient, world: TestWorld, session: Session
+) -> None:
+    from shareguard.signin.throttle import ACCOUNT_LIMIT, ADDRESS_LIMIT
+
+    key = rsa()
+    registered = register(client, world, key)
+    for _ in range(ADDRESS_LIMIT):
+        bad = token_request(client, assertion(registered["client_id"], key, sign_with=rsa()))
+        assert bad.status_code == 401
+    refused = token_request(client, assertion(registered["client_id"], key))
+    assert refused.status_code == 429 and "retry-after" in refused.headers
+    assert refused.headers["content-type"] == "application/problem+json"
+    logged = failures(session)
+    assert len(logged) == ACCOUNT_LIMIT, "the client's failures are audited up to the limit"
+    assert logged[-1]["quiet"] is True and logged[0]["quiet"] is False

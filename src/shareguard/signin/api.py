@@ -14,7 +14,15 @@ from shareguard.accounts.models import Role
 from shareguard.errors import NotFound
 from shareguard.signin.clients import TokenEndpoint
 from shareguard.signin.schemas import ClientIn, ClientOut, TokenOut
-from shareguard.web.deps import Accounts, Clients, CurrentPrincipal, SessionDep, allow
+from shareguard.signin.throttle import Throttle
+from shareguard.web.deps import (
+    Accounts,
+    Clients,
+    CurrentPrincipal,
+    SessionDep,
+    allow,
+    client_address,
+)
 
 router = APIRouter(tags=["partner clients"])
 public = APIRouter(tags=["partner clients"])
@@ -82,7 +90,9 @@ def token(request: Request, form: TokenForm, session: SessionDep) -> Response:
     organisation and agreement scope. Refusals are problem+json with the RFC 6749 ``error``."""
     settings = request.app.state.settings
     audience = token_endpoint_url(request)
-    endpoint = TokenEndpoint(session, audience, settings.partner_token_seconds)
+    throttle = Throttle(session, settings.secret_key)
+    address = throttle.key("address", client_address(request))
+    endpoint = TokenEndpoint(session, audience, settings.partner_token_seconds, throttle, address)
     answer = endpoint.respond(request, form, audience if settings.public_url else "")
     if answer.status_code == 200:
         return answer

@@ -42,6 +42,7 @@ from shareguard.errors import InvalidInput, NotFound, Unauthenticated
 from shareguard.signin.models import AccessToken, ClientAssertion, ClientKey
 from shareguard.signin.oauth_server import Server
 from shareguard.signin.staff import audit_sign_in
+from shareguard.signin.throttle import ACCOUNT_LIMIT, Throttle
 from shareguard.storage.base import utcnow
 
 #: Access tokens start with this, so the API tells them from API keys (``sg_...``).
@@ -343,10 +344,20 @@ class _Assertion(JWTBearerClientAssertion):
 class TokenEndpoint:
     """``POST /api/v1/oauth/token`` for one request: Authlib's server over this session."""
 
-    def __init__(self, session: Session, audience: str, token_seconds: int) -> None:
+    def __init__(
+        self,
+        session: Session,
+        audience: str,
+        token_seconds: int,
+        throttle: Throttle,
+        address: str,
+    ) -> None:
         self.session = session
         self.audience = audience
         self.token_seconds = token_seconds
+        self.throttle = throttle
+        #: The caller's address as a keyed hash (``Throttle.key``).
+        self.address = address
         self.outcome = _Outcome()
         self.server = Server()
         self.server.query_client = self._query_client
@@ -415,8 +426,10 @@ class TokenEndpoint:
         """Authlib's answer to the token request, audited when it names a registered client.
 
         ``public_uri``: the endpoint's URL as clients call it (``SHAREGUARD_PUBLIC_URL``);
-        Authlib refuses a token request over plain HTTP other than on loopback.
+        Authlib refuses a token request over plain HTTP other than on loopback. RateLimited
+        (429) once the caller's address has failed too often (``signin.throttle``).
         """
+        self.throttle.check(None, self.address)
         try:
             answer: Response = self.server.create_token_response((request, form, public_uri))
         except InsecureTransportError as exc:
@@ -434,7 +447,13 @@ class TokenEndpoint:
                     "access_token_id": str(self.outcome.issued[0].id),
                 },
             )
-        elif client is not None:
+            return answer
+        account = self.throttle.key("client", client.client_id) if client else None
+        failures = self.throttle.failed(account, self.address)
+        # A client's id is no secret: anyone may send assertions naming it. Its failures are
+        # audited up to the throttle's account limit per window (the last one says so), so a
+        # flood cannot grow the log, and the client is never locked out by strangers.
+        if client is not None and failures <= ACCOUNT_LIMIT:
             audit_sign_in(
                 self.session,
                 ok=False,
@@ -442,6 +461,8 @@ class TokenEndpoint:
                 details={
                     "client_key_id": str(client.id),
                     "reason": self.outcome.reason or "request",
+                    "failures": failures,
+                    "quiet": failures == ACCOUNT_LIMIT,
                 },
             )
         return answer
