@@ -121,6 +121,7 @@ def test_the_person_signs_in_through_one_login(
         )
     )
     page.goto(oidc_server.url + "/my/")
+    assert "GOV.UK One Login" in page.locator("main").inner_text()
     page.get_by_role("button", name="Start now").click()
     page.get_by_role("button", name="Continue").click()
     page.wait_for_load_state()

@@ -175,7 +175,8 @@ def _codes(request: Request, session: Any) -> SignInService:
 # start and sign-in ------------------------------------------------------------------------
 @router.get("/", response_class=HTMLResponse)
 def start(request: Request) -> Response:
-    return page(request, "my/start.html", title=PERSON_SERVICE_NAME)
+    one_login = request.app.state.settings.person_method == "oidc"
+    return page(request, "my/start.html", title=PERSON_SERVICE_NAME, one_login=one_login)
 
 
 @router.get("/sign-in", response_class=HTMLResponse)
