@@ -11,6 +11,13 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from shareguard.audit.integrator import catch_up
+from shareguard.audit.log import StoredTree
+from shareguard.audit.present import access_item_out, checkpoint_out, entry_out, public_key_out
+from shareguard.audit.proofs import ProofInvalid, verify_bundle
+from shareguard.audit.service import ACCESS_LOG_READERS, AuditService, signer_for
+from shareguard.audit.signing import Verifier
+from shareguard.audit.verify import VerifyReport
 from shareguard.bounds import MAX_INT
 from shareguard.clikit import (
     AS_OPTION,
@@ -22,6 +29,7 @@ from shareguard.clikit import (
     err_console,
     handle_errors,
 )
+from shareguard.config import get_settings
 from shareguard.errors import InvalidInput
 
 app = typer.Typer(
@@ -34,7 +42,6 @@ PROGRESS_FROM = 20_000
 
 
 def _verifier(key: str | None) -> Any:
-    from shareguard.audit.signing import Verifier
 
     if key is None:
         return None
@@ -54,9 +61,6 @@ def verify(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Recompute the tree from the entries, check every checkpoint; exit 1 at the first problem."""
-    from shareguard.audit.log import StoredTree
-    from shareguard.audit.service import AuditService
-    from shareguard.audit.verify import VerifyReport
 
     _catch_up()
     with cli_session() as session:
@@ -113,8 +117,6 @@ def verify(
 @handle_errors
 def checkpoint(as_json: bool = JSON_OPTION) -> None:
     """Sign a checkpoint of the log now (none if the log has not grown since the last)."""
-    from shareguard.audit.present import checkpoint_out
-    from shareguard.audit.service import AuditService
 
     with cli_session() as session:
         out = checkpoint_out(AuditService(session).checkpoint())
@@ -128,7 +130,6 @@ EXIT_PENDING = 3
 
 def _catch_up() -> int:
     """Integrate what is pending (or wait for the running integrator); returns what is left."""
-    from shareguard.audit.integrator import catch_up
 
     with cli_session() as session:
         return catch_up(session)
@@ -158,7 +159,6 @@ def proof(
 
     An entry not yet integrated prints a "pending" status as JSON and exits 3: ask again.
     """
-    from shareguard.audit.service import AuditService
 
     if sum(x is not None for x in (entry, entry_id, old)) != 1:
         raise InvalidInput("give one of --entry N, --entry-id ID or --old SIZE", field="--entry")
@@ -201,7 +201,6 @@ def verify_proof(
     ),
 ) -> None:
     """Check a proof bundle with nothing but the bundle and the public key (no database)."""
-    from shareguard.audit.proofs import ProofInvalid, verify_bundle
 
     try:
         bundle = json.loads(file.read_text())
@@ -221,9 +220,6 @@ def verify_proof(
 @handle_errors
 def public_key(as_json: bool = JSON_OPTION) -> None:
     """Print the log's verifier key (created on first use)."""
-    from shareguard.audit.present import public_key_out
-    from shareguard.audit.service import signer_for
-    from shareguard.config import get_settings
 
     out = public_key_out(signer_for(get_settings()).verifier)
     if not emit(out, as_json):
@@ -236,8 +232,6 @@ def tail(
     limit: int = typer.Option(20, min=1, max=500), as_: str = AS_OPTION, as_json: bool = JSON_OPTION
 ) -> None:
     """The newest entries, newest first."""
-    from shareguard.audit.present import entry_out
-    from shareguard.audit.service import AuditService
 
     _catch_up()
     with cli_session() as session:
@@ -267,8 +261,6 @@ def who_checked(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Who checked a person's data: when, which organisation, under which agreement and purpose."""
-    from shareguard.audit.present import access_item_out
-    from shareguard.audit.service import ACCESS_LOG_READERS, AuditService
 
     try:
         pid = uuid.UUID(person_id)
@@ -312,7 +304,6 @@ def who_checked(
 @handle_errors
 def exemptions(as_json: bool = JSON_OPTION) -> None:
     """How many entries each exemption from subject access was applied to."""
-    from shareguard.audit.service import AuditService
 
     with cli_session() as session:
         counts = AuditService(session).exemption_counts()

@@ -6,6 +6,7 @@ revocation list file). It is by definition not audited: nothing is sent anywhere
 
 from __future__ import annotations
 
+import json
 import sys
 import uuid
 from datetime import UTC, datetime
@@ -24,7 +25,10 @@ from shareguard.clikit import (
     err_console,
     handle_errors,
 )
+from shareguard.config import get_settings
 from shareguard.credentials import format as fmt
+from shareguard.credentials import keys
+from shareguard.credentials.service import CredentialService
 from shareguard.errors import InvalidInput
 
 app = typer.Typer(
@@ -134,7 +138,6 @@ def issue(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Issue a credential on a person's behalf (a caseworker helping them)."""
-    from shareguard.credentials.service import CredentialService
 
     with cli_session() as session:
         principal = acting(session, as_user)
@@ -166,7 +169,6 @@ def list_(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """A person's credentials, newest first."""
-    from shareguard.credentials.service import CredentialService
 
     with cli_session() as session:
         rows = CredentialService(session).for_person(person, acting(session, as_user))
@@ -201,7 +203,6 @@ def revoke(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Revoke a credential: online verification refuses it from now on."""
-    from shareguard.credentials.service import CredentialService
 
     with cli_session() as session:
         row = CredentialService(session).revoke(credential_id, acting(session, as_user), reason)
@@ -219,10 +220,6 @@ def public_key_(
     jwk: bool = typer.Option(False, "--jwk", help="Print the JWK instead of PEM"),
 ) -> None:
     """Print the issuing public key: what a checker needs to verify offline."""
-    import json
-
-    from shareguard.config import get_settings
-    from shareguard.credentials import keys
 
     key = keys.public_key(get_settings().key_dir)
     sys.stdout.write(
@@ -236,7 +233,6 @@ def revocations(
     out: Path | None = typer.Option(None, "--out", help="Write the signed list here"),
 ) -> None:
     """Sign and print the current revocation list (for checkers who verify offline)."""
-    from shareguard.credentials.service import CredentialService
 
     with cli_session() as session:
         token = CredentialService(session).revocation_list().token

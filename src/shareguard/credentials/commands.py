@@ -15,6 +15,7 @@ from shareguard.clikit import (
     emit,
     handle_errors,
 )
+from shareguard.credentials.service import LockService
 
 locks = typer.Typer(
     help="A person's locks on their own record (set on their behalf).", no_args_is_help=True
@@ -36,7 +37,6 @@ def show(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """The locks set on a person's record."""
-    from shareguard.credentials.service import LockService
 
     with cli_session() as session:
         names = LockService(session).locks(person, acting(session, as_user))
@@ -52,7 +52,6 @@ def set_(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Set a lock for the person (audited)."""
-    from shareguard.credentials.service import LockService
 
     with cli_session() as session:
         names = LockService(session).set_lock(person, lock, acting(session, as_user))
@@ -68,7 +67,6 @@ def clear(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Clear a lock for the person (audited)."""
-    from shareguard.credentials.service import LockService
 
     with cli_session() as session:
         names = LockService(session).clear_lock(person, lock, acting(session, as_user))

@@ -21,6 +21,8 @@ from shareguard.clikit import (
     handle_errors,
 )
 from shareguard.errors import InvalidInput
+from shareguard.retention import tasks
+from shareguard.retention.service import RetentionService
 
 app = typer.Typer(
     help="Retention: delete what is past its period, legal holds, reports.", no_args_is_help=True
@@ -68,7 +70,6 @@ def run_command(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Erase what is past its retention period, batch by batch; resumes an unfinished run."""
-    from shareguard.retention import tasks
 
     moment = _moment(at)
     principal = None
@@ -148,7 +149,6 @@ def hold(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Place a legal hold on a person or an agreement: retention deletes none of their records."""
-    from shareguard.retention.service import RetentionService
 
     person_id = None
     if person:
@@ -175,7 +175,6 @@ def release(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Release a legal hold; the records go at the next run if past their period."""
-    from shareguard.retention.service import RetentionService
 
     try:
         hid = uuid.UUID(hold_id)
@@ -196,7 +195,6 @@ def holds(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """List legal holds (active ones by default)."""
-    from shareguard.retention.service import RetentionService
 
     with cli_session() as session:
         rows: list[dict[str, Any]] = [
@@ -233,7 +231,6 @@ def report(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """What retention erased and when, per agreement and kind of record, with the rules."""
-    from shareguard.retention.service import RetentionService
 
     with cli_session() as session:
         data = RetentionService(session).report(acting(session, as_), agreement)

@@ -12,11 +12,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
+from shareguard.accounts.service import AccountService
+from shareguard.agreements.models import Agreement
 from shareguard.agreements.service import user_name
 from shareguard.checks import CaseService, CheckService
-from shareguard.errors import Conflict, InvalidInput
-from shareguard.status.models import StatusKind
-from shareguard.status.schemas import StatusIn
+from shareguard.corrections import CorrectionService, NoticeService
+from shareguard.corrections.service import disclosures_of
+from shareguard.errors import Conflict, Forbidden, InvalidInput, NotFound
+from shareguard.matching.models import EntryState
+from shareguard.matching.watchlist import WatchlistService, explain
+from shareguard.status.models import DecisionType, StatusKind
+from shareguard.status.schemas import DecisionIn, StatusIn
 from shareguard.status.service import StatusService
 from shareguard.storage.db import settle
 from shareguard.web.console.paging import Paging
@@ -342,8 +348,6 @@ def resolve_case(
 # corrections ------------------------------------------------------------------------------
 def _recipients(session: Any, person_id: uuid.UUID, record_id: uuid.UUID) -> list[str]:
     """Names of the organisations that received data from this record (they will be told)."""
-    from shareguard.accounts.service import AccountService
-    from shareguard.corrections.service import disclosures_of
 
     ids = {
         d.recipient_org_id
@@ -393,7 +397,6 @@ def _correction_form(
 
 
 def _record_of(service: StatusService, pid: uuid.UUID, record_id: uuid.UUID) -> Any:
-    from shareguard.errors import NotFound
 
     for r in service.status_history(pid):
         if r.id == record_id:
@@ -421,7 +424,6 @@ def correct(
     user: Caseworker,
     session: SessionDep,
 ) -> Response:
-    from shareguard.corrections import CorrectionService, NoticeService
 
     pid = _person_id(person_id)
     service = StatusService(session)
@@ -484,9 +486,6 @@ def _watchlist_page(
     status_code: int = 200,
     errors: dict[str, str] | None = None,
 ) -> Response:
-    from shareguard.agreements.models import Agreement
-    from shareguard.matching.models import EntryState
-    from shareguard.matching.watchlist import WatchlistService, explain
 
     service = WatchlistService(session)
     state = request.query_params.get("state", EntryState.PROPOSED)
@@ -547,8 +546,6 @@ def watchlist(request: Request, user: Caseworker, session: SessionDep) -> Respon
 def verify_entry(
     entry_id: uuid.UUID, request: Request, form: Form, user: Caseworker, session: SessionDep
 ) -> Response:
-    from shareguard.errors import Forbidden
-    from shareguard.matching.watchlist import WatchlistService, explain
 
     try:
         entry = WatchlistService(session).verify(entry_id, user.principal)
@@ -572,7 +569,6 @@ def _decision_form(
     errors: dict[str, str] | None = None,
     values: dict[str, str] | None = None,
 ) -> Response:
-    from shareguard.status.models import DecisionType
 
     values = values or {}
     return render(
@@ -601,8 +597,6 @@ def decision_form(
 def record_decision(
     person_id: str, request: Request, form: Form, user: Caseworker, session: SessionDep
 ) -> Response:
-    from shareguard.status.models import DecisionType
-    from shareguard.status.schemas import DecisionIn
 
     pid = _person_id(person_id)
     service = StatusService(session)

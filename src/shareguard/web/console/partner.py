@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from shareguard.agreements.catalogue import CHECK_METHODS, DATA_ITEMS, PURPOSES, SHARE_CODE_ONLY
 from shareguard.agreements.service import AgreementService
 from shareguard.checks.service import AttributeQuery, CheckService
+from shareguard.corrections import NoticeService
 from shareguard.errors import Conflict, InvalidInput, Refused
 from shareguard.status.service import SHARE_CODE_PURPOSES
 from shareguard.storage.base import today
@@ -206,7 +207,6 @@ def checks_home(user: Partner) -> Response:
 # rectification notices ----------------------------------------------------------------------
 @router.get("/notices", response_class=HTMLResponse)
 def notices(request: Request, user: Partner, session: SessionDep) -> Response:
-    from shareguard.corrections import NoticeService
 
     svc = NoticeService(session)
     page = Paging.of(request).with_total(svc.count_notices(user.principal))
@@ -239,7 +239,6 @@ def _notice_page(
     status_code: int = 200,
     errors: dict[str, str] | None = None,
 ) -> Response:
-    from shareguard.corrections import NoticeService
 
     row = NoticeService(session).notice(notice_id, user.principal)
     return render(
@@ -256,7 +255,6 @@ def _notice_page(
 def acknowledge(
     notice_id: uuid.UUID, request: Request, form: Form, user: Partner, session: SessionDep
 ) -> Response:
-    from shareguard.corrections import NoticeService
 
     try:
         row = NoticeService(session).acknowledge(notice_id, user.principal, field(form, "note"))

@@ -7,15 +7,21 @@ person's status, share codes, who checked their data, contesting a check result,
 
 from __future__ import annotations
 
+import importlib.util
 import uuid
 from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from unidecode import unidecode
 
 from shareguard.accounts.principal import Principal
 from shareguard.agreements.catalogue import PURPOSES
+from shareguard.audit.service import AuditService
+from shareguard.checks import CaseService
+from shareguard.corrections import NoticeService
+from shareguard.corrections.requests import CorrectionRequestService
 from shareguard.errors import Conflict, InvalidInput, NotFound, RateLimited, Unavailable
 from shareguard.signin import CodeResult, CodeSender, SignInService, Verified
 from shareguard.signin.oidc import SignInFailed
@@ -101,7 +107,6 @@ OUTCOME_TITLES = {
 
 def available(module: str) -> bool:
     """True once a capability's service has landed (pages for it are offered then)."""
-    import importlib.util
 
     try:
         return importlib.util.find_spec(module) is not None
@@ -219,7 +224,6 @@ def _demo_people(request: Request, session: Any) -> list[dict[str, str]]:
 
 
 def _same(a: str, b: str) -> bool:
-    from unidecode import unidecode
 
     return unidecode(a).casefold().strip() == unidecode(b).casefold().strip()
 
@@ -603,7 +607,6 @@ def revoke_share_code(
 @router.get("/checks", response_class=HTMLResponse)
 def checks(request: Request, me: Me, session: SessionDep) -> Response:
     assert me.person_id is not None
-    from shareguard.audit.service import AuditService
 
     items = AuditService(session, request.app.state.settings).access_log(me.person_id, me)
     rows = [
@@ -641,7 +644,6 @@ def contest_form(request: Request, me: Me) -> Response:
 
 @router.post("/contest", response_class=HTMLResponse)
 def contest_submit(request: Request, form: Form, me: Me, session: SessionDep) -> Response:
-    from shareguard.checks import CaseService
 
     values = {"reference": field(form, "reference"), "statement": field(form, "statement")}
     errors: dict[str, str] = {}
@@ -686,8 +688,6 @@ def contest_submit(request: Request, form: Form, me: Me, session: SessionDep) ->
 @router.get("/corrections", response_class=HTMLResponse)
 def corrections(request: Request, me: Me, session: SessionDep) -> Response:
     assert me.person_id is not None
-    from shareguard.corrections import NoticeService
-    from shareguard.corrections.requests import CorrectionRequestService
 
     service = NoticeService(session)
     return page(
@@ -712,7 +712,6 @@ def correction_request_submit(
     request: Request, form: Form, me: Me, session: SessionDep
 ) -> Response:
     assert me.person_id is not None
-    from shareguard.corrections.requests import CorrectionRequestService
 
     values = {
         "what_is_wrong": field(form, "what_is_wrong"),
