@@ -326,6 +326,21 @@ def test_the_cli_registers_lists_and_revokes_a_client(
     )
     assert private.exit_code == 2 and "private" in private.output
     assert "Traceback" not in private.output
+    path.write_text(json.dumps(rsa().as_dict(private=False)))
+    long_name = runner.invoke(
+        app,
+        [
+            "signin",
+            "register-client",
+            "--organisation",
+            "Test Agency",
+            "--name",
+            "n" * 201,
+            "--jwk",
+            str(path),
+        ],
+    )
+    assert long_name.exit_code == 2 and "name" in long_name.output
 
 
 def test_a_flood_of_bad_assertions_is_throttled_and_does_not_grow_the_log(

@@ -235,6 +235,13 @@ def test_a_token_that_fails_its_checks_is_refused(
     assert actions(session)[-1][1]["reason"] == "id_token_aud"
 
 
+def test_a_very_long_next_page_goes_home_instead(staff: TestClient, provider: TestProvider) -> None:
+    provider.login(officer())
+    callback = authorise(start(staff, "/agreements?q=" + "x" * 600), httpx.Client())
+    done = staff.get(callback, follow_redirects=False)
+    assert done.status_code == 303 and done.headers["location"] == "/console"
+
+
 def test_a_replayed_callback_is_refused(
     staff: TestClient, provider: TestProvider, session: Session
 ) -> None:

@@ -130,6 +130,8 @@ class ClientService:
     ) -> ClientKey:
         """A new client of ``organisation_id`` with the public key ``jwk`` (audited as
         ``client.register``). InvalidInput for a bad key or a past expiry."""
+        if not name.strip() or len(name) > 200:
+            raise InvalidInput("give the client a name of 1 to 200 characters", field="name")
         key = public_key(jwk)
         if expires_at is not None:
             if expires_at.tzinfo is None:

@@ -491,6 +491,8 @@ def _to_provider(request: Request, session: Session, next_url: str) -> Response:
     service = StaffOidcSignIn(session, request.app.state.settings)
     if not service.configured:
         raise Unavailable("signing in is not available here; no sign-in provider is configured")
+    if len(next_url) > 500:  # kept with the pending request; a longer one goes home instead
+        next_url = "/console"
     try:
         url, state = service.begin(_callback_uri(request), next_url)
     except SignInFailed as exc:
