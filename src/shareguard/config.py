@@ -95,6 +95,14 @@ class Settings(BaseSettings):
     #: Seconds without integration while entries wait before ``/readyz`` reports the
     #: integrator stuck.
     ready_integration_lag: float = 60.0
+    #: DuckDB's memory limit for a match run (its ``memory_limit``: ``2GB``, ``512MB``...).
+    #: Past it DuckDB spills to ``match_temp_dir`` rather than failing (docs/matching.md).
+    match_memory_limit: str = "2GB"
+    #: Where a match run's DuckDB database, prepared partner file and spill files live
+    #: while it links; empty: ``<data_dir>/matching/tmp``.
+    match_temp_dir: Path | None = None
+    #: DuckDB threads for a match run; 0: one per core.
+    match_threads: int = 0
 
     @field_validator("mode")
     @classmethod
@@ -139,6 +147,15 @@ class Settings(BaseSettings):
         if value not in {"text", "json"}:
             raise ValueError("SHAREGUARD_LOG_FORMAT must be text or json")
         return value
+
+    @field_validator("match_memory_limit")
+    @classmethod
+    def _memory_size(cls, value: str) -> str:
+        import re
+
+        if not re.fullmatch(r"\s*\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*", value):
+            raise ValueError("SHAREGUARD_MATCH_MEMORY_LIMIT must be a size such as 2GB or 512MB")
+        return value.strip()
 
     @field_validator("sqlite_synchronous")
     @classmethod

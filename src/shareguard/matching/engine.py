@@ -6,18 +6,23 @@ machine; pyspark is imported only when asked for, with an error naming the extra
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
-from collections.abc import Callable
+import shutil
+import tempfile
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from shareguard.errors import InvalidInput
 from shareguard.matching import splink_settings
-from shareguard.matching.prepare import prepare
+from shareguard.matching.prepare import PREPARED_COLUMNS, prepare
 
 BACKENDS = ("duckdb", "spark")
 #: Pairs this likely are scored even under the threshold: they may compete with a stronger one.
@@ -40,6 +45,27 @@ class LinkResult:
     pairs: pd.DataFrame
     trained_model: dict[str, Any]
     stats: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class StreamedLink:
+    """Scored pairs written to a Parquet file (``path``), and the trained model."""
+
+    path: Path
+    rows: int
+    trained_model: dict[str, Any]
+    stats: dict[str, Any] = field(default_factory=dict)
+
+
+#: Columns of a pairs file, in order (``band`` only when a match threshold is given).
+PAIR_COLUMNS = (
+    "watchlist_id",
+    "partner_id",
+    "match_probability",
+    "match_weight",
+    "band",
+    "explanation",
+)
 
 
 def _quiet_splink() -> None:
@@ -223,17 +249,7 @@ def link(
     ]
     del left, right  # the backend holds its own copy; a million-row frame is ~1 GiB here
     linker = Linker(inputs, splink_settings.settings(plain=plain, backend=backend))
-    say("training: prior", 0.15)
-    linker.training.estimate_probability_two_random_records_match(
-        list(splink_settings.DETERMINISTIC_RULES), recall=splink_settings.DETERMINISTIC_RECALL
-    )
-    say("training: u by random sampling", 0.20)
-    linker.training.estimate_u_using_random_sampling(max_pairs=max_pairs_u, seed=seed, num_chunks=1)
-    for i, rule in enumerate(splink_settings.EM_BLOCKING):
-        say(f"training: EM session {i + 1}", 0.35 + 0.15 * i)
-        linker.training.estimate_parameters_using_expectation_maximisation(
-            rule, estimate_without_term_frequencies=True
-        )
+    _train(linker, seed=seed, max_pairs_u=max_pairs_u, say=say)
     say("scoring pairs", 0.70)
     predictions = linker.inference.predict(
         threshold_match_probability=threshold if plain else min(threshold, COMPETITOR_FLOOR)
@@ -257,6 +273,294 @@ def link(
         trained_model=trained,
         stats={"backend": backend, "pairs_scored_above_threshold": len(pairs)},
     )
+
+
+def _train(linker: Any, *, seed: int, max_pairs_u: float, say: Progress) -> None:
+    """The training recipe: prior from exact rules, u by random sampling, m by EM."""
+    say("training: prior", 0.15)
+    linker.training.estimate_probability_two_random_records_match(
+        list(splink_settings.DETERMINISTIC_RULES), recall=splink_settings.DETERMINISTIC_RECALL
+    )
+    say("training: u by random sampling", 0.20)
+    linker.training.estimate_u_using_random_sampling(max_pairs=max_pairs_u, seed=seed, num_chunks=1)
+    for i, rule in enumerate(splink_settings.EM_BLOCKING):
+        say(f"training: EM session {i + 1}", 0.35 + 0.15 * i)
+        linker.training.estimate_parameters_using_expectation_maximisation(
+            rule, estimate_without_term_frequencies=True
+        )
+
+
+def prepare_parquet(source: Path, dest: Path, *, batch_rows: int = 100_000) -> int:
+    """Prepare a partner Parquet file batch by batch into ``dest``; returns the rows written.
+
+    ``prepare`` is row by row (transliteration and phonetic keys are Python), so batches give
+    exactly the frame ``prepare`` gives whole, with memory bounded by the batch. The id column
+    is ``record_id`` (an imported dataset) or ``unique_id``.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = pa.schema([(c, pa.string()) for c in ("unique_id", *PREPARED_COLUMNS)])
+    src = pq.ParquetFile(source)
+    names = src.schema_arrow.names
+    id_col = "record_id" if "record_id" in names else "unique_id"
+    wanted = [id_col, "first_name", "surname", "date_of_birth", "postcode"]
+    rows = 0
+    with pq.ParquetWriter(dest, schema) as writer:
+        for batch in src.iter_batches(batch_size=batch_rows, columns=wanted):
+            frame = batch.to_pandas().rename(columns={id_col: "unique_id"})
+            table = pa.Table.from_pandas(prepare(frame), schema=schema, preserve_index=False)
+            writer.write_table(table)
+            rows += table.num_rows
+    return rows
+
+
+def _sql_text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+class _SpillWatch:
+    """Samples the size of DuckDB's spill directory in a thread: the peak shows it spilled."""
+
+    def __init__(self, folder: Path, every: float = 0.02) -> None:
+        self.folder, self.every, self.peak = folder, every, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="duckdb-spill-watch", daemon=True)
+
+    def _size(self) -> int:
+        total = 0
+        try:
+            for f in self.folder.iterdir():
+                with contextlib.suppress(FileNotFoundError):  # DuckDB removed it meanwhile
+                    total += f.stat().st_size
+        except FileNotFoundError:
+            return 0
+        return total
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every):
+            self.peak = max(self.peak, self._size())
+
+    def __enter__(self) -> _SpillWatch:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, self._size())
+
+
+#: The competing-candidates adjustment (``weigh_competitors``) and the orientation, in SQL:
+#: the same arithmetic on the same doubles (Kahan sums, as pandas' groupby sums).
+_COMPETITION_SQL = """
+CREATE TABLE sg_scored AS
+WITH p AS (
+    SELECT *,
+        CASE WHEN source_dataset_l = 'watchlist' THEN unique_id_l ELSE unique_id_r END
+            AS sg_watch,
+        CASE WHEN source_dataset_l = 'watchlist' THEN unique_id_r ELSE unique_id_l END
+            AS sg_record,
+        least(CAST(match_weight AS DOUBLE), 1000.0) AS sg_weight
+    FROM {pred}
+),
+o AS (
+    SELECT *, split_part(sg_watch, '~', 1) AS sg_person, pow(2.0, sg_weight) AS sg_odds FROM p
+),
+best AS (
+    SELECT sg_person, sg_record, max(sg_odds) AS sg_best FROM o GROUP BY sg_person, sg_record
+),
+per_person AS (SELECT sg_person, fsum(sg_best) AS sg_pp FROM best GROUP BY sg_person),
+per_record AS (SELECT sg_record, fsum(sg_best) AS sg_pr FROM best GROUP BY sg_record),
+adjusted AS (
+    SELECT o.*,
+        -log2(1.0 + greatest((per_person.sg_pp - best.sg_best)
+            + (per_record.sg_pr - best.sg_best), 0.0)) AS mw_competition
+    FROM o
+    JOIN best ON o.sg_person = best.sg_person AND o.sg_record = best.sg_record
+    JOIN per_person ON o.sg_person = per_person.sg_person
+    JOIN per_record ON o.sg_record = per_record.sg_record
+)
+SELECT * EXCLUDE (match_weight, match_probability),
+    sg_weight + mw_competition AS match_weight,
+    1.0 / (1.0 + pow(2.0, -(sg_weight + mw_competition))) AS match_probability
+FROM adjusted
+"""
+
+#: Pairs at or above the threshold; with ``per_person``, each (person, record)'s best name —
+#: the pair ``_best_per_person`` keeps (highest rounded probability, then the lowest id).
+_KEPT_SQL = """
+CREATE TABLE sg_kept AS
+SELECT * FROM (
+    SELECT *, round(match_probability, 6) AS sg_p6,
+        row_number() OVER (
+            PARTITION BY {key}, sg_record
+            ORDER BY round(match_probability, 6) DESC, sg_watch, sg_record
+        ) AS sg_rank
+    FROM sg_scored
+    WHERE match_probability >= {threshold}
+)
+WHERE sg_rank = 1
+"""
+
+
+def _pairs_schema(with_band: bool) -> Any:
+    import pyarrow as pa
+
+    types = {"match_probability": pa.float64(), "match_weight": pa.float64()}
+    return pa.schema(
+        [(c, types.get(c, pa.string())) for c in PAIR_COLUMNS if with_band or c != "band"]
+    )
+
+
+def link_out_of_core(
+    watchlist: pd.DataFrame,
+    partner: Path,
+    dest: Path,
+    *,
+    threshold: float = 0.5,
+    match_threshold: float | None = None,
+    per_person: bool = True,
+    work_dir: Path | None = None,
+    memory_limit: str = "2GB",
+    threads: int = 0,
+    seed: int = 7,
+    progress: Progress | None = None,
+    max_pairs_u: float = 1e6,
+    chunk_rows: int = 20_000,
+) -> StreamedLink:
+    """``link`` on DuckDB with the partner file kept on disk and the pairs streamed to ``dest``.
+
+    The partner Parquet file is prepared batch by batch into a Parquet file that DuckDB reads
+    in place; DuckDB works in a database file under ``work_dir`` with ``memory_limit`` and
+    spills past it to ``work_dir`` rather than failing. The competing-candidates adjustment,
+    and (``per_person``) each person and record's best name, run in SQL; explanations are
+    written ``chunk_rows`` pairs at a time. ``dest`` gets ``watchlist_id`` (the person when
+    ``per_person``), ``partner_id``, ``match_probability``, ``match_weight``, ``band`` (when
+    ``match_threshold`` is given: ``match`` at or above it, else ``possible``) and
+    ``explanation``, strongest first: the rows ``link`` followed by ``_best_per_person`` give.
+    """
+    import duckdb
+    import pyarrow as pa
+    from splink import DuckDBAPI, Linker
+
+    _quiet_splink()
+    say = progress or (lambda _stage, _done: None)
+    base = work_dir or Path(tempfile.gettempdir())
+    base.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="link-", dir=base))
+    spill = work / "spill"
+    spill.mkdir()
+    stats: dict[str, Any] = {"backend": "duckdb", "memory_limit": memory_limit}
+    try:
+        say("preparing", 0.02)
+        prepared = work / "partner.parquet"
+        stats["partner_rows"] = prepare_parquet(partner, prepared)
+        config: dict[str, Any] = {"memory_limit": memory_limit, "temp_directory": str(spill)}
+        if threads:
+            config["threads"] = threads
+        con = duckdb.connect(str(work / "link.duckdb"), config=config)
+        try:
+            with _SpillWatch(spill) as spilled:
+                say("registering", 0.10)
+                source = _sql_text(str(prepared))
+                con.execute(f"CREATE VIEW sg_partner AS SELECT * FROM read_parquet({source})")
+                left = prepare(watchlist)
+                schema = pa.schema([(c, pa.string()) for c in left.columns])
+                con.register(
+                    "sg_watch_arrow",
+                    pa.Table.from_pandas(left, schema=schema, preserve_index=False),
+                )
+                del left
+                db = DuckDBAPI(connection=con)
+                inputs = [
+                    db.register("sg_watch_arrow", dataset_display_name=WATCHLIST),
+                    db.register("sg_partner", dataset_display_name=PARTNER),
+                ]
+                linker = Linker(inputs, splink_settings.settings(backend="duckdb"))
+                _train(linker, seed=seed, max_pairs_u=max_pairs_u, say=say)
+                say("scoring pairs", 0.70)
+                predictions = linker.inference.predict(
+                    threshold_match_probability=min(threshold, COMPETITOR_FLOOR)
+                )
+                trained = linker.misc.save_model_to_json()
+                say("weighing competitors", 0.85)
+                con.execute(_COMPETITION_SQL.format(pred=predictions.physical_name))
+                predictions.drop_table_from_database_and_remove_from_cache()
+                con.execute(
+                    _KEPT_SQL.format(
+                        key="sg_person" if per_person else "sg_watch", threshold=float(threshold)
+                    )
+                )
+                [(scored,)] = con.sql("SELECT count(*) FROM sg_scored").fetchall()
+                stats["pairs_scored"] = int(scored)
+                say("explaining", 0.92)
+                rows = _write_pairs(con, dest, trained, per_person, match_threshold, chunk_rows)
+                stats["database_bytes"] = sum(
+                    f.stat().st_size for f in work.glob("link.duckdb*") if f.is_file()
+                )
+        finally:
+            con.close()
+        stats["spill_peak_bytes"] = spilled.peak
+        stats["pairs_scored_above_threshold"] = rows
+        say("done", 1.0)
+        return StreamedLink(path=dest, rows=rows, trained_model=trained, stats=stats)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+        part = dest.with_name(dest.name + ".part")
+        part.unlink(missing_ok=True)
+
+
+def _write_pairs(
+    con: Any,
+    dest: Path,
+    trained: dict[str, Any],
+    per_person: bool,
+    match_threshold: float | None,
+    chunk_rows: int,
+) -> int:
+    """Stream the kept pairs, strongest first, to ``dest`` (via ``.part``), explained per chunk."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = _pairs_schema(match_threshold is not None)
+    part = dest.with_name(dest.name + ".part")
+    reader = con.sql(
+        "SELECT * FROM sg_kept ORDER BY sg_p6 DESC, sg_watch, sg_record"
+    ).to_arrow_reader(chunk_rows)
+    rows = 0
+    with reader, pq.ParquetWriter(part, schema) as writer:
+        for chunk in _frames(reader):
+            frame = pd.DataFrame(
+                {
+                    "watchlist_id": (chunk["sg_person"] if per_person else chunk["sg_watch"])
+                    .astype(str)
+                    .to_numpy(),
+                    "partner_id": chunk["sg_record"].astype(str).to_numpy(),
+                    "match_probability": chunk["match_probability"].astype(float).round(6),
+                    "match_weight": chunk["match_weight"].astype(float).round(4),
+                }
+            )
+            if match_threshold is not None:
+                frame["band"] = [
+                    "match" if p >= match_threshold else "possible"
+                    for p in frame["match_probability"]
+                ]
+            frame["explanation"] = explain(chunk, trained)
+            writer.write_table(pa.Table.from_pandas(frame, schema=schema, preserve_index=False))
+            rows += len(frame)
+    part.replace(dest)
+    return rows
+
+
+def _frames(reader: Any) -> Iterator[pd.DataFrame]:
+    while True:
+        try:
+            batch = reader.read_next_batch()
+        except StopIteration:
+            return
+        if batch.num_rows:
+            yield batch.to_pandas()
 
 
 def weigh_competitors(scored: pd.DataFrame) -> pd.DataFrame:

@@ -13,10 +13,10 @@ import json
 import logging
 import shutil
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import pandas as pd
 from sqlalchemy import bindparam, func, insert, select, update
@@ -77,37 +77,62 @@ class RunOptions:
 
 @dataclass(frozen=True)
 class RunInputs:
-    """What a run links, read before linking starts (no transaction is held while it links)."""
+    """What a run links, read before linking starts (no transaction is held while it links).
+
+    The partner file stays on disk (``partner_path``, Parquet from import on); DuckDB reads
+    it in place. ``partner`` loads it whole, for the in-memory path (Spark).
+    """
 
     out: Path
     watch: pd.DataFrame
-    partner: pd.DataFrame
+    partner_path: Path
     counts: dict[str, Any]
     threshold: float
     review_threshold: float
     backend: str
 
+    @property
+    def partner(self) -> pd.DataFrame:
+        return datasets.read_dataset(self.partner_path)
+
+
+#: Scored pairs: a frame (the in-memory path) or a Parquet file streamed by DuckDB.
+Pairs: TypeAlias = pd.DataFrame | Path
+PAIR_COLUMNS = list(engine.PAIR_COLUMNS)
+
 
 def link(
     inputs: RunInputs, say: Progress, spark: Any | None = None
-) -> tuple[pd.DataFrame, dict[str, Any]]:
+) -> tuple[Pairs, dict[str, Any]]:
     """Link the watch list with the partner file: the best pair per person and record, banded,
-    and the trained model. Touches no database (it runs between a run's units of work)."""
+    and the trained model. Touches no database (it runs between a run's units of work).
+
+    On DuckDB the pairs stream to ``matches.parquet`` in the run's folder and that path is
+    returned: memory stays within ``SHAREGUARD_MATCH_MEMORY_LIMIT`` (and what Python holds
+    for one chunk), DuckDB spilling to ``SHAREGUARD_MATCH_TEMP_DIR`` past it. Spark returns
+    a frame.
+    """
 
     def linking(stage: str, done: float) -> None:
         say(f"linking: {stage}", 0.05 + 0.75 * done)
 
-    if inputs.watch.empty or inputs.partner.empty:
-        pairs = pd.DataFrame(
-            columns=[
-                "watchlist_id",
-                "partner_id",
-                "match_probability",
-                "match_weight",
-                "explanation",
-            ]
-        )
+    if inputs.watch.empty or not inputs.counts.get("partner_rows"):
+        pairs = pd.DataFrame(columns=PAIR_COLUMNS)
         trained: dict[str, Any] = {}
+    elif inputs.backend == "duckdb":
+        settings = get_settings()
+        streamed = engine.link_out_of_core(
+            inputs.watch,
+            inputs.partner_path,
+            inputs.out / "matches.parquet",
+            threshold=inputs.review_threshold,
+            match_threshold=inputs.threshold,
+            work_dir=settings.match_temp_dir or _data_dir() / "tmp",
+            memory_limit=settings.match_memory_limit,
+            threads=settings.match_threads,
+            progress=linking,
+        )
+        return streamed.path, streamed.trained_model
     else:
         result = engine.link(
             inputs.watch,
@@ -122,6 +147,35 @@ def link(
         "match" if p >= inputs.threshold else "possible" for p in pairs["match_probability"]
     ]
     return pairs, trained
+
+
+def pair_batches(pairs: Pairs, rows: int = 1000) -> Iterator[pd.DataFrame]:
+    """The pairs ``rows`` at a time, in their order (strongest first)."""
+    if isinstance(pairs, pd.DataFrame):
+        for i in range(0, len(pairs), rows):
+            yield pairs.iloc[i : i + rows]
+        return
+    import pyarrow.parquet as pq
+
+    for batch in pq.ParquetFile(pairs).iter_batches(batch_size=rows):
+        yield batch.to_pandas()
+
+
+class _JsonList:
+    """Writes a JSON list item by item, laid out as ``json.dumps(items, indent=2)`` would."""
+
+    def __init__(self, path: Path) -> None:
+        self.fh = path.open("w")
+        self.count = 0
+
+    def add(self, item: dict[str, Any]) -> None:
+        text = json.dumps(item, indent=2, default=str).replace("\n", "\n  ")
+        self.fh.write(("[\n  " if self.count == 0 else ",\n  ") + text)
+        self.count += 1
+
+    def close(self) -> None:
+        self.fh.write("\n]" if self.count else "[]")
+        self.fh.close()
 
 
 def _publish(part: Path, final: Path) -> None:
@@ -369,22 +423,24 @@ class MatchingService:
             )
         )
         watch = _watch_frame(self._persons([e.person_id for e in included]))
-        partner = datasets.read_dataset(Path(self.dataset(run.dataset_id).path))
+        partner = Path(self.dataset(run.dataset_id).path)
+        import pyarrow.parquet as pq
+
         return RunInputs(
             out=out,
             watch=watch,
-            partner=partner,
+            partner_path=partner,
             counts={
                 "watchlist": len(included),
                 "kept_out": len(kept_out),
-                "partner_rows": len(partner),
+                "partner_rows": pq.ParquetFile(partner).metadata.num_rows,
             },
             threshold=run.threshold,
             review_threshold=run.review_threshold,
             backend=run.backend,
         )
 
-    def record(self, run_id: uuid.UUID, inputs: RunInputs, pairs: pd.DataFrame) -> MatchRun:
+    def record(self, run_id: uuid.UUID, inputs: RunInputs, pairs: Pairs) -> MatchRun:
         """Store a linked run's candidates, disclose its matches through the door, finish it.
 
         One unit of work: candidates, disclosures (each audited), counts and the run's end
@@ -394,14 +450,25 @@ class MatchingService:
         run = self.run(run_id)
         agreement = self._agreement(run.agreement_id)
         self._usable(agreement)
-        candidates = self._store_candidates(run, pairs)
-        matches = [c for c in candidates if c["band"] == "match"]
-        persons = self._persons(sorted({c["person_id"] for c in matches}))
-        disclosed, refused = self._disclose(run, agreement, persons, matches, inputs.out)
+        # Streamed: a batch of pairs becomes candidates, then its matches are disclosed, so
+        # memory holds one batch whatever the size of the run.
+        sink = _JsonList(inputs.out / "partner_results.part.json")
+        n_candidates = n_matches = disclosed = refused = 0
+        try:
+            for batch in pair_batches(pairs, rows=2 * DISCLOSE_BATCH):
+                candidates = self._store_candidates(run, batch)
+                matches = [c for c in candidates if c["band"] == "match"]
+                n_candidates += len(candidates)
+                n_matches += len(matches)
+                for i in range(0, len(matches), DISCLOSE_BATCH):
+                    done = self._disclose(agreement, matches[i : i + DISCLOSE_BATCH], sink)
+                    disclosed, refused = disclosed + done[0], refused + done[1]
+        finally:
+            sink.close()
         counts: dict[str, Any] = {
             **inputs.counts,
-            "candidates": len(candidates),
-            "matches": len(matches),
+            "candidates": n_candidates,
+            "matches": n_matches,
             "disclosed": disclosed,
             "refused": refused,
         }
@@ -465,74 +532,65 @@ class MatchingService:
         return rows
 
     def _disclose(
-        self,
-        run: MatchRun,
-        agreement: Agreement,
-        persons: dict[uuid.UUID, Person],
-        matches: list[dict[str, Any]],
-        out: Path,
+        self, agreement: Agreement, matches: list[dict[str, Any]], results: _JsonList
     ) -> tuple[int, int]:
-        """Policy-decided, audited disclosure of each match; pauses apply per person."""
+        """Policy-decided, audited disclosure of a batch of matches; pauses apply per person.
+
+        What leaves is added to ``results`` (the partner's file)."""
         from shareguard.policy import DisclosureRequest, disclose_many
         from shareguard.status import subjects_for
 
         principal = recipient_principal(agreement)
         purpose = agreement.purposes[0] if agreement.purposes else ""
         people = sorted({c["person_id"] for c in matches})
+        persons = self._persons(people)
         subjects = subjects_for(self.session, people)
         standings = StatusService(self.session).standings(people)
-        results: list[dict[str, Any]] = []
         disclosed = refused = 0
-        for i in range(0, len(matches), DISCLOSE_BATCH):
-            batch = matches[i : i + DISCLOSE_BATCH]
-            items = []
-            for c in batch:
-                # The same answer a check would give about the person (status.answer).
-                built = status_answer(persons[c["person_id"]], standings[c["person_id"]], purpose)
-                answer, refs = built.answer, built.record_refs
-                request = DisclosureRequest(
-                    principal=principal,
-                    action="bulk_disclosure",
-                    agreement_id=agreement.id,
-                    purpose=purpose,
-                    data_items=tuple(agreement.data_items),
-                    subject=subjects[c["person_id"]],
+        items = []
+        for c in matches:
+            # The same answer a check would give about the person (status.answer).
+            built = status_answer(persons[c["person_id"]], standings[c["person_id"]], purpose)
+            answer, refs = built.answer, built.record_refs
+            request = DisclosureRequest(
+                principal=principal,
+                action="bulk_disclosure",
+                agreement_id=agreement.id,
+                purpose=purpose,
+                data_items=tuple(agreement.data_items),
+                subject=subjects[c["person_id"]],
+            )
+            items.append((request, answer, refs))
+        outcomes = disclose_many(self.session, items, kind="match_result")
+        # One UPDATE per batch by primary key (the candidates were inserted in bulk and
+        # are not in the session): loading each one would cost a query, and its reviews.
+        marks: list[dict[str, Any]] = []
+        for c, done in zip(matches, outcomes, strict=True):
+            if done.decision.allowed and done.answer is not None:
+                disclosed += 1
+                marks.append(
+                    {"cid": c["id"], "disclosure_id": done.disclosure_id, "refused_reason": ""}
                 )
-                items.append((request, answer, refs))
-            outcomes = disclose_many(self.session, items, kind="match_result")
-            # One UPDATE per batch by primary key (the candidates were inserted in bulk and
-            # are not in the session): loading each one would cost a query, and its reviews.
-            marks: list[dict[str, Any]] = []
-            for c, done in zip(batch, outcomes, strict=True):
-                if done.decision.allowed and done.answer is not None:
-                    disclosed += 1
-                    marks.append(
-                        {
-                            "cid": c["id"],
-                            "disclosure_id": done.disclosure_id,
-                            "refused_reason": "",
-                        }
-                    )
-                    results.append(
-                        {
-                            "candidate_id": str(c["id"]),
-                            "partner_record_id": c["partner_record_id"],
-                            "match_probability": c["match_probability"],
-                            "person": done.answer,
-                        }
-                    )
-                else:
-                    refused += 1
-                    marks.append(
-                        {
-                            "cid": c["id"],
-                            "disclosure_id": None,
-                            "refused_reason": done.decision.reason[:300],
-                        }
-                    )
-            if marks:
-                self.session.connection().execute(_MARK_CANDIDATE, marks)
-        (out / "partner_results.part.json").write_text(json.dumps(results, indent=2, default=str))
+                results.add(
+                    {
+                        "candidate_id": str(c["id"]),
+                        "partner_record_id": c["partner_record_id"],
+                        "match_probability": c["match_probability"],
+                        "person": done.answer,
+                    }
+                )
+            else:
+                refused += 1
+                marks.append(
+                    {
+                        "cid": c["id"],
+                        "disclosure_id": None,
+                        "refused_reason": done.decision.reason[:300],
+                    }
+                )
+        if marks:
+            self.session.connection().execute(_MARK_CANDIDATE, marks)
+        return disclosed, refused
         return disclosed, refused
 
     def partner_results(self, run_id: uuid.UUID, principal: Principal) -> list[dict[str, Any]]:
@@ -830,22 +888,32 @@ def _best_per_person(pairs: pd.DataFrame) -> pd.DataFrame:
     return pairs.drop_duplicates(["watchlist_id", "partner_id"]).reset_index(drop=True)
 
 
-def write_outputs(out: Path, pairs: pd.DataFrame, trained: dict[str, Any]) -> None:
-    """matches.parquet and .csv (DESIGN §7), and the trained model saved with the run."""
-    cols = [
-        "watchlist_id",
-        "partner_id",
-        "match_probability",
-        "match_weight",
-        "band",
-        "explanation",
-    ]
-    frame = pairs[cols] if len(pairs) else pd.DataFrame(columns=cols)
-    tmp = out / "matches.parquet.part"
-    frame.to_parquet(tmp, index=False)
-    tmp.replace(out / "matches.parquet")
+def write_outputs(out: Path, pairs: Pairs, trained: dict[str, Any]) -> None:
+    """matches.parquet and .csv (DESIGN §7), and the trained model saved with the run.
+
+    Streamed pairs (a Parquet file) are copied into place if elsewhere and turned into CSV
+    a batch at a time."""
+    final = out / "matches.parquet"
+    if isinstance(pairs, Path):
+        if pairs.resolve() != final.resolve():
+            tmp = out / "matches.parquet.part"
+            shutil.copyfile(pairs, tmp)
+            tmp.replace(final)
+        frames: Iterator[pd.DataFrame] = pair_batches(final, rows=20_000)
+    else:
+        frame = pairs[PAIR_COLUMNS] if len(pairs) else pd.DataFrame(columns=PAIR_COLUMNS)
+        tmp = out / "matches.parquet.part"
+        frame.to_parquet(tmp, index=False)
+        tmp.replace(final)
+        frames = iter([frame])
     # Partner-supplied ids reach this file: spreadsheets must not run them as formulas.
-    safe_frame(frame).to_csv(out / "matches.csv", index=False)
+    with (out / "matches.csv").open("w", newline="") as fh:
+        first = True
+        for chunk in frames:
+            safe_frame(chunk[PAIR_COLUMNS]).to_csv(fh, index=False, header=first)
+            first = False
+        if first:
+            fh.write(",".join(PAIR_COLUMNS) + "\n")
     (out / "model.json").write_text(json.dumps(trained, indent=2))
 
 

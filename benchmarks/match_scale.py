@@ -1,0 +1,237 @@
+"""Matching at scale: DuckDB out of core against the in-memory path, same run, same data.
+
+A labelled synthetic watch list (100,000 people) and partner files of 1M and 3M rows (10M
+with ``--with-10m``), from the project's generator (``matching.synth``, fixed seed; 30,000 of
+the watch list are in each partner file, with typos, other romanisations, swaps, date slips
+and moved postcodes). Each size, each path, runs in its own process so that its peak RSS
+(``ru_maxrss``) is its own. Both paths start from the partner Parquet file on disk, as a run
+does, and end with each person and record's best pair:
+
+* ``out_of_core`` — ``engine.link_out_of_core`` (what a DuckDB run does now): DuckDB reads the
+  prepared file in place with ``--memory-limit`` and spills past it; pairs stream to Parquet.
+* ``in_memory`` — ``engine.link`` on frames then best-per-person (the path before), the
+  same-run baseline, for sizes up to ``--baseline-max`` (3M by default; ~3.2 GiB per million
+  rows).
+
+Reported per path: wall time, peak RSS, precision, recall and F1 at the automatic threshold
+(0.95) and at the review threshold (0.5), and between the two paths the pairs that differ and
+the largest probability difference. The load average at each start is recorded: the machine
+is shared, so compare ratios within one run.
+
+    python benchmarks/match_scale.py                        # 100k × {1M, 3M}
+    python benchmarks/match_scale.py --sizes 1000000        # one size
+    python benchmarks/match_scale.py --with-10m             # and 100k × 10M (out of core only)
+
+Writes benchmarks/results/match_scale.json (``--out`` to change). ``--data DIR`` keeps the
+generated files for another run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+THRESHOLD, REVIEW = 0.95, 0.5
+TARGETS = {"peak_rss_gib_max_10m": 4.0, "f1_min_1m": 0.99, "f1_min_10m": 0.985}
+
+
+def _peak_rss_gib() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 2**30, 3)
+
+
+def _scores(got: set[tuple[str, str]], true: set[tuple[str, str]]) -> dict[str, Any]:
+    tp = len(got & true)
+    precision = tp / len(got) if got else 0.0
+    recall = tp / len(true) if true else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {
+        "precision": round(precision, 5),
+        "recall": round(recall, 5),
+        "f1": round(f1, 5),
+        "predicted": len(got),
+        "true_positives": tp,
+    }
+
+
+def generate(folder: Path, n_watch: int, n_partner: int, seed: int) -> dict[str, Any]:
+    """Write watchlist.parquet, partner.parquet (``record_id``, as an import leaves it), truth."""
+    from shareguard.matching import synth
+
+    started = time.perf_counter()
+    data = synth.generate(n_watch, n_partner, seed=seed)
+    data.watchlist.rename(columns={"person_ref": "unique_id"}).to_parquet(
+        folder / "watchlist.parquet", index=False
+    )
+    data.partner.to_parquet(folder / "partner.parquet", index=False, row_group_size=100_000)
+    data.truth.to_parquet(folder / "truth.parquet", index=False)
+    return {
+        "watchlist_rows": n_watch,
+        "partner_rows": n_partner,
+        "true_pairs": len(data.truth),
+        "seed": seed,
+        "generate_seconds": round(time.perf_counter() - started, 1),
+    }
+
+
+def worker(folder: Path, path: str, memory_limit: str, pairs_out: Path) -> dict[str, Any]:
+    """One measured link in this process, from the files on disk to the best pairs."""
+    import pandas as pd
+
+    from shareguard.matching import datasets, engine
+    from shareguard.matching.service import _best_per_person
+
+    watch = pd.read_parquet(folder / "watchlist.parquet")
+    truth = pd.read_parquet(folder / "truth.parquet")
+    load = os.getloadavg()[0]
+    started = time.perf_counter()
+    stats: dict[str, Any] = {}
+    if path == "out_of_core":
+        with tempfile.TemporaryDirectory(prefix="match-scale-", dir=folder) as work:
+            streamed = engine.link_out_of_core(
+                watch,
+                folder / "partner.parquet",
+                pairs_out,
+                threshold=REVIEW,
+                match_threshold=THRESHOLD,
+                work_dir=Path(work),
+                memory_limit=memory_limit,
+            )
+        stats = streamed.stats
+        wall = time.perf_counter() - started
+        pairs = pd.read_parquet(pairs_out)
+    else:
+        partner = datasets.read_dataset(folder / "partner.parquet")
+        pairs = _best_per_person(engine.link(watch, partner, threshold=REVIEW).pairs)
+        wall = time.perf_counter() - started
+        pairs.to_parquet(pairs_out, index=False)
+    true = set(zip(truth["watchlist_id"], truth["partner_id"], strict=True))
+
+    def found(at: float) -> set[tuple[str, str]]:
+        kept = pairs[pairs["match_probability"] >= at]
+        return set(zip(kept["watchlist_id"], kept["partner_id"], strict=True))
+
+    return {
+        "path": path,
+        "wall_seconds": round(wall, 1),
+        "peak_rss_gib": _peak_rss_gib(),
+        "load_average_at_start": round(load, 2),
+        "at_threshold_0.95": _scores(found(THRESHOLD), true),
+        "at_review_0.5": _scores(found(REVIEW), true),
+        "engine_stats": {
+            k: stats[k] for k in ("pairs_scored", "spill_peak_bytes", "memory_limit") if k in stats
+        },
+    }
+
+
+def _child(args: list[str]) -> dict[str, Any]:
+    done = subprocess.run(
+        [sys.executable, __file__, *args], capture_output=True, text=True, check=False
+    )
+    if done.returncode:
+        raise SystemExit(f"child failed ({' '.join(args[:2])}):\n{done.stderr[-4000:]}")
+    # The child's own ru_maxrss is reported by the child; RUSAGE_CHILDREN here would be the
+    # largest child so far, not this one.
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _agreement(a: Path, b: Path) -> dict[str, Any]:
+    import pandas as pd
+
+    x, y = pd.read_parquet(a), pd.read_parquet(b)
+    both = x.merge(y, on=["watchlist_id", "partner_id"], how="outer", indicator=True)
+    common = both[both["_merge"] == "both"]
+    diff = (common["match_probability_x"] - common["match_probability_y"]).abs()
+    return {
+        "pairs_only_out_of_core": int((both["_merge"] == "left_only").sum()),
+        "pairs_only_in_memory": int((both["_merge"] == "right_only").sum()),
+        "pairs_in_both": len(common),
+        "max_probability_difference": float(diff.max()) if len(diff) else 0.0,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--watchlist", type=int, default=100_000)
+    parser.add_argument("--sizes", default="1000000,3000000", help="partner rows, comma-separated")
+    parser.add_argument("--with-10m", action="store_true", help="add 10,000,000 partner rows")
+    parser.add_argument("--baseline-max", type=int, default=3_000_000)
+    parser.add_argument("--memory-limit", default="2GB", help="DuckDB memory_limit (out of core)")
+    parser.add_argument("--seed", type=int, default=20260101)
+    parser.add_argument("--data", type=Path, help="keep generated data here (reused if present)")
+    parser.add_argument("--out", type=Path, default=HERE / "results" / "match_scale.json")
+    parser.add_argument("--generate", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument("--worker", nargs=4, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.generate:
+        folder, n_watch, n_partner = args.generate
+        print(json.dumps(generate(Path(folder), int(n_watch), int(n_partner), args.seed)))
+        return
+    if args.worker:
+        folder, path, limit, pairs_out = args.worker
+        print(json.dumps(worker(Path(folder), path, limit, Path(pairs_out))))
+        return
+    sizes = [int(s) for s in args.sizes.split(",") if s]
+    if args.with_10m and 10_000_000 not in sizes:
+        sizes.append(10_000_000)
+    result: dict[str, Any] = {
+        "benchmark": "match_scale",
+        "command": " ".join(["python", "benchmarks/match_scale.py", *sys.argv[1:]]),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30),
+        },
+        "thresholds": {"automatic": THRESHOLD, "review": REVIEW},
+        "targets": TARGETS,
+        "runs": [],
+    }
+    with tempfile.TemporaryDirectory(prefix="match-scale-") as tmp:
+        root = args.data or Path(tmp)
+        for n in sizes:
+            folder = root / f"w{args.watchlist}-p{n}-s{args.seed}"
+            folder.mkdir(parents=True, exist_ok=True)
+            meta = folder / "data.json"
+            if not meta.exists():
+                made = _child(["--generate", str(folder), str(args.watchlist), str(n)])
+                meta.write_text(json.dumps(made))
+            entry: dict[str, Any] = {"data": json.loads(meta.read_text())}
+            ooc = folder / "pairs-out_of_core.parquet"
+            entry["out_of_core"] = _child(
+                ["--worker", str(folder), "out_of_core", args.memory_limit, str(ooc)]
+            )
+            print(json.dumps(entry), file=sys.stderr)
+            if n <= args.baseline_max:
+                mem = folder / "pairs-in_memory.parquet"
+                entry["in_memory"] = _child(["--worker", str(folder), "in_memory", "-", str(mem)])
+                entry["ratio_out_of_core_over_in_memory"] = {
+                    "wall": round(
+                        entry["out_of_core"]["wall_seconds"] / entry["in_memory"]["wall_seconds"],
+                        3,
+                    ),
+                    "peak_rss": round(
+                        entry["out_of_core"]["peak_rss_gib"] / entry["in_memory"]["peak_rss_gib"],
+                        3,
+                    ),
+                }
+                entry["agreement"] = _agreement(ooc, mem)
+            result["runs"].append(entry)
+            print(json.dumps(entry), file=sys.stderr)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
