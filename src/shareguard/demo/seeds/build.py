@@ -368,7 +368,7 @@ def _runs(
             inputs = RunInputs(
                 out=out,
                 watch=pd.DataFrame(),
-                partner=pd.DataFrame(),
+                partner_path=Path(service.dataset(dataset_id).path),
                 counts={
                     "partner_rows": partner_rows,
                     "linkage": "replayed from the synthetic world's known truth",
