@@ -16,7 +16,9 @@ from rich.panel import Panel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from shareguard.accounts.models import User
 from shareguard.accounts.principal import Principal
+from shareguard.accounts.service import AccountService
 from shareguard.config import Settings, serving_refusal, serving_warning
 from shareguard.errors import InvalidInput, ShareguardError
 from shareguard.storage.db import session_scope
@@ -61,8 +63,6 @@ def cli_session() -> Iterator[Session]:
 
 def acting(session: Session, email: str | None) -> Principal:
     """The principal a CLI command acts as: a named console user, or the system operator."""
-    from shareguard.accounts.models import User
-    from shareguard.accounts.service import AccountService
 
     if not email:
         return Principal(

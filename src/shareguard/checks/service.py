@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from shareguard import telemetry
 from shareguard.accounts.principal import Principal
 from shareguard.agreements.catalogue import PURPOSES, SHARE_CODE_ONLY, SHARE_CODE_PURPOSES
-from shareguard.audit import AuditRecord, append
+from shareguard.audit import AuditRecord, append, append_many
 from shareguard.checks import matcher
 from shareguard.checks.cases import CASEWORKER, RESPONSE_DAYS
 from shareguard.checks.models import Case, CaseKind, CaseState, Check, CheckFailure, Outcome
@@ -33,6 +33,7 @@ from shareguard.errors import (
     ShareguardError,
     keep_audit,
 )
+from shareguard.policy import DisclosureRequest, agreement_for, decide, disclose, disclose_many
 from shareguard.policy.door import PolicyReading, read_policy
 from shareguard.status import sharecodes
 from shareguard.status.answer import status_answer
@@ -226,7 +227,6 @@ class CheckService:
         out: list[CheckResult | ShareguardError | None],
     ) -> None:
         """One purpose's share of a batch: gate, look up, answer, disclose, record."""
-        from shareguard.policy import DisclosureRequest, disclose_many
 
         try:
             reading = self._gate(principal, purpose, "share_code")
@@ -344,7 +344,6 @@ class CheckService:
         out: list[CheckResult | ShareguardError | None],
     ) -> None:
         """``_no_match`` for many: failures counted, each audited, each a check row."""
-        from shareguard.audit import append_many
 
         now = utcnow()
         checks = []
@@ -544,7 +543,6 @@ class CheckService:
         (firewall, pause, lock) are decided later, with the subject, on the policy reading
         returned here (the generation is read once per check).
         """
-        from shareguard.policy import DisclosureRequest, decide, disclose
 
         request = DisclosureRequest(
             principal=principal,
@@ -661,7 +659,6 @@ class CheckService:
     ) -> dict[str, Any] | None:
         """Send the answer through the one door; raise Refused through ``keep_audit`` (the
         boundary commits its audit entry, and nothing else was written yet) when refused."""
-        from shareguard.policy import DisclosureRequest, agreement_for, disclose
 
         agreement_id = self._agreement_id
         if agreement_id is None:

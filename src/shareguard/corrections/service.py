@@ -33,6 +33,11 @@ from shareguard.corrections.models import (
     WebhookDelivery,
 )
 from shareguard.errors import Conflict, Forbidden, InvalidInput, NotFound
+from shareguard.matching.models import AdverseAction, Candidate
+from shareguard.policy.models import Disclosure
+from shareguard.status import StatusService
+from shareguard.status.models import ImmigrationDecision, StatusRecord
+from shareguard.status.schemas import DecisionIn, StatusIn
 from shareguard.storage.base import utcnow
 
 CASEWORKER = "caseworker"
@@ -79,7 +84,6 @@ def disclosures_of(
     session: Session, subject_ref: str, record_ids: Sequence[str]
 ) -> list[DisclosureRef]:
     """Disclosures about ``subject_ref`` whose ``record_refs`` include one of ``record_ids``."""
-    from shareguard.policy.models import Disclosure
 
     wanted = set(record_ids)
     rows = session.scalars(select(Disclosure).where(Disclosure.subject_ref == subject_ref))
@@ -103,7 +107,6 @@ def adverse_actions_standing(
 ) -> int:
     """Adverse actions taken on disclosures about the person (that carried ``record_id``,
     when given) which no rectification notice has yet withdrawn."""
-    from shareguard.matching.models import AdverseAction, Candidate
 
     stmt = (
         select(Candidate.disclosure_id)
@@ -268,7 +271,6 @@ class CorrectionService:
         self, correction: Correction, principal: Principal, now: datetime | None = None
     ) -> Correction:
         """Supersede through the status service, then notify every recipient and the person."""
-        from shareguard.status import StatusService
 
         old = self._target(correction.target_kind, correction.target_id)
         data = self._new_record_data(
@@ -374,7 +376,6 @@ class CorrectionService:
         return notices
 
     def _target(self, kind: str, target_id: uuid.UUID) -> Any:
-        from shareguard.status.models import ImmigrationDecision, StatusRecord
 
         model = StatusRecord if kind == TargetKind.STATUS_RECORD else ImmigrationDecision
         row = self.session.get(model, target_id)
@@ -383,7 +384,6 @@ class CorrectionService:
         return row
 
     def _superseded(self, kind: str, record_id: uuid.UUID) -> bool:
-        from shareguard.status.models import ImmigrationDecision, StatusRecord
 
         model: Any = StatusRecord if kind == TargetKind.STATUS_RECORD else ImmigrationDecision
         stmt = select(model.id).where(model.supersedes_id == record_id).limit(1)
@@ -392,7 +392,6 @@ class CorrectionService:
     def _new_record_data(
         self, kind: str, old: Any, changes: dict[str, Any], evidence_ref: str
     ) -> Any:
-        from shareguard.status.schemas import DecisionIn, StatusIn
 
         fields = STATUS_FIELDS if kind == TargetKind.STATUS_RECORD else DECISION_FIELDS
         unknown = sorted(set(changes) - set(fields))

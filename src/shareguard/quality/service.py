@@ -18,8 +18,10 @@ from shareguard.accounts.models import User
 from shareguard.accounts.principal import Principal
 from shareguard.audit import AuditRecord, append
 from shareguard.errors import Conflict, Forbidden, InvalidInput, NotFound
+from shareguard.matching.models import EntryState, WatchlistEntry
 from shareguard.quality import rules
 from shareguard.quality.models import FindingState, QualityFinding, QualityRun
+from shareguard.status.models import ImmigrationDecision, Person, StatusRecord
 from shareguard.storage.base import today, utcnow
 
 #: Days to resolve a finding, by severity.
@@ -32,7 +34,6 @@ ALL_RULES = (*rules.RULES, "likely_duplicates")
 
 def register_snapshot(session: Session, on: date | None = None) -> rules.Register:
     """The register as plain records for the rules (superseded rows marked, not dropped)."""
-    from shareguard.status.models import ImmigrationDecision, Person, StatusRecord
 
     persons = [
         {
@@ -90,7 +91,6 @@ def watch_list_entries(
     session: Session, person_id: uuid.UUID | None = None
 ) -> list[dict[str, Any]]:
     """Watch-list entries as ``{id, person_id, decision_id, active}`` (matching's table)."""
-    from shareguard.matching.models import EntryState, WatchlistEntry
 
     stmt = select(WatchlistEntry)
     if person_id is not None:
@@ -107,7 +107,6 @@ def watch_list_entries(
 
 
 def persons_for_dedupe(session: Session) -> list[dict[str, Any]]:
-    from shareguard.status.models import Person
 
     out = []
     for p in session.scalars(select(Person)):

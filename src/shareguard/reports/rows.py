@@ -12,8 +12,18 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+
+from shareguard.agreements.models import AgreementEvent
+from shareguard.audit.models import AuditEntry, AuditExemption
+from shareguard.checks.models import Case, CaseKind, Check
+from shareguard.corrections.models import Correction, RectificationNotice
+from shareguard.corrections.service import withdrawn_disclosures
+from shareguard.exchange.models import ExchangeRequest, InboundBatch
+from shareguard.matching.models import AdverseAction, Candidate, MatchRun
+from shareguard.policy.models import Disclosure, Pause
+from shareguard.reports import metrics
 
 Rows = list[dict[str, Any]]
 
@@ -33,7 +43,6 @@ def disclosures(
     until: datetime | None = None,
 ) -> Rows:
     """Disclosures made (the one door's record): ``id, kind, agreement_id, purpose, at``."""
-    from shareguard.policy.models import Disclosure
 
     stmt = select(
         Disclosure.id,
@@ -51,9 +60,6 @@ def disclosures(
 
 def yearly_disclosures(session: Session, agreement_id: uuid.UUID) -> list[dict[str, int]]:
     """``[{year, disclosures}]`` for one agreement, counted by the database (public register)."""
-    from sqlalchemy import func
-
-    from shareguard.policy.models import Disclosure
 
     year = func.extract("year", Disclosure.at)
     stmt = (
@@ -72,7 +78,6 @@ def refusals(
     until: datetime | None = None,
 ) -> Rows:
     """Requests the policy refused, from the audit log: ``kind`` is firewall, pause, limit..."""
-    from shareguard.audit.models import AuditEntry
 
     stmt = select(AuditEntry).where(
         AuditEntry.action == "policy.deny", AuditEntry.decision == "deny"
@@ -95,7 +100,6 @@ def checks(
     until: datetime | None = None,
 ) -> Rows:
     """Checks with outcome and whether they were contested."""
-    from shareguard.checks.models import Case, CaseKind, Check
 
     contested = set(session.scalars(select(Case.check_id).where(Case.kind == CaseKind.CONTEST)))
     stmt = select(Check.id, Check.agreement_id, Check.purpose, Check.outcome, Check.at)
@@ -112,7 +116,6 @@ def match_runs(
     until: datetime | None = None,
 ) -> Rows:
     """Per run: candidates, reviewed (any review state but pending), confirmed (same)."""
-    from shareguard.matching.models import Candidate, MatchRun
 
     stmt = select(MatchRun.id, MatchRun.agreement_id, MatchRun.created_at)
     if agreement_id is not None:
@@ -143,8 +146,6 @@ def adverse_actions(
     until: datetime | None = None,
 ) -> Rows:
     """Adverse actions reported; ``overturned`` when a notice withdrew the data behind them."""
-    from shareguard.corrections.service import withdrawn_disclosures
-    from shareguard.matching.models import AdverseAction, Candidate
 
     stmt = select(
         AdverseAction.id,
@@ -170,7 +171,6 @@ def notices(
     until: datetime | None = None,
 ) -> tuple[Rows, Rows]:
     """(corrections, notices) — for one agreement, those whose notices name it."""
-    from shareguard.corrections.models import Correction, RectificationNotice
 
     stmt = select(RectificationNotice)
     stmt = _since(stmt, RectificationNotice.created_at, since, until)
@@ -202,7 +202,6 @@ def notices(
 
 def exemptions(session: Session, agreement_id: uuid.UUID | None = None) -> int:
     """How many times an exemption from subject access was applied."""
-    from shareguard.audit.models import AuditEntry, AuditExemption
 
     stmt = select(AuditExemption.id)
     if agreement_id is not None:
@@ -214,14 +213,12 @@ def exemptions(session: Session, agreement_id: uuid.UUID | None = None) -> int:
 
 def pause_started(session: Session, agreement_id: uuid.UUID | None = None) -> datetime | None:
     """When the first pause affecting the agreement (or any) began, if ever."""
-    from shareguard.agreements.models import AgreementEvent
 
     candidates: list[datetime] = []
     stmt = select(AgreementEvent.at).where(AgreementEvent.action == "pause")
     if agreement_id is not None:
         stmt = stmt.where(AgreementEvent.agreement_id == agreement_id)
     candidates += list(session.scalars(stmt))
-    from shareguard.policy.models import Pause
 
     for p in session.scalars(select(Pause)):
         if agreement_id is None or not p.agreement_ids or str(agreement_id) in p.agreement_ids:
@@ -236,7 +233,6 @@ def exchange_requests(
     until: datetime | None = None,
 ) -> Rows:
     """Requests to partners: ``state, decision_kind, created_at, answered_at``."""
-    from shareguard.exchange.models import ExchangeRequest
 
     stmt = select(
         ExchangeRequest.state,
@@ -257,7 +253,6 @@ def inbound_batches(
     until: datetime | None = None,
 ) -> Rows:
     """Submissions partners made: ``source, rows, accepted, refused, quarantined, refusals``."""
-    from shareguard.exchange.models import InboundBatch
 
     stmt = select(
         InboundBatch.source,
@@ -284,7 +279,6 @@ def figures(
     now: datetime,
 ) -> dict[str, Any]:
     """The measured sections of one report section, counted in Python from every row."""
-    from shareguard.reports import metrics
 
     s, aid = session, agreement_id
     disclosed = disclosures(s, aid, since, until)

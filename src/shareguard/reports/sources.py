@@ -23,6 +23,15 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
+from shareguard.agreements.models import AgreementEvent
+from shareguard.audit.models import AuditEntry, AuditExemption
+from shareguard.checks.models import Case, CaseKind, Check
+from shareguard.corrections.models import Correction, NoticeDisclosure, RectificationNotice
+from shareguard.corrections.service import withdrawn
+from shareguard.exchange.models import ExchangeRequest, InboundBatch
+from shareguard.matching.models import AdverseAction, Candidate, MatchRun
+from shareguard.policy.models import Disclosure, Pause
+
 Key = uuid.UUID | None
 #: (kind, purpose, UTC day ``YYYY-MM-DD``, disclosures)
 DayRow = tuple[str, str, str, int]
@@ -74,7 +83,6 @@ def disclosure_days(
 ) -> dict[Key, list[DayRow]]:
     """Disclosures per (kind, purpose, UTC day), by agreement: one pass over an index kept in
     that order (``ix_disclosures_agreement_day``), so the database counts without sorting."""
-    from shareguard.policy.models import Disclosure
 
     d = Disclosure
     stmt = select(d.agreement_id, d.day, d.kind, d.purpose, func.count()).group_by(
@@ -97,7 +105,6 @@ def disclosures_around(
 ) -> tuple[int, int]:
     """Disclosures in the ``days`` before ``moment`` and in the ``days`` from it (one agreement,
     or all when None)."""
-    from shareguard.policy.models import Disclosure
 
     at = Disclosure.at
     stmt = select(
@@ -116,7 +123,6 @@ def check_outcomes(
     until: datetime | None = None,
 ) -> dict[Key, dict[str, int]]:
     """Checks by outcome, by agreement."""
-    from shareguard.checks.models import Check
 
     stmt = select(Check.agreement_id, Check.outcome, func.count()).group_by(
         Check.agreement_id, Check.outcome
@@ -135,7 +141,6 @@ def contested_checks(
     until: datetime | None = None,
 ) -> dict[Key, int]:
     """Checks with a contest case, by agreement."""
-    from shareguard.checks.models import Case, CaseKind, Check
 
     stmt = (
         select(Check.agreement_id, func.count(distinct(Check.id)))
@@ -154,7 +159,6 @@ def refusal_kinds(
     until: datetime | None = None,
 ) -> dict[Key, dict[str, int]]:
     """Requests the policy refused (``policy.deny`` entries) by kind, by agreement."""
-    from shareguard.audit.models import AuditEntry
 
     kind = func.coalesce(
         func.nullif(AuditEntry.details["kind"].as_string(), ""),
@@ -178,7 +182,6 @@ def exemptions(session: Session, agreement_id: Key = None) -> dict[Key, int]:
 
     Read from the exemptions (few) to their entries, never the other way round.
     """
-    from shareguard.audit.models import AuditEntry, AuditExemption
 
     seqs = list(session.scalars(select(AuditExemption.entry_seq)))
     out: dict[Key, int] = defaultdict(int)
@@ -201,7 +204,6 @@ def run_funnel(
     until: datetime | None = None,
 ) -> dict[Key, dict[str, int]]:
     """Match runs, their candidates, reviewed (state not pending) and confirmed, by agreement."""
-    from shareguard.matching.models import Candidate, MatchRun
 
     runs = select(MatchRun.agreement_id, func.count()).group_by(MatchRun.agreement_id)
     runs = _window(
@@ -238,8 +240,6 @@ def adverse_counts(
 ) -> dict[Key, tuple[int, int]]:
     """(adverse actions, overturned) by agreement; overturned when a rectification notice
     withdrew the disclosure the action rested on."""
-    from shareguard.corrections.service import withdrawn
-    from shareguard.matching.models import AdverseAction, Candidate
 
     overturned = case(
         (and_(Candidate.disclosure_id.is_not(None), withdrawn(Candidate.disclosure_id)), 1),
@@ -318,7 +318,6 @@ def notice_figures(
 ) -> dict[Key, dict[str, Any]]:
     """Corrections and rectification notices: per agreement the notices naming it (and the
     corrections behind them); with ``overall``, every notice and correction under None."""
-    from shareguard.corrections.models import Correction, NoticeDisclosure, RectificationNotice
 
     n = RectificationNotice
     figures = [
@@ -385,7 +384,6 @@ def request_states(
     until: datetime | None = None,
 ) -> dict[Key, list[tuple[str, str, int]]]:
     """Requests to partners per (state, the door's decision kind), by agreement."""
-    from shareguard.exchange.models import ExchangeRequest
 
     r = ExchangeRequest
     stmt = select(r.agreement_id, r.state, r.decision_kind, func.count()).group_by(
@@ -407,7 +405,6 @@ def response_times(
     overall: bool = False,
 ) -> dict[Key, dict[str, Any]]:
     """Hours from a request (not refused) to the partner's answer, by agreement or overall."""
-    from shareguard.exchange.models import ExchangeRequest
 
     r = ExchangeRequest
     base = select(
@@ -425,7 +422,6 @@ def inbound_totals(
 ) -> dict[Key, dict[str, Any]]:
     """What partners sent in, by agreement: submissions, files, rows, accepted, refused
     (and by the door's reason), quarantined."""
-    from shareguard.exchange.models import InboundBatch
 
     b = InboundBatch
     stmt = select(
@@ -469,8 +465,6 @@ def inbound_totals(
 # -- pauses --------------------------------------------------------------------------------
 def pause_started(session: Session, agreement_id: Key = None) -> datetime | None:
     """When the first pause affecting the agreement (or any) began, if ever."""
-    from shareguard.agreements.models import AgreementEvent
-    from shareguard.policy.models import Pause
 
     stmt = select(func.min(AgreementEvent.at)).where(AgreementEvent.action == "pause")
     found = session.scalar(_scope(stmt, AgreementEvent.agreement_id, agreement_id))
@@ -484,7 +478,6 @@ def pause_started(session: Session, agreement_id: Key = None) -> datetime | None
 
 def yearly_disclosures(session: Session, agreement_id: uuid.UUID) -> list[dict[str, int]]:
     """``[{year, disclosures}]`` for one agreement, counted by the database (public register)."""
-    from shareguard.policy.models import Disclosure
 
     stmt = (
         select(Disclosure.day, func.count())

@@ -14,7 +14,9 @@ is refused), the token's hash. Expiry, revocation and agreement scope behave as 
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import json
 import secrets
 import time
 import uuid
@@ -298,8 +300,6 @@ class _Assertion(JWTBearerClientAssertion):
 
     @staticmethod
     def _alg(assertion: str) -> str:
-        import base64
-        import json
 
         try:
             part = assertion.split(".", 1)[0]

@@ -26,9 +26,10 @@ from sqlalchemy.orm import Session
 
 from shareguard.accounts.principal import Principal
 from shareguard.agreements.catalogue import SHARE_CODE_PURPOSES
-from shareguard.audit import AuditRecord, append
+from shareguard.audit import AuditRecord, append, append_many
 from shareguard.config import get_settings
 from shareguard.errors import Conflict, Forbidden, InvalidInput, NotFound
+from shareguard.policy import Subject
 from shareguard.status import names as namekeys
 from shareguard.status import sharecodes
 from shareguard.status.models import (
@@ -499,7 +500,6 @@ class StatusService:
         """``create_share_code`` for many (person, purpose) at once, by a caseworker: the same
         rows and audit entries, written in one batch. Returns the codes, in order (never
         shown again)."""
-        from shareguard.audit import append_many
 
         principal.require(CASEWORKER, "system")
         if any(purpose not in SHARE_CODE_PURPOSES for _, purpose in wanted):
@@ -685,7 +685,6 @@ def appeal_state_of(current: Sequence[Any]) -> str:
 
 def subject_of(person: Person | PersonFacts, current: Sequence[Any]) -> Subject:
     """``subject_for`` from a loaded person and their current decisions (no queries)."""
-    from shareguard.policy import Subject
 
     return Subject(
         ref=str(person.id),
@@ -708,7 +707,6 @@ BULK_CHUNK = 500
 
 def subjects_for(session: Session, person_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Subject]:
     """``subject_for`` for many persons: two queries per 500. NotFound if one is missing."""
-    from shareguard.policy import Subject
 
     out: dict[uuid.UUID, Subject] = {}
     ids = list(dict.fromkeys(person_ids))

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 from alembic import command
+from alembic.autogenerate import compare_metadata
 from alembic.config import Config
+from alembic.migration import MigrationContext
 from sqlalchemy import Engine
+
+from shareguard.storage.db import make_engine
+from shareguard.storage.models import Base
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -35,10 +41,6 @@ def revision(engine: Engine, message: str) -> None:
 
 def pending_changes(engine: Engine) -> list[object]:
     """Differences between the models and the migrated schema (empty when in step)."""
-    from alembic.autogenerate import compare_metadata
-    from alembic.migration import MigrationContext
-
-    from shareguard.storage.models import Base
 
     with engine.connect() as conn:
         ctx = MigrationContext.configure(conn, opts={"compare_type": True})
@@ -51,9 +53,6 @@ def regenerate_initial() -> None:
     Until the first release there is one migration, regenerated whenever models change
     (`make schema`); after it, migrations are added, never rewritten.
     """
-    import tempfile
-
-    from shareguard.storage.db import make_engine
 
     for old in (MIGRATIONS / "versions").glob("*.py"):
         old.unlink()
