@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import typer
 from rich.table import Table
@@ -168,7 +168,6 @@ def revoke_key(key_id: uuid.UUID) -> None:
 @handle_errors
 def rotate_key(key_id: uuid.UUID, overlap_days: int = typer.Option(7, min=0, max=90)) -> None:
     """Issue a successor key; the old one keeps working for the overlap, then expires."""
-    from datetime import timedelta
 
     with cli_session() as session:
         new, token = AccountService(session).rotate_key(

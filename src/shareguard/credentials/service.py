@@ -27,6 +27,7 @@ from shareguard.credentials import format as fmt
 from shareguard.credentials import keys, qr
 from shareguard.credentials.models import Credential
 from shareguard.errors import Conflict, Forbidden, InvalidInput, NotFound, Refused, keep_audit
+from shareguard.policy import DisclosureRequest, disclose
 from shareguard.status.answer import CONFIRMED, status_answer
 from shareguard.status.models import Person
 from shareguard.status.service import SHARE_CODE_PURPOSES, StatusService, subject_for
@@ -103,7 +104,6 @@ class CredentialService:
         past the end of the person's current status. Raises Forbidden, InvalidInput, Conflict
         (no current status) or Refused (the policy refused; that refusal is audited).
         """
-        from shareguard.policy import DisclosureRequest, disclose
 
         _may_act_for(principal, person_id, "can get a credential for them")
         if purpose not in SHARE_CODE_PURPOSES:

@@ -8,8 +8,13 @@ from pathlib import Path
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from shareguard.audit.signing import Verifier
 from shareguard.clikit import JSON_OPTION, console, emit, err_console, handle_errors
+from shareguard.config import get_settings
 from shareguard.errors import InvalidInput
+from shareguard.operations import backup
+from shareguard.operations.backup import PASSPHRASE_ENV
+from shareguard.storage import db
 
 app = typer.Typer(
     help="Backups: make one while serving; restore one into an empty database and verify it.",
@@ -27,7 +32,6 @@ PASSPHRASE_FILE = typer.Option(
 
 
 def _passphrase(path: Path | None, *, confirm: bool) -> str:
-    from shareguard.operations.backup import PASSPHRASE_ENV
 
     if path is not None:
         try:
@@ -56,9 +60,6 @@ def create(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Back up the database (consistent while serving), the data files and the public keys."""
-    from shareguard.config import get_settings
-    from shareguard.operations import backup
-    from shareguard.storage import db
 
     passphrase = None
     if include_private_keys:
@@ -104,10 +105,6 @@ def restore(
 ) -> None:
     """Restore into an EMPTY database, then verify the log as `audit verify` does and check it
     extends the backup's signed checkpoint; exit 1 (and nothing kept) if it does not."""
-    from shareguard.audit.signing import Verifier
-    from shareguard.config import get_settings
-    from shareguard.operations import backup
-    from shareguard.storage import db
 
     verifier = None
     if public_key:

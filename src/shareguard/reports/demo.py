@@ -26,6 +26,13 @@ from sqlalchemy.orm import Session
 from shareguard.accounts.principal import Principal
 from shareguard.agreements.models import Agreement
 from shareguard.config import get_settings
+from shareguard.corrections import CorrectionService, NoticeService
+from shareguard.matching.models import Candidate, MatchRun, PartnerDataset
+from shareguard.matching.service import MatchingService
+from shareguard.policy import DisclosureRequest, disclose_many
+from shareguard.reports.service import ReportService
+from shareguard.status import StatusService, status_answer, subject_for
+from shareguard.status.schemas import DecisionIn, NameIn, PersonIn, StatusIn
 from shareguard.storage.base import today, utcnow
 
 AGREEMENT = "HO-DVLA-001"
@@ -69,13 +76,6 @@ FAMILY = [
 def seed(session: Session, world: Any, fresh: bool) -> None:
     if not fresh or AGREEMENT not in world.agreements or "dvla" not in world.orgs:
         return
-    from shareguard.corrections import CorrectionService, NoticeService
-    from shareguard.matching.models import Candidate, MatchRun, PartnerDataset
-    from shareguard.matching.service import MatchingService
-    from shareguard.policy import DisclosureRequest, disclose_many
-    from shareguard.reports.service import ReportService
-    from shareguard.status import StatusService, status_answer, subject_for
-    from shareguard.status.schemas import DecisionIn, NameIn, PersonIn, StatusIn
 
     rng = random.Random(world.seed + 8)
     agreement = session.get(Agreement, world.agreements[AGREEMENT])

@@ -18,6 +18,7 @@ from rich.table import Table
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from shareguard.clikit import err_console
 from shareguard.status import names as namekeys
 from shareguard.status import sharecodes
 from shareguard.status.models import (
@@ -347,7 +348,6 @@ def populate(
         MofNCompleteColumn(),
         TimeRemainingColumn(),
     ]
-    from shareguard.clikit import err_console
 
     # On stderr, so a command's --json output or a benchmark's JSON stays clean.
     with Progress(*columns, console=err_console, disable=not progress or n < 1000) as bar:
