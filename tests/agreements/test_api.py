@@ -30,6 +30,9 @@ PUBLIC = {
     ("GET", "/api/v1/credentials/public-key"),
     ("GET", "/api/v1/credentials/revocations"),
 }
+#: The partner token endpoint authenticates the client by the assertion in its body (RFC 7523):
+#: without one (or over plain HTTP, as here) it answers an RFC 6749 error and no token.
+CLIENT_ASSERTION = {("POST", "/api/v1/oauth/token")}
 
 
 def test_every_api_route_needs_authentication_except_the_public_ones(client, world):
@@ -42,7 +45,11 @@ def test_every_api_route_needs_authentication_except_the_public_ones(client, wor
                 continue
             resp = client.request(method.upper(), concrete)
             checked += 1
-            assert resp.status_code == 401, (method, path, resp.status_code)
+            if (method.upper(), path) in CLIENT_ASSERTION:
+                assert resp.status_code in {400, 401}, (method, path, resp.status_code)
+                assert resp.json()["error"] and "access_token" not in resp.json()
+            else:
+                assert resp.status_code == 401, (method, path, resp.status_code)
             assert resp.headers["content-type"] == PROBLEM
     assert checked >= 40
     for method, path in PUBLIC:
