@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -151,7 +152,6 @@ class Settings(BaseSettings):
     @field_validator("match_memory_limit")
     @classmethod
     def _memory_size(cls, value: str) -> str:
-        import re
 
         if not re.fullmatch(r"\s*\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*", value):
             raise ValueError("SHAREGUARD_MATCH_MEMORY_LIMIT must be a size such as 2GB or 512MB")

@@ -23,6 +23,7 @@ from shareguard.clikit import (
     emit,
     handle_errors,
 )
+from shareguard.errors import InvalidInput
 from shareguard.yamlfile import load_model
 
 app = typer.Typer(help="The register of data-sharing agreements.", no_args_is_help=True)
@@ -138,8 +139,6 @@ def export(
 ) -> None:
     """Export the public transparency register (non-draft agreements, no personal data)."""
     if format not in {"json", "csv"}:
-        from shareguard.errors import InvalidInput
-
         raise InvalidInput("format must be json or csv", field="--format")
     with cli_session() as session:
         text = (

@@ -24,7 +24,12 @@ from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    NoEncryption,
+    PrivateFormat,
+    PublicFormat,
+)
 
 from shareguard.errors import ShareguardError
 
@@ -126,7 +131,6 @@ class Signer:
         return f"{text}\n{EM_DASH} {self.name} {blob}\n"
 
     def encode(self) -> str:
-        from cryptography.hazmat.primitives.serialization import NoEncryption, PrivateFormat
 
         seed = self.private_key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
         raw = base64.b64encode(bytes([ALG_ED25519]) + seed).decode()

@@ -261,8 +261,6 @@ class CheckService:
             return
         agreement_id = self._agreement_id
         if agreement_id is None:
-            from shareguard.policy import agreement_for
-
             agreement = agreement_for(self.session, principal, purpose)
             agreement_id = agreement.id if agreement is not None else None
         standings = self.status.standings([h.id for _, h in found])

@@ -12,6 +12,7 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 import typer
 from rich.table import Table
 
@@ -54,8 +55,6 @@ def _text_or_file(value: str, what: str) -> str:
 
 def _revocation_text(source: str) -> str:
     if source.startswith(("https://", "http://")):
-        import httpx
-
         try:
             resp = httpx.get(source, timeout=10.0, headers={"Accept": "application/json"})
             resp.raise_for_status()

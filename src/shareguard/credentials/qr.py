@@ -7,6 +7,8 @@ download holds, so `shareguard credential verify` takes either.
 
 from __future__ import annotations
 
+import io
+
 import segno
 
 
@@ -21,7 +23,6 @@ def qr_svg(token: str, *, scale: int = 3) -> str:
 
 
 def qr_png(token: str, *, scale: int = 4) -> bytes:
-    import io
 
     buf = io.BytesIO()
     qr_code(token).save(buf, kind="png", scale=scale, border=4)

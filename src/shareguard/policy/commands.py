@@ -17,6 +17,7 @@ from shareguard.clikit import (
     emit,
     handle_errors,
 )
+from shareguard.errors import InvalidInput
 from shareguard.policy.models import Pause
 from shareguard.policy.schemas import (
     FirewallChangeOut,
@@ -137,8 +138,6 @@ def _uuid(value: str) -> uuid.UUID:
     try:
         return uuid.UUID(value)
     except ValueError:
-        from shareguard.errors import InvalidInput
-
         raise InvalidInput("not an id", field="id") from None
 
 

@@ -8,8 +8,10 @@ import sys
 import typer
 from rich.table import Table
 
+from shareguard.agreements.service import AgreementService
 from shareguard.clikit import AS_OPTION, acting, cli_session, console, handle_errors
 from shareguard.errors import InvalidInput
+from shareguard.reports.charts import charts_for
 from shareguard.reports.present import sections, table_rows, to_csv
 from shareguard.reports.service import ReportService
 
@@ -28,16 +30,12 @@ def report(
     with cli_session() as session:
         agreement_id = None
         if agreement:
-            from shareguard.agreements.service import AgreementService
-
             agreement_id = AgreementService(session).resolve(agreement).id
         data = ReportService(session).report(
             acting(session, as_), agreement_id=agreement_id, period=period
         )
     if format == "json":
         if charts:
-            from shareguard.reports.charts import charts_for
-
             for section in data.get("agreements", []):
                 section["charts"] = charts_for(section)
             data["charts"] = charts_for(data)

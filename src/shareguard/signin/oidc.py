@@ -10,6 +10,7 @@ fetched again when a token names a key it does not hold (the provider rotated it
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import secrets
@@ -195,7 +196,6 @@ def token_kid(token: str) -> str | None:
 
 
 def _b64(part: str) -> bytes:
-    import base64
 
     return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
 

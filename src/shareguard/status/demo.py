@@ -18,7 +18,7 @@ from rich.table import Table
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from shareguard.clikit import err_console
+from shareguard.clikit import console, err_console
 from shareguard.status import names as namekeys
 from shareguard.status import sharecodes
 from shareguard.status.models import (
@@ -309,8 +309,6 @@ def seed(session: Session, world: Any, fresh: bool) -> None:
             )
     world.extra["share_codes"] = codes
     if codes:
-        from shareguard.clikit import console
-
         table = Table(
             "Share code",
             "Date of birth",

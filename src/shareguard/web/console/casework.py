@@ -15,6 +15,7 @@ from starlette.datastructures import FormData
 from shareguard.accounts.service import AccountService
 from shareguard.agreements.models import Agreement
 from shareguard.agreements.service import user_name
+from shareguard.audit.service import AuditService
 from shareguard.checks import CaseService, CheckService
 from shareguard.corrections import CorrectionService, NoticeService
 from shareguard.corrections.service import disclosures_of
@@ -95,8 +96,6 @@ def _person_id(raw: str) -> uuid.UUID:
     try:
         return uuid.UUID(raw)
     except ValueError:
-        from shareguard.errors import NotFound
-
         raise NotFound("person not found") from None
 
 
@@ -142,15 +141,8 @@ def person_record(
         for c in CaseService(session).cases(user.principal, state=None, limit=500)
         if c.person_id == pid
     ]
-    access = []
-    try:
-        from shareguard.audit.service import AuditService
-
-        access = AuditService(session, request.app.state.settings).access_log(pid, user.principal)[
-            -20:
-        ]
-    except ImportError:  # pragma: no cover - the audit capability is part of the product
-        pass
+    audit = AuditService(session, request.app.state.settings)
+    access = audit.access_log(pid, user.principal)[-20:]
     return render(
         request,
         "console/person.html",

@@ -19,6 +19,8 @@ from shareguard.agreements.direction import direction_of, operator_ids
 from shareguard.agreements.models import Agreement, AgreementState
 from shareguard.agreements.retention import ALL_KINDS
 from shareguard.agreements.service import AgreementService, missing_items, user_name
+from shareguard.checks import CaseService
+from shareguard.corrections import NoticeService
 from shareguard.errors import (
     Conflict,
     Forbidden,
@@ -28,6 +30,11 @@ from shareguard.errors import (
     Unauthenticated,
     Unavailable,
 )
+from shareguard.exchange import InboundService, RequestService
+from shareguard.matching.models import EntryState
+from shareguard.matching.service import MatchingService
+from shareguard.matching.watchlist import WatchlistService
+from shareguard.quality.service import QualityService
 from shareguard.signin.keys import public_jwks
 from shareguard.signin.oidc import SignInFailed
 from shareguard.signin.staff import StaffSignIn
@@ -623,16 +630,12 @@ def _waiting(user: ConsoleUser, session: Session) -> list[dict[str, Any]]:
     """Work waiting for this user, one line per queue they look after (omitting empty ones)."""
     items: list[dict[str, Any]] = []
     if user.has(Role.CASEWORKER):
-        from shareguard.checks import CaseService
-
         n = CaseService(session).count_cases(user.principal, state="open")
         items.append(
             _queue(
                 n, "open referral or contest", "open referrals and contests", "/casework/contests"
             )
         )
-        from shareguard.matching.models import EntryState
-        from shareguard.matching.watchlist import WatchlistService
 
         # Four eyes: a caseworker's own proposals are not theirs to verify.
         n = WatchlistService(session).counts(not_proposed_by=user.id)[EntryState.PROPOSED]
@@ -645,15 +648,11 @@ def _waiting(user: ConsoleUser, session: Session) -> list[dict[str, Any]]:
             )
         )
     if user.has(Role.REVIEWER):
-        from shareguard.matching.service import MatchingService
-
         _, n = MatchingService(session).queue(user.principal, limit=1)
         items.append(
             _queue(n, "candidate match to review", "candidate matches to review", "/review")
         )
     if user.has(Role.GOVERNANCE_OFFICER, Role.CASEWORKER, Role.REVIEWER):
-        from shareguard.quality.service import QualityService
-
         n = QualityService(session).count_findings(user.principal, owner_id=user.id)
         items.append(
             _queue(
@@ -664,8 +663,6 @@ def _waiting(user: ConsoleUser, session: Session) -> list[dict[str, Any]]:
             )
         )
     if user.has(Role.CASEWORKER):
-        from shareguard.exchange import InboundService
-
         n = InboundService(session).count_records(user.principal, state="unverified")
         items.append(
             _queue(
@@ -676,11 +673,8 @@ def _waiting(user: ConsoleUser, session: Session) -> list[dict[str, Any]]:
             )
         )
     if user.has(Role.PARTNER_USER):
-        from shareguard.corrections import NoticeService
-
         n = NoticeService(session).count_notices(user.principal, open_only=True)
         items.append(_queue(n, "notice to acknowledge", "notices to acknowledge", "/notices"))
-        from shareguard.exchange import RequestService
 
         n = RequestService(session).count(user.principal, state="open")
         items.append(_queue(n, "request for information", "requests for information", "/requests"))
