@@ -35,6 +35,8 @@ USERS = [
     "partner@nhs.demo.example",
     "partner@brightwork.demo.example",
 ]
+#: Report pages fetched besides the menu, for the roles that see reports.
+REPORTS = ["HO-DVLA-001", "HO-HMRC-001", "HO-NHS-001"]
 _TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
@@ -89,6 +91,8 @@ def main() -> None:
                 for _label, href, _roles in STAFF_NAV
                 if href in mounted and f'href="{href}"' in home
             ]
+            if 'href="/governance/reports"' in home:  # the report pages themselves
+                menu += [f"/governance/reports/{ref}" for ref in REPORTS]
             menu = list(dict.fromkeys(menu))
             times: dict[str, list[float]] = {p: [] for p in menu}
             for page in menu:  # warm-up: templates compiled, caches filled
