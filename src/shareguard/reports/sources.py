@@ -214,7 +214,9 @@ def run_funnel(
     cands = (
         select(
             MatchRun.agreement_id,
-            func.count(Candidate.id),
+            # count(*), not count(id): the candidates' (run_id, review_state) index then
+            # answers alone, without a table read per candidate.
+            func.count(),
             func.sum(reviewed),
             func.sum(case((state == "same", 1), else_=0)),
         )
