@@ -169,6 +169,7 @@ app.add_typer(db, name="db")
 @db.command("upgrade")
 def db_upgrade(revision: str = typer.Argument("head")) -> None:
     """Create or migrate the database schema (Alembic)."""
+    # Imported when the command runs, so that `shareguard --help` stays fast (as COMMANDS).
     from shareguard.config import get_settings
     from shareguard.storage.db import get_engine
     from shareguard.storage.migrate import upgrade
@@ -184,6 +185,7 @@ def serve(
     workers: int = typer.Option(1, min=1),
 ) -> None:
     """Serve the console and API."""
+    # Imported when the command runs, so that `shareguard --help` stays fast (as COMMANDS).
     import uvicorn
 
     from shareguard.clikit import check_serving

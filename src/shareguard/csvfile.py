@@ -56,7 +56,7 @@ def dicts_to_csv(rows: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> s
 
 def safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """A copy of ``frame`` whose text cells and column names are safe (for ``to_csv``)."""
-    from pandas.api.types import is_string_dtype
+    from pandas.api.types import is_string_dtype  # pandas loads only for match runs
 
     out = frame.copy()
     for column in out.columns:

@@ -28,6 +28,7 @@ from shareguard.policy.door import (
     disclose_many,
     minimise,
 )
+from shareguard.policy.service import activation_warnings
 from shareguard.policy.types import Decision, Disclosed, DisclosureRequest, Subject
 
 __all__ = [
@@ -53,8 +54,6 @@ def _agreement_changed(
 ) -> None:
     bump(session)
     if action == "activate":
-        from shareguard.policy.service import activation_warnings
-
         warnings = activation_warnings(session, agreement)
         for w in warnings:
             log.warning("agreement %s: %s", agreement.reference, w)

@@ -334,7 +334,7 @@ def policy_text(policies: list[tuple[str, str]]) -> str:
 
 def cedarpy() -> Any:
     """The cedarpy module, imported lazily with a clear error if it is missing."""
-    try:
+    try:  # a native extension: loaded when the first policy is compiled, with a clear error
         import cedarpy as mod
     except ImportError as exc:  # pragma: no cover - installed with the package
         raise RuntimeError("the policy engine needs cedarpy: pip install cedarpy") from exc

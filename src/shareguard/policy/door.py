@@ -469,6 +469,7 @@ def _count_up_statement(dialect: str) -> Any:
     stmt = _COUNT_UP.get(dialect)
     if stmt is None:
         upsert: Any
+        # Each dialect has its own INSERT .. ON CONFLICT; only the one in use is imported.
         if dialect == "postgresql":
             from sqlalchemy.dialects.postgresql import insert as upsert
         else:

@@ -19,6 +19,7 @@ PRIOR = 1e-4
 
 
 def _settings() -> Any:
+    # Splink loads only when duplicates are looked for (it takes seconds to import).
     import splink.comparison_library as cl
     from splink import SettingsCreator, block_on
 

@@ -149,6 +149,7 @@ class QualityService:
             raise InvalidInput("trigger must be on_demand or schedule", field="trigger")
         found = rules.run_rules(register_snapshot(self.session, on), names)
         if "likely_duplicates" in names:
+            # Splink and pandas load only when a run looks for duplicates.
             from shareguard.quality.dedupe import likely_duplicates
 
             found += rules.duplicate_findings(likely_duplicates(persons_for_dedupe(self.session)))

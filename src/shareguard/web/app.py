@@ -14,6 +14,7 @@ from shareguard.signin import configured_sender
 from shareguard.signin import mapping as claims_mapping
 from shareguard.storage.db import get_engine, session_factory
 from shareguard.web import openapi, problems
+from shareguard.web.console import install as install_console
 from shareguard.web.deps import current_principal
 from shareguard.web.limits import BodyLimit
 
@@ -64,7 +65,6 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     openapi.install(app, public)
     for module in rooms("startup"):
         module.install(app)
-    from shareguard.web.console import install as install_console
 
     install_console(app, settings)
     # Added last, so outermost: limits apply before sessions, authentication and parsing.

@@ -18,6 +18,8 @@ from jinja2 import (
     select_autoescape,
 )
 
+from shareguard.web.console.security import csrf_token, navigation, pop_flash
+
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 STATIC = Path(__file__).resolve().parent.parent / "static"
 
@@ -70,7 +72,6 @@ def environment() -> Environment:
 
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     """Render ``template`` with the request's user, navigation, CSRF token and flash message."""
-    from shareguard.web.console.security import csrf_token, navigation, pop_flash
 
     ctx: dict[str, Any] = {
         "request": request,
