@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 import typer
+import uvicorn
 from rich.table import Table
 
+from shareguard.audit.service import AuditService
 from shareguard.clikit import check_serving, console
+from shareguard.config import get_settings
+from shareguard.demo.seeds.cli import build_seeds
+from shareguard.demo.world import DEMO_PASSWORD, email
+from shareguard.demo.world import seed as seed_world
+from shareguard.storage.db import get_engine, unit_of_work
+from shareguard.storage.migrate import pending_changes, upgrade
 
 
 def register(app: typer.Typer) -> None:
@@ -32,11 +40,6 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Create the SQLite database, seed the demo world (idempotent) and serve it."""
-        from shareguard.config import get_settings
-        from shareguard.demo.world import DEMO_PASSWORD, email
-        from shareguard.demo.world import seed as seed_world
-        from shareguard.storage.db import get_engine, unit_of_work
-        from shareguard.storage.migrate import pending_changes, upgrade
 
         settings = get_settings()
         if settings.mode == "production":
@@ -58,12 +61,9 @@ def register(app: typer.Typer) -> None:
             console.print("[red]--scale must be default or seeds[/red]")
             raise typer.Exit(2)
         if scale == "seeds":
-            from shareguard.demo.seeds.cli import build_seeds
-
             world = build_seeds(settings, seed=seed, fraction=fraction)
         else:
             world = seed_world(seed=seed, persons=persons)  # each stage its own unit of work
-        from shareguard.audit.service import AuditService
 
         with unit_of_work() as session:
             # A signed checkpoint over the seeded log, so `audit verify` has one to check.
@@ -89,8 +89,6 @@ def register(app: typer.Typer) -> None:
         url = f"http://{settings.host}:{settings.port}"
         console.print(f"Console: {url}/   API docs: {url}/docs   Database: {settings.url}")
         if serve:
-            import uvicorn
-
             check_serving(settings, settings.host)
 
             uvicorn.run(

@@ -39,11 +39,25 @@ from sqlalchemy.orm import Session
 
 from shareguard.accounts.models import Role, User
 from shareguard.accounts.principal import Principal
+from shareguard.accounts.service import AccountService
 from shareguard.audit import AuditRecord, append
 from shareguard.audit.models import AuditEntry
+from shareguard.audit.service import AuditService
+from shareguard.checks.service import AttributeQuery, CheckService, ShareCodeQuery
+from shareguard.config import get_settings
+from shareguard.corrections.models import RectificationNotice
+from shareguard.corrections.notices import NoticeService
+from shareguard.corrections.service import CorrectionService
 from shareguard.demo.seeds import licences, people
 from shareguard.demo.seeds.plan import Plan, at
 from shareguard.demo.world import DEMO_PASSWORD, World, _accounts, _agreements, email
+from shareguard.errors import ShareguardError
+from shareguard.matching.models import Candidate, EntryState, MatchRun, WatchlistEntry
+from shareguard.matching.service import MatchingService, RunInputs, RunOptions
+from shareguard.matching.watchlist import WatchlistService
+from shareguard.policy.schemas import PauseIn
+from shareguard.policy.service import FirewallService, PauseService
+from shareguard.status import StatusService
 from shareguard.storage.base import replay_clock
 from shareguard.storage.db import unit_of_work
 
@@ -202,8 +216,6 @@ def build(
 def _foundation(session: Session, seeds: Seeds) -> None:
     """Organisations, staff, agreements and keys (as the default demo's), the firewall, and
     the synthetic caseworkers and reviewers. Idempotent: it runs on every build to read ids."""
-    from shareguard.accounts.service import AccountService
-    from shareguard.policy.service import FirewallService
 
     world = seeds.world
     _accounts(session, world)
@@ -253,7 +265,6 @@ def _licence_files(session: Session, seeds: Seeds) -> None:
 def _watch_list(session: Session, seeds: Seeds, m: int) -> None:
     """The month's intake proposed and verified for both bulk agreements (month 0: the pool's
     stock); from the pause's month, the over-30 pause itself."""
-    from shareguard.matching.watchlist import WatchlistService
 
     plan = seeds.plan
     if m == plan.pause_month:
@@ -279,8 +290,6 @@ def _watch_list(session: Session, seeds: Seeds, m: int) -> None:
 
 
 def _pause(session: Session, seeds: Seeds) -> None:
-    from shareguard.policy.schemas import PauseIn
-    from shareguard.policy.service import PauseService
 
     with replay_clock(seeds.plan.pause_starts - timedelta(hours=1)):
         PauseService(session).create(
@@ -300,7 +309,6 @@ def _pause(session: Session, seeds: Seeds) -> None:
 
 
 def _active(session: Session, agreement_id: uuid.UUID) -> set[uuid.UUID]:
-    from shareguard.matching.models import EntryState, WatchlistEntry
 
     stmt = select(WatchlistEntry.person_id).where(
         WatchlistEntry.agreement_id == agreement_id, WatchlistEntry.state == EntryState.ACTIVE
@@ -345,7 +353,6 @@ def _runs(
 ) -> None:
     """The month's matches in runs of ``RUN_SIZE``, one a day, through ``MatchingService``:
     candidates stored, each match disclosed through the door at the run's replayed moment."""
-    from shareguard.matching.service import MatchingService, RunInputs, RunOptions
 
     service = MatchingService(session)
     size = RUN_SIZE[ref]
@@ -383,7 +390,6 @@ def _runs(
 
 
 def _import(session: Session, seeds: Seeds, ref: str, path: Path, when: datetime) -> Any:
-    from shareguard.matching.service import MatchingService
 
     code = "dvla" if ref == DVLA else "hmrc"
     with replay_clock(when):
@@ -495,8 +501,6 @@ def _reviews(session: Session, seeds: Seeds, m: int) -> None:
     """Synthetic reviewers review a share of the month's disclosed matches (two each, the
     two-person rule) and every namesake; the agency and the tax authority report the adverse
     actions they took on confirmed matches, with the route to contest."""
-    from shareguard.matching.models import Candidate, MatchRun
-    from shareguard.matching.service import MatchingService
 
     plan = seeds.plan
     stage = f"{plan.label(m)} reviews and actions"
@@ -553,8 +557,6 @@ CHECKS_PER_CODE = 4
 
 def _share_codes(session: Session, seeds: Seeds, m: int) -> None:
     """People with leave give share codes; employers, landlords and banks check them."""
-    from shareguard.checks.service import CheckService, ShareCodeQuery
-    from shareguard.status import StatusService
 
     plan = seeds.plan
     stage = f"{plan.label(m)} share-code checks"
@@ -592,8 +594,6 @@ def _share_codes(session: Session, seeds: Seeds, m: int) -> None:
 
 def _nhs(session: Session, seeds: Seeds, m: int) -> None:
     """The trust asks about patients by name and date of birth, about 50 times a day."""
-    from shareguard.checks.service import AttributeQuery, CheckService
-    from shareguard.errors import ShareguardError
 
     plan = seeds.plan
     stage = f"{plan.label(m)} NHS checks"
@@ -631,11 +631,6 @@ def _corrections(session: Session, seeds: Seeds, m: int) -> None:
     """Wrong refusals found this month: a caseworker corrects the decision (a second approves
     when it lifts an adverse action), every recipient gets a rectification notice, the person
     leaves the lists; recipients acknowledge last month's notices (a few stay overdue)."""
-    from shareguard.corrections.models import RectificationNotice
-    from shareguard.corrections.notices import NoticeService
-    from shareguard.corrections.service import CorrectionService
-    from shareguard.matching.models import EntryState, WatchlistEntry
-    from shareguard.matching.watchlist import WatchlistService
 
     plan = seeds.plan
     stage = f"{plan.label(m)} corrections"
@@ -692,8 +687,6 @@ def _corrections(session: Session, seeds: Seeds, m: int) -> None:
 
 
 def _checkpoint(session: Session, seeds: Seeds) -> None:
-    from shareguard.audit.service import AuditService
-    from shareguard.config import get_settings
 
     AuditService(session, get_settings()).checkpoint()
 

@@ -15,12 +15,12 @@ from rich.progress import (
 )
 
 from shareguard.clikit import console, err_console
+from shareguard.demo.seeds.build import build
+from shareguard.demo.seeds.plan import Plan
 
 
 def build_seeds(settings: Any, *, seed: int, fraction: float) -> Any:
     """Build (or go on building) the seed-scale world; prints what ran and how long it took."""
-    from shareguard.demo.seeds.build import build
-    from shareguard.demo.seeds.plan import Plan
 
     plan = Plan(seed=seed).scaled(fraction)
     folder = settings.data_dir / "seeds" / str(seed)
