@@ -322,6 +322,31 @@ def validate_id_token(
     return dict(claims)
 
 
+def redeem(
+    client: Client, issuer: str, pending: Pending, code: str, error: str, redirect_uri: str
+) -> tuple[Provider, dict[str, Any], dict[str, Any]]:
+    """The provider's answer to ``pending``, checked: (provider, tokens, the ID token's claims).
+
+    SignInFailed with a reason code when the provider refused (``error``: the person cancelled,
+    say), sent no code, or its tokens do not hold.
+    """
+    if error:
+        reason = "".join(c for c in error if c.isalnum() or c == "_")[:40]
+        raise SignInFailed(f"provider_{reason}")
+    if not code:
+        raise SignInFailed("code")
+    provider = discover(issuer)
+    tokens = exchange_code(client, provider, code, redirect_uri, pending.code_verifier)
+    claims = validate_id_token(
+        client,
+        provider,
+        tokens["id_token"],
+        nonce=pending.nonce,
+        access_token=tokens["access_token"],
+    )
+    return provider, tokens, claims
+
+
 def userinfo(provider: Provider, access_token: str, sub: str) -> dict[str, Any]:
     """The claims ``/userinfo`` returns for the access token; SignInFailed (``userinfo``) if
     it cannot be had or names another subject than the ID token did."""

@@ -106,19 +106,9 @@ class PersonSignIn:
         issuer, sub = self.settings.person_oidc_issuer, None
         try:
             pending, _ = PendingRequests(self.session).use("person", state, browser_state)
-            if error:
-                code_ = "".join(c for c in error if c.isalnum() or c == "_")[:40]
-                raise oidc.SignInFailed(f"provider_{code_}")
-            client, provider = self.client(), oidc.discover(issuer)
-            if not code:
-                raise oidc.SignInFailed("code")
-            tokens = oidc.exchange_code(client, provider, code, redirect_uri, pending.code_verifier)
-            claims = oidc.validate_id_token(
-                client,
-                provider,
-                tokens["id_token"],
-                nonce=pending.nonce,
-                access_token=tokens["access_token"],
+            client = self.client()
+            provider, tokens, claims = oidc.redeem(
+                client, issuer, pending, code, error, redirect_uri
             )
             sub = str(claims["sub"])
             auth_level, identity_level = levels(self.settings.person_oidc_vtr)

@@ -115,20 +115,9 @@ class StaffOidcSignIn:
         issuer, sub, user_id = self.settings.staff_oidc_issuer, None, None
         try:
             pending, next_url = PendingRequests(self.session).use("staff", state, browser_state)
-            if error:
-                code_ = "".join(c for c in error if c.isalnum() or c == "_")[:40]
-                raise oidc.SignInFailed(f"provider_{code_}")
-            if not code:
-                raise oidc.SignInFailed("code")
-            client, provider = self.client(), oidc.discover(issuer)
             rules = self.mapping()
-            tokens = oidc.exchange_code(client, provider, code, redirect_uri, pending.code_verifier)
-            claims = oidc.validate_id_token(
-                client,
-                provider,
-                tokens["id_token"],
-                nonce=pending.nonce,
-                access_token=tokens["access_token"],
+            provider, tokens, claims = oidc.redeem(
+                self.client(), issuer, pending, code, error, redirect_uri
             )
             sub = str(claims["sub"])
             claims = self._with_userinfo(provider, tokens["access_token"], claims, rules)

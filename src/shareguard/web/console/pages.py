@@ -41,6 +41,7 @@ from shareguard.signin.staff import StaffSignIn
 from shareguard.signin.staff_oidc import StaffOidcSignIn, StaffRefused
 from shareguard.storage.base import today
 from shareguard.storage.db import settle
+from shareguard.web.console import provider
 from shareguard.web.console.render import render
 from shareguard.web.console.security import (
     SIGNED_IN_MARKER,
@@ -489,8 +490,7 @@ OIDC_STATE = "oidc_staff"
 
 
 def _callback_uri(request: Request) -> str:
-    base = request.app.state.settings.public_url or str(request.base_url)
-    return base.rstrip("/") + "/sign-in/callback"
+    return provider.callback_uri(request, "/sign-in/callback")
 
 
 def _to_provider(request: Request, session: Session, next_url: str) -> Response:
@@ -500,13 +500,13 @@ def _to_provider(request: Request, session: Session, next_url: str) -> Response:
         raise Unavailable("signing in is not available here; no sign-in provider is configured")
     if len(next_url) > 500:  # kept with the pending request; a longer one goes home instead
         next_url = "/console"
-    try:
-        url, state = service.begin(_callback_uri(request), next_url)
-    except SignInFailed as exc:
-        settle(session, exc)
-        return _staff_sign_in_failed(request, exc)
-    request.session[OIDC_STATE] = state
-    return RedirectResponse(url, status_code=303)
+    return provider.to_provider(
+        request,
+        session,
+        OIDC_STATE,
+        lambda: service.begin(_callback_uri(request), next_url),
+        lambda exc: _staff_sign_in_failed(request, exc),
+    )
 
 
 @router.get("/sign-in/callback", response_class=HTMLResponse)
@@ -514,15 +514,10 @@ def sign_in_callback(request: Request, session: SessionDep) -> Response:
     """The staff provider's answer: signs the user in with the roles their claims map to."""
     if request.app.state.settings.staff_method != "oidc":
         raise NotFound("page not found")
-    query = request.query_params
-    browser_state = request.session.pop(OIDC_STATE, None)
+    got = provider.answer(request, OIDC_STATE)
     try:
         user_id, next_url = StaffOidcSignIn(session, request.app.state.settings).complete(
-            query.get("state", ""),
-            browser_state,
-            query.get("code", ""),
-            _callback_uri(request),
-            error=query.get("error", ""),
+            got.state, got.browser_state, got.code, _callback_uri(request), error=got.error
         )
     except SignInFailed as exc:
         settle(session, exc)

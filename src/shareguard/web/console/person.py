@@ -32,6 +32,7 @@ from shareguard.status import sharecodes
 from shareguard.status.service import SHARE_CODE_PURPOSES, StatusService
 from shareguard.storage.base import utcnow
 from shareguard.storage.db import settle
+from shareguard.web.console import provider
 from shareguard.web.console.render import PERSON_SERVICE_NAME, render
 from shareguard.web.console.security import Form, PersonSignInRequired, date_field, field, flash
 from shareguard.web.deps import (
@@ -370,8 +371,7 @@ OIDC_STATE = "oidc_person"
 
 
 def _callback_uri(request: Request) -> str:
-    base = request.app.state.settings.public_url or str(request.base_url)
-    return base.rstrip("/") + "/my/sign-in/callback"
+    return provider.callback_uri(request, "/my/sign-in/callback")
 
 
 def _to_provider(request: Request, session: Any) -> Response:
@@ -381,13 +381,13 @@ def _to_provider(request: Request, session: Any) -> Response:
         raise Unavailable(
             "signing in to this service is not available here; no sign-in provider is configured"
         )
-    try:
-        url, state = service.begin(_callback_uri(request))
-    except SignInFailed as exc:
-        settle(session, exc)
-        return _sign_in_failed(request, exc)
-    request.session[OIDC_STATE] = state
-    return RedirectResponse(url, status_code=303)
+    return provider.to_provider(
+        request,
+        session,
+        OIDC_STATE,
+        lambda: service.begin(_callback_uri(request)),
+        lambda exc: _sign_in_failed(request, exc),
+    )
 
 
 @router.get("/sign-in/callback", response_class=HTMLResponse)
@@ -395,16 +395,11 @@ def sign_in_callback(request: Request, session: SessionDep) -> Response:
     """The provider's answer: signs the person in to their record, or says why not."""
     if request.app.state.settings.person_method != "oidc":
         raise NotFound("this service does not sign people in through GOV.UK One Login")
-    query = request.query_params
-    browser_state = request.session.pop(OIDC_STATE, None)
+    got = provider.answer(request, OIDC_STATE)
     service = PersonSignIn(session, request.app.state.settings)
     try:
         person_id = service.complete(
-            query.get("state", ""),
-            browser_state,
-            query.get("code", ""),
-            _callback_uri(request),
-            error=query.get("error", ""),
+            got.state, got.browser_state, got.code, _callback_uri(request), error=got.error
         )
     except SignInFailed as exc:
         settle(session, exc)
