@@ -440,6 +440,7 @@ def link_out_of_core(
     ``match_threshold`` is given: ``match`` at or above it, else ``possible``) and
     ``explanation``, strongest first: the rows ``link`` followed by ``_best_per_person`` give.
     """
+    # Heavy (DuckDB, Arrow, Splink): loaded when a run links, not when the CLI starts.
     import duckdb
     import pyarrow as pa
     from splink import DuckDBAPI, Linker

@@ -155,7 +155,7 @@ def pair_batches(pairs: Pairs, rows: int = 1000) -> Iterator[pd.DataFrame]:
         for i in range(0, len(pairs), rows):
             yield pairs.iloc[i : i + rows]
         return
-    import pyarrow.parquet as pq
+    import pyarrow.parquet as pq  # heavy: loaded only for a run's streamed pairs
 
     for batch in pq.ParquetFile(pairs).iter_batches(batch_size=rows):
         yield batch.to_pandas()
@@ -424,7 +424,7 @@ class MatchingService:
         )
         watch = _watch_frame(self._persons([e.person_id for e in included]))
         partner = Path(self.dataset(run.dataset_id).path)
-        import pyarrow.parquet as pq
+        import pyarrow.parquet as pq  # heavy: loaded only when a run starts
 
         return RunInputs(
             out=out,
