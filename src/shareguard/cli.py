@@ -108,8 +108,7 @@ def load(name: str) -> click.Command:
         holder.add_typer(found, name=name)
     else:
         found(holder)
-    command = typer.main.get_group(holder).commands[name]
-    return command
+    return typer.main.get_group(holder).commands[name]
 
 
 class _Listed(TyperCommand):
