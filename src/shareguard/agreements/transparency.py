@@ -56,6 +56,7 @@ def register(session: Session) -> dict[str, Any]:
     )
     on = today()
     operators = operator_ids(session)
+    extra_fields = hooks("transparency.extra_fields")  # e.g. reports' yearly volumes
     entries = []
     for a in session.scalars(stmt):
         entry: dict[str, Any] = {
@@ -101,8 +102,8 @@ def register(session: Session) -> dict[str, Any]:
             "contact_point": a.contact_point or None,
             "retention": retention_of(a),
         }
-        for extra_fields in hooks("transparency.extra_fields"):  # e.g. reports' yearly volumes
-            entry.update(extra_fields(session, a))
+        for extra in extra_fields:
+            entry.update(extra(session, a))
         entries.append(entry)
     return {"generated_at": utcnow().isoformat(), "agreements": entries}
 

@@ -6,8 +6,6 @@ from __future__ import annotations
 import secrets
 import socket
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 
 import httpx
@@ -22,19 +20,6 @@ from shareguard.corrections.models import DeliveryState, RectificationNotice, We
 from shareguard.corrections.notices import OFFICER, notice_payload
 from shareguard.errors import Forbidden, InvalidInput, NotFound
 from shareguard.storage.base import utcnow
-
-#: Seconds to wait for a recipient's webhook endpoint.
-WEBHOOK_TIMEOUT = 10.0
-
-
-@contextmanager
-def _http(client: httpx.Client | None) -> Iterator[httpx.Client]:
-    """The caller's HTTP client, or one of our own closed afterwards."""
-    if client is not None:
-        yield client
-        return
-    with httpx.Client(timeout=WEBHOOK_TIMEOUT) as own:
-        yield own
 
 
 class WebhookService:
@@ -89,7 +74,7 @@ class WebhookService:
         """
         now = now or utcnow()
         counts = {"delivered": 0, "retrying": 0, "failed": 0}
-        with _http(client) as http:
+        with webhooks.http_client(client) as http:
             for _ in range(limit):
                 outcome = self.deliver_next(client=http, now=now, resolver=resolver)
                 if outcome is None:
@@ -121,7 +106,7 @@ class WebhookService:
         delivery = self.session.scalar(stmt)
         if delivery is None:
             return None
-        with _http(client) as http:
+        with webhooks.http_client(client) as http:
             outcome = self._attempt(delivery, http, now, resolver)
         self.session.flush()
         return outcome

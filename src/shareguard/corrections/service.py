@@ -43,8 +43,6 @@ from shareguard.storage.base import utcnow
 CASEWORKER = "caseworker"
 OFFICER = "governance_officer"
 DEFAULT_DEADLINE_DAYS = 14
-#: Seconds to wait for a recipient's webhook endpoint.
-WEBHOOK_TIMEOUT = 10.0
 DEFAULT_ACTION = "Withdraw any decision taken on the earlier answer, and check again before acting."
 
 #: Fields a correction may change, per target kind (the rest are copied from the wrong record).

@@ -13,7 +13,8 @@ import hmac
 import ipaddress
 import json
 import socket
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple, Protocol
 from urllib.parse import urlsplit
@@ -191,6 +192,20 @@ def post(http: Any, url: str, body: bytes, headers: dict[str, str], resolver: Re
         extensions={"sni_hostname": target.host},
         follow_redirects=False,
     )
+
+
+#: Seconds to wait for a recipient's webhook endpoint.
+TIMEOUT = 10.0
+
+
+@contextmanager
+def http_client(client: httpx.Client | None) -> Iterator[httpx.Client]:
+    """The caller's HTTP client, or one of our own closed afterwards."""
+    if client is not None:
+        yield client
+        return
+    with httpx.Client(timeout=TIMEOUT) as own:
+        yield own
 
 
 class Delivery(Protocol):

@@ -506,14 +506,9 @@ class RequestService:
             .limit(limit)
         )
         counts = {"delivered": 0, "retrying": 0, "failed": 0}
-        own = client is None
-        http = client or httpx.Client(timeout=10.0)
-        try:
+        with webhooks.http_client(client) as http:
             for delivery in self.session.scalars(stmt).all():
                 counts[self._attempt(delivery, http, now, resolver)] += 1
-        finally:
-            if own:
-                http.close()
         self.session.flush()
         return counts
 
