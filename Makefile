@@ -14,7 +14,9 @@ install: $(STAMP) $(ASSETS)
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check uv
-	$(BIN)/uv pip sync --quiet --python $(PY) requirements.lock
+	# Bytecode compiled once here (as pip does): where PYTHONDONTWRITEBYTECODE is set, Python
+	# never caches it, and every command and test run would compile each module it imports.
+	$(BIN)/uv pip sync --quiet --compile-bytecode --python $(PY) requirements.lock
 	$(BIN)/uv pip install --quiet --python $(PY) --no-deps -e .
 	@rm -f $(VENV)/.installed-* && touch $@
 

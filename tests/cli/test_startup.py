@@ -3,18 +3,21 @@ only what it uses (benchmarks/cli_startup.py measures the time)."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
+from shareguard.capabilities import CAPABILITIES
 from shareguard.cli import COMMANDS, app, load, unlisted_rooms
 
 HEAVY = ("pandas", "splink", "duckdb", "pyspark", "sqlalchemy", "fastapi", "shareguard.web")
 
 
-def _modules_after(argv: list[str]) -> set[str]:
+def _modules_after(argv: list[str], env: dict[str, str] | None = None) -> set[str]:
     """The modules a fresh interpreter holds after running ``shareguard ARGV``."""
     script = (
         "import sys\n"
@@ -24,7 +27,7 @@ def _modules_after(argv: list[str]) -> set[str]:
         "assert result.exit_code == 0, result.output\n"
         "print('\\n'.join(sys.modules))\n"
     )
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env)
     assert done.returncode == 0, done.stderr
     return set(done.stdout.split())
 
@@ -39,6 +42,22 @@ def test_a_command_loads_its_own_module_and_not_pandas() -> None:
     loaded = _modules_after(["agreements", "--help"])
     assert "shareguard.agreements.cli" in loaded
     assert "shareguard.matching.cli" not in loaded and "pandas" not in loaded
+
+
+def test_listing_agreements_loads_only_what_it_uses(tmp_path: Path) -> None:
+    """A real command on a real database: its own package and the accounts it names, nothing
+    of the web, the policy engine, bulk matching or the other capabilities."""
+    env = {**os.environ, "SHAREGUARD_DATA_DIR": str(tmp_path)}
+    env.pop("SHAREGUARD_DATABASE_URL", None)
+    upgrade = [sys.executable, "-c", "from shareguard.cli import app; app()", "db", "upgrade"]
+    upgraded = subprocess.run(upgrade, capture_output=True, env=env)
+    assert upgraded.returncode == 0, upgraded.stderr
+    loaded = _modules_after(["agreements", "list"], env)
+    assert "shareguard.agreements.cli" in loaded
+    heavy = ("pandas", "splink", "duckdb", "pyspark", "cedarpy", "fastapi", "alembic", "jinja2")
+    assert not [m for m in loaded if m.split(".")[0] in heavy]
+    used = {m.split(".")[1] for m in loaded if m.startswith("shareguard.")} & set(CAPABILITIES)
+    assert used == {"agreements", "accounts"}, used
 
 
 def test_the_list_shows_each_commands_own_help() -> None:
