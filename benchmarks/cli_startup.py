@@ -69,7 +69,9 @@ def summary(runs: dict[str, list[dict[str, float]]]) -> dict[str, Any]:
     return {
         "baseline": base,
         "figure": others,
-        "cpu_above_baseline_s": {k: round(v["cpu_s"] - base["cpu_s"], 3) for k, v in others.items()},
+        "cpu_above_baseline_s": {
+            k: round(v["cpu_s"] - base["cpu_s"], 3) for k, v in others.items()
+        },
         "ratio_to_baseline_cpu": {
             k: round(v["cpu_s"] / max(base["cpu_s"], 1e-3), 1) for k, v in others.items()
         },
