@@ -12,6 +12,7 @@ from sqlalchemy import Engine, func, select
 
 from shareguard.agreements.models import Agreement
 from shareguard.audit.service import AuditService
+from shareguard.checks.models import Case
 from shareguard.config import get_settings
 from shareguard.demo.seeds.build import build, done_stages, stage_names
 from shareguard.demo.seeds.plan import Plan
@@ -29,6 +30,7 @@ PLAN = Plan.small(
     wrong_over_30=0.3,
     wrong_under_30=0.2,
     dvla_action_rate=0.15,
+    contest_rate=0.3,
 )
 
 
@@ -94,9 +96,34 @@ def test_the_year_builds_resumes_after_an_interruption_and_its_report_adds_up(
         assert report["corrections"]["notices"] > 0 and report["corrections"]["acknowledged"] > 0
         overall = ReportService(s).section(None)
         assert overall["checks"]["total"] >= 240  # share codes and the NHS's checks
+        assert overall["checks"]["contested"] > 0
+        closed = select(func.count()).select_from(Case).where(Case.state == "closed")
+        assert s.scalar(closed.where(Case.kind == "contest")) > 0  # answered by caseworkers
+        assert s.scalar(closed.where(Case.kind == "referral")) > 0
+        _the_door_faces_both_ways(s)
         verified = AuditService(s, get_settings()).verify()
         assert verified.ok, verified.problems
         assert verified.entries > report["disclosures"]["total"]
+
+
+def _exchange(s, ref: str) -> dict:
+    agreement = s.scalar(select(Agreement).where(Agreement.reference == ref))
+    return ReportService(s).section(agreement)["exchange"]
+
+
+def _the_door_faces_both_ways(s) -> None:
+    """The year's inbound flows, as the reports show them."""
+    debts = _exchange(s, "NHS-HO-001")["inbound"]
+    assert debts["accepted"] == debts["submissions"] >= 365  # a report a day or more
+    employer = _exchange(s, "HMRC-HO-001")["inbound"]
+    assert employer["files"] == 12 and employer["accepted"] > 0 and employer["quarantined"] > 0
+    dwp = _exchange(s, "DWP-HO-001")["requests"]
+    assert dwp["answered"] > 0 and dwp["not_held"] >= 0 and dwp["refused"] == 0
+    assert dwp["response_time"]["median_hours"] > 0
+    traced = _exchange(s, "NHS-HO-002")["requests"]
+    assert traced["total"] == traced["refused_by_firewall"] == 24 and traced["permitted"] == 0
+    police = _exchange(s, "POL-HO-001")["inbound"]
+    assert police["refused_by_firewall"] == 24 and police["accepted"] == 0
 
 
 def test_the_command_builds_a_small_year_then_goes_on_where_it_stopped(tmp_path, monkeypatch):
@@ -118,9 +145,9 @@ def test_the_command_builds_a_small_year_then_goes_on_where_it_stopped(tmp_path,
         args = ["demo", "--scale", "seeds", "--fraction", "0.001", "--no-serve"]
         first = runner.invoke(app, args)
         assert first.exit_code == 0, first.output
-        assert "80 stage(s) run, 0 already done" in " ".join(first.output.split())
+        assert "104 stage(s) run, 0 already done" in " ".join(first.output.split())
         again = runner.invoke(app, args)
-        assert "1 stage(s) run, 79 already done" in " ".join(again.output.split())
+        assert "1 stage(s) run, 103 already done" in " ".join(again.output.split())
         shown = runner.invoke(app, ["report", "--agreement", "HO-DVLA-001", "--format", "json"])
         assert shown.exit_code == 0, shown.output
         report = json.loads(shown.output)

@@ -14,6 +14,9 @@ What goes through which door:
 * the watch list is proposed and verified by synthetic caseworkers through the gate in bulk
   (``WatchlistService.admit_many``); reviews, adverse actions, corrections, approvals,
   rectification notices and acknowledgements go through their services one by one;
+* the door's other way (``seeds.inbound``): partners' records and files through
+  ``InboundService``, requests to partners and their answers through ``RequestService``;
+  contests and referrals through ``CaseService`` (``seeds.cases``);
 * the register (persons, names, status records, decisions: no disclosure) is written in bulk
   (``seeds.people``), and which DVLA row is whose copy is the synthetic world's known truth,
   replayed as each run's linkage (Splink on a million rows a month does not fit the budget).
@@ -48,7 +51,8 @@ from shareguard.config import get_settings
 from shareguard.corrections.models import RectificationNotice
 from shareguard.corrections.notices import NoticeService
 from shareguard.corrections.service import CorrectionService
-from shareguard.demo.seeds import licences, people
+from shareguard.demo.seeds import inbound, licences, people
+from shareguard.demo.seeds.cases import contests_and_referrals
 from shareguard.demo.seeds.plan import Plan, at
 from shareguard.demo.world import DEMO_PASSWORD, World, _accounts, _agreements, email
 from shareguard.errors import ShareguardError
@@ -165,6 +169,8 @@ def stages(plan: Plan) -> list[Stage]:
         out.append(Stage(f"{label} reviews and actions", _month(_reviews, m)))
         out.append(Stage(f"{label} share-code checks", _month(_share_codes, m)))
         out.append(Stage(f"{label} NHS checks", _month(_nhs, m)))
+        out.append(Stage(f"{label} contests and referrals", _month(contests_and_referrals, m)))
+        out.append(Stage(f"{label} inbound and requests", _month(inbound.flows, m)))
         out.append(Stage(f"{label} corrections", _month(_corrections, m)))
     out.append(Stage("checkpoint", _checkpoint))
     return out

@@ -124,6 +124,9 @@ class Plan:
             share_code_checks=f(self.share_code_checks, 120),
             hmrc_actions=f(self.hmrc_actions),
             nhs_checks_per_day=f(self.nhs_checks_per_day),
+            nhs_debts_per_day=f(self.nhs_debts_per_day),
+            hmrc_file_rows=f(self.hmrc_file_rows, 20),
+            dwp_requests_per_week=f(self.dwp_requests_per_week),
         )
 
     # the calendar ------------------------------------------------------------------------
