@@ -93,7 +93,7 @@ def worker(folder: Path, path: str, memory_limit: str, pairs_out: Path) -> dict[
     import pandas as pd
 
     from shareguard.matching import datasets, engine
-    from shareguard.matching.service import _best_per_person
+    from shareguard.matching.pairs import _best_per_person
 
     watch = pd.read_parquet(folder / "watchlist.parquet")
     truth = pd.read_parquet(folder / "truth.parquet")

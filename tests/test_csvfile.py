@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from shareguard.csvfile import cell, dicts_to_csv, safe_frame
-from shareguard.matching.service import write_outputs
+from shareguard.matching.pairs import write_outputs
 from tests.factories import TestWorld
 
 FORMULAS = ["=1+1", "+1", "-1+2", "@SUM(A1)", "\t=1", "\r=1", '=HYPERLINK("http://x","y")']

@@ -14,8 +14,8 @@ from datetime import date, timedelta
 from shareguard.accounts.service import AccountService
 from shareguard.agreements.schemas import PartyIn
 from shareguard.checks.service import AttributeQuery, CheckService
+from shareguard.matching import ReviewService
 from shareguard.matching.models import Candidate, MatchRun, PartnerDataset
-from shareguard.matching.service import MatchingService
 from shareguard.status import subject_for
 from shareguard.status.models import ImmigrationDecision, Person, StatusRecord
 from shareguard.storage.base import today
@@ -157,7 +157,7 @@ def match_run_disclosure(world: TestWorld, story: Story) -> uuid.UUID:
     assert done.decision.allowed, done.decision.reason
     cand.disclosure_id = done.disclosure_id
     s.commit()
-    matching = MatchingService(s)
+    matching = ReviewService(s)
     matching.review(cand.id, "same", world.principals["reviewer"])
     matching.review(cand.id, "same", world.principals["reviewer2"])
     action = matching.report_adverse_action(

@@ -33,8 +33,8 @@ def agency_run(e2e_db, person, tmp_path_factory: pytest.TempPathFactory) -> Agen
     minimised ``partner_results.json``), without running Splink. Two matches are confirmed by
     the demo reviewer (one-reviewer run), one waits for review.
     """
+    from shareguard.matching import ReviewService
     from shareguard.matching.models import Candidate, MatchRun
-    from shareguard.matching.service import MatchingService
     from shareguard.storage.db import session_factory
     from tests.web import builders
 
@@ -95,7 +95,7 @@ def agency_run(e2e_db, person, tmp_path_factory: pytest.TempPathFactory) -> Agen
         )
         run_id = str(run.id)
         session.commit()
-        matching = MatchingService(session)
+        matching = ReviewService(session)
         for key in ("confirmed", "nojs"):
             matching.review(ids[key], "same", world.principal("reviewer"))
         session.commit()  # the fixture is the boundary: services never commit

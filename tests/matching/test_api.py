@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 from shareguard.matching import tasks
 from tests.factories import TestWorld, bearer
@@ -37,6 +38,39 @@ def test_malformed_upload_is_refused_whole_as_problem_json(client, world: TestWo
         (3, "first_name"),
     }
     assert "Lee" not in resp.text
+
+
+def test_quarantined_rows_are_listed_to_the_supplier_and_refused_to_others(
+    client: Any, world: TestWorld
+) -> None:
+    agreement_id = world.agreement(bulk=True)
+    body = (
+        "record_id,first_name,surname,date_of_birth,postcode\n"
+        "A1,Ann,Lee,1980-01-01,\n"
+        "A2,,Ng,1980-01-01,\n"
+    )
+    upload = client.post(
+        "/api/v1/matching/datasets",
+        data={"agreement_id": str(agreement_id), "mapping": MAPPING, "mode": "quarantine"},
+        files={"file": ("partner.csv", body, "text/csv")},
+        headers=bearer(world.keys["agency"]),
+    )
+    assert upload.status_code == 201, upload.text
+    url = f"/api/v1/matching/datasets/{upload.json()['id']}/quarantine"
+    listed = client.get(url, headers=bearer(world.keys["agency"]))
+    assert listed.status_code == 200
+    [row] = listed.json()
+    assert (row["line"], row["column"]) == (3, "first_name") and row["reason"]
+    assert "Ng" not in listed.text
+    # A bank is no party to the agreement: it may not read what the agency supplied.
+    assert client.get(url, headers=bearer(world.keys["bank"])).status_code == 403
+    assert (
+        client.get(
+            url.replace(upload.json()["id"], str(uuid.uuid4())),
+            headers=bearer(world.keys["agency"]),
+        ).status_code
+        == 404
+    )
 
 
 def test_run_in_the_background_then_results_and_refused_adverse_action(

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from shareguard.matching.service import confirmed
+from shareguard.matching import confirmed
 from shareguard.matching.watchlist import GateFacts, gate
 
 ON = date(2026, 6, 1)

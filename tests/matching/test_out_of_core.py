@@ -11,7 +11,7 @@ import pytest
 
 from shareguard.config import Settings
 from shareguard.matching import engine, synth
-from shareguard.matching.service import _best_per_person
+from shareguard.matching.pairs import _best_per_person
 
 THRESHOLD, MATCH = 0.5, 0.9
 

@@ -18,7 +18,14 @@ from sqlalchemy.orm import Session
 from shareguard.audit import AuditEntry
 from shareguard.config import get_settings
 from shareguard.errors import Forbidden, Refused
-from shareguard.matching import MatchingService, RunOptions, WatchlistService, tasks
+from shareguard.matching import (
+    ImportService,
+    ReviewService,
+    RunOptions,
+    RunService,
+    WatchlistService,
+    tasks,
+)
 from shareguard.matching.models import Candidate, EntryState, RunState
 from shareguard.matching.synth import generate
 from shareguard.policy.schemas import PauseIn
@@ -106,9 +113,8 @@ class Scenario:
         partner.to_csv(self.partner_file, index=False)
         world.session.commit()  # the scenario is its own unit of work (services never commit)
 
-    def run(self, tmp_path: Path, **options: object) -> tuple[MatchingService, uuid.UUID]:
-        svc = MatchingService(self.world.session)
-        dataset = svc.import_dataset(
+    def run(self, tmp_path: Path, **options: object) -> uuid.UUID:
+        dataset = ImportService(self.world.session).import_dataset(
             self.partner_file,
             [
                 "record_id=record_id",
@@ -120,7 +126,7 @@ class Scenario:
             self.agreement_id,
             self.world.principals["agency"],
         )
-        run = svc.start_run(
+        run = RunService(self.world.session).start_run(
             self.agreement_id,
             dataset.id,
             self.world.principals["officer"],
@@ -132,7 +138,7 @@ class Scenario:
         self.world.session.commit()  # queued, as the request that starts a run commits it
         tasks.execute(run.id, engine=self.world.session.get_bind())
         self.world.session.expire_all()  # the run committed stage by stage, in its own units
-        return svc, run.id
+        return run.id
 
 
 def test_a_run_discloses_only_gated_permitted_pairs_each_audited(
@@ -150,8 +156,8 @@ def test_a_run_discloses_only_gated_permitted_pairs_each_audited(
         ),
         world.principals["officer"],
     )
-    svc, run_id = sc.run(tmp_path)
-    run = svc.run(run_id)
+    run_id = sc.run(tmp_path)
+    run = RunService(session).run(run_id)
     assert run.state == RunState.SUCCEEDED, run.error
     out = Path(run.out_dir)
     matches = pd.read_parquet(out / "matches.parquet")
@@ -217,7 +223,8 @@ def test_adverse_action_needs_a_confirmed_review(
     world: TestWorld, session: Session, tmp_path: Path
 ) -> None:
     sc = Scenario(world, tmp_path)
-    svc, run_id = sc.run(tmp_path, two_person_rule=True)
+    run_id = sc.run(tmp_path, two_person_rule=True)
+    svc = ReviewService(session)
     cand = session.scalars(
         select(Candidate).where(Candidate.run_id == run_id, Candidate.disclosure_id.is_not(None))
     ).first()

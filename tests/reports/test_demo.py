@@ -34,11 +34,11 @@ def test_demo_story_shows_error_rate_rectification_and_pause(engine, session) ->
 
 def test_demo_agency_sees_what_each_replayed_run_disclosed(engine, session) -> None:  # type: ignore[no-untyped-def]
     from shareguard.accounts.principal import Principal
-    from shareguard.matching.service import MatchingService
+    from shareguard.matching import ReviewService, RunService
 
     world = seed(engine, persons=40)
     dvla = Principal(organisation_id=world.orgs["dvla"], roles=frozenset({"partner_user"}))
-    matching = MatchingService(session)
+    matching, review = RunService(session), ReviewService(session)
     runs = matching.runs(world.agreements["HO-DVLA-001"])
     assert runs
     for run in runs:
@@ -46,4 +46,4 @@ def test_demo_agency_sees_what_each_replayed_run_disclosed(engine, session) -> N
         assert len(results) == run.counts["disclosed"] > 0
         # Only minimised fields left: the pause and the agreement decide, never the demo.
         assert {"name", "date_of_birth"} <= set(results[0]["person"])
-        assert all(matching.candidate(uuid.UUID(r["candidate_id"])).disclosure_id for r in results)
+        assert all(review.candidate(uuid.UUID(r["candidate_id"])).disclosure_id for r in results)

@@ -28,8 +28,7 @@ from shareguard.corrections.models import (
 )
 from shareguard.corrections.service import CorrectionService
 from shareguard.errors import RateLimited, Refused
-from shareguard.matching import MatchingService, RunOptions, tasks
-from shareguard.matching import service as matching_service
+from shareguard.matching import ImportService, RunOptions, RunService, datasets, runs, tasks
 from shareguard.matching.models import Candidate, MatchRun, RunState
 from shareguard.policy.models import Disclosure
 from shareguard.status import StatusService
@@ -186,14 +185,13 @@ def test_a_correction_failing_midway_supersedes_nothing_and_sends_no_notice(
 
 
 def _started(sc: Scenario, tmp_path: Path) -> uuid.UUID:
-    svc = MatchingService(sc.world.session)
-    dataset = svc.import_dataset(
+    dataset = ImportService(sc.world.session).import_dataset(
         sc.partner_file,
         [f"{c}={c}" for c in ("record_id", "first_name", "surname", "date_of_birth", "postcode")],
         sc.agreement_id,
         sc.world.principals["agency"],
     )
-    run = svc.start_run(
+    run = RunService(sc.world.session).start_run(
         sc.agreement_id,
         dataset.id,
         sc.world.principals["officer"],
@@ -240,14 +238,14 @@ def test_a_run_failing_midway_records_no_candidate_and_no_disclosure(
     run_id = _started(sc, tmp_path)
     seen: list[tuple[float, int]] = []
     monkeypatch.setattr(tasks, "link", _fake_link(seen, engine, run_id))
-    real_append = matching_service.append
+    real_append = runs.append
 
     def broken(session: Session, record: Any) -> Any:
         if record.action == "matching.run_finish":  # candidates and disclosures are flushed
             raise Broken("the log could not be written")
         return real_append(session, record)
 
-    monkeypatch.setattr(matching_service, "append", broken)
+    monkeypatch.setattr(runs, "append", broken)
     logged = audit_ids(engine)
     before = counts(engine, Candidate, Disclosure)
     with pytest.raises(Exception, match="failed"):
@@ -309,9 +307,9 @@ def test_an_import_whose_unit_of_work_fails_keeps_no_file(
     world: TestWorld, engine: Engine, tmp_path: Path
 ) -> None:
     sc = Scenario(world, tmp_path)
-    folder = Path(matching_service._data_dir()) / "datasets"
+    folder = Path(datasets.data_dir()) / "datasets"
     with pytest.raises(Broken), unit_of_work(engine) as s:
-        MatchingService(s).import_dataset(
+        ImportService(s).import_dataset(
             sc.partner_file,
             [f"{c}={c}" for c in ("record_id", "first_name", "surname", "date_of_birth")],
             sc.agreement_id,

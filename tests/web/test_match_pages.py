@@ -14,8 +14,8 @@ from sqlalchemy import func, select
 
 from shareguard.agreements.schemas import PartyIn
 from shareguard.audit.models import AuditEntry
+from shareguard.matching import ReviewService
 from shareguard.matching.models import AdverseAction, Candidate, MatchRun
-from shareguard.matching.service import MatchingService
 from tests import factories
 from tests.factories import TestWorld
 from tests.web import builders
@@ -167,7 +167,7 @@ def test_results_table_shows_disclosed_fields_and_review_state_in_plain_english(
 ) -> None:
     run = disclosed_run(world, tmp_path, matches=3)
     reviewer = world.principals["reviewer"]
-    service = MatchingService(world.session)
+    service = ReviewService(world.session)
     service.review(run.candidates[0], "same", reviewer)
     service.review(run.candidates[1], "not_same", reviewer)
     world.session.commit()  # the test is the boundary: services never commit
@@ -208,7 +208,7 @@ def test_partner_reports_an_action_on_a_confirmed_match(
     client: TestClient, world: TestWorld, tmp_path: Path
 ) -> None:
     run = disclosed_run(world, tmp_path)
-    MatchingService(world.session).review(run.candidates[0], "same", world.principals["reviewer"])
+    ReviewService(world.session).review(run.candidates[0], "same", world.principals["reviewer"])
     world.session.commit()  # the test is the boundary: services never commit
     sign_in(client, "agency_user")
     url = f"/matches/{run.run_id}/results/{run.candidates[0]}/action"
@@ -241,7 +241,7 @@ def test_action_without_a_confirmed_review_is_refused_and_audited(
 ) -> None:
     run = disclosed_run(world, tmp_path, two_person_rule=True)
     # One reviewer's "same" is not enough under the two-person rule.
-    MatchingService(world.session).review(run.candidates[0], "same", world.principals["reviewer"])
+    ReviewService(world.session).review(run.candidates[0], "same", world.principals["reviewer"])
     world.session.commit()  # the test is the boundary: services never commit
     sign_in(client, "agency_user")
     url = f"/matches/{run.run_id}/results/{run.candidates[0]}/action"
@@ -265,7 +265,7 @@ def test_bad_input_shows_errors_and_writes_nothing(
     client: TestClient, world: TestWorld, tmp_path: Path
 ) -> None:
     run = disclosed_run(world, tmp_path)
-    MatchingService(world.session).review(run.candidates[0], "same", world.principals["reviewer"])
+    ReviewService(world.session).review(run.candidates[0], "same", world.principals["reviewer"])
     world.session.commit()  # the test is the boundary: services never commit
     before = _audit_count(world, "permit") + _audit_count(world, "deny")
     sign_in(client, "agency_user")

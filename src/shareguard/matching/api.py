@@ -13,7 +13,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from shareguard.bounds import MAX_INT
 from shareguard.errors import InvalidInput
-from shareguard.matching import tasks
+from shareguard.matching import ImportService, ReviewService, RunOptions, RunService, tasks
 from shareguard.matching.schemas import (
     AdverseActionIn,
     AdverseActionOut,
@@ -26,7 +26,6 @@ from shareguard.matching.schemas import (
     RunIn,
     RunOut,
 )
-from shareguard.matching.service import MatchingService, RunOptions
 from shareguard.matching.watchlist import WatchlistService
 from shareguard.pagination import MAX_LIMIT, Page
 from shareguard.web.deps import CurrentPrincipal, SessionDep
@@ -68,7 +67,7 @@ def upload_dataset(
         path = Path(tmp) / f"upload{suffix}"
         with path.open("wb") as fh:
             shutil.copyfileobj(file.file, fh)
-        row = MatchingService(session).import_dataset(
+        row = ImportService(session).import_dataset(
             path, parsed, agreement_id, principal, mode=mode, name=file.filename
         )
     return DatasetOut.model_validate(row)
@@ -78,10 +77,7 @@ def upload_dataset(
 def dataset_quarantine(
     dataset_id: uuid.UUID, principal: CurrentPrincipal, session: SessionDep
 ) -> list[dict[str, Any]]:
-    svc = MatchingService(session)
-    ds = svc.dataset(dataset_id)
-    svc._may_supply(principal, svc._agreement(ds.agreement_id))
-    return svc.quarantine_errors(dataset_id)
+    return ImportService(session).quarantine_errors(dataset_id, principal)
 
 
 @router.post(
@@ -102,7 +98,7 @@ def start_run(
         person_ids=frozenset(body.person_ids) if body.person_ids is not None else None,
         watchlist_source="current" if body.person_ids is None else "request",
     )
-    run = MatchingService(session).start_run(body.agreement_id, body.dataset_id, principal, options)
+    run = RunService(session).start_run(body.agreement_id, body.dataset_id, principal, options)
     # After the response, so after the request's unit of work has committed the queued run.
     background.add_task(tasks.start, request.app.state.engine, run.id)
     return RunOut.model_validate(run)
@@ -110,14 +106,14 @@ def start_run(
 
 @router.get("/runs/{run_id}", response_model=RunOut, summary="A run's state and progress")
 def get_run(run_id: uuid.UUID, principal: CurrentPrincipal, session: SessionDep) -> RunOut:
-    return RunOut.model_validate(MatchingService(session).run(run_id, principal))
+    return RunOut.model_validate(RunService(session).run(run_id, principal))
 
 
 @router.get("/runs/{run_id}/results", summary="What the run disclosed to the partner (minimised)")
 def run_results(
     run_id: uuid.UUID, principal: CurrentPrincipal, session: SessionDep
 ) -> list[dict[str, Any]]:
-    return MatchingService(session).partner_results(run_id, principal)
+    return RunService(session).partner_results(run_id, principal)
 
 
 @router.get("/reviews", response_model=Page[CandidateOut], summary="The review queue")
@@ -129,7 +125,7 @@ def review_queue(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_INT)] = 0,
 ) -> Page[CandidateOut]:
-    rows, total = MatchingService(session).queue(principal, run_id, state, limit, offset)
+    rows, total = ReviewService(session).queue(principal, run_id, state, limit, offset)
     return Page(items=[_candidate(c) for c in rows], total=total, limit=limit, offset=offset)
 
 
@@ -137,7 +133,7 @@ def review_queue(
 def candidate(
     candidate_id: uuid.UUID, principal: CurrentPrincipal, session: SessionDep
 ) -> dict[str, Any]:
-    return MatchingService(session).side_by_side(candidate_id, principal)
+    return ReviewService(session).side_by_side(candidate_id, principal)
 
 
 @router.post("/candidates/{candidate_id}/reviews", response_model=CandidateOut, status_code=201)
@@ -145,7 +141,7 @@ def review(
     candidate_id: uuid.UUID, body: ReviewIn, principal: CurrentPrincipal, session: SessionDep
 ) -> CandidateOut:
     return _candidate(
-        MatchingService(session).review(candidate_id, body.outcome, principal, body.note)
+        ReviewService(session).review(candidate_id, body.outcome, principal, body.note)
     )
 
 
@@ -158,7 +154,7 @@ def review(
 def adverse_action(
     candidate_id: uuid.UUID, body: AdverseActionIn, principal: CurrentPrincipal, session: SessionDep
 ) -> AdverseActionOut:
-    row = MatchingService(session).report_adverse_action(
+    row = ReviewService(session).report_adverse_action(
         candidate_id, body.kind, body.contest_route, principal
     )
     return AdverseActionOut.model_validate(row)

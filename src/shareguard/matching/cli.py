@@ -24,8 +24,11 @@ from shareguard.clikit import (
 )
 from shareguard.errors import InvalidInput
 from shareguard.matching import tasks
+from shareguard.matching.datasets import FileRejected
+from shareguard.matching.imports import ImportService
 from shareguard.matching.models import PartnerDataset
-from shareguard.matching.service import MatchingService, RunOptions
+from shareguard.matching.review import ReviewService
+from shareguard.matching.runs import RunOptions, RunService
 from shareguard.matching.watchlist import WatchlistService, explain
 
 app = typer.Typer(
@@ -71,7 +74,7 @@ def _import(
     ag = AgreementService(session).resolve(agreement)
     with _bar() as bar:
         task = bar.add_task(f"importing {file.name}", total=1.0)
-        ds = MatchingService(session).import_dataset(
+        ds = ImportService(session).import_dataset(
             file,
             mapping,
             ag.id,
@@ -96,8 +99,6 @@ def import_(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Validate and import a partner dataset; bad rows are named by line, column and reason."""
-    from shareguard.matching.datasets import FileRejected
-
     with cli_session() as session:
         try:
             ds = _import(session, file, agreement, _mapping(map_), mode, acting(session, as_))
@@ -164,7 +165,6 @@ def run(
                     "--partner is a file or a dataset id", field="--partner"
                 ) from None
             dataset_id = _import(session, path, str(ag.id), _mapping(map_), "reject", who).id
-        svc = MatchingService(session)
         options = RunOptions(
             threshold=threshold,
             review_threshold=review_threshold,
@@ -174,7 +174,7 @@ def run(
             person_ids=person_ids,
             watchlist_source="current" if person_ids is None else Path(watchlist_).name,
         )
-        run_id = svc.start_run(ag.id, dataset_id, who, options).id
+        run_id = RunService(session).start_run(ag.id, dataset_id, who, options).id
     # The run is queued (committed); it then commits stage by stage (matching.tasks).
     with _bar() as bar:
         task = bar.add_task("match run", total=1.0)
@@ -193,7 +193,7 @@ def run(
 def status(run_id: str = typer.Argument(...), as_json: bool = JSON_OPTION) -> None:
     """A run's state, progress and counts."""
     with cli_session() as session:
-        r = MatchingService(session).run(uuid.UUID(run_id))
+        r = RunService(session).run(uuid.UUID(run_id))
         out = {
             "run_id": str(r.id),
             "state": r.state,
@@ -220,7 +220,7 @@ def review(
 ) -> None:
     """List the review queue, or record a decision on one candidate."""
     with cli_session() as session:
-        svc = MatchingService(session)
+        svc = ReviewService(session)
         who = acting(session, as_)
         if candidate and outcome:
             c = svc.review(uuid.UUID(candidate), outcome, who, note)

@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from shareguard import csvfile
+from shareguard.config import get_settings
 from shareguard.errors import InvalidInput
 
 #: The columns every partner dataset is mapped onto; ``postcode`` may be left unmapped.
@@ -34,6 +35,12 @@ MAX_REPORTED = 1_000
 MAX_NAME = 100
 _POSTCODE_SHAPE = re.compile(r"^[A-Za-z0-9 ]{2,10}$")
 SCHEMA = pa.schema([(c, pa.string()) for c in CANONICAL])
+
+
+def data_dir() -> Path:
+    """Where matching keeps its files: imported datasets (``datasets/``) and runs (``runs/``)."""
+    return get_settings().data_dir / "matching"
+
 
 #: Called with rows read so far and the file's total bytes read fraction (0..1).
 Progress = Callable[[int, float], None]

@@ -16,7 +16,8 @@ from sqlalchemy import Engine
 
 from shareguard.errors import ShareguardError
 from shareguard.matching.models import MatchRun
-from shareguard.matching.service import MatchingService, Progress, link, write_outputs
+from shareguard.matching.pairs import Progress, link, write_outputs
+from shareguard.matching.runs import RunService
 from shareguard.storage import jobs
 from shareguard.storage.db import unit_of_work
 
@@ -37,11 +38,11 @@ def execute(
     a message free of personal data, and is raised as a ShareguardError.
     """
     with unit_of_work(engine) as session:
-        MatchingService(session).begin(run_id)
+        RunService(session).begin(run_id)
 
     def say(stage: str, done: float) -> None:
         with unit_of_work(engine) as session:
-            now = MatchingService(session).progress(run_id, stage, done)
+            now = RunService(session).progress(run_id, stage, done)
         if progress:
             progress(stage, now)
 
@@ -49,16 +50,16 @@ def execute(
         progress("gating the watch list", 0.01)
     try:
         with unit_of_work(engine) as session:
-            inputs = MatchingService(session).prepare(run_id)
+            inputs = RunService(session).prepare(run_id)
         pairs, trained = link(inputs, say, spark)
         say("writing outputs", 0.82)
         write_outputs(inputs.out, pairs, trained)
         say("deciding disclosures", 0.88)
         with unit_of_work(engine) as session:
-            run = MatchingService(session).record(run_id, inputs, pairs)
+            run = RunService(session).record(run_id, inputs, pairs)
     except BaseException as exc:
         with unit_of_work(engine) as session:
-            failed = MatchingService(session).fail(run_id, exc)
+            failed = RunService(session).fail(run_id, exc)
         log.warning("match run %s failed: %s", run_id, type(exc).__name__)
         if not isinstance(exc, Exception) or isinstance(exc, ShareguardError):
             raise

@@ -27,8 +27,8 @@ from shareguard.accounts.principal import Principal
 from shareguard.agreements.models import Agreement
 from shareguard.config import get_settings
 from shareguard.corrections import CorrectionService, NoticeService
+from shareguard.matching import ReviewService
 from shareguard.matching.models import Candidate, MatchRun, PartnerDataset
-from shareguard.matching.service import MatchingService
 from shareguard.policy import DisclosureRequest, disclose_many
 from shareguard.reports.service import ReportService
 from shareguard.status import StatusService, status_answer, subject_for
@@ -129,7 +129,7 @@ def seed(session: Session, world: Any, fresh: bool) -> None:
         people.append((person, decision))
 
     # six monthly shares, each through the one door; the over-30 pause refuses part of each
-    matching = MatchingService(session)
+    matching = ReviewService(session)
     acted: list[tuple[Any, Any]] = []
     for r in range(RUNS):
         at = now - timedelta(days=30 * (RUNS - r))

@@ -56,8 +56,8 @@ from shareguard.demo.seeds.cases import contests_and_referrals
 from shareguard.demo.seeds.plan import Plan, at
 from shareguard.demo.world import DEMO_PASSWORD, World, _accounts, _agreements, email
 from shareguard.errors import ShareguardError
+from shareguard.matching import ImportService, ReviewService, RunInputs, RunOptions, RunService
 from shareguard.matching.models import Candidate, EntryState, MatchRun, WatchlistEntry
-from shareguard.matching.service import MatchingService, RunInputs, RunOptions
 from shareguard.matching.watchlist import WatchlistService
 from shareguard.policy.schemas import PauseIn
 from shareguard.policy.service import FirewallService, PauseService
@@ -360,7 +360,7 @@ def _runs(
     """The month's matches in runs of ``RUN_SIZE``, one a day, through ``MatchingService``:
     candidates stored, each match disclosed through the door at the run's replayed moment."""
 
-    service = MatchingService(session)
+    service = RunService(session)
     size = RUN_SIZE[ref]
     batches = list(people.chunks(matches, size)) or [[]]
     agreement_id = seeds.world.agreements[ref]
@@ -381,7 +381,7 @@ def _runs(
             inputs = RunInputs(
                 out=out,
                 watch=pd.DataFrame(),
-                partner_path=Path(service.dataset(dataset_id).path),
+                partner_path=Path(ImportService(session).dataset(dataset_id).path),
                 counts={
                     "partner_rows": partner_rows,
                     "linkage": "replayed from the synthetic world's known truth",
@@ -399,7 +399,7 @@ def _import(session: Session, seeds: Seeds, ref: str, path: Path, when: datetime
 
     code = "dvla" if ref == DVLA else "hmrc"
     with replay_clock(when):
-        return MatchingService(session).import_dataset(
+        return ImportService(session).import_dataset(
             path,
             {c: c for c in licences.COLUMNS},
             seeds.world.agreements[ref],
@@ -510,7 +510,7 @@ def _reviews(session: Session, seeds: Seeds, m: int) -> None:
 
     plan = seeds.plan
     stage = f"{plan.label(m)} reviews and actions"
-    service = MatchingService(session)
+    service = ReviewService(session)
     start, end = at(plan.month_start(m), 0), at(plan.month_end(m), 0)
     rng = random.Random(f"{plan.seed}:reviews:{m}")
     hmrc_rate = plan.hmrc_actions / max(1, plan.pool * plan.hmrc_claims)

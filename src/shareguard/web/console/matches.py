@@ -2,7 +2,7 @@
 
 A partner sees only runs under agreements it receives under; everything it reads here is
 what the run already disclosed to it (``partner_results``), never the candidates' scores or
-the watch list. An adverse action goes through ``MatchingService.report_adverse_action``,
+the watch list. An adverse action goes through ``ReviewService.report_adverse_action``,
 which refuses (and audits the refusal) unless a reviewer confirmed the match.
 """
 
@@ -20,8 +20,8 @@ from shareguard.agreements.catalogue import DATA_ITEMS
 from shareguard.agreements.models import Agreement
 from shareguard.agreements.service import AgreementService
 from shareguard.errors import NotFound, Refused
+from shareguard.matching import ADVERSE_KINDS, ReviewService, RunService, confirmed
 from shareguard.matching.models import AdverseAction, Candidate, MatchRun, RunState
-from shareguard.matching.service import ADVERSE_KINDS, MatchingService, confirmed
 from shareguard.storage.db import settle
 from shareguard.web.console.render import render
 from shareguard.web.console.security import ConsoleUser, Form, Partner, field, load_user
@@ -67,7 +67,7 @@ def _received(session: Any, user: ConsoleUser) -> dict[uuid.UUID, Agreement]:
 
 def _run(session: Any, user: ConsoleUser, run_id: uuid.UUID) -> tuple[MatchRun, Agreement]:
     """The run if the partner receives under its agreement; a 404 otherwise (never a hint)."""
-    run = MatchingService(session).run(run_id, user.principal)
+    run = RunService(session).run(run_id, user.principal)
     agreement = _received(session, user).get(run.agreement_id)
     if agreement is None:
         raise NotFound(f"match run {run_id} not found")
@@ -116,14 +116,14 @@ def _actions(session: Any, user: ConsoleUser, agreement_id: uuid.UUID) -> dict[s
     """This organisation's reported actions under the agreement, by candidate id."""
     return {
         str(a.candidate_id): a
-        for a in MatchingService(session).adverse_actions(agreement_id)
+        for a in ReviewService(session).adverse_actions(agreement_id)
         if a.organisation_id == user.organisation_id
     }
 
 
 def _result(session: Any, user: ConsoleUser, run: MatchRun, candidate_id: uuid.UUID) -> Any:
     """The disclosed result for this candidate in this run, or a 404."""
-    for row in MatchingService(session).partner_results(run.id, user.principal):
+    for row in RunService(session).partner_results(run.id, user.principal):
         if row.get("candidate_id") == str(candidate_id):
             return row
     raise NotFound(f"result {candidate_id} not found in this run")
@@ -133,7 +133,7 @@ def _result(session: Any, user: ConsoleUser, run: MatchRun, candidate_id: uuid.U
 @router.get("/matches", response_class=HTMLResponse)
 def runs(request: Request, user: Partner, session: SessionDep) -> Response:
     agreements = _received(session, user)
-    service = MatchingService(session)
+    service = RunService(session)
     found = [r for a in agreements for r in service.runs(a, limit=RUNS_PER_AGREEMENT)]
     found.sort(key=lambda r: (r.created_at, r.id), reverse=True)
     rows = [
@@ -175,8 +175,7 @@ def results(run_id: uuid.UUID, request: Request, user: Partner, session: Session
             agreement=agreement,
             state=label,
         )
-    service = MatchingService(session)
-    disclosed = service.partner_results(run.id, user.principal)
+    disclosed = RunService(session).partner_results(run.id, user.principal)
     total = len(disclosed)
     pages = max(1, math.ceil(total / PAGE))
     try:
@@ -186,6 +185,7 @@ def results(run_id: uuid.UUID, request: Request, user: Partner, session: Session
     shown = disclosed[(number - 1) * PAGE : number * PAGE]
     keys = [k for k in DATA_ITEMS if any(k in (r.get("person") or {}) for r in disclosed)]
     reported = _actions(session, user, agreement.id)
+    service = ReviewService(session)
     rows = []
     for r in shown:
         cand = service.candidate(uuid.UUID(r["candidate_id"]))
@@ -258,7 +258,7 @@ def _action_form(
 ) -> Response:
     run, agreement = _run(session, user, run_id)
     result = _result(session, user, run, candidate_id)
-    cand = MatchingService(session).candidate(candidate_id)
+    cand = ReviewService(session).candidate(candidate_id)
     values = values or {}
     return render(
         request,
@@ -314,7 +314,7 @@ def report_action(
     if errors:
         return _action_form(request, session, user, run_id, candidate_id, 422, errors, values)
     try:
-        action = MatchingService(session).report_adverse_action(
+        action = ReviewService(session).report_adverse_action(
             candidate_id, values["kind"], values["contest_route"], user.principal
         )
     except Refused as exc:
@@ -348,7 +348,7 @@ def action_done(
     action = next(
         (
             a
-            for a in MatchingService(session).adverse_actions(agreement.id)
+            for a in ReviewService(session).adverse_actions(agreement.id)
             if a.id == action_id
             and a.candidate_id == candidate_id
             and a.organisation_id == user.organisation_id

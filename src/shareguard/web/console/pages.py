@@ -31,8 +31,8 @@ from shareguard.errors import (
     Unavailable,
 )
 from shareguard.exchange import InboundService, RequestService
+from shareguard.matching import ReviewService
 from shareguard.matching.models import EntryState
-from shareguard.matching.service import MatchingService
 from shareguard.matching.watchlist import WatchlistService
 from shareguard.quality.service import QualityService
 from shareguard.signin.keys import public_jwks
@@ -643,7 +643,7 @@ def _waiting(user: ConsoleUser, session: Session) -> list[dict[str, Any]]:
             )
         )
     if user.has(Role.REVIEWER):
-        _, n = MatchingService(session).queue(user.principal, limit=1)
+        _, n = ReviewService(session).queue(user.principal, limit=1)
         items.append(
             _queue(n, "candidate match to review", "candidate matches to review", "/review")
         )

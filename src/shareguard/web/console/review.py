@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from shareguard.agreements.service import user_name
 from shareguard.errors import Conflict, InvalidInput
-from shareguard.matching.service import MatchingService
+from shareguard.matching import ReviewService
 from shareguard.storage.db import settle
 from shareguard.web.console.paging import Paging
 from shareguard.web.console.render import render
@@ -57,7 +57,7 @@ def queue(request: Request, user: Reviewer, session: SessionDep) -> Response:
     state = request.query_params.get("state", "pending")
     state = state if state in STATES else "pending"
     page = Paging.of(request)
-    service = MatchingService(session)
+    service = ReviewService(session)
     rows, total = service.queue(user.principal, state=state, limit=page.size, offset=page.offset)
     if page.offset and not rows and total:  # past the end: show the last page
         page = page.with_total(total)
@@ -85,7 +85,7 @@ def _candidate_page(
     errors: dict[str, str] | None = None,
     values: dict[str, str] | None = None,
 ) -> Response:
-    view = MatchingService(session).side_by_side(candidate_id, user.principal)
+    view = ReviewService(session).side_by_side(candidate_id, user.principal)
     for r in view["reviews"]:
         r["reviewer"] = user_name(session, uuid.UUID(r["reviewer_id"]))
     already = any(r["reviewer_id"] == str(user.id) for r in view["reviews"])
@@ -124,7 +124,7 @@ def decide(
         errors["outcome"] = "Select whether these records are the same person"
     if not errors:
         try:
-            cand = MatchingService(session).review(
+            cand = ReviewService(session).review(
                 candidate_id, values["outcome"], user.principal, values["note"]
             )
         except (InvalidInput, Conflict) as exc:
