@@ -53,7 +53,7 @@ def measure(data_dir: Path, checks: int, warmup: int, synchronous: str) -> dict[
 
     from shareguard.accounts.models import Organisation
     from shareguard.accounts.service import AccountService
-    from shareguard.checks.service import CheckService
+    from shareguard.checks import CheckService
     from shareguard.storage.db import make_engine, session_factory
 
     spec = json.loads((data_dir / "spec.json").read_text())

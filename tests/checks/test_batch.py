@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import func, select
 
 from shareguard.audit.models import AuditEntry
+from shareguard.checks import CheckService, ShareCodeQuery
 from shareguard.checks.models import Case, Check
-from shareguard.checks.service import CheckService, ShareCodeQuery
 from shareguard.errors import InvalidInput, ShareguardError
 from shareguard.policy.schemas import PauseIn
 from shareguard.policy.service import PauseService

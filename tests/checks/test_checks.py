@@ -11,10 +11,9 @@ from sqlalchemy import func, select, update
 
 from shareguard.accounts.principal import Principal
 from shareguard.audit.models import AuditEntry
-from shareguard.checks import service as checks_service
+from shareguard.checks import AttributeQuery, CheckService, share_code
 from shareguard.checks.cases import RESPONSE_DAYS, CaseService, open_case_for
 from shareguard.checks.models import Case, Check
-from shareguard.checks.service import AttributeQuery, CheckService
 from shareguard.status import StatusService
 from shareguard.status.models import ShareCode
 from shareguard.status.schemas import DecisionIn
@@ -170,7 +169,7 @@ def test_no_hint_which_part_was_wrong(client, world, rtw) -> None:  # type: igno
 def test_failures_are_rate_limited_per_code_and_audited(client, world, rtw, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     p = person(world)
     _, code = code_for(world, p)
-    for _ in range(checks_service.CODE_FAILURES):
+    for _ in range(share_code.CODE_FAILURES):
         assert (
             share_check(client, world, code, dob=date(2000, 1, 1)).json()["outcome"] == "no_match"
         )
@@ -190,7 +189,7 @@ def test_failures_are_rate_limited_per_code_and_audited(client, world, rtw, monk
 def test_failures_are_rate_limited_per_organisation_across_sessions(
     world, rtw, engine, monkeypatch
 ) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setattr(checks_service, "ORG_FAILURES", 3)
+    monkeypatch.setattr(share_code, "ORG_FAILURES", 3)
     agency = world.principals["agency"]
     for i in range(3):
         # A fresh unit of work each time, as separate processes would have: the counter is stored.

@@ -13,7 +13,7 @@ from datetime import date, timedelta
 
 from shareguard.accounts.service import AccountService
 from shareguard.agreements.schemas import PartyIn
-from shareguard.checks.service import AttributeQuery, CheckService
+from shareguard.checks import AttributeQuery, CheckService
 from shareguard.matching import ReviewService
 from shareguard.matching.models import Candidate, MatchRun, PartnerDataset
 from shareguard.status import subject_for

@@ -14,7 +14,7 @@ import pytest
 
 from shareguard.agreements.schemas import PartyIn
 from shareguard.audit.service import AuditService
-from shareguard.checks.service import AttributeQuery, CheckService
+from shareguard.checks import AttributeQuery, CheckService
 from shareguard.credentials.service import LockService
 from shareguard.errors import Refused
 from shareguard.status.service import StatusService

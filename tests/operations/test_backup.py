@@ -26,8 +26,8 @@ from shareguard.audit.proofs import verify_bundle
 from shareguard.audit.service import AuditService
 from shareguard.audit.signing import KEY_FILE, Signer, Verifier, open_checkpoint
 from shareguard.audit.verify import verify_log
+from shareguard.checks import CheckService
 from shareguard.checks.models import Check
-from shareguard.checks.service import CheckService
 from shareguard.cli import app
 from shareguard.config import Settings, get_settings
 from shareguard.operations import backup

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from shareguard.agreements import transparency
 from shareguard.audit.models import AuditEntry
-from shareguard.checks.service import AttributeQuery, CheckService
+from shareguard.checks import AttributeQuery, CheckService
 from shareguard.corrections import CorrectionService, NoticeService
 from shareguard.errors import InvalidInput, Refused
 from shareguard.policy.schemas import PauseIn

@@ -16,8 +16,8 @@ from typer.testing import CliRunner
 from shareguard.accounts.principal import Principal
 from shareguard.audit.models import AuditEntry
 from shareguard.audit.service import AuditService
+from shareguard.checks import CheckService
 from shareguard.checks.models import Check
-from shareguard.checks.service import CheckService
 from shareguard.cli import app
 from shareguard.config import Settings, get_settings
 from shareguard.errors import Forbidden, InvalidInput

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import Engine
 
 from shareguard.agreements.catalogue import PURPOSES, SHARE_CODE_ONLY, SHARE_CODE_PURPOSES
-from shareguard.checks.service import AttributeQuery, CheckService
+from shareguard.checks import AttributeQuery, CheckService
 from shareguard.config import Settings
 from shareguard.credentials import format as fmt
 from shareguard.credentials.service import CredentialService

@@ -17,9 +17,9 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from shareguard.audit.models import AuditEntry
-from shareguard.checks import service as checks_service
+from shareguard.checks import AttributeQuery, CheckService, share_code
+from shareguard.checks.answers import CheckAnswers
 from shareguard.checks.models import Case, Check, CheckFailure
-from shareguard.checks.service import AttributeQuery, CheckService
 from shareguard.corrections.models import (
     Correction,
     PersonNotice,
@@ -82,11 +82,11 @@ def test_a_check_failing_midway_leaves_no_disclosure_audit_entry_or_check(
     agency = world.principals["agency"]
     before = counts(engine, Check, Disclosure, AuditEntry)
 
-    def broken(self: CheckService, check: Check) -> None:
+    def broken(self: CheckAnswers, check: Check) -> None:
         raise Broken("the check row could not be written")
 
     # The disclosure and its audit entry are flushed before the check row fails.
-    monkeypatch.setattr(CheckService, "_store", broken)
+    monkeypatch.setattr(CheckAnswers, "store", broken)
     with pytest.raises(Broken), unit_of_work(engine) as s:
         CheckService(s).share_code_check(agency, code, DOB, "right_to_work")
     assert counts(engine, Check, Disclosure, AuditEntry) == before
@@ -121,7 +121,7 @@ def test_a_throttled_check_keeps_only_its_audit_entry(
     world: TestWorld, engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     world.agreement(purposes=["right_to_work"], data_items=RTW_ITEMS)
-    monkeypatch.setattr(checks_service, "ORG_FAILURES", 1)
+    monkeypatch.setattr(share_code, "ORG_FAILURES", 1)
     agency = world.principals["agency"]
     with unit_of_work(engine) as s:
         assert CheckService(s).share_code_check(agency, "AAAAAAAAC", DOB, "right_to_work").outcome

@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 from fastapi.testclient import TestClient
 
-from shareguard.checks.service import CheckService
+from shareguard.checks import CheckService
 from shareguard.corrections.service import CorrectionService
 from shareguard.status.models import StatusKind
 from shareguard.status.schemas import NameIn, PersonIn, StatusIn

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from shareguard.bounds import MAX_INT
+from shareguard.checks import AttributeQuery, CheckResult, CheckService
 from shareguard.checks.cases import CaseService, open_case_for
 from shareguard.checks.models import Case, CaseState
 from shareguard.checks.schemas import (
@@ -20,7 +21,6 @@ from shareguard.checks.schemas import (
     ResolveIn,
     ShareCodeCheckIn,
 )
-from shareguard.checks.service import AttributeQuery, CheckResult, CheckService
 from shareguard.pagination import MAX_LIMIT
 from shareguard.web.deps import CurrentPrincipal, SessionDep, allow
 

@@ -9,10 +9,10 @@ import typer
 from pydantic import ValidationError
 from rich.table import Table
 
+from shareguard.checks import AttributeQuery, CheckService
 from shareguard.checks.api import check_out
 from shareguard.checks.cases import CaseService
 from shareguard.checks.schemas import AttributeCheckIn, CaseDetailOut, ShareCodeCheckIn
-from shareguard.checks.service import AttributeQuery, CheckService
 from shareguard.clikit import (
     AS_OPTION,
     JSON_OPTION,

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from shareguard.accounts.models import Role
 from shareguard.accounts.principal import Principal
-from shareguard.checks.service import CheckService
+from shareguard.checks import CheckService
 from shareguard.retention.service import RetentionService
 from shareguard.status import StatusService
 from shareguard.status.schemas import NameIn, PersonIn, StatusIn

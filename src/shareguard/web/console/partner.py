@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from shareguard.agreements.catalogue import CHECK_METHODS, DATA_ITEMS, PURPOSES, SHARE_CODE_ONLY
 from shareguard.agreements.service import AgreementService
-from shareguard.checks.service import AttributeQuery, CheckService
+from shareguard.checks import AttributeQuery, CheckService
 from shareguard.corrections import NoticeService
 from shareguard.errors import Conflict, InvalidInput, Refused
 from shareguard.status.service import SHARE_CODE_PURPOSES
