@@ -14,12 +14,13 @@ import os
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from shareguard import csvfile
@@ -115,7 +116,6 @@ def _batches(
     """
     total = max(os.path.getsize(path), 1)
     if fmt == "csv":
-        import pyarrow.csv as pacsv
 
         def skip(row: Any) -> str:
             # Only the row's position and field counts are kept, never its text.
@@ -192,7 +192,6 @@ def _header_problem(exc: Exception, columns: list[str]) -> str:
 
 def _parse_dates(values: pd.Series, date_format: str) -> pd.Series:
     """Parse once per distinct value (dates repeat); None where it does not parse."""
-    from datetime import datetime
 
     def parse(text: object) -> date | None:
         try:

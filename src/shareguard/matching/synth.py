@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 import pandas as pd
+from faker import Faker
 from unidecode import unidecode
 
 #: Spelling groups for names romanised from Arabic and Urdu: any member may be recorded.
@@ -126,8 +127,6 @@ def _alt_cyrillic(text: str) -> str:
 
 
 def _pools() -> tuple[list[tuple[list[Spelling], list[Spelling], float]], tuple[str, ...]]:
-    from faker import Faker
-
     def names(locale: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
         provider = next(p for p in Faker(locale).providers if "person" in type(p).__module__)
         return tuple(dict.fromkeys(provider.first_names)), tuple(dict.fromkeys(provider.last_names))

@@ -20,11 +20,11 @@ from sqlalchemy.orm import Session
 
 from shareguard.accounts.principal import Principal
 from shareguard.agreements.models import Agreement
-from shareguard.audit import AuditRecord, append
+from shareguard.audit import AuditRecord, append, append_many
 from shareguard.capabilities import hooks
 from shareguard.errors import Conflict, Forbidden, InvalidInput, NotFound
 from shareguard.matching.models import EntryState, WatchlistEntry
-from shareguard.policy import Subject
+from shareguard.policy import DisclosureRequest, Subject, decide, decide_many
 from shareguard.status import StatusService, subject_for
 from shareguard.status.models import (
     AppealState,
@@ -301,8 +301,6 @@ class WatchlistService:
         per entry, with the gate evaluated in bulk and the rows written in one batch. For
         intakes of thousands (the seed-scale demo's refusal pool); a person with an open
         entry already is left out."""
-        from shareguard.audit import append_many
-
         proposer.require(CASEWORKER)
         verifier.require(CASEWORKER)
         if verifier.user_id is None or verifier.user_id == proposer.user_id:
@@ -552,8 +550,6 @@ def gate_facts(
     persons and one batch of policy decisions, however many entries. NotFound when an
     entry's person does not exist.
     """
-    from shareguard.policy import DisclosureRequest, decide_many
-
     session.flush()
     person_ids = list(dict.fromkeys(e.person_id for e in entries))
     persons: dict[uuid.UUID, Any] = {}
@@ -694,8 +690,6 @@ def gate_facts(
 
 def policy_refusal(session: Session, agreement: Agreement, person_id: uuid.UUID) -> str | None:
     """The policy's refusal kind if a firewall rule or pause stops bulk sharing of this person."""
-    from shareguard.policy import DisclosureRequest, decide
-
     request = DisclosureRequest(
         principal=recipient_principal(agreement),
         action="bulk_disclosure",
