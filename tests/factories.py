@@ -147,19 +147,21 @@ def person(
     *,
     by: Principal | None = None,
     documents: tuple[str, ...] | list[dict[str, str]] = (),
+    other_names: Iterable[NameIn] = (),
     commit: bool = True,
     **fields: Any,
 ) -> Person:
     """A person with one primary name (``fields``: nationality, postcode, categories, ...).
 
-    ``documents``: passport numbers, or DocumentIn fields. Recorded by ``by`` (default: the
-    world's caseworker) and committed unless ``commit=False``.
+    ``documents``: passport numbers, or DocumentIn fields; ``other_names``: aliases and
+    transliterations after the primary name. Recorded by ``by`` (default: the world's
+    caseworker) and committed unless ``commit=False``.
     """
     session = _session(where)
     docs = [DocumentIn(number=d) if isinstance(d, str) else DocumentIn(**d) for d in documents]
     row = StatusService(session).create_person(
         PersonIn(
-            names=[NameIn(given=given, family=family)],
+            names=[NameIn(given=given, family=family), *other_names],
             date_of_birth=date_of_birth,
             documents=docs,
             **fields,
@@ -220,6 +222,28 @@ def decision(
     if commit:
         session.commit()
     return row
+
+
+def appealed(
+    where: Session | TestWorld,
+    person_id: uuid.UUID,
+    appeal_state: str = "pending",
+    type: str = "refusal",
+    *,
+    by: Principal | None = None,
+    commit: bool = True,
+    **fields: Any,
+) -> ImmigrationDecision:
+    """A decision under appeal, not final: by default a refusal made 20 days ago whose appeal
+    is pending, with no appeal window recorded. ``fields`` override any DecisionIn field."""
+    data: dict[str, Any] = {
+        "decided_on": today() - timedelta(days=20),
+        "final": False,
+        "appeal_window_end": None,
+        "appeal_state": appeal_state,
+    }
+    data.update(fields)
+    return decision(where, person_id, type, by=by, commit=commit, **data)
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -15,9 +15,8 @@ from shareguard.checks.models import Case, Check
 from shareguard.errors import InvalidInput, ShareguardError
 from shareguard.policy.schemas import PauseIn
 from shareguard.policy.service import PauseService
-from shareguard.status import StatusService
-from shareguard.status.schemas import DecisionIn
 from shareguard.storage.base import today
+from tests import factories
 from tests.checks.test_checks import DOB, RTW_ITEMS, code_for, person
 
 
@@ -32,15 +31,12 @@ def _people(world: Any) -> list[tuple[str, date, str]]:
     works = person(world, "Ana", "Batchtest")
     no_work = person(world, "Bo", "Batchtest", may_work=False)
     appeal = person(world, "Cy", "Batchtest", status=None)
-    StatusService(world.session).record_decision(
+    factories.appealed(
+        world,
         appeal.id,
-        DecisionIn(
-            type="refusal",
-            decided_on=today() - timedelta(days=5),
-            appeal_state="pending",
-            appeal_window_end=today() + timedelta(days=9),
-        ),
-        world.principals["caseworker"],
+        decided_on=today() - timedelta(days=5),
+        appeal_window_end=today() + timedelta(days=9),
+        commit=False,
     )
     old = person(world, "Di", "Batchtest", dob=date(1950, 1, 2))
     out = []

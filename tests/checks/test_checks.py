@@ -16,7 +16,6 @@ from shareguard.checks.cases import RESPONSE_DAYS, CaseService, open_case_for
 from shareguard.checks.models import Case, Check
 from shareguard.status import StatusService
 from shareguard.status.models import ShareCode
-from shareguard.status.schemas import DecisionIn
 from shareguard.storage.base import today, utcnow
 from shareguard.storage.db import unit_of_work
 from tests import factories
@@ -119,11 +118,7 @@ def test_pending_appeal_is_referred_not_refused(client, world, rtw) -> None:  # 
         valid_from=today() - timedelta(days=800),
         valid_to=today() - timedelta(days=5),
     )
-    StatusService(world.session).record_decision(
-        p.id,
-        DecisionIn(type="refusal", decided_on=today() - timedelta(days=20), appeal_state="pending"),
-        world.principals["caseworker"],
-    )
+    factories.appealed(world, p.id, commit=False)
     _, code = code_for(world, p)
     body = share_check(client, world, code).json()
     assert body["outcome"] == "referred"

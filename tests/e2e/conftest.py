@@ -204,34 +204,33 @@ PERSON = {
 def person(e2e_db) -> str:  # type: ignore[no-untyped-def]
     from datetime import date, timedelta
 
-    from shareguard.status.models import StatusKind
-    from shareguard.status.schemas import DocumentIn, NameIn, PersonIn, StatusIn
-    from shareguard.status.service import StatusService
     from shareguard.storage.base import today
     from shareguard.storage.db import unit_of_work
+    from tests import factories
 
     _, engine, world = e2e_db
     caseworker = world.principal("caseworker")
+    born = date(int(PERSON["year"]), int(PERSON["month"]), int(PERSON["day"]))
     with unit_of_work(engine) as session:
-        service = StatusService(session)
-        p = service.create_person(
-            PersonIn(
-                names=[NameIn(given=PERSON["given"], family=PERSON["family"])],
-                date_of_birth=date(int(PERSON["year"]), int(PERSON["month"]), int(PERSON["day"])),
-                documents=[DocumentIn(number=PERSON["document"])],
-            ),
-            caseworker,
+        p = factories.person(
+            session,
+            PERSON["given"],
+            PERSON["family"],
+            born,
+            documents=(PERSON["document"],),
+            by=caseworker,
+            commit=False,
         )
-        service.record_status(
+        factories.status_record(
+            session,
             p.id,
-            StatusIn(
-                kind=StatusKind.LIMITED_LEAVE,
-                valid_from=today() - timedelta(days=200),
-                valid_to=today() + timedelta(days=500),
-                work_conditions="No more than 20 hours a week",
-                evidence_ref="BROWSER-TEST",
-            ),
-            caseworker,
+            "limited_leave",
+            valid_from=today() - timedelta(days=200),
+            valid_to=today() + timedelta(days=500),
+            work_conditions="No more than 20 hours a week",
+            evidence_ref="BROWSER-TEST",
+            by=caseworker,
+            commit=False,
         )
         return str(p.id)
 

@@ -17,30 +17,18 @@ pytestmark = pytest.mark.browser
 
 def _person(e2e_db: Any, family: str, **decision: Any) -> str:
     """A young person (the demo's over-30 pause does not apply) with one refusal."""
-    from shareguard.status.schemas import DecisionIn, NameIn, PersonIn
-    from shareguard.status.service import StatusService
-    from shareguard.storage.base import today
     from shareguard.storage.db import session_factory
+    from tests import factories
 
     _, engine, world = e2e_db
     caseworker = world.principal("caseworker")
-    fields: dict[str, Any] = {
-        "type": "refusal",
-        "decided_on": today() - timedelta(days=200),
-        "final": True,
-        "appeal_window_end": today() - timedelta(days=100),
-        "source": "caseworking",
-        "evidence_ref": "DEC-E2E",
-    }
-    fields.update(decision)
     with session_factory(engine)() as session:
-        service = StatusService(session)
-        p = service.create_person(
-            PersonIn(names=[NameIn(given="Nadia", family=family)], date_of_birth=date(2001, 6, 9)),
-            caseworker,
+        p = factories.person(
+            session, "Nadia", family, date(2001, 6, 9), by=caseworker, commit=False
         )
-        service.record_decision(p.id, DecisionIn(**fields), caseworker)
-        session.commit()
+        # A final refusal made 200 days ago, its appeal window closed 100 days ago (the default).
+        fields: dict[str, Any] = {"source": "caseworking", "evidence_ref": "DEC-E2E", **decision}
+        factories.decision(session, p.id, by=caseworker, **fields)
         return str(p.id)
 
 

@@ -11,8 +11,6 @@ from shareguard.audit.models import AuditEntry
 from shareguard.errors import Conflict, Forbidden, InvalidInput
 from shareguard.quality.models import QualityFinding
 from shareguard.quality.service import QualityService, is_suspended
-from shareguard.status import StatusService
-from shareguard.status.schemas import DecisionIn, StatusIn
 from shareguard.storage.base import today
 from tests import factories
 from tests.factories import integrated
@@ -24,31 +22,28 @@ def person(world, given="Amara", family="Okonkwo", dob=date(1990, 4, 12), postco
 
 def test_a_run_queues_each_problem_once_with_owner_and_due_date(world) -> None:  # type: ignore[no-untyped-def]
     s = world.session
-    cw = world.principals["caseworker"]
     p = person(world)
-    status = StatusService(s)
-    status.record_status(
+    factories.status_record(
+        world,
         p.id,
-        StatusIn(
-            kind="limited_leave",
-            valid_from=today() - timedelta(days=10),
-            source="caseworking",
-            evidence_ref="E1",
-        ),
-        cw,
+        "limited_leave",
+        valid_from=today() - timedelta(days=10),
+        valid_to=None,
+        source="caseworking",
+        evidence_ref="E1",
+        commit=False,
     )
     # a second current record of a different kind, overlapping: a conflict
-    status.record_status(
+    factories.status_record(
+        world,
         p.id,
-        StatusIn(
-            kind="no_leave",
-            valid_from=today() - timedelta(days=5),
-            may_work=False,
-            may_rent=False,
-            source="caseworking",
-            evidence_ref="E2",
-        ),
-        cw,
+        "no_leave",
+        valid_from=today() - timedelta(days=5),
+        may_work=False,
+        may_rent=False,
+        source="caseworking",
+        evidence_ref="E2",
+        commit=False,
     )
     q = QualityService(s)
     run = q.run(world.principals["reviewer"], only=["conflicting_status_records", "missing_fields"])
@@ -83,12 +78,15 @@ def test_a_run_queues_each_problem_once_with_owner_and_due_date(world) -> None: 
 def test_decision_with_appeal_and_watch_basis(world) -> None:  # type: ignore[no-untyped-def]
     s = world.session
     p = person(world)
-    StatusService(s).record_decision(
+    factories.decision(
+        world,
         p.id,
-        DecisionIn(
-            type="refusal", decided_on=date(1980, 1, 1), final=False, source="x", evidence_ref="E"
-        ),
-        world.principals["caseworker"],
+        decided_on=date(1980, 1, 1),
+        final=False,
+        appeal_window_end=None,
+        source="x",
+        evidence_ref="E",
+        commit=False,
     )
     run = QualityService(s).run(world.principals["reviewer"], only=["implausible_dates"])
     assert run.counts == {"implausible_dates": 1}  # decided before the person was born

@@ -12,9 +12,8 @@ from shareguard.errors import RateLimited
 from shareguard.signin import CODE_TRIES, CodeResult, SignInService
 from shareguard.signin.models import SignInCode
 from shareguard.signin.service import CODES_PER_WINDOW
-from shareguard.status.schemas import DocumentIn, NameIn, PersonIn
-from shareguard.status.service import StatusService
 from shareguard.storage.base import utcnow
+from tests import factories
 from tests.factories import TestWorld
 
 SECRET = "test-secret-key-0123456789"
@@ -22,18 +21,10 @@ SECRET = "test-secret-key-0123456789"
 
 @pytest.fixture
 def person_id(world: TestWorld) -> uuid.UUID:
-    return (
-        StatusService(world.session)
-        .create_person(
-            PersonIn(
-                names=[NameIn(given="Ada", family="Codeperson")],
-                date_of_birth=date(1990, 3, 27),
-                documents=[DocumentIn(number="ZX1112223")],
-            ),
-            world.principals["caseworker"],
-        )
-        .id
+    person = factories.person(
+        world, "Ada", "Codeperson", date(1990, 3, 27), documents=("ZX1112223",), commit=False
     )
+    return person.id
 
 
 def _wrong(code: str) -> str:

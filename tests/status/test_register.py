@@ -8,19 +8,15 @@ import pytest
 
 from shareguard.errors import Conflict, Forbidden, InvalidInput
 from shareguard.status import StatusService
-from shareguard.status.schemas import DecisionIn, NameIn, PersonIn, StatusIn
+from shareguard.status.schemas import DecisionIn, NameIn, StatusIn
 from shareguard.storage.base import today
+from tests import factories
 
 
-def make_person(world, **kw):  # type: ignore[no-untyped-def]
-    data = {
-        "names": [NameIn(given="Amara", family="Okonkwo")],
-        "date_of_birth": date(1990, 4, 12),
-        "nationality": "NGA",
-    }
-    data.update(kw)
-    return StatusService(world.session).create_person(
-        PersonIn(**data), world.principals["caseworker"]
+def make_person(world):  # type: ignore[no-untyped-def]
+    """The register's test person (uncommitted: each test is one unit of work)."""
+    return factories.person(
+        world, "Amara", "Okonkwo", date(1990, 4, 12), nationality="NGA", commit=False
     )
 
 
@@ -118,14 +114,17 @@ def test_share_code_lifecycle(world) -> None:  # type: ignore[no-untyped-def]
 
 def test_candidates_found_by_variant_names_and_dates(world) -> None:  # type: ignore[no-untyped-def]
     svc = StatusService(world.session)
-    p = make_person(
+    cyrillic = NameIn(given="Мухаммед", family="Ас-Саид", kind="transliteration", script="Cyrillic")
+    p = factories.person(
         world,
-        names=[
-            NameIn(given="Mohammed", family="Al-Sayed"),
-            NameIn(given="Мухаммед", family="Ас-Саид", kind="transliteration", script="Cyrillic"),
-        ],
+        "Mohammed",
+        "Al-Sayed",
+        date(1990, 4, 12),
+        other_names=[cyrillic],
+        nationality="NGA",
+        commit=False,
     )
-    make_person(world, names=[NameIn(given="Zhang", family="Wei")], date_of_birth=date(1985, 1, 2))
+    factories.person(world, "Zhang", "Wei", date(1985, 1, 2), nationality="NGA", commit=False)
     dob = p.date_of_birth
     for given, family, d in [
         ("Muhammad", "Alsayed", dob),

@@ -10,20 +10,15 @@ from sqlalchemy import select
 from shareguard.accounts.principal import Principal
 from shareguard.audit import AuditEntry
 from shareguard.errors import Forbidden
-from shareguard.status.schemas import DocumentIn, NameIn, PersonIn
 from shareguard.status.service import StatusService
+from tests import factories
 from tests.factories import TestWorld, integrated
 
 
 def test_share_code_create_and_revoke_are_audited(world: TestWorld) -> None:
     service = StatusService(world.session)
-    person = service.create_person(
-        PersonIn(
-            names=[NameIn(given="Ada", family="Codeholder")],
-            date_of_birth=date(1991, 4, 5),
-            documents=[DocumentIn(number="QQ1234567")],
-        ),
-        world.principals["caseworker"],
+    person = factories.person(
+        world, "Ada", "Codeholder", date(1991, 4, 5), documents=("QQ1234567",), commit=False
     )
     me = Principal(organisation_id=None, person_id=person.id)
     row, code = service.create_share_code(person.id, "right_to_work", me)
@@ -44,13 +39,7 @@ def test_share_code_create_and_revoke_are_audited(world: TestWorld) -> None:
 def test_codes_issued_in_bulk_work_and_are_audited_like_one(world: TestWorld) -> None:
     service = StatusService(world.session)
     people = [
-        service.create_person(
-            PersonIn(
-                names=[NameIn(given=f"Bo{i}", family="Bulkcode")],
-                date_of_birth=date(1990, 1, i + 1),
-            ),
-            world.principals["caseworker"],
-        )
+        factories.person(world, f"Bo{i}", "Bulkcode", date(1990, 1, i + 1), commit=False)
         for i in range(3)
     ]
     codes = service.create_share_codes(

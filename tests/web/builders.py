@@ -14,8 +14,6 @@ from sqlalchemy.orm import Session
 
 from shareguard.matching.models import Candidate, MatchRun, PartnerDataset
 from shareguard.quality.service import QualityService
-from shareguard.status import StatusService
-from shareguard.status.schemas import DecisionIn
 from tests import factories
 
 EXPLANATION = [
@@ -84,12 +82,15 @@ def quality_finding(world: Any, given: str = "Amara", family: str = "Okonkwo") -
     """One open "implausible dates" finding (a decision dated before the person was born)."""
     s = world.session
     p = factories.person(world, given, family, date(1990, 4, 12), commit=False)
-    StatusService(s).record_decision(
+    factories.decision(
+        world,
         p.id,
-        DecisionIn(
-            type="refusal", decided_on=date(1980, 1, 1), final=False, source="x", evidence_ref="E"
-        ),
-        world.principals["caseworker"],
+        decided_on=date(1980, 1, 1),
+        final=False,
+        appeal_window_end=None,
+        source="x",
+        evidence_ref="E",
+        commit=False,
     )
     QualityService(s).run(world.principals["reviewer"], only=["implausible_dates"])
     [f] = QualityService(s).findings(world.principals["reviewer"])

@@ -8,12 +8,26 @@ from fastapi.testclient import TestClient
 
 from shareguard.checks import CheckService
 from shareguard.corrections.service import CorrectionService
-from shareguard.status.models import StatusKind
-from shareguard.status.schemas import NameIn, PersonIn, StatusIn
+from shareguard.status.models import Person, StatusRecord
 from shareguard.status.service import StatusService
 from shareguard.storage.base import today
+from tests import factories
 from tests.factories import TestWorld
 from tests.web.console_helpers import csrf, sign_in
+
+
+def _checked_worker(
+    world: TestWorld, given: str, family: str, born: date
+) -> tuple[Person, StatusRecord, str]:
+    """A person on limited leave recorded as not allowed to work, with a right-to-work code."""
+    person = factories.person(world, given, family, born)
+    record = factories.status_record(
+        world, person.id, valid_from=today() - timedelta(days=30), may_work=False
+    )
+    _, code = StatusService(world.session).create_share_code(
+        person.id, "right_to_work", world.principals["caseworker"]
+    )
+    return person, record, code
 
 
 def _notice_for_agency(world: TestWorld) -> None:
@@ -23,22 +37,7 @@ def _notice_for_agency(world: TestWorld) -> None:
         data_items=["name", "photo_ref", "may_work", "work_conditions", "valid_until"],
     )
     caseworker = world.principals["caseworker"]
-    status = StatusService(world.session)
-    person = status.create_person(
-        PersonIn(names=[NameIn(given="Noa", family="Noticecase")], date_of_birth=date(1988, 2, 3)),
-        caseworker,
-    )
-    record = status.record_status(
-        person.id,
-        StatusIn(
-            kind=StatusKind.LIMITED_LEAVE,
-            valid_from=today() - timedelta(days=30),
-            valid_to=today() + timedelta(days=300),
-            may_work=False,
-        ),
-        caseworker,
-    )
-    _, code = status.create_share_code(person.id, "right_to_work", caseworker)
+    _, record, code = _checked_worker(world, "Noa", "Noticecase", date(1988, 2, 3))
     agency_user = world.principals["agency_user"]
     CheckService(world.session).share_code_check(
         agency_user, code, date(1988, 2, 3), "right_to_work"
@@ -85,23 +84,7 @@ def test_caseworker_correction_shows_who_will_be_told_and_tells_them(
         purposes=["right_to_work"],
         data_items=["name", "photo_ref", "may_work", "work_conditions", "valid_until"],
     )
-    caseworker = world.principals["caseworker"]
-    status = StatusService(world.session)
-    person = status.create_person(
-        PersonIn(names=[NameIn(given="Rio", family="Correctcase")], date_of_birth=date(1990, 6, 7)),
-        caseworker,
-    )
-    record = status.record_status(
-        person.id,
-        StatusIn(
-            kind=StatusKind.LIMITED_LEAVE,
-            valid_from=today() - timedelta(days=30),
-            valid_to=today() + timedelta(days=300),
-            may_work=False,
-        ),
-        caseworker,
-    )
-    _, code = status.create_share_code(person.id, "right_to_work", caseworker)
+    person, record, code = _checked_worker(world, "Rio", "Correctcase", date(1990, 6, 7))
     CheckService(world.session).share_code_check(
         world.principals["agency_user"], code, date(1990, 6, 7), "right_to_work"
     )

@@ -13,8 +13,6 @@ from datetime import date, timedelta
 from fastapi.testclient import TestClient
 
 from shareguard.matching.watchlist import WatchlistService
-from shareguard.status import StatusService
-from shareguard.status.schemas import DecisionIn
 from shareguard.storage.base import today
 from tests import factories
 from tests.factories import TestWorld
@@ -23,20 +21,9 @@ from tests.web.console_helpers import csrf, error_messages, sign_in
 
 def _person(world: TestWorld, **decision: object) -> tuple[uuid.UUID, uuid.UUID]:
     """A person with one decision (by default a final refusal out of its appeal window)."""
-    s = world.session
-    cw = world.principals["caseworker"]
-    p = factories.person(world, "Tomasz", "Wiśniewski", date(1988, 2, 3), by=cw, commit=False)
-    fields: dict[str, object] = {
-        "type": "refusal",
-        "decided_on": today() - timedelta(days=200),
-        "final": True,
-        "appeal_window_end": today() - timedelta(days=100),
-        "source": "caseworking",
-        "evidence_ref": "DEC-1",
-    }
-    fields.update(decision)
-    d = StatusService(s).record_decision(p.id, DecisionIn(**fields), cw)  # type: ignore[arg-type]
-    s.commit()
+    p = factories.person(world, "Tomasz", "Wiśniewski", date(1988, 2, 3), commit=False)
+    fields: dict[str, object] = {"source": "caseworking", "evidence_ref": "DEC-1", **decision}
+    d = factories.decision(world, p.id, **fields)  # type: ignore[arg-type]
     return p.id, d.id
 
 
@@ -135,18 +122,9 @@ def test_appeal_lodged_after_the_answers_is_caught_on_confirming(
     sign_in(client, "caseworker")
     assert _answers(client, pid, bulk, did, "CASE-79").status_code == 303  # type: ignore[attr-defined]
     # Meanwhile an appeal is lodged against another of the person's decisions.
-    StatusService(world.session).record_decision(
-        pid,
-        DecisionIn(
-            type="curtailment",
-            decided_on=today() - timedelta(days=20),
-            appeal_state="lodged",
-            source="tribunal",
-            evidence_ref="APPEAL-1",
-        ),
-        world.principals["caseworker"],
+    factories.appealed(
+        world, pid, "lodged", "curtailment", source="tribunal", evidence_ref="APPEAL-1"
     )
-    world.session.commit()
     late = client.post(
         f"/casework/people/{pid}/watchlist/check", data={"csrf_token": csrf(client, "/console")}
     )
