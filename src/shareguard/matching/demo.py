@@ -9,6 +9,7 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from shareguard.clikit import console
 from shareguard.config import get_settings
 from shareguard.errors import ShareguardError
 from shareguard.matching.models import WatchlistEntry
@@ -82,8 +83,6 @@ def seed(session: Session, world: Any, fresh: bool) -> None:
         path, index=False
     )
     world.extra["match_demo"] = {"partner_file": str(path), "agreement": AGREEMENT}
-    from shareguard.clikit import console
-
     console.print(
         f"Match demo: shareguard match run --agreement {AGREEMENT} --watchlist current "
         f"--partner {path} --as caseworker@ho.demo.example",
