@@ -7,6 +7,9 @@ overturned ones among them), checks answered, notices sent, and a log that verif
 
 from __future__ import annotations
 
+from datetime import datetime
+from pathlib import Path
+
 import pytest
 from sqlalchemy import Engine, func, select
 
@@ -16,6 +19,7 @@ from shareguard.checks.models import Case
 from shareguard.config import get_settings
 from shareguard.demo.seeds.build import build, done_stages, stage_names
 from shareguard.demo.seeds.plan import Plan
+from shareguard.matching.models import Candidate, MatchRun
 from shareguard.policy.models import Disclosure
 from shareguard.reports.service import ReportService
 from shareguard.storage.db import session_factory
@@ -92,7 +96,8 @@ def test_the_year_builds_resumes_after_an_interruption_and_its_report_adds_up(
         assert report["disclosures"]["total"] > 200
         assert matching["adverse_actions"] >= 20 and matching["overturned"] > 0
         assert matching["overturned"] < matching["adverse_actions"]
-        assert pause["blocked_by_pause"] > 0 and pause["after"] < pause["before"]
+        assert pause["after"] < pause["before"]
+        _runs_linked_for_real(s, dvla.id, pause["paused_at"])
         assert report["corrections"]["notices"] > 0 and report["corrections"]["acknowledged"] > 0
         overall = ReportService(s).section(None)
         assert overall["checks"]["total"] >= 240  # share codes and the NHS's checks
@@ -104,6 +109,26 @@ def test_the_year_builds_resumes_after_an_interruption_and_its_report_adds_up(
         verified = AuditService(s, get_settings()).verify()
         assert verified.ok, verified.problems
         assert verified.entries > report["disclosures"]["total"]
+
+
+def _runs_linked_for_real(s, agreement_id, paused_at: str) -> None:
+    """Each run linked its part of the list against the month's licence file with Splink:
+    its own scored pairs and trained model on disk, the list gated first (from the pause on,
+    the over-30s kept out before linking), and no run over the agreement's per-run limit."""
+    runs = s.scalars(select(MatchRun).where(MatchRun.agreement_id == agreement_id)).all()
+    assert len(runs) >= 12  # a month's runs at least monthly
+    pause = datetime.fromisoformat(paused_at)
+    for run in runs:
+        assert run.state == "succeeded" and run.counts["watchlist"] > 0
+        assert run.counts["partner_rows"] > run.counts["candidates"] > 0
+        assert run.counts["disclosed"] <= 5_000 and run.counts["refused"] == 0
+        folder = Path(run.out_dir)
+        assert (folder / "matches.parquet").exists() and (folder / "model.json").exists()
+        assert (run.counts["kept_out"] > 0) == (run.created_at >= pause)
+    scored = s.scalars(
+        select(Candidate).join(MatchRun).where(MatchRun.agreement_id == agreement_id).limit(50)
+    ).all()
+    assert all(0.5 <= c.match_probability <= 1 and c.explanation for c in scored)
 
 
 def _exchange(s, ref: str) -> dict:

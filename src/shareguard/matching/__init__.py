@@ -6,7 +6,7 @@ what they disclosed), ``ReviewService`` (review and adverse actions), ``Watchlis
 
 from shareguard.matching.datasets import FileRejected, RowBatch, RowError, file_columns, stream_rows
 from shareguard.matching.imports import ImportService
-from shareguard.matching.pairs import RunInputs
+from shareguard.matching.pairs import RunInputs, link, write_outputs
 from shareguard.matching.review import ADVERSE_KINDS, ReviewService, confirmed
 from shareguard.matching.runs import RunOptions, RunService
 from shareguard.matching.watchlist import REASONS, WatchlistService, gate
@@ -26,5 +26,7 @@ __all__ = [
     "confirmed",
     "file_columns",
     "gate",
+    "link",
     "stream_rows",
+    "write_outputs",
 ]

@@ -8,9 +8,13 @@ or not at all, and a second build skips what the log says is done and goes on fr
 What goes through which door:
 
 * every disclosure (a DVLA or HMRC match result, a share-code or NHS check answer) goes
-  through ``policy.disclose_many`` via the services that make them (``MatchingService.record``,
+  through ``policy.disclose_many`` via the services that make them (``RunService.record``,
   ``CheckService.share_code_checks`` and ``attribute_check``), each decided at the replayed
   moment (``storage.base.replay_clock``), so the over-30 pause cuts the DVLA volume itself;
+* the DVLA and HMRC runs link for real (``seeds.linking``): each month's active list, in
+  parts under the per-run limit, against the partner's file with Splink on DuckDB out of
+  core, as ``matching.tasks.execute`` does; the synthetic reviewers tell true matches from
+  false ones by the world's known truth (which record is whose copy);
 * the watch list is proposed and verified by synthetic caseworkers through the gate in bulk
   (``WatchlistService.admit_many``); reviews, adverse actions, corrections, approvals,
   rectification notices and acknowledgements go through their services one by one;
@@ -18,8 +22,7 @@ What goes through which door:
   ``InboundService``, requests to partners and their answers through ``RequestService``;
   contests and referrals through ``CaseService`` (``seeds.cases``);
 * the register (persons, names, status records, decisions: no disclosure) is written in bulk
-  (``seeds.people``), and which DVLA row is whose copy is the synthetic world's known truth,
-  replayed as each run's linkage (Splink on a million rows a month does not fit the budget).
+  (``seeds.people``).
 
 Synthetic staff are users named as such ("Synthetic reviewer 01 (seed-scale demo)").
 """
@@ -27,7 +30,6 @@ Synthetic staff are users named as such ("Synthetic reviewer 01 (seed-scale demo
 from __future__ import annotations
 
 import contextlib
-import json
 import random
 import uuid
 from collections.abc import Callable, Iterator
@@ -51,12 +53,12 @@ from shareguard.config import get_settings
 from shareguard.corrections.models import RectificationNotice
 from shareguard.corrections.notices import NoticeService
 from shareguard.corrections.service import CorrectionService
-from shareguard.demo.seeds import inbound, licences, people
+from shareguard.demo.seeds import inbound, licences, linking, people
 from shareguard.demo.seeds.cases import contests_and_referrals
 from shareguard.demo.seeds.plan import Plan, at
 from shareguard.demo.world import DEMO_PASSWORD, World, _accounts, _agreements, email
 from shareguard.errors import ShareguardError
-from shareguard.matching import ImportService, ReviewService, RunInputs, RunOptions, RunService
+from shareguard.matching import ImportService, ReviewService
 from shareguard.matching.models import Candidate, EntryState, MatchRun, WatchlistEntry
 from shareguard.matching.watchlist import WatchlistService
 from shareguard.policy.schemas import PauseIn
@@ -69,9 +71,6 @@ STAGE_ACTION = "demo.seeds_stage"
 DVLA = "HO-DVLA-001"
 HMRC = "HO-HMRC-001"
 NHS = "HO-NHS-001"
-#: Matches disclosed per run: under the agreements' per-run and per-day limits (5,000 and
-#: 10,000), so a month's matches are sent in several runs on several days, as they would be.
-RUN_SIZE = {DVLA: 4_800, HMRC: 9_800}
 CONTEST_ROUTE = (
     "Contest with the Home Office at https://www.gov.uk/contest-immigration-data, quoting the "
     "notice reference; the licence decision is reconsidered within 20 working days."
@@ -323,78 +322,6 @@ def _active(session: Session, agreement_id: uuid.UUID) -> set[uuid.UUID]:
 
 
 # -- bulk matching -------------------------------------------------------------------------
-def _explanation(kind: str) -> str:
-    agree = {"match": ["surname", "first_name", "date_of_birth"], "possible": ["surname"]}
-    return json.dumps(
-        [
-            {"comparison": c, "level": "exact match", "weight": 6.0 if c in agree[kind] else -1.0}
-            for c in ("first_name", "surname", "date_of_birth", "postcode")
-        ]
-    )
-
-
-def _pairs(rows: list[tuple[str, uuid.UUID, float, str]]) -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "watchlist_id": [str(p) for _, p, _, _ in rows],
-            "partner_id": [r for r, _, _, _ in rows],
-            "match_probability": [pr for _, _, pr, _ in rows],
-            "match_weight": [round(10 + 10 * (pr - 0.9), 3) for _, _, pr, _ in rows],
-            "explanation": [_explanation(b) for _, _, _, b in rows],
-            "band": [b for _, _, _, b in rows],
-        }
-    )
-
-
-def _runs(
-    session: Session,
-    seeds: Seeds,
-    ref: str,
-    dataset_id: uuid.UUID,
-    days: list[date],
-    matches: list[tuple[str, uuid.UUID, float, str]],
-    possibles: list[tuple[str, uuid.UUID, float, str]],
-    stage: str,
-    partner_rows: int,
-) -> None:
-    """The month's matches in runs of ``RUN_SIZE``, one a day, through ``MatchingService``:
-    candidates stored, each match disclosed through the door at the run's replayed moment."""
-
-    service = RunService(session)
-    size = RUN_SIZE[ref]
-    batches = list(people.chunks(matches, size)) or [[]]
-    agreement_id = seeds.world.agreements[ref]
-    done = 0
-    for k, batch in enumerate(batches):
-        day = days[min(k * max(1, len(days) // len(batches)), len(days) - 1)]
-        share = possibles[k :: len(batches)]
-        with replay_clock(at(day, 2)):
-            run = service.start_run(
-                agreement_id,
-                dataset_id,
-                seeds.staff_principal("caseworker", k),
-                RunOptions(watchlist_source="current"),
-            )
-            service.begin(run.id)
-            out = Path(run.out_dir)
-            out.mkdir(parents=True, exist_ok=True)
-            inputs = RunInputs(
-                out=out,
-                watch=pd.DataFrame(),
-                partner_path=Path(ImportService(session).dataset(dataset_id).path),
-                counts={
-                    "partner_rows": partner_rows,
-                    "linkage": "replayed from the synthetic world's known truth",
-                },
-                threshold=run.threshold,
-                review_threshold=run.review_threshold,
-                backend=run.backend,
-            )
-            service.record(run.id, inputs, _pairs(batch + share))
-        done += len(batch)
-        seeds.progress(stage, done, len(matches))
-
-
 def _import(session: Session, seeds: Seeds, ref: str, path: Path, when: datetime) -> Any:
 
     code = "dvla" if ref == DVLA else "hmrc"
@@ -409,76 +336,34 @@ def _import(session: Session, seeds: Seeds, ref: str, path: Path, when: datetime
 
 
 def _dvla(session: Session, seeds: Seeds, m: int) -> None:
-    """The month's licence file imported by the agency, then matched against the list."""
+    """The month's licence file imported by the agency, then linked against the list."""
     plan = seeds.plan
     stage = f"{plan.label(m)} DVLA matching"
     folder = seeds.folder / "licences"
     dataset = _import(
         session, seeds, DVLA, licences.month_file(folder, plan, m), at(plan.month_start(m), 1)
     )
-    truth = licences.read_truth(folder, plan, m)
     active = _active(session, seeds.world.agreements[DVLA])
-    rng = random.Random(f"{plan.seed}:dvla:{m}")
-    pool = seeds.register.pool
-    matches: list[tuple[str, uuid.UUID, float, str]] = []
-    for rid, pid in sorted(truth.items()):
-        person = uuid.UUID(pid)
-        if person in active:
-            matches.append((rid, person, round(rng.uniform(0.955, 0.9999), 4), "match"))
-    matches += _namesakes(rng, plan, pool, active, len(matches), m)
-    possibles = [
-        (
-            f"DVLA-{m:02d}-O{rng.randrange(10**7):07d}",
-            p,
-            round(rng.uniform(0.5, 0.9), 4),
-            "possible",
-        )
-        for p in rng.sample(sorted(active), min(len(active), int(len(matches) * plan.possible)))
-    ]
-    rng.shuffle(matches)
-    _runs(
-        session,
-        seeds,
-        DVLA,
-        dataset.id,
-        _weekdays(plan, m, 2),
-        matches,
-        possibles,
-        stage,
-        dataset.rows,
-    )
-
-
-def _namesakes(
-    rng: random.Random,
-    plan: Plan,
-    pool: list[people.PoolPerson],
-    active: set[uuid.UUID],
-    matched: int,
-    m: int,
-) -> list[tuple[str, uuid.UUID, float, str]]:
-    """False matches: another person's record scored as a match (found by the reviewers).
-    Their partner record ids end in ``N`` (namesake), the world's known truth."""
-    ids = sorted(active)
-    n = min(len(ids), round(matched * plan.false_matches))
-    return [
-        (
-            f"DVLA-{m:02d}-O{rng.randrange(10**7):07d}N",
-            p,
-            round(rng.uniform(0.951, 0.99), 4),
-            "match",
-        )
-        for p in rng.sample(ids, n)
-    ]
+    truth = linking.read_truth(licences.truth_file(folder, plan, m))
+    expected = sum(1 for pid in truth.values() if uuid.UUID(pid) in active)
+    days = _weekdays(plan, m, 2)
+    linking.run_month(session, seeds, DVLA, dataset.id, days, active, expected, stage)
 
 
 def _weekdays(plan: Plan, m: int, first: int) -> list[date]:
     return [d for d in plan.days(m)[first:] if d.weekday() < 5]
 
 
+def _hmrc_file(seeds: Seeds, m: int) -> tuple[Path, Path]:
+    return (
+        seeds.folder / "hmrc" / f"hmrc-claims-{seeds.plan.label(m)}.parquet",
+        seeds.folder / "hmrc" / f"hmrc-claims-{seeds.plan.label(m)}.truth.parquet",
+    )
+
+
 def _hmrc(session: Session, seeds: Seeds, m: int) -> None:
-    """The quarter's tax-credit claimants matched against the list (no licence file: the
-    tax authority's claim file is written here from the known truth)."""
+    """The quarter's tax-credit claimants (the pool's claims, typed as claim forms are)
+    linked against the list."""
     plan = seeds.plan
     quarter = m // 3
     stage = f"{plan.label(m)} HMRC matching"
@@ -488,25 +373,25 @@ def _hmrc(session: Session, seeds: Seeds, m: int) -> None:
     ]
     rng = random.Random(f"{plan.seed}:hmrc:{quarter}")
     rows = []
-    matches: list[tuple[str, uuid.UUID, float, str]] = []
     for i, p in enumerate(claimants):
-        rid = f"HMRC-Q{quarter}-{i:07d}"
-        rows.append((rid, p.given, p.family, p.date_of_birth.isoformat(), p.postcode))
-        if p.person_id in active:
-            matches.append((rid, p.person_id, round(rng.uniform(0.955, 0.9999), 4), "match"))
-    folder = seeds.folder / "hmrc"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"hmrc-claims-{plan.label(m)}.parquet"
+        given, family, born, post = licences.noisy(rng, p)
+        rows.append((f"HMRC-Q{quarter}-{i:07d}", given, family, born, post))
+    path, truth = _hmrc_file(seeds, m)
+    path.parent.mkdir(parents=True, exist_ok=True)
     pd.DataFrame(rows, columns=licences.COLUMNS).to_parquet(path, index=False)
+    linking.write_truth(truth, [r[0] for r in rows], [str(p.person_id) for p in claimants])
     dataset = _import(session, seeds, HMRC, path, at(plan.month_start(m) + timedelta(days=3), 1))
-    _runs(session, seeds, HMRC, dataset.id, _weekdays(plan, m, 5), matches, [], stage, len(rows))
+    expected = sum(1 for p in claimants if p.person_id in active)
+    days = _weekdays(plan, m, 5)
+    linking.run_month(session, seeds, HMRC, dataset.id, days, active, expected, stage)
 
 
 # -- reviews and adverse actions -----------------------------------------------------------
 def _reviews(session: Session, seeds: Seeds, m: int) -> None:
-    """Synthetic reviewers review a share of the month's disclosed matches (two each, the
-    two-person rule) and every namesake; the agency and the tax authority report the adverse
-    actions they took on confirmed matches, with the route to contest."""
+    """Synthetic reviewers review every false match among the month's disclosed matches
+    (the known truth tells them) and a share of the true ones, two each (the two-person
+    rule); the agency and the tax authority report the adverse actions they took on
+    confirmed matches, with the route to contest."""
 
     plan = seeds.plan
     stage = f"{plan.label(m)} reviews and actions"
@@ -514,6 +399,8 @@ def _reviews(session: Session, seeds: Seeds, m: int) -> None:
     start, end = at(plan.month_start(m), 0), at(plan.month_end(m), 0)
     rng = random.Random(f"{plan.seed}:reviews:{m}")
     hmrc_rate = plan.hmrc_actions / max(1, plan.pool * plan.hmrc_claims)
+    truth = linking.read_truth(licences.truth_file(seeds.folder / "licences", plan, m))
+    truth |= linking.read_truth(_hmrc_file(seeds, m)[1])
     work: list[tuple[Candidate, str, str]] = []
     for ref, rate, kind in (
         (DVLA, plan.dvla_action_rate, "licence_revoked"),
@@ -528,10 +415,10 @@ def _reviews(session: Session, seeds: Seeds, m: int) -> None:
                 MatchRun.created_at < end,
                 Candidate.disclosure_id.is_not(None),
             )
-            .order_by(Candidate.partner_record_id)
+            .order_by(Candidate.partner_record_id, Candidate.person_id)
         )
         for cand, _created in session.execute(stmt):
-            if cand.partner_record_id.endswith("N"):
+            if not linking.is_true(truth, cand.partner_record_id, cand.person_id):
                 work.append((cand, "not_same", kind))
             elif rng.random() < rate:
                 work.append((cand, "same", kind))

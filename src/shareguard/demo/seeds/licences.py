@@ -44,7 +44,7 @@ def typo(rng: random.Random, word: str) -> str:
     return word[:i] + rng.choice("aeiourstnl") + word[i + 1 :]
 
 
-def _noisy(rng: random.Random, p: PoolPerson) -> tuple[str, str, str, str | None]:
+def noisy(rng: random.Random, p: PoolPerson) -> tuple[str, str, str, str | None]:
     given, family, dob, post = p.given, p.family, p.date_of_birth, p.postcode
     r = rng.random()
     if r < 0.08:
@@ -85,7 +85,7 @@ def write_files(folder: Path, plan: Plan, pool: list[PoolPerson]) -> int:
         ids, first, last, dobs, posts, truth_ids, truth_people = [], [], [], [], [], [], []
         for i, p in enumerate(listed):
             rid = f"DVLA-{m:02d}-L{i:07d}"
-            g, f, d, post = _noisy(rng, p)
+            g, f, d, post = noisy(rng, p)
             ids.append(rid)
             first.append(g)
             last.append(f)

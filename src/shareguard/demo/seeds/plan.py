@@ -50,10 +50,6 @@ class Plan:
     licence_holders: float = 0.9
     #: Extra licence events a holder has in the year: Binomial(n, p), on top of one.
     extra_events: tuple[int, float] = (3, 0.2)
-    #: Candidates the linkage would score as possible (below the match threshold).
-    possible: float = 0.03
-    #: False matches among the matches (a namesake), found by the reviewers.
-    false_matches: float = 0.004
     #: Matched disclosures the agency acts on (a reviewed match, then a revocation).
     dvla_action_rate: float = 0.042
     #: The tax authority's share of the pool with a tax-credit claim in the year, and actions.
@@ -80,11 +76,6 @@ class Plan:
     #: Synthetic staff (recorded as such: "Synthetic caseworker 01 (seed-scale demo)").
     caseworkers: int = 6
     reviewers: int = 4
-    #: Months whose DVLA run links with Splink for real (the rest replay known truth).
-    real_link_months: tuple[int, ...] = (0,)
-    #: Entries and licence rows the real runs link (a sample of the month: Splink on the
-    #: whole list against a month's file does not fit the build's time budget here).
-    real_link_sample: int = 10_000
 
     @classmethod
     def small(cls, **overrides: object) -> Plan:
@@ -102,8 +93,6 @@ class Plan:
             hmrc_actions=12,
             caseworkers=2,
             reviewers=2,
-            real_link_months=(),
-            real_link_sample=300,
         )
         return replace(small, **overrides)  # type: ignore[arg-type]
 
