@@ -60,6 +60,20 @@ def test_listing_agreements_loads_only_what_it_uses(tmp_path: Path) -> None:
     assert used == {"agreements", "accounts"}, used
 
 
+def test_a_report_reads_without_the_engines_of_matching_or_webhooks(tmp_path: Path) -> None:
+    """`shareguard report` only reads: none of the libraries that link runs, read partner
+    files or deliver webhooks is loaded for it (the package faces load on first use)."""
+    env = {**os.environ, "SHAREGUARD_DATA_DIR": str(tmp_path)}
+    env.pop("SHAREGUARD_DATABASE_URL", None)
+    upgrade = [sys.executable, "-c", "from shareguard.cli import app; app()", "db", "upgrade"]
+    upgraded = subprocess.run(upgrade, capture_output=True, env=env)
+    assert upgraded.returncode == 0, upgraded.stderr
+    loaded = _modules_after(["report", "--format", "json"], env)
+    assert "shareguard.reports.commands" in loaded
+    heavy = ("pandas", "pyarrow", "numpy", "splink", "duckdb", "pyspark", "httpx", "fastapi")
+    assert not [m for m in loaded if m.split(".")[0] in heavy]
+
+
 def test_the_list_shows_each_commands_own_help() -> None:
     result = CliRunner().invoke(app, ["--help"], terminal_width=200)
     assert result.exit_code == 0
