@@ -40,6 +40,8 @@ HOOKS: dict[str, tuple[str, ...]] = {
     "transparency.extra_fields": ("shareguard.reports.service:transparency_volumes",),
     # (session, person ids) -> the persons whose watch-list entries are held (open findings)
     "watchlist.holds": ("shareguard.quality.service:suspended_persons",),
+    # (session, **AuditRecord fields) -> None: accounts' user and key changes, in the audit log
+    "accounts.audit": ("shareguard.audit.log:append_fields",),
 }
 
 

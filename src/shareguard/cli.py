@@ -2,9 +2,10 @@
 
 `shareguard --help` lists every command from the table below without importing any of them,
 so asking for help (or running `db upgrade`) never pays for pandas, the web routes or the
-matching engine. A command's module is imported only when that command runs. A capability's
-`cli` or `commands` room missing from the table still works (it is imported at start-up, the
-slow way), and a test names it so it can be added.
+matching engine. A command's module is imported only when that command runs. Each capability
+keeps all its commands in its `cli` room (its own `app`, and any further top-level group such
+as `policy.cli:firewall`); a `cli` room missing from the table still works (it is imported at
+start-up, the slow way), and a test names it so it can be added.
 """
 
 from __future__ import annotations
@@ -49,15 +50,15 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Create the SQLite database, seed the demo world (idempotent) and serve it.",
     ),
     "firewall": (
-        "shareguard.policy.commands:firewall",
+        "shareguard.policy.cli:firewall",
         "Firewall rules no agreement overrides; changes need two governance officers.",
     ),
     "inbound": (
-        "shareguard.exchange.commands:register",
+        "shareguard.exchange.cli:inbound_app",
         "Data partners send to the Home Office: one record or a CSV/Parquet file.",
     ),
     "locks": (
-        "shareguard.credentials.commands:locks",
+        "shareguard.credentials.cli:locks",
         "A person's locks on their own record (set on their behalf).",
     ),
     "match": (
@@ -65,7 +66,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Bulk matching of the watch list with partner datasets.",
     ),
     "pauses": (
-        "shareguard.policy.commands:pauses",
+        "shareguard.policy.cli:pauses",
         "Pauses: temporary forbid rules with a reason and an owner.",
     ),
     "persons": (
@@ -78,7 +79,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "The data-quality function: rules, findings, owners.",
     ),
     "report": (
-        "shareguard.reports.commands:register",
+        "shareguard.reports.cli:register",
         "Per-agreement and overall reports: disclosures, checks, matches, errors, corrections.",
     ),
     "requests": (
@@ -204,13 +205,12 @@ def serve(
 
 
 def unlisted_rooms() -> list[str]:
-    """Modules of capabilities' ``cli`` and ``commands`` rooms that ``COMMANDS`` does not name."""
+    """Modules of capabilities' ``cli`` rooms that ``COMMANDS`` does not name."""
     listed = {target.split(":")[0] for target, _ in COMMANDS.values()}
     return [
-        f"shareguard.{cap}.{room}"
+        f"shareguard.{cap}.cli"
         for cap in CAPABILITIES
-        for room in ("cli", "commands")
-        if (_PACKAGE / cap / f"{room}.py").exists() and f"shareguard.{cap}.{room}" not in listed
+        if (_PACKAGE / cap / "cli.py").exists() and f"shareguard.{cap}.cli" not in listed
     ]
 
 

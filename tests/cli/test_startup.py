@@ -35,7 +35,7 @@ def _modules_after(argv: list[str], env: dict[str, str] | None = None) -> set[st
 def test_help_lists_every_command_without_importing_any() -> None:
     loaded = _modules_after(["--help"])
     assert not [m for m in loaded if m.split(".")[0] in HEAVY or m.startswith(HEAVY)]
-    assert not [m for m in loaded if m.endswith((".cli", ".commands")) and m != "shareguard.cli"]
+    assert not [m for m in loaded if m.endswith(".cli") and m != "shareguard.cli"]
 
 
 def test_a_command_loads_its_own_module_and_not_pandas() -> None:
@@ -69,9 +69,24 @@ def test_a_report_reads_without_the_engines_of_matching_or_webhooks(tmp_path: Pa
     upgraded = subprocess.run(upgrade, capture_output=True, env=env)
     assert upgraded.returncode == 0, upgraded.stderr
     loaded = _modules_after(["report", "--format", "json"], env)
-    assert "shareguard.reports.commands" in loaded
+    assert "shareguard.reports.cli" in loaded
     heavy = ("pandas", "pyarrow", "numpy", "splink", "duckdb", "pyspark", "httpx", "fastapi")
     assert not [m for m in loaded if m.split(".")[0] in heavy]
+
+
+def test_no_command_loads_the_web_stack() -> None:
+    """Commands share shapes with the routes through ``present`` rooms, never the routes."""
+    script = (
+        "import sys\n"
+        "from shareguard.cli import COMMANDS, load\n"
+        "for name in COMMANDS:\n"
+        "    load(name)\n"
+        "web = ('fastapi', 'shareguard.web')\n"
+        "print(sorted(m for m in sys.modules if m.startswith(web)))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
 
 
 def test_the_list_shows_each_commands_own_help() -> None:

@@ -150,6 +150,12 @@ def append(session: Session, record: AuditRecord) -> AuditEntry:
     return append_many(session, [record])[0]
 
 
+def append_fields(session: Session, **fields: Any) -> AuditEntry:
+    """``append`` of a record given as its fields: the ``accounts.audit`` hook point's answer
+    (capabilities.HOOKS), so accounts records its changes without importing this package."""
+    return append(session, AuditRecord(**fields))
+
+
 def append_many(session: Session, records: Sequence[AuditRecord]) -> Appended:
     """Write a batch of entries in the caller's transaction: one multi-row insert, no lock."""
     if not records:

@@ -8,9 +8,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from shareguard.bounds import MAX_INT
-from shareguard.checks import AttributeQuery, CheckResult, CheckService
+from shareguard.checks import AttributeQuery, CheckService
 from shareguard.checks.cases import CaseService, open_case_for
 from shareguard.checks.models import Case, CaseState
+from shareguard.checks.present import check_out
 from shareguard.checks.schemas import (
     AttributeCheckIn,
     CaseDetailOut,
@@ -25,21 +26,6 @@ from shareguard.pagination import MAX_LIMIT
 from shareguard.web.deps import CurrentPrincipal, SessionDep, allow
 
 router = APIRouter(tags=["checks"])
-
-
-def check_out(result: CheckResult) -> CheckOut:
-    c = result.check
-    return CheckOut(
-        check_reference=c.id,
-        at=c.at,
-        purpose=c.purpose,
-        method=c.method,
-        outcome=c.outcome,
-        answer=result.answer,
-        contest=result.contest,
-        case=CaseOut.model_validate(result.case) if result.case else None,
-        audit_entry_id=c.audit_entry_id,
-    )
 
 
 @router.post("/checks/share-code", response_model=CheckOut, response_model_exclude_none=True)

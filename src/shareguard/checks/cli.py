@@ -10,8 +10,8 @@ from pydantic import ValidationError
 from rich.table import Table
 
 from shareguard.checks import AttributeQuery, CheckService
-from shareguard.checks.api import check_out
 from shareguard.checks.cases import CaseService
+from shareguard.checks.present import check_out
 from shareguard.checks.schemas import AttributeCheckIn, CaseDetailOut, ShareCodeCheckIn
 from shareguard.clikit import (
     AS_OPTION,

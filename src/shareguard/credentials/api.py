@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse, Response
 from shareguard.accounts.principal import Principal
 from shareguard.config import Settings
 from shareguard.credentials import format as fmt
-from shareguard.credentials.models import Credential
+from shareguard.credentials.present import credential_file, credential_out
 from shareguard.credentials.schemas import (
     CredentialIn,
     CredentialIssued,
@@ -41,7 +41,6 @@ from shareguard.web.deps import (
 
 router = APIRouter(tags=["credentials"])
 public = APIRouter(tags=["credentials"])
-BASE = "/api/v1/credentials"
 
 
 def caller(request: Request, session: SessionDep) -> Principal:
@@ -62,25 +61,6 @@ def _svc(request: Request, session: SessionDep) -> CredentialService:
     return CredentialService(session, settings)
 
 
-def _out(row: Credential) -> CredentialOut:
-    out = CredentialOut.model_validate(row)
-    out.download_url = f"{BASE}/{row.id}/download"
-    out.page_url = f"{BASE}/{row.id}/page"
-    return out
-
-
-def credential_file(row: Credential) -> Response:
-    """The credential as a ``.jwt`` download (the API's and the person's console's)."""
-    return Response(
-        row.token + "\n",
-        media_type=fmt.MEDIA_TYPE,
-        headers={
-            "Content-Disposition": f'attachment; filename="credential-{row.id}.jwt"',
-            "Cache-Control": "no-store",
-        },
-    )
-
-
 @public.post("/persons/{person_id}/credentials", response_model=CredentialIssued, status_code=201)
 def issue_credential(
     person_id: uuid.UUID,
@@ -91,21 +71,21 @@ def issue_credential(
 ) -> CredentialIssued:
     """Issue a signed credential for one purpose (the person, or a caseworker for them)."""
     row = _svc(request, session).issue(person_id, body.purpose, principal, days=body.days)
-    return CredentialIssued(**_out(row).model_dump(), credential=row.token)
+    return CredentialIssued(**credential_out(row).model_dump(), credential=row.token)
 
 
 @public.get("/persons/{person_id}/credentials", response_model=list[CredentialOut])
 def list_credentials(
     person_id: uuid.UUID, principal: Caller, request: Request, session: SessionDep
 ) -> list[CredentialOut]:
-    return [_out(r) for r in _svc(request, session).for_person(person_id, principal)]
+    return [credential_out(r) for r in _svc(request, session).for_person(person_id, principal)]
 
 
 @public.get("/credentials/{credential_id:uuid}", response_model=CredentialOut)
 def get_credential(
     credential_id: uuid.UUID, principal: Caller, request: Request, session: SessionDep
 ) -> CredentialOut:
-    return _out(_svc(request, session).get(credential_id, principal))
+    return credential_out(_svc(request, session).get(credential_id, principal))
 
 
 @public.get(
@@ -140,7 +120,7 @@ def revoke_credential(
     body: RevokeIn | None = None,
 ) -> CredentialOut:
     reason = body.reason if body else "person_request"
-    return _out(_svc(request, session).revoke(credential_id, principal, reason))
+    return credential_out(_svc(request, session).revoke(credential_id, principal, reason))
 
 
 @router.post("/credentials/verify", response_model=VerificationOut)

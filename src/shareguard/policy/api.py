@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 
 from shareguard.accounts.models import Role
 from shareguard.errors import Refused
-from shareguard.policy.models import Pause
+from shareguard.policy.present import pause_out
 from shareguard.policy.schemas import (
     DecisionOut,
     DecisionRequestIn,
@@ -22,9 +22,8 @@ from shareguard.policy.schemas import (
     PauseOut,
     PolicyTextOut,
 )
-from shareguard.policy.service import FirewallService, PauseService, PolicyService, in_force
+from shareguard.policy.service import FirewallService, PauseService, PolicyService
 from shareguard.policy.types import Decision
-from shareguard.storage.base import utcnow
 from shareguard.web.deps import CurrentPrincipal, SessionDep, allow
 
 router = APIRouter(tags=["policy"])
@@ -143,12 +142,6 @@ def reject_firewall_change(
     )
 
 
-def _pause_out(p: Pause) -> PauseOut:
-    out = PauseOut.model_validate(p)
-    out.in_force = in_force(p, utcnow())
-    return out
-
-
 @router.get(
     "/pauses",
     response_model=list[PauseOut],
@@ -158,14 +151,14 @@ def pauses(
     principal: CurrentPrincipal, session: SessionDep, current: bool = False
 ) -> list[PauseOut]:
     principal.require(Role.GOVERNANCE_OFFICER, Role.AUDITOR, Role.CASEWORKER, Role.REVIEWER)
-    return [_pause_out(p) for p in PauseService(session).list(current_only=current)]
+    return [pause_out(p) for p in PauseService(session).list(current_only=current)]
 
 
 @router.post(
     "/pauses", response_model=PauseOut, status_code=201, dependencies=[allow("governance_officer")]
 )
 def create_pause(body: PauseIn, principal: CurrentPrincipal, session: SessionDep) -> PauseOut:
-    return _pause_out(PauseService(session).create(body, principal))
+    return pause_out(PauseService(session).create(body, principal))
 
 
 @router.post(
@@ -174,4 +167,4 @@ def create_pause(body: PauseIn, principal: CurrentPrincipal, session: SessionDep
 def lift_pause(
     pause_id: uuid.UUID, body: PauseLiftIn, principal: CurrentPrincipal, session: SessionDep
 ) -> PauseOut:
-    return _pause_out(PauseService(session).lift(pause_id, principal, body.reason))
+    return pause_out(PauseService(session).lift(pause_id, principal, body.reason))

@@ -12,6 +12,7 @@ from shareguard.bounds import MAX_INT
 from shareguard.errors import NotFound
 from shareguard.pagination import MAX_LIMIT
 from shareguard.status.models import ImmigrationDecision, Person, ShareCode, StatusRecord
+from shareguard.status.present import person_detail
 from shareguard.status.schemas import (
     DecisionIn,
     DecisionOut,
@@ -35,24 +36,6 @@ def _may_read(principal: Principal, person_id: uuid.UUID) -> None:
         return
     # A partner learns nothing, not even that the id exists: answers leave only through checks.
     raise NotFound(f"person {person_id} not found")
-
-
-def person_detail(svc: StatusService, person: Person) -> PersonDetailOut:
-    current = svc.current_status(person.id)
-    statuses = [StatusOut.model_validate(r) for r in svc.status_history(person.id)]
-    for s in statuses:
-        s.current = current is not None and s.id == current.id
-    live = {d.id for d in svc.current_decisions(person.id)}
-    decisions = [DecisionOut.model_validate(d) for d in svc.decisions(person.id)]
-    for d in decisions:
-        d.current = d.id in live
-    base = PersonOut.model_validate(person).model_dump()
-    return PersonDetailOut(
-        **base,
-        current_status=next((s for s in statuses if s.current), None),
-        statuses=statuses,
-        decisions=decisions,
-    )
 
 
 @router.post(

@@ -23,7 +23,7 @@ from shareguard.clikit import (
 )
 from shareguard.errors import InvalidInput
 from shareguard.status import sharecodes
-from shareguard.status.api import person_detail
+from shareguard.status.present import person_detail
 from shareguard.status.schemas import (
     DecisionIn,
     DecisionOut,

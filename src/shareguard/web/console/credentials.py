@@ -19,8 +19,8 @@ from starlette.datastructures import UploadFile
 from shareguard.agreements.catalogue import DATA_ITEMS, PURPOSES
 from shareguard.credentials import format as fmt
 from shareguard.credentials import qr
-from shareguard.credentials.api import credential_file
 from shareguard.credentials.models import Credential
+from shareguard.credentials.present import credential_file
 from shareguard.credentials.service import MAX_DAYS, CredentialService, LockService
 from shareguard.errors import Conflict, InvalidInput, Refused
 from shareguard.status.service import SHARE_CODE_PURPOSES
