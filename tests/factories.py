@@ -14,7 +14,7 @@ from shareguard.accounts.principal import Principal
 from shareguard.accounts.service import AccountService
 from shareguard.agreements.schemas import AgreementIn, PartyIn
 from shareguard.agreements.service import AgreementService
-from shareguard.status.models import ImmigrationDecision, Person, StatusRecord
+from shareguard.status.models import ImmigrationDecision, Person, ShareCode, StatusRecord
 from shareguard.status.schemas import DecisionIn, DocumentIn, NameIn, PersonIn, StatusIn
 from shareguard.status.service import StatusService
 from shareguard.storage.base import today
@@ -244,6 +244,27 @@ def appealed(
     }
     data.update(fields)
     return decision(where, person_id, type, by=by, commit=commit, **data)
+
+
+def share_code(
+    where: Session | TestWorld,
+    person_id: uuid.UUID,
+    purpose: str = "right_to_work",
+    *,
+    days: int | None = None,
+    by: Principal | None = None,
+    commit: bool = True,
+) -> tuple[ShareCode, str]:
+    """A share code issued for the person by ``by`` (default: the world's caseworker), valid
+    for ``days`` (default: the service's): the row and the code, shown only here."""
+    session = _session(where)
+    extra = {} if days is None else {"days": days}
+    row, code = StatusService(session).create_share_code(
+        person_id, purpose, _by(where, by), **extra
+    )
+    if commit:
+        session.commit()
+    return row, code
 
 
 def bearer(token: str) -> dict[str, str]:

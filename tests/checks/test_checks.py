@@ -37,10 +37,7 @@ def person(
 
 
 def code_for(world, p, purpose="right_to_work", days=90) -> tuple[uuid.UUID, str]:  # type: ignore[no-untyped-def]
-    row, code = StatusService(world.session).create_share_code(
-        p.id, purpose, world.principals["caseworker"], days=days
-    )
-    world.session.commit()
+    row, code = factories.share_code(world, p.id, purpose, days=days)
     return row.id, code
 
 

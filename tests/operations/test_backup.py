@@ -32,7 +32,6 @@ from shareguard.cli import app
 from shareguard.config import Settings, get_settings
 from shareguard.operations import backup
 from shareguard.operations.backup import PG_FILE, SQLITE_FILE, BackupRefused, RestoreUnverified
-from shareguard.status import StatusService
 from shareguard.storage import db
 from shareguard.storage.db import make_engine, unit_of_work
 from shareguard.web.app import create_app
@@ -79,12 +78,7 @@ def _checker(world):  # type: ignore[no-untyped-def]
     )
     factories.status_record(world, p.id, "limited_leave", commit=False)
     world.session.commit()
-    codes = []
-    for _ in range(3):
-        _, code = StatusService(world.session).create_share_code(
-            p.id, "right_to_work", world.principals["caseworker"], days=90
-        )
-        codes.append(code)
+    codes = [factories.share_code(world, p.id, days=90, commit=False)[1] for _ in range(3)]
     world.session.commit()
     return codes
 

@@ -9,7 +9,6 @@ import pytest
 from fastapi.testclient import TestClient
 
 from shareguard.config import Settings
-from shareguard.status import StatusService
 from shareguard.web.app import create_app
 from tests import factories
 from tests.factories import bearer
@@ -48,10 +47,7 @@ def _value(text: str, name: str, **labels: str) -> float:
 def _check(client, world) -> str:  # type: ignore[no-untyped-def]
     p = factories.person(world, "Metra", "Exemplar", factories.PERSON_DOB, commit=False)
     factories.status_record(world, p.id, "limited_leave", commit=False)
-    _row, code = StatusService(world.session).create_share_code(
-        p.id, "right_to_work", world.principals["caseworker"]
-    )
-    world.session.commit()
+    _row, code = factories.share_code(world, p.id)
     got = client.post(
         "/api/v1/checks/share-code",
         headers=bearer(world.keys["agency"]),

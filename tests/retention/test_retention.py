@@ -28,7 +28,6 @@ from shareguard.policy.models import Disclosure
 from shareguard.retention import tasks
 from shareguard.retention.models import Erasure, LegalHold, RetentionRun
 from shareguard.retention.service import RetentionService
-from shareguard.status import StatusService
 from shareguard.status.models import ShareCode
 from shareguard.storage import db
 from shareguard.storage.base import replay_clock, utcnow
@@ -50,10 +49,7 @@ def _check(world, agreement_ref: str, given: str, at: datetime):  # type: ignore
     with replay_clock(at):
         p = factories.person(world, given, "Exemplar", DOB, commit=False)
         factories.status_record(world, p.id, "limited_leave", commit=False)
-        _row, code = StatusService(world.session).create_share_code(
-            p.id, "right_to_work", world.principals["caseworker"], days=30
-        )
-        world.session.commit()
+        _row, code = factories.share_code(world, p.id, days=30)
         result = CheckService(world.session).share_code_check(
             world.principals["agency"], code, DOB, "right_to_work"
         )

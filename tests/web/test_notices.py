@@ -9,7 +9,6 @@ from fastapi.testclient import TestClient
 from shareguard.checks import CheckService
 from shareguard.corrections.service import CorrectionService
 from shareguard.status.models import Person, StatusRecord
-from shareguard.status.service import StatusService
 from shareguard.storage.base import today
 from tests import factories
 from tests.factories import TestWorld
@@ -24,9 +23,7 @@ def _checked_worker(
     record = factories.status_record(
         world, person.id, valid_from=today() - timedelta(days=30), may_work=False
     )
-    _, code = StatusService(world.session).create_share_code(
-        person.id, "right_to_work", world.principals["caseworker"]
-    )
+    _, code = factories.share_code(world, person.id, commit=False)
     return person, record, code
 
 

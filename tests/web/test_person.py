@@ -132,10 +132,7 @@ def test_person_cannot_revoke_someone_elses_code(
     client: TestClient, person, world: TestWorld
 ) -> None:  # type: ignore[no-untyped-def]
     other = factories.person(world, "Bo", "Otherperson", DOB)
-    row, _ = StatusService(world.session).create_share_code(
-        other.id, "right_to_work", world.principals["caseworker"]
-    )
-    world.session.commit()  # the test is the boundary: services never commit
+    row, _ = factories.share_code(world, other.id)
     sign_in_person(client)
     response = client.post(
         f"/my/share-codes/{row.id}/revoke", data={"csrf_token": csrf(client, "/my/share-codes")}
