@@ -91,6 +91,7 @@ def test_trained_parameters_come_back_with_the_result(linked) -> None:  # type: 
     assert {c["output_column_name"] for c in model["comparisons"]} == {
         "first_name",
         "surname",
+        "name_pair",
         "dob",
         "postcode",
     }

@@ -23,6 +23,7 @@ import pandas as pd
 from shareguard.errors import InvalidInput
 from shareguard.matching import splink_settings
 from shareguard.matching.prepare import PREPARED_COLUMNS, prepare
+from shareguard.matching.spark import session as configured_session
 
 BACKENDS = ("duckdb", "spark")
 #: Pairs this likely are scored even under the threshold: they may compete with a stronger one.
@@ -74,29 +75,8 @@ def _quiet_splink() -> None:
 
 
 def spark_session(app_name: str = "shareguard-matching") -> Any:
-    """A local Spark session configured for Splink (its similarity functions jar)."""
-    try:
-        from pyspark.sql import SparkSession
-        from splink.backends.spark import similarity_jar_location
-    except ImportError as exc:  # pragma: no cover - depends on the install
-        raise InvalidInput(
-            "the Spark backend needs pyspark: pip install 'shareguard[spark]'", field="backend"
-        ) from exc
-    import tempfile
-
-    spark = (
-        SparkSession.builder.master("local[2]")
-        .appName(app_name)
-        .config("spark.jars", similarity_jar_location())
-        .config("spark.sql.shuffle.partitions", "4")
-        .config("spark.default.parallelism", "4")
-        .config("spark.ui.enabled", "false")
-        .config("spark.driver.memory", "2g")
-        .getOrCreate()
-    )
-    spark.sparkContext.setCheckpointDir(tempfile.mkdtemp(prefix="shareguard-spark-"))
-    spark.sparkContext.setLogLevel("ERROR")
-    return spark
+    """A Spark session for Splink, configured by ``SHAREGUARD_SPARK_*`` (``matching.spark``)."""
+    return configured_session(app_name)
 
 
 def _db_api(backend: str, spark: Any | None) -> Any:
@@ -133,6 +113,24 @@ def _register(db: Any, backend: str, frame: pd.DataFrame, name: str, spark: Any 
     return db.register(table, dataset_display_name=name)
 
 
+def use_partner_frequencies(linker: Any, db: Any, backend: str, partner: str) -> None:
+    """Term frequencies from the partner file being matched, registered before scoring.
+
+    Splink would count values over both inputs together; the namesakes that weaken an exact
+    name are the partner file's, so each TF column (``splink_settings.TF_COLUMNS``) is counted
+    there, in the backend (``partner`` is its table or view name), and registered as the
+    column's lookup.
+    """
+    for col, sql in splink_settings.term_frequency_sql(partner).items():
+        name = f"sg_tf_{col}"
+        if backend == "spark":
+            table = db.register(db.spark.sql(sql), table_name=name)
+        else:
+            db.duckdb_con.execute(f"CREATE OR REPLACE TABLE {name} AS {sql}")
+            table = db.register(name, table_name=name)
+        linker.table_management.register_term_frequency_lookup(table, col)
+
+
 def _level_weights(trained: dict[str, Any]) -> dict[str, list[tuple[float, str]]]:
     """Comparison -> (match weight, level label) for each trained level, from the saved model."""
     out: dict[str, list[tuple[float, str]]] = {}
@@ -152,6 +150,19 @@ def _level_weights(trained: dict[str, Any]) -> dict[str, list[tuple[float, str]]
     return out
 
 
+def _level_labels(trained: dict[str, Any]) -> dict[str, dict[int, str]]:
+    """Comparison -> Splink's level number (``gamma_<name>``: -1 for missing, then the levels
+    counted down from the strongest to 0 for "else") -> level label."""
+    out: dict[str, dict[int, str]] = {}
+    for comp in trained["comparisons"]:
+        levels = [lvl for lvl in comp["comparison_levels"] if not lvl.get("is_null_level")]
+        labels = {-1: "missing on one side"}
+        for i, lvl in enumerate(levels):
+            labels[len(levels) - 1 - i] = lvl.get("label_for_charts") or lvl["sql_condition"]
+        out[comp["output_column_name"]] = labels
+    return out
+
+
 def explain(scored: pd.DataFrame, trained: dict[str, Any]) -> list[str]:
     """Per-pair waterfall (JSON): the prior, then each comparison's level and match weight.
 
@@ -159,10 +170,18 @@ def explain(scored: pd.DataFrame, trained: dict[str, Any]) -> list[str]:
     level with that weight, so the explanation names what agreed and by how much.
     """
     levels = _level_weights(trained)
+    by_number = _level_labels(trained)
     lam = float(trained["probability_two_random_records_match"])
     prior = round(math.log2(lam / (1 - lam)), 4)
     comps = [c for c in levels if f"mw_{c}" in scored.columns]
     weights = {c: scored[f"mw_{c}"].astype(float).tolist() for c in comps}
+    # The level Splink chose, where it says (two levels may carry the same weight, e.g. the
+    # name pair's, which has none of its own); else the trained level nearest the weight.
+    numbers = {
+        c: scored[f"gamma_{c}"].astype(int).tolist()
+        for c in comps
+        if f"gamma_{c}" in scored.columns
+    }
     # A rare name's exact match counts for more than a common one's: Splink reports that
     # term-frequency adjustment separately; it belongs to its comparison's step.
     tf_adj = {
@@ -200,10 +219,13 @@ def explain(scored: pd.DataFrame, trained: dict[str, Any]) -> list[str]:
         steps += [
             {
                 "comparison": c,
-                "level": label(c, weights[c][i]),
+                "level": by_number[c][numbers[c][i]] if c in numbers else label(c, weights[c][i]),
                 "match_weight": round(weights[c][i] + (tf_adj[c][i] if c in tf_adj else 0.0), 4),
             }
             for c in comps
+            # A correction (the name pair) is a step only where it changed the weight.
+            if c not in splink_settings.CORRECTIONS
+            or weights[c][i] + (tf_adj[c][i] if c in tf_adj else 0.0) != 0.0
         ]
         if competition is not None and competition[i] < 0:
             steps.append(
@@ -249,6 +271,8 @@ def link(
     ]
     del left, right  # the backend holds its own copy; a million-row frame is ~1 GiB here
     linker = Linker(inputs, splink_settings.settings(plain=plain, backend=backend))
+    if not plain:
+        use_partner_frequencies(linker, db, backend, inputs[1].physical_name)
     _train(linker, seed=seed, max_pairs_u=max_pairs_u, say=say)
     say("scoring pairs", 0.70)
     predictions = linker.inference.predict(
@@ -479,6 +503,7 @@ def link_out_of_core(
                     db.register("sg_partner", dataset_display_name=PARTNER),
                 ]
                 linker = Linker(inputs, splink_settings.settings(backend="duckdb"))
+                use_partner_frequencies(linker, db, "duckdb", "sg_partner")
                 _train(linker, seed=seed, max_pairs_u=max_pairs_u, say=say)
                 say("scoring pairs", 0.70)
                 predictions = linker.inference.predict(

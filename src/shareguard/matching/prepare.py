@@ -22,6 +22,7 @@ PREPARED_COLUMNS = (
     "surname",
     "first_name_ph",
     "surname_ph",
+    "full_name",
     "dob",
     "dob_swapped",
     "dob_year",
@@ -85,6 +86,11 @@ def prepare(frame: pd.DataFrame) -> pd.DataFrame:
     out["surname"] = _mapped(frame["surname"], normalise_name)
     out["first_name_ph"] = _mapped(out["first_name"], phonetic)  # type: ignore[arg-type]
     out["surname_ph"] = _mapped(out["surname"], phonetic)  # type: ignore[arg-type]
+    # Both names as one value: how common the pair is in the partner file (names travel
+    # together, so "Mariam Hussain" is far commoner than "Mariam" and "Hussain" apart suggest).
+    out["full_name"] = (out["first_name"] + " " + out["surname"]).where(
+        out["first_name"].notna() & out["surname"].notna()
+    )
     dob = frame["date_of_birth"].astype("string").str.slice(0, 10)
     out["dob"] = dob.where(dob.str.len() == 10).astype(object)
     out["dob_swapped"] = _mapped(out["dob"], _swap_day_month)  # type: ignore[arg-type]

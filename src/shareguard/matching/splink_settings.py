@@ -9,6 +9,13 @@ Why these choices (docs/matching.md has the long form):
   one); Damerau–Levenshtein ≤ 1 (one typo or transposition); Jaro–Winkler ≥ 0.92; same
   phonetic key (Metaphone, after transliteration to ASCII); the other name column within one
   edit or with the same phonetic key (a swap with a typo); Jaro–Winkler ≥ 0.80.
+* **Term frequencies come from the partner file being matched**, not from both inputs or a
+  fixed table: what makes an exact name weak is how many namesakes *that file* holds.
+* **Name pair**: forename and surname are not independent (names travel together by
+  language and family, so "Mariam Hussain" has far more namesakes than "Mariam" and
+  "Hussain" apart suggest). A comparison with no evidence of its own corrects the two name
+  comparisons on "both names exact" by the pair's rate ratio in the partner file: namesakes
+  observed (leave-one-out) over expected, shrunk by one pseudo-namesake.
 * **Date of birth**: exact; day and month swapped; one edit (digit slip or transposition);
   same year.
 * **Postcode**: exact; sector; outward code (district); area.
@@ -23,7 +30,10 @@ from __future__ import annotations
 from typing import Any
 
 #: Comparisons in the model, in the order the explanation lists them.
-COMPARISONS = ("first_name", "surname", "dob", "postcode")
+COMPARISONS = ("first_name", "surname", "name_pair", "dob", "postcode")
+#: Comparisons with no evidence of their own: they correct others (an explanation shows them
+#: only where they changed the weight).
+CORRECTIONS = ("name_pair",)
 
 #: Blocking rules for prediction, as SQL on ``l``/``r`` (both backends accept these).
 BLOCKING_RULES: tuple[tuple[str, str], ...] = (
@@ -47,6 +57,53 @@ DETERMINISTIC_RULES = (
 )
 #: Roughly how many true matches the deterministic rules find (typos escape them).
 DETERMINISTIC_RECALL = 0.6
+
+#: Pseudo-namesakes behind a name pair's rate ratio (observed over expected namesakes): one
+#: each side, so that a pair seen a few times says little and a pair seen hundreds of times
+#: speaks for itself. Set on principle (a unit prior), not fitted to labelled data.
+NAME_PAIR_PRIOR = 1.0
+
+#: Columns whose exact-match level is adjusted by term frequency in the partner file.
+TF_COLUMNS = ("first_name", "surname", "full_name", "postcode")
+
+
+def term_frequency_sql(partner: str) -> dict[str, str]:
+    """SQL per TF column: each value's frequency among the partner file's non-missing values.
+
+    ``full_name`` gets the surname's frequency *given* the forename (pairs with that forename
+    that have this surname), so that the forename's adjustment plus this one make the pair's
+    joint frequency. Plain SQL that DuckDB and Spark both run; ``partner`` is a table or view
+    name. The columns are Splink's lookup layout (``value``, ``tf_<column>``).
+    """
+    out = {
+        col: (
+            f"select {col}, cast(count(*) as double)"
+            f" / (select count({col}) from {partner}) as tf_{col}"
+            f" from {partner} where {col} is not null group by {col}"
+        )
+        for col in ("first_name", "surname", "postcode")
+    }
+    # The pair's frequency over what the two names' own frequencies predict (the ratio that
+    # turns the forename and surname adjustments into the pair's joint one), as an empirical-
+    # Bayes rate ratio: observed namesakes x over expected E, with one pseudo-namesake
+    # (NAME_PAIR_PRIOR) on each side: (a + x) / (a + E). Leave-one-out: the candidate record
+    # is not its own namesake, so a pair seen only in the candidate has x = 0 and weighs
+    # more than its names apart, while a pair common in the file weighs less.
+    a = NAME_PAIR_PRIOR
+    out["full_name"] = (
+        f"with p as (select first_name, surname, full_name from {partner}"
+        " where full_name is not null),"
+        " f as (select first_name, count(*) as n_f from p group by first_name),"
+        f" s as (select surname, cast(count(*) as double) / (select count(surname) from {partner})"
+        " as p_s from p group by surname),"
+        " fs as (select full_name, first_name, surname, count(*) as n_fs from p"
+        " group by full_name, first_name, surname)"
+        f" select fs.full_name, ({a} + fs.n_fs - 1) / ({a} + (f.n_f - 1) * s.p_s)"
+        " as tf_full_name"
+        " from fs join f on fs.first_name = f.first_name join s on fs.surname = s.surname"
+    )
+    return out
+
 
 #: EM sessions: each blocks on some fields and so trains the others.
 EM_BLOCKING = ("l.dob = r.dob", "l.first_name_ph = r.first_name_ph and l.surname_ph = r.surname_ph")
@@ -98,6 +155,42 @@ def _name_comparison(col: str, other: str, backend: str) -> Any:
             ),
             cll.JaroWinklerLevel(col, 0.80),
             cll.ElseLevel(),
+        ],
+    )
+
+
+def _name_pair_comparison() -> Any:
+    """Forename and surname together: corrects the two comparisons' independence.
+
+    It has no evidence of its own (m = u = 1, fixed, weight 0); on "both names exact" its
+    term-frequency adjustment is minus log2 of the pair's rate ratio in the partner file
+    (``term_frequency_sql``), so that the three together weigh the pair by how many namesakes
+    the file really holds.
+    """
+    import splink.comparison_level_library as cll
+    import splink.comparison_library as cl
+
+    def fixed(level: Any, label: str, **tf: str) -> Any:
+        return level.configure(
+            m_probability=1.0,
+            u_probability=1.0,
+            fix_m_probability=True,
+            fix_u_probability=True,
+            label_for_charts=label,
+            **tf,
+        )
+
+    return cl.CustomComparison(
+        output_column_name="name_pair",
+        comparison_description="forename and surname as a pair, by their frequency together",
+        comparison_levels=[
+            cll.NullLevel("full_name"),
+            fixed(
+                cll.ExactMatchLevel("full_name"),
+                "both names exact: how common the pair is in the partner file",
+                tf_adjustment_column="full_name",
+            ),
+            fixed(cll.ElseLevel(), "names differ"),
         ],
     )
 
@@ -171,6 +264,7 @@ def settings(*, plain: bool = False, backend: str = "duckdb") -> Any:
         comparisons = [
             _name_comparison("first_name", "surname", backend),
             _name_comparison("surname", "first_name", backend),
+            _name_pair_comparison(),
             _dob_comparison(backend),
             _postcode_comparison(),
         ]
