@@ -22,15 +22,13 @@ from pathlib import Path
 import pandas as pd
 
 from shareguard.matching import engine
+from shareguard.matching.pairs import _best_per_person
 from shareguard.matching.spark import session
 
 
 def best_per_person(pairs: pd.DataFrame, match_threshold: float) -> pd.DataFrame:
     """Each (person, record)'s strongest name, banded, in the columns of ``matches.parquet``."""
-    pairs = pairs.copy()
-    pairs["watchlist_id"] = pairs["watchlist_id"].str.split(engine.ALIAS_SEP).str[0]
-    pairs = pairs.sort_values("match_probability", ascending=False, kind="stable")
-    pairs = pairs.drop_duplicates(["watchlist_id", "partner_id"]).reset_index(drop=True)
+    pairs = _best_per_person(pairs)
     pairs["band"] = [
         "match" if p >= match_threshold else "possible" for p in pairs["match_probability"]
     ]
