@@ -9,6 +9,8 @@ does, and end with each person and record's best pair:
 
 * ``out_of_core`` — ``engine.link_out_of_core`` (what a DuckDB run does now): DuckDB reads the
   prepared file in place with ``--memory-limit`` and spills past it; pairs stream to Parquet.
+* ``spark`` (``--spark SIZES``) — ``engine.link`` on Spark (``SHAREGUARD_SPARK_*``), compared
+  with out of core pair for pair; its peak memory includes the JVM's (sampled).
 * ``in_memory`` — ``engine.link`` on frames then best-per-person (the path before), the
   same-run baseline, for sizes up to ``--baseline-max`` (3M by default; ~3.2 GiB per million
   rows).
@@ -21,6 +23,8 @@ is shared, so compare ratios within one run.
     python benchmarks/match_scale.py                        # 100k × {1M, 3M}
     python benchmarks/match_scale.py --sizes 1000000        # one size
     python benchmarks/match_scale.py --with-10m             # and 100k × 10M (out of core only)
+    python benchmarks/match_scale.py --sizes 1000000 --baseline-max 0 --spark 1000000
+                                                            # and on Spark (SHAREGUARD_SPARK_*)
 
 Writes benchmarks/results/match_scale.json (``--out`` to change). ``--data DIR`` keeps the
 generated files for another run.
@@ -29,6 +33,7 @@ generated files for another run.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -114,6 +119,23 @@ def worker(folder: Path, path: str, memory_limit: str, pairs_out: Path) -> dict[
         stats = streamed.stats
         wall, cpu = time.perf_counter() - started, _cpu_seconds() - cpu
         pairs = pd.read_parquet(pairs_out)
+    elif path == "spark":
+        # The JVM is a child process: its memory is sampled with this process's.
+        from shareguard.matching.spark_submit import best_per_person
+
+        with _TreeRss() as tree:
+            session = engine.spark_session("shareguard-match-scale")
+            try:
+                partner = datasets.read_dataset(folder / "partner.parquet")
+                linked = engine.link(
+                    watch, partner, threshold=REVIEW, backend="spark", spark=session
+                )
+            finally:
+                session.stop()
+        pairs = best_per_person(linked.pairs, THRESHOLD)
+        wall, cpu = time.perf_counter() - started, _cpu_seconds() - cpu
+        stats = {"peak_rss_gib_with_jvm": round(tree.peak / 2**30, 3)}
+        pairs.to_parquet(pairs_out, index=False)
     else:
         partner = datasets.read_dataset(folder / "partner.parquet")
         pairs = _best_per_person(engine.link(watch, partner, threshold=REVIEW).pairs)
@@ -135,9 +157,41 @@ def worker(folder: Path, path: str, memory_limit: str, pairs_out: Path) -> dict[
         "at_threshold_0.95": _scores(found(THRESHOLD), true),
         "at_review_0.5": _scores(found(REVIEW), true),
         "engine_stats": {
-            k: stats[k] for k in ("pairs_scored", "spill_peak_bytes", "memory_limit") if k in stats
+            k: stats[k]
+            for k in ("pairs_scored", "spill_peak_bytes", "memory_limit", "peak_rss_gib_with_jvm")
+            if k in stats
         },
     }
+
+
+class _TreeRss:
+    """Samples the resident memory of this process and its children (Spark's JVM)."""
+
+    def __init__(self, every: float = 0.5) -> None:
+        import threading
+
+        self.peak, self.every = 0, every
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        import psutil
+
+        me = psutil.Process()
+        while not self._stop.wait(self.every):
+            total = 0
+            for proc in [me, *me.children(recursive=True)]:
+                with contextlib.suppress(psutil.Error):  # it ended meanwhile
+                    total += proc.memory_info().rss
+            self.peak = max(self.peak, total)
+
+    def __enter__(self) -> _TreeRss:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 def _child(args: list[str]) -> dict[str, Any]:
@@ -151,16 +205,25 @@ def _child(args: list[str]) -> dict[str, Any]:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def _agreement(a: Path, b: Path) -> dict[str, Any]:
+def _agreement(a: Path, b: Path, other: str = "in_memory") -> dict[str, Any]:
     import pandas as pd
 
     x, y = pd.read_parquet(a), pd.read_parquet(b)
     both = x.merge(y, on=["watchlist_id", "partner_id"], how="outer", indicator=True)
     common = both[both["_merge"] == "both"]
     diff = (common["match_probability_x"] - common["match_probability_y"]).abs()
+    bands = {
+        "pairs_in_both_with_another_band": int(
+            (
+                (common["match_probability_x"] >= THRESHOLD)
+                != (common["match_probability_y"] >= THRESHOLD)
+            ).sum()
+        )
+    }
     return {
+        **bands,
         "pairs_only_out_of_core": int((both["_merge"] == "left_only").sum()),
-        "pairs_only_in_memory": int((both["_merge"] == "right_only").sum()),
+        f"pairs_only_{other}": int((both["_merge"] == "right_only").sum()),
         "pairs_in_both": len(common),
         "max_probability_difference": float(diff.max()) if len(diff) else 0.0,
     }
@@ -174,6 +237,12 @@ def main() -> None:
     parser.add_argument("--sizes", default="1000000,3000000", help="partner rows, comma-separated")
     parser.add_argument("--with-10m", action="store_true", help="add 10,000,000 partner rows")
     parser.add_argument("--baseline-max", type=int, default=3_000_000)
+    parser.add_argument(
+        "--spark",
+        default="",
+        help="partner sizes (comma-separated) to link on Spark too (SHAREGUARD_SPARK_*)",
+    )
+    parser.add_argument("--no-out-of-core", action="store_true", help="reuse the last pairs")
     parser.add_argument("--memory-limit", default="2GB", help="DuckDB memory_limit (out of core)")
     parser.add_argument("--seed", type=int, default=20260101)
     parser.add_argument("--data", type=Path, help="keep generated data here (reused if present)")
@@ -215,10 +284,16 @@ def main() -> None:
                 meta.write_text(json.dumps(made))
             entry: dict[str, Any] = {"data": json.loads(meta.read_text())}
             ooc = folder / "pairs-out_of_core.parquet"
-            entry["out_of_core"] = _child(
-                ["--worker", str(folder), "out_of_core", args.memory_limit, str(ooc)]
-            )
-            print(json.dumps(entry), file=sys.stderr)
+            if not args.no_out_of_core:
+                entry["out_of_core"] = _child(
+                    ["--worker", str(folder), "out_of_core", args.memory_limit, str(ooc)]
+                )
+                print(json.dumps(entry), file=sys.stderr)
+            if str(n) in args.spark.split(","):
+                on_spark = folder / "pairs-spark.parquet"
+                entry["spark"] = _child(["--worker", str(folder), "spark", "-", str(on_spark)])
+                entry["agreement_spark"] = _agreement(ooc, on_spark, "spark")
+                print(json.dumps(entry), file=sys.stderr)
             if n <= args.baseline_max:
                 mem = folder / "pairs-in_memory.parquet"
                 entry["in_memory"] = _child(["--worker", str(folder), "in_memory", "-", str(mem)])
