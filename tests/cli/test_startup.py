@@ -89,6 +89,26 @@ def test_no_command_loads_the_web_stack() -> None:
     assert done.stdout.strip() == "[]"
 
 
+#: Commands that do bulk work with pandas, pyarrow, Splink or DuckDB when they load.
+BULK_COMMANDS = {"match", "demo"}
+
+
+def test_only_bulk_commands_load_the_bulk_libraries() -> None:
+    """Loading every other command (one interpreter, so any one would show) loads none."""
+    others = sorted(set(COMMANDS) - BULK_COMMANDS)
+    script = (
+        "import sys\n"
+        "from shareguard.cli import load\n"
+        f"for name in {others!r}:\n"
+        "    load(name)\n"
+        "bulk = ('pandas', 'pyarrow', 'splink', 'duckdb', 'pyspark')\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in bulk))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+
+
 def test_the_list_shows_each_commands_own_help() -> None:
     result = CliRunner().invoke(app, ["--help"], terminal_width=200)
     assert result.exit_code == 0

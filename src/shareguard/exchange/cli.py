@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
+from sqlalchemy.orm import Session
 
 from shareguard.clikit import (
     AS_OPTION,
@@ -20,15 +21,28 @@ from shareguard.clikit import (
     handle_errors,
 )
 from shareguard.errors import InvalidInput, NotFound
-from shareguard.exchange.inbound import InboundService
 from shareguard.exchange.present import batch_out, record_out, request_out
 from shareguard.exchange.service import RequestService, resolve_agreement
+
+if TYPE_CHECKING:
+    from shareguard.exchange.inbound import InboundService
 
 app = typer.Typer(
     help="Requests to partners for information about a person, and their answers.",
     no_args_is_help=True,
 )
 NAME = "requests"
+
+
+def _inbound(session: Session) -> InboundService:
+    """The inbound service, imported only when an ``inbound`` command runs: ``shareguard
+    requests`` shares this module and must not load pandas and pyarrow (the partner-file
+    reader that InboundService uses) to start."""
+    from shareguard.exchange.inbound import InboundService
+
+    return InboundService(session)
+
+
 inbound_app = typer.Typer(
     help="Data partners send to the Home Office: one record or a CSV/Parquet file.",
     no_args_is_help=True,
@@ -229,7 +243,7 @@ def submit(
         raise InvalidInput("give either --file or one record, not both", field="--file")
     with cli_session() as session:
         principal = acting(session, as_)
-        svc = InboundService(session)
+        svc = _inbound(session)
         if file is not None:
             if not file.exists():
                 raise InvalidInput("no such file", field="--file")
@@ -278,7 +292,7 @@ def inbound_list(
     """Inbound records, newest first: staff see the queue; a partner what it sent."""
     with cli_session() as session:
         principal = acting(session, as_)
-        svc = InboundService(session)
+        svc = _inbound(session)
         agreement_id = (
             resolve_agreement(session, agreement, "--agreement").id if agreement else None
         )
@@ -314,7 +328,7 @@ def inbound_show(
     """One inbound record, or one submission with its errors by line."""
     with cli_session() as session:
         principal = acting(session, as_)
-        svc = InboundService(session)
+        svc = _inbound(session)
         out: Any
         try:
             out = record_out(session, svc.get(_uuid(ref, "REF"), principal), principal)
