@@ -196,7 +196,9 @@ def main() -> None:
     os.environ.pop("SHAREGUARD_DATABASE_URL", None)
     from checks import seed  # benchmarks/checks.py
 
-    key, bodies = seed(data_dir, args.persons, args.codes, args.seed)
+    key, bodies = seed(
+        f"sqlite:///{data_dir / 'shareguard.db'}", args.persons, args.codes, args.seed
+    )
     (data_dir / "spec.json").write_text(json.dumps({"key": key, "bodies": bodies}))
     before_src = export_src(args.before, Path(tmp.name)) if args.before else None
     after_runs, before_runs = [], []
