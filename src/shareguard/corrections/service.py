@@ -31,6 +31,7 @@ from shareguard.corrections.models import (
     RectificationNotice,
     TargetKind,
     WebhookDelivery,
+    withdrawn,
 )
 from shareguard.errors import Conflict, Forbidden, InvalidInput, NotFound
 from shareguard.matching.models import AdverseAction, Candidate
@@ -119,15 +120,6 @@ def adverse_actions_standing(
         carried = {str(r.id) for r in disclosures_of(session, str(person_id), [str(record_id)])}
         acted_on = [d for d in acted_on if d in carried]
     return len(acted_on)
-
-
-def withdrawn(disclosure_id: Any) -> Any:
-    """SQL: a rectification notice has withdrawn this disclosure (an indexed EXISTS)."""
-    return (
-        select(NoticeDisclosure.notice_id)
-        .where(NoticeDisclosure.disclosure_id == disclosure_id)
-        .exists()
-    )
 
 
 def withdrawn_disclosures(session: Session) -> set[str]:

@@ -26,8 +26,12 @@ from sqlalchemy.sql.functions import FunctionElement
 from shareguard.agreements.models import AgreementEvent
 from shareguard.audit.models import AuditEntry, AuditExemption
 from shareguard.checks.models import Case, CaseKind, Check
-from shareguard.corrections.models import Correction, NoticeDisclosure, RectificationNotice
-from shareguard.corrections.service import withdrawn
+from shareguard.corrections.models import (
+    Correction,
+    NoticeDisclosure,
+    RectificationNotice,
+    withdrawn,
+)
 from shareguard.exchange.models import ExchangeRequest, InboundBatch
 from shareguard.matching.models import AdverseAction, Candidate, MatchRun
 from shareguard.policy.models import Disclosure, Pause
