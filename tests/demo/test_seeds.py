@@ -177,6 +177,11 @@ def test_the_command_builds_a_small_year_then_goes_on_where_it_stopped(tmp_path,
         assert shown.exit_code == 0, shown.output
         report = json.loads(shown.output)
         assert report["disclosures"]["total"] > 20 and report["matching"]["adverse_actions"] > 0
+        assert report["matching"]["runs"] >= 12  # linked month by month
+        shown = runner.invoke(app, ["report", "--format", "json"])
+        exchange = json.loads(shown.output)["exchange"]
+        assert exchange["requests"]["answered"] > 0 and exchange["inbound"]["accepted"] > 0
+        assert exchange["requests"]["refused_by_firewall"] > 0
         verified = runner.invoke(app, ["audit", "verify", "--json"])
         assert verified.exit_code == 0 and json.loads(verified.output)["ok"]
     finally:
