@@ -86,3 +86,14 @@ def test_a_link_weighs_names_by_the_partner_file_not_the_watch_list() -> None:
     assert steps["first_name"]["match_weight"] == pytest.approx(math.log2(m / share), abs=1e-3)
     # Seen once, with its forename seen once: namesakes as expected (none), no correction.
     assert "name_pair" not in steps
+    # Where the correction moved a pair's weight, the explanation says what it is.
+    corrected = [
+        step
+        for text in result.pairs["explanation"]
+        for step in json.loads(text)
+        if step["comparison"] == "name_pair"
+    ]
+    assert corrected
+    assert {step["level"] for step in corrected} == {
+        "both names exact: how common the pair is in the partner file"
+    }

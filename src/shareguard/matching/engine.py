@@ -136,30 +136,20 @@ def _level_weights(trained: dict[str, Any]) -> dict[str, list[tuple[float, str]]
     out: dict[str, list[tuple[float, str]]] = {}
     for comp in trained["comparisons"]:
         levels = []
+        missing = []
         for lvl in comp["comparison_levels"]:
             label = lvl.get("label_for_charts") or lvl["sql_condition"]
             if lvl.get("is_null_level"):
-                levels.append((0.0, "missing on one side"))
+                missing.append((0.0, "missing on one side"))
                 continue
             m, u = lvl.get("m_probability"), lvl.get("u_probability")
             if m and u:
                 levels.append((math.log2(m / u), label))
             elif m:  # never met in the u sample: Splink scores it with a default u
                 levels.append((math.nan, label))
-        out[comp["output_column_name"]] = levels
-    return out
-
-
-def _level_labels(trained: dict[str, Any]) -> dict[str, dict[int, str]]:
-    """Comparison -> Splink's level number (``gamma_<name>``: -1 for missing, then the levels
-    counted down from the strongest to 0 for "else") -> level label."""
-    out: dict[str, dict[int, str]] = {}
-    for comp in trained["comparisons"]:
-        levels = [lvl for lvl in comp["comparison_levels"] if not lvl.get("is_null_level")]
-        labels = {-1: "missing on one side"}
-        for i, lvl in enumerate(levels):
-            labels[len(levels) - 1 - i] = lvl.get("label_for_charts") or lvl["sql_condition"]
-        out[comp["output_column_name"]] = labels
+        # Last, so that a real level of weight 0 (the name pair's: it has none of its own and
+        # moves the weight only by its term-frequency adjustment) wins the tie.
+        out[comp["output_column_name"]] = levels + missing
     return out
 
 
@@ -170,18 +160,10 @@ def explain(scored: pd.DataFrame, trained: dict[str, Any]) -> list[str]:
     level with that weight, so the explanation names what agreed and by how much.
     """
     levels = _level_weights(trained)
-    by_number = _level_labels(trained)
     lam = float(trained["probability_two_random_records_match"])
     prior = round(math.log2(lam / (1 - lam)), 4)
     comps = [c for c in levels if f"mw_{c}" in scored.columns]
     weights = {c: scored[f"mw_{c}"].astype(float).tolist() for c in comps}
-    # The level Splink chose, where it says (two levels may carry the same weight, e.g. the
-    # name pair's, which has none of its own); else the trained level nearest the weight.
-    numbers = {
-        c: scored[f"gamma_{c}"].astype(int).tolist()
-        for c in comps
-        if f"gamma_{c}" in scored.columns
-    }
     # A rare name's exact match counts for more than a common one's: Splink reports that
     # term-frequency adjustment separately; it belongs to its comparison's step.
     tf_adj = {
@@ -219,7 +201,7 @@ def explain(scored: pd.DataFrame, trained: dict[str, Any]) -> list[str]:
         steps += [
             {
                 "comparison": c,
-                "level": by_number[c][numbers[c][i]] if c in numbers else label(c, weights[c][i]),
+                "level": label(c, weights[c][i]),
                 "match_weight": round(weights[c][i] + (tf_adj[c][i] if c in tf_adj else 0.0), 4),
             }
             for c in comps
