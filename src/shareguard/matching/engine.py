@@ -25,6 +25,10 @@ from shareguard.matching import splink_settings
 from shareguard.matching.prepare import PREPARED_COLUMNS, prepare
 from shareguard.matching.spark import session as configured_session
 
+# Splink, DuckDB and pyarrow are imported inside the functions that link, not here: the run
+# pipeline and the console import this module, and Splink alone takes about a second to load,
+# which every page and CLI command that never links would pay.
+
 BACKENDS = ("duckdb", "spark")
 #: Pairs this likely are scored even under the threshold: they may compete with a stronger one.
 COMPETITOR_FLOOR = 0.01

@@ -29,6 +29,9 @@ from __future__ import annotations
 
 from typing import Any
 
+# Splink's comparison libraries are imported inside each builder, not here: the engine imports
+# this module at start-up and Splink takes about a second to load (see engine.py).
+
 #: Comparisons in the model, in the order the explanation lists them.
 COMPARISONS = ("first_name", "surname", "name_pair", "dob", "postcode")
 #: Comparisons with no evidence of their own: they correct others (an explanation shows them

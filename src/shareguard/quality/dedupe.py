@@ -62,7 +62,7 @@ def likely_duplicates(
     """
     if len(persons) < 2:
         return []
-    try:
+    try:  # pandas and Splink load only when duplicates are looked for (seconds to import)
         import pandas as pd
         from splink import DuckDBAPI, Linker
     except ImportError as exc:  # pragma: no cover - splink is a core dependency
