@@ -48,7 +48,7 @@ from shareguard.accounts.service import AccountService
 from shareguard.audit import AuditRecord, append
 from shareguard.audit.models import AuditEntry
 from shareguard.audit.service import AuditService
-from shareguard.checks.service import AttributeQuery, CheckService, ShareCodeQuery
+from shareguard.checks import AttributeQuery, CheckService, ShareCodeQuery
 from shareguard.config import get_settings
 from shareguard.corrections.models import RectificationNotice
 from shareguard.corrections.notices import NoticeService
