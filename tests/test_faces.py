@@ -81,3 +81,20 @@ def test_every_hook_point_is_answered() -> None:
     for point in HOOKS:
         answers = hooks(point)
         assert answers and all(callable(f) for f in answers), point
+
+
+def test_every_name_a_face_exports_resolves() -> None:
+    """A face that loads on first use (``shareguard.faces.lazy``) names its modules in a
+    mapping that no import checks: a misspelt entry would fail only when a caller first
+    reaches for it, so every exported name of every face is resolved here."""
+    import importlib
+
+    unresolved = []
+    for init in sorted(SRC.glob("*/__init__.py")):
+        face = importlib.import_module(f"shareguard.{init.parent.name}")
+        for name in getattr(face, "__all__", ()):
+            try:
+                getattr(face, name)
+            except (AttributeError, ImportError) as exc:
+                unresolved.append(f"shareguard.{init.parent.name}.{name}: {exc}")
+    assert unresolved == []
