@@ -20,13 +20,15 @@ GIVEN, FAMILY = "Testa", "Exampleperson"
 DOB = today() - timedelta(days=365 * 30)
 
 
-def make_person(world: Any, *, valid_to_days: int | None = 400, **status: Any) -> uuid.UUID:
+def make_person(
+    world: Any, *, valid_to_days: int | None = 400, document: str = "TST123456", **status: Any
+) -> uuid.UUID:
     person = factories.person(
         world,
         GIVEN,
         FAMILY,
         DOB,
-        documents=[{"number": "TST123456", "issuing_country": "GBR"}],
+        documents=[{"number": document, "issuing_country": "GBR"}],
         commit=False,
     )
     fields: dict[str, Any] = {

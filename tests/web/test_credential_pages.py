@@ -178,7 +178,9 @@ def test_choosing_no_purpose_or_one_the_status_does_not_confirm_writes_nothing(
 def test_another_persons_credential_is_not_found(
     client: TestClient, world: Any, person: uuid.UUID
 ) -> None:
-    other = make_person(world)
+    # Another person: a record with the same details would be the signed-in person's own
+    # duplicate, and signing in by details could land on either.
+    other = make_person(world, document="TST654321")
     theirs = CredentialService(world.session).issue(other, "right_to_work", as_person(other))
     theirs_id, theirs_token = theirs.id, theirs.token
     world.session.commit()  # the test is the boundary: services never commit
