@@ -40,6 +40,9 @@ ADVERSE = 20_000
 NOTICES = 6_000
 NOISE_ACTIONS = ("watchlist.propose", "watchlist.verify", "check.share_code", "matching.review")
 REFUSAL_KINDS = ("pause", "firewall", "limit", "lock")
+#: People each bulk agreement's run kept out at its gate, and those a pause kept out.
+KEPT_OUT = (700, 40)
+PAUSED = (650, 0)
 
 
 def _entry(
@@ -133,16 +136,24 @@ def build(world: TestWorld, rng: random.Random) -> dict[str, Any]:
     # Adverse actions on match results; some later withdrawn by a rectification notice.
     acted = rng.sample(sorted(by_disclosure, key=str), ADVERSE)
     runs = {}
-    for aid in bulk:
+    for n, aid in enumerate(bulk):
         dataset = PartnerDataset(
             agreement_id=aid, name="t", source_format="csv", path="", sha256="0" * 64
         )
         s.add(dataset)
         s.flush()
-        run = MatchRun(agreement_id=aid, dataset_id=dataset.id, state="succeeded")
+        # What the run's gate kept out, as a run records it on its row and its audit entry.
+        counts = {
+            "kept_out": KEPT_OUT[n],
+            "kept_out_by_policy": {"pause": PAUSED[n], "firewall": 1},
+        }
+        run = MatchRun(agreement_id=aid, dataset_id=dataset.id, state="succeeded", counts=counts)
         s.add(run)
         s.flush()
         runs[aid] = run.id
+        entries.append(
+            _entry("matching.run_finish", start, aid, None, {"run_id": str(run.id), **counts})
+        )
     candidates, actions = [], []
     for i, did in enumerate(acted):
         aid, at = by_disclosure[did]
@@ -294,6 +305,16 @@ def test_reports_reconcile_with_a_million_entry_audit_log(world: TestWorld) -> N
             and (decision is ... or d == decision)
         )
 
+    finished: dict[Any, Counter[str]] = {}
+    for aid, details in s.execute(
+        select(AuditEntry.agreement_id, AuditEntry.details).where(
+            AuditEntry.action == "matching.run_finish"
+        )
+    ):
+        got = finished.setdefault(aid, Counter())
+        got["kept_out"] += details["kept_out"]
+        got.update({f"policy.{k}": n for k, n in details["kept_out_by_policy"].items()})
+
     started = time.perf_counter()
     report = ReportService(s).report(world.principals["officer"])
     took = time.perf_counter() - started
@@ -310,6 +331,13 @@ def test_reports_reconcile_with_a_million_entry_audit_log(world: TestWorld) -> N
         assert section["corrections"]["acknowledged"] == count("correction.acknowledge", aid)
         # every notice withdrew one acted-on disclosure: each is an overturned action
         assert section["matching"]["overturned"] == section["corrections"]["notices"]
+        # people the runs' gates kept out, as the runs' audit entries give them
+        got = finished.get(aid, Counter())
+        assert section["matching"]["kept_out"] == got["kept_out"]
+        assert section["pause_effect"]["kept_out_by_pause"] == got["policy.pause"]
+        assert section["matching"]["kept_out_by_policy"] == {
+            k.removeprefix("policy."): n for k, n in sorted(got.items()) if k != "kept_out" and n
+        }
     assert report["disclosures"]["total"] == count("disclosure.%", decision="permit")
     assert report["disclosures"]["total"] == CHECK_ANSWERS + MATCH_RESULTS
     assert report["refusals"]["total"] == count("policy.deny") == REFUSALS
@@ -318,6 +346,10 @@ def test_reports_reconcile_with_a_million_entry_audit_log(world: TestWorld) -> N
     assert report["matching"]["overturned"] == NOTICES
     assert report["matching"]["error_rate"] == round(NOTICES / ADVERSE, 4)
     assert report["corrections"]["notices"] == NOTICES
+    assert report["matching"]["kept_out"] == sum(KEPT_OUT)
+    assert report["pause_effect"]["kept_out_by_pause"] == sum(PAUSED)
+    # kept out before the door: never among the requests the door refused for a pause
+    assert report["pause_effect"]["blocked_by_pause"] == REFUSALS // 4
     assert report["checks"]["contested"] == built["contested"]
     assert report["checks"]["by_outcome"]["referred"] == CHECK_ANSWERS // 5
     assert report["corrections"]["time_to_rectify"]["done"] == count("correction.acknowledge")

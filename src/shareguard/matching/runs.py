@@ -173,25 +173,32 @@ class RunService:
             if filter_file.exists()
             else None
         )
-        included, kept_out = WatchlistService(self.session).current(agreement.id, person_ids)
+        gated = WatchlistService(self.session).gated(agreement.id, person_ids)
         (out / "kept_out.json").write_text(
             json.dumps(
                 [
-                    {"entry_id": str(e.id), "person_ref": str(e.person_id), "reasons": r}
-                    for e, r in kept_out
+                    {
+                        "entry_id": str(e.id),
+                        "person_ref": str(e.person_id),
+                        "reasons": r,
+                        "policy": gated.policy.get(e.id),
+                    }
+                    for e, r in gated.kept_out
                 ],
                 indent=2,
             )
         )
-        watch = _watch_frame(self._persons([e.person_id for e in included]))
+        watch = _watch_frame(self._persons([e.person_id for e in gated.included]))
         partner = Path(ImportService(self.session).dataset(run.dataset_id).path)
         return RunInputs(
             out=out,
             watch=watch,
             partner_path=partner,
             counts={
-                "watchlist": len(included),
-                "kept_out": len(kept_out),
+                "watchlist": len(gated.included),
+                # Counts by reason, the policy's kind apart (the report's people kept out by
+                # pauses); with the rest, on the run's row and its audit entry.
+                **gated.counts(),
                 "partner_rows": pq.ParquetFile(partner).metadata.num_rows,
             },
             threshold=run.threshold,

@@ -10,6 +10,7 @@ lodged, a correction, a new pause) takes effect at once, without anyone remember
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -146,6 +147,30 @@ def explain(reasons: list[str]) -> list[str]:
     return [REASONS.get(r, r) for r in reasons]
 
 
+@dataclass
+class Gated:
+    """An agreement's active entries read through the gate (``WatchlistService.gated``)."""
+
+    included: list[WatchlistEntry]
+    #: Entries kept out, each with its reason codes.
+    kept_out: list[tuple[WatchlistEntry, list[str]]]
+    #: Entry id -> the policy's refusal kind (``pause``, ``firewall``, ...) for the entries
+    #: kept out with ``policy_refused``.
+    policy: dict[uuid.UUID, str]
+
+    def counts(self) -> dict[str, Any]:
+        """What a run records of the people kept out (counts only): ``kept_out``, and
+        ``kept_out_by_reason`` (an entry counts under each of its reasons) and
+        ``kept_out_by_policy`` (under the policy's one refusal kind: a pause, a firewall rule)."""
+        by_reason = Counter(r for _entry, reasons in self.kept_out for r in reasons)
+        by_policy = Counter(self.policy.values())
+        return {
+            "kept_out": len(self.kept_out),
+            "kept_out_by_reason": dict(sorted(by_reason.items())),
+            "kept_out_by_policy": dict(sorted(by_policy.items())),
+        }
+
+
 class WatchlistService:
     """Proposes, verifies, re-checks and removes watch-list entries (the boundary commits)."""
 
@@ -171,19 +196,26 @@ class WatchlistService:
         One pass over the register for all of them (a handful of queries per 500 persons and
         one batch of policy decisions), not a round of queries per entry.
         """
+        return {k: reasons for k, (reasons, _policy) in self._gate_many(entries, on).items()}
+
+    def _gate_many(
+        self, entries: Sequence[WatchlistEntry], on: date | None = None
+    ) -> dict[uuid.UUID, tuple[list[str], str | None]]:
+        """``check_many`` with the policy's refusal kind (pause, firewall, ...) kept too: the
+        reason code ``policy_refused`` alone cannot tell a pause from a firewall rule."""
         on = on or today()
-        out: dict[uuid.UUID, list[str]] = {}
+        out: dict[uuid.UUID, tuple[list[str], str | None]] = {}
         by_agreement: dict[uuid.UUID, list[WatchlistEntry]] = {}
         for entry in entries:
             if entry.state == EntryState.LEFT:
-                out[entry.id] = ["left"]
+                out[entry.id] = (["left"], None)
             else:
                 by_agreement.setdefault(entry.agreement_id, []).append(entry)
         for agreement_id, group in by_agreement.items():
             agreement = self._agreement(agreement_id)
             facts = gate_facts(self.session, agreement, group, on)
             for entry, f in zip(group, facts, strict=True):
-                out[entry.id] = gate(f, on)
+                out[entry.id] = (gate(f, on), f.policy_refusal)
         return out
 
     def precheck(
@@ -485,8 +517,19 @@ class WatchlistService:
         on: date | None = None,
     ) -> tuple[list[WatchlistEntry], list[tuple[WatchlistEntry, list[str]]]]:
         """Active entries that pass the gate now, and those kept out with their reasons."""
+        found = self.gated(agreement_id, person_ids, on)
+        return found.included, found.kept_out
+
+    def gated(
+        self,
+        agreement_id: uuid.UUID,
+        person_ids: set[uuid.UUID] | None = None,
+        on: date | None = None,
+    ) -> Gated:
+        """``current`` with what a match run records: the policy's refusal kind for each entry
+        a firewall rule or pause keeps out, and the counts by reason (reads only)."""
         on = on or today()
-        included, kept_out = [], []
+        found = Gated([], [], {})
         active = [
             e
             for e in self.entries(agreement_id, EntryState.ACTIVE)
@@ -494,11 +537,16 @@ class WatchlistService:
         ]
         for i in range(0, len(active), GATE_CHUNK):
             chunk = active[i : i + GATE_CHUNK]
-            found = self.check_many(chunk, on)
+            checked = self._gate_many(chunk, on)
             for entry in chunk:
-                reasons = found[entry.id]
-                (kept_out.append((entry, reasons)) if reasons else included.append(entry))
-        return included, kept_out
+                reasons, policy = checked[entry.id]
+                if not reasons:
+                    found.included.append(entry)
+                    continue
+                found.kept_out.append((entry, reasons))
+                if policy and "policy_refused" in reasons:
+                    found.policy[entry.id] = policy
+        return found
 
     def report(self, agreement_id: uuid.UUID) -> list[dict[str, Any]]:
         """Everyone kept out of the agreement's list and why (pseudonymous refs, codes, text)."""

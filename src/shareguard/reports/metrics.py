@@ -104,8 +104,10 @@ def checks_summary(checks: Sequence[Row]) -> dict[str, Any]:
 def match_summary(runs: Sequence[Row], adverse: Sequence[Row]) -> dict[str, Any]:
     """Match runs' candidates, reviews, confirmations, adverse actions and the error rate.
 
-    ``runs`` rows carry ``candidates``, ``reviewed``, ``confirmed``; ``adverse`` rows carry
-    ``overturned``. The error rate is adverse actions later overturned / adverse actions.
+    ``runs`` rows carry ``candidates``, ``reviewed``, ``confirmed`` and may carry what the
+    run's gate recorded: ``kept_out`` and ``kept_out_by_policy`` (``{kind: people}``);
+    ``adverse`` rows carry ``overturned``. The error rate is adverse actions later overturned
+    / adverse actions.
     """
     actions = len(adverse)
     overturned = sum(1 for a in adverse if a.get("overturned"))
@@ -117,6 +119,20 @@ def match_summary(runs: Sequence[Row], adverse: Sequence[Row]) -> dict[str, Any]
         "adverse_actions": actions,
         "overturned": overturned,
         "error_rate": rate(overturned, actions),
+        **kept_out_figures(
+            sum(int(r.get("kept_out") or 0) for r in runs),
+            add_counts(*(r.get("kept_out_by_policy") or {} for r in runs)),
+        ),
+    }
+
+
+def kept_out_figures(kept_out: int, by_policy: Mapping[str, int]) -> dict[str, Any]:
+    """People match runs' gates kept out of the watch list (a person counts once per run):
+    in all, and by the policy's refusal kind (``pause``, ``firewall``) for those a policy
+    kept out. Not requests refused at the door: the door never saw them."""
+    return {
+        "kept_out": kept_out,
+        "kept_out_by_policy": {k: int(n) for k, n in sorted(by_policy.items()) if n},
     }
 
 
@@ -328,8 +344,15 @@ def checks_from_counts(by_outcome: Mapping[str, int], contested: int) -> dict[st
     }
 
 
-def match_figures(funnel: Mapping[str, int], actions: int, overturned: int) -> dict[str, Any]:
-    """``match_summary`` from the run funnel's counts and the adverse actions'."""
+def match_figures(
+    funnel: Mapping[str, int],
+    actions: int,
+    overturned: int,
+    kept_out: int = 0,
+    kept_out_by_policy: Mapping[str, int] | None = None,
+) -> dict[str, Any]:
+    """``match_summary`` from the run funnel's counts, the adverse actions' and the people
+    the runs' gates kept out."""
     return {
         "runs": int(funnel.get("runs", 0)),
         "candidates": int(funnel.get("candidates", 0)),
@@ -338,6 +361,7 @@ def match_figures(funnel: Mapping[str, int], actions: int, overturned: int) -> d
         "adverse_actions": actions,
         "overturned": overturned,
         "error_rate": rate(overturned, actions),
+        **kept_out_figures(kept_out, kept_out_by_policy or {}),
     }
 
 

@@ -115,14 +115,24 @@ def match_runs(
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> Rows:
-    """Per run: candidates, reviewed (any review state but pending), confirmed (same)."""
+    """Per run: candidates, reviewed (any review state but pending), confirmed (same), and
+    the people its gate kept out (``kept_out``, ``kept_out_by_policy``) from its counts."""
 
-    stmt = select(MatchRun.id, MatchRun.agreement_id, MatchRun.created_at)
+    stmt = select(MatchRun.id, MatchRun.agreement_id, MatchRun.created_at, MatchRun.counts)
     if agreement_id is not None:
         stmt = stmt.where(MatchRun.agreement_id == agreement_id)
     stmt = _since(stmt, MatchRun.created_at, since, until)
     runs = {
-        r.id: {**r._asdict(), "candidates": 0, "reviewed": 0, "confirmed": 0}
+        r.id: {
+            "id": r.id,
+            "agreement_id": r.agreement_id,
+            "created_at": r.created_at,
+            "candidates": 0,
+            "reviewed": 0,
+            "confirmed": 0,
+            "kept_out": int((r.counts or {}).get("kept_out") or 0),
+            "kept_out_by_policy": dict((r.counts or {}).get("kept_out_by_policy") or {}),
+        }
         for r in session.execute(stmt)
     }
     if runs:
@@ -285,6 +295,9 @@ def figures(
     corrections, notice_rows = notices(s, aid, since, until)
     paused_at = pause_started(s, aid)
     refused_summary = metrics.refusals_summary(refusals(s, aid, since, until))
+    matching = metrics.match_summary(
+        match_runs(s, aid, since, until), adverse_actions(s, aid, since, until)
+    )
     return {
         "disclosures": {
             "total": len(disclosed),
@@ -293,9 +306,7 @@ def figures(
             "yearly": metrics.yearly_volumes(disclosed),
         },
         "checks": metrics.checks_summary(checks(s, aid, since, until)),
-        "matching": metrics.match_summary(
-            match_runs(s, aid, since, until), adverse_actions(s, aid, since, until)
-        ),
+        "matching": matching,
         "corrections": metrics.corrections_summary(corrections, notice_rows, now=now),
         "refusals": refused_summary,
         "exchange": metrics.exchange_summary(
@@ -305,6 +316,7 @@ def figures(
         "pause_effect": {
             **metrics.pause_effect(disclosed, paused_at),
             **metrics.pause_cut(len(disclosed), refused_summary["by_kind"].get("pause", 0)),
+            "kept_out_by_pause": matching["kept_out_by_policy"].get("pause", 0),
         },
         "exemptions_used": exemptions(s, aid),
     }

@@ -262,6 +262,7 @@ class Counted:
     refusals: dict[sources.Key, dict[str, int]]
     funnel: dict[sources.Key, dict[str, int]]
     adverse: dict[sources.Key, tuple[int, int]]
+    kept_out: dict[sources.Key, dict[str, Any]]
     notices: dict[sources.Key, dict[str, Any]]
     requests: dict[sources.Key, list[tuple[str, str, int]]]
     responses: dict[sources.Key, dict[str, Any]]
@@ -291,6 +292,7 @@ class Counted:
             refusals=sources.refusal_kinds(s, aid, *window),
             funnel=sources.run_funnel(s, aid, *window),
             adverse=sources.adverse_counts(s, aid, *window),
+            kept_out=sources.kept_out(s, aid, *window),
             notices=sources.notice_figures(s, aid, *window, now=now),
             requests=sources.request_states(s, aid, *window),
             responses=sources.response_times(s, aid, *window),
@@ -326,6 +328,8 @@ class Counted:
         refused = metrics.add_counts(*pick(self.refusals))
         funnel = metrics.add_counts(*pick(self.funnel))
         adverse = pick(self.adverse)
+        kept = pick(self.kept_out)
+        kept_by_policy = metrics.add_counts(*(k["by_policy"] for k in kept))
         inbound = pick(self.inbound)
         inbound_sum: dict[str, Any] = metrics.add_counts(
             *({k: v for k, v in i.items() if k != "refused_by_reason"} for i in inbound)
@@ -351,7 +355,11 @@ class Counted:
                 metrics.add_counts(*pick(self.outcomes)), sum(pick(self.contested))
             ),
             "matching": metrics.match_figures(
-                funnel, sum(a for a, _ in adverse), sum(o for _, o in adverse)
+                funnel,
+                sum(a for a, _ in adverse),
+                sum(o for _, o in adverse),
+                sum(k["kept_out"] for k in kept),
+                kept_by_policy,
             ),
             "corrections": metrics.corrections_figures(notices),
             "refusals": {"total": sum(refused.values()), "by_kind": dict(sorted(refused.items()))},
@@ -362,6 +370,9 @@ class Counted:
             "pause_effect": {
                 **metrics.pause_window(paused_at, before, after),
                 **metrics.pause_cut(disclosed["total"], refused.get("pause", 0)),
+                # People a pause kept out at a run's gate, before linking: not requests
+                # refused at the door (``blocked_by_pause``), and never counted with them.
+                "kept_out_by_pause": kept_by_policy.get("pause", 0),
             },
             "exemptions_used": sum(pick(self.exemptions)),
         }

@@ -238,6 +238,43 @@ def run_funnel(
     return out
 
 
+def kept_out(
+    session: Session,
+    agreement_id: Key = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> dict[Key, dict[str, Any]]:
+    """People match runs' gates kept out of the watch list, by agreement: ``kept_out`` in all
+    and ``by_policy`` (``{kind: people}``: a pause, a firewall rule), summed from the counts
+    each run recorded (``matching.run_finish`` carries the same). Runs are few: a run per
+    thousands of disclosures; read through the agreement's index."""
+
+    r = MatchRun
+    stmt = select(r.agreement_id, func.sum(r.counts["kept_out"].as_integer())).group_by(
+        r.agreement_id
+    )
+    stmt = _window(_scope(stmt, r.agreement_id, agreement_id), r.created_at, since, until)
+    out: dict[Key, dict[str, Any]] = {}
+    for aid, n in session.execute(stmt):
+        out[aid] = {"kept_out": _int(n), "by_policy": {}}
+    if session.get_bind().dialect.name == "postgresql":
+        kinds = func.json_each_text(r.counts["kept_out_by_policy"])
+    else:
+        kinds = func.json_each(r.counts, "$.kept_out_by_policy")
+    each = kinds.table_valued("key", "value")
+    by_kind = (
+        select(r.agreement_id, each.c.key, func.sum(each.c.value.cast(Float)))
+        .select_from(r)
+        .join(each, each.c.key.is_not(None))
+        .group_by(r.agreement_id, each.c.key)
+    )
+    by_kind = _window(_scope(by_kind, r.agreement_id, agreement_id), r.created_at, since, until)
+    for aid, kind, n in session.execute(by_kind):
+        if aid in out and n:
+            out[aid]["by_policy"][str(kind)] = int(n)
+    return out
+
+
 def adverse_counts(
     session: Session,
     agreement_id: Key = None,
