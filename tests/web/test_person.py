@@ -7,7 +7,9 @@ from datetime import date
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
+from shareguard.audit.models import AuditEntry
 from shareguard.status.models import StatusKind
 from shareguard.status.service import StatusService
 from tests import factories
@@ -75,6 +77,43 @@ def test_wrong_details_give_one_message_whichever_was_wrong(client: TestClient, 
         assert error_messages(response.text) == [
             "We could not find you with those details. Check them and try again"
         ]
+
+
+def test_details_that_match_two_records_sign_in_to_neither(
+    client: TestClient,
+    world: TestWorld,
+    person,  # type: ignore[no-untyped-def]
+) -> None:
+    # A duplicate record: the same name, date of birth and document.
+    twin = factories.person(world, "Ada", "Testperson", DOB, documents=(DOCUMENT,))
+    outbox = client.app.state.code_sender  # type: ignore[attr-defined]
+    sent_before = len(outbox.sent)
+    response = client.post("/my/sign-in", data=_details(client), follow_redirects=False)
+    assert response.status_code == 409
+    html = response.text
+    assert "We cannot sign you in online" in html and "Ask a caseworker for help" in html
+    reference = re.search(r'<strong id="reference">([0-9A-F]{4}-[0-9A-F]{4})</strong>', html)
+    assert reference
+    # Nothing says how many records there are, or shows anyone's details.
+    for leak in ("two records", "more than one", "duplicate", "Testperson", DOCUMENT):
+        assert leak not in html
+    assert len(outbox.sent) == sent_before  # no code was sent to either record
+    assert client.get("/my/account", follow_redirects=False).status_code == 303
+    assert client.get("/my/sign-in/code", follow_redirects=False).headers["location"] == (
+        "/my/sign-in"
+    )
+    # The refusal is audited by ids only, findable by the reference the person quotes.
+    world.session.rollback()
+    entry = world.session.scalars(
+        select(AuditEntry)
+        .where(AuditEntry.action == "signin.failure")
+        .order_by(AuditEntry.seq.desc())
+    ).first()
+    assert entry is not None and entry.subject_ref is None
+    assert entry.details["reason"] == "several_records"
+    assert entry.details["reference"] == reference.group(1)
+    assert sorted(entry.details["records"]) == sorted([str(person.id), str(twin.id)])
+    assert DOCUMENT not in str(entry.details) and "Testperson" not in str(entry.details)
 
 
 def test_wrong_code_is_refused_then_locked_out(client: TestClient, person) -> None:  # type: ignore[no-untyped-def]

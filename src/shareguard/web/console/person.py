@@ -8,6 +8,7 @@ person's status, share codes, who checked their data, contesting a check result,
 from __future__ import annotations
 
 import importlib.util
+import secrets
 import uuid
 from datetime import date
 from typing import Annotated, Any
@@ -256,17 +257,25 @@ def sign_in_submit(request: Request, form: Form, session: SessionDep) -> Respons
             errors["family"] = exc.detail[:1].upper() + exc.detail[1:]
             return _details_page(request, session, values, errors, 429)
     if not errors and dob is not None:
-        for person in StatusService(session).candidates(
-            values["given"], values["family"], dob, values["document"]
-        ):
-            if (
-                person.date_of_birth == dob
+        found = sorted(
+            {
+                person.id
+                for person in StatusService(session).candidates(
+                    values["given"], values["family"], dob, values["document"]
+                )
+                if person.date_of_birth == dob
                 and any(d.number == wanted for d in person.documents)
                 and any(_same(n.family, values["family"]) for n in person.names)
-            ):
-                person_id = person.id
-                break
-        if person_id is None:
+            },
+            key=str,
+        )
+        if len(found) == 1:
+            person_id = found[0]
+        elif found:
+            # Several records hold these details: signing in to either could show the person
+            # someone else's record, so none is chosen. A caseworker sorts out the records.
+            return _several_records(request, session, found, throttle.failed(account, address))
+        else:
             # The same words whichever detail was wrong.
             errors["family"] = "We could not find you with those details. Check them and try again"
             failures = throttle.failed(account, address)
@@ -285,6 +294,35 @@ def sign_in_submit(request: Request, form: Form, session: SessionDep) -> Respons
     # Demo mode only: the code is shown once, on this answer, and kept nowhere.
     return page(
         request, "my/code.html", title="Enter your security code", errors={}, demo_code=code
+    )
+
+
+def _several_records(
+    request: Request, session: Any, records: list[uuid.UUID], failures: int
+) -> Response:
+    """Details that match more than one record sign in to none: the person is sent to a
+    caseworker with a reference that finds this refusal's audit entry (the records' ids, never
+    what was typed). The page says no more than that these details cannot sign in online: not
+    how many records there are, which signing in to one record would not have told."""
+    reference = f"{secrets.token_hex(2)}-{secrets.token_hex(2)}".upper()
+    audit_sign_in(
+        session,
+        ok=False,
+        kind="person_details",
+        details={
+            "reason": "several_records",
+            "reference": reference,
+            "records": [str(r) for r in records],
+            "failures": failures,
+        },
+    )
+    return page(
+        request,
+        "my/no_record.html",
+        status_code=409,
+        title="We cannot sign you in online",
+        reference=reference,
+        via="details",
     )
 
 
