@@ -311,14 +311,7 @@ class ShareCodeChecks:
         now = utcnow()
         checks = []
         for _ in idx:
-            check = Check(
-                organisation_id=principal.organisation_id,
-                user_id=principal.user_id,
-                purpose=purpose,
-                method=METHOD,
-                outcome=Outcome.NO_MATCH,
-            )
-            check.id = new_id()
+            check = _no_match_check(principal, purpose)
             check.at = now
             checks.append(check)
         self.session.connection().execute(
@@ -329,18 +322,7 @@ class ShareCodeChecks:
             ],
         )
         entries = append_many(
-            self.session,
-            [
-                AuditRecord(
-                    action="check.share_code",
-                    actor_org_id=principal.organisation_id,
-                    actor_user_id=principal.user_id,
-                    purpose=purpose,
-                    decision=None,
-                    details={"check_id": str(c.id), "outcome": Outcome.NO_MATCH},
-                )
-                for c in checks
-            ],
+            self.session, [_no_match_record(principal, purpose, c.id) for c in checks]
         )
         for check, entry in zip(checks, entries, strict=True):
             check.audit_entry_id = entry.id
@@ -351,32 +333,40 @@ class ShareCodeChecks:
     def _no_match(self, principal: Principal, purpose: str, digest: str) -> CheckResult:
         # One path for every kind of failure, so nothing in the answer or its timing profile
         # (beyond the database's) says which part was wrong.
-        check = Check(
-            organisation_id=principal.organisation_id,
-            user_id=principal.user_id,
-            purpose=purpose,
-            method=METHOD,
-            outcome=Outcome.NO_MATCH,
-        )
-        check.id = new_id()
+        check = _no_match_check(principal, purpose)
         self.session.connection().execute(
             _INSERT_FAILURE,
             {"organisation_id": principal.organisation_id, "code_hash": digest, "at": utcnow()},
         )
-        entry = append(
-            self.session,
-            AuditRecord(
-                action="check.share_code",
-                actor_org_id=principal.organisation_id,
-                actor_user_id=principal.user_id,
-                purpose=purpose,
-                decision=None,
-                details={"check_id": str(check.id), "outcome": Outcome.NO_MATCH},
-            ),
-        )
+        entry = append(self.session, _no_match_record(principal, purpose, check.id))
         check.audit_entry_id = entry.id
         self.answers.store(check)
         return CheckResult(check, contest=no_match_route(check.id))
+
+
+def _no_match_check(principal: Principal, purpose: str) -> Check:
+    """A ``no_match`` check row, its id set (not yet stored): the single and batched paths."""
+    check = Check(
+        organisation_id=principal.organisation_id,
+        user_id=principal.user_id,
+        purpose=purpose,
+        method=METHOD,
+        outcome=Outcome.NO_MATCH,
+    )
+    check.id = new_id()
+    return check
+
+
+def _no_match_record(principal: Principal, purpose: str, check_id: uuid.UUID) -> AuditRecord:
+    """The audit record of a ``no_match``: the check's id and outcome, never the code."""
+    return AuditRecord(
+        action="check.share_code",
+        actor_org_id=principal.organisation_id,
+        actor_user_id=principal.user_id,
+        purpose=purpose,
+        decision=None,
+        details={"check_id": str(check_id), "outcome": Outcome.NO_MATCH},
+    )
 
 
 def _failures(org_is_none: bool) -> Any:

@@ -165,25 +165,26 @@ class ReviewService:
             raise InvalidInput(f"kind must be one of: {', '.join(ADVERSE_KINDS)}", field="kind")
         if not contest_route.strip():
             raise InvalidInput("say how the person can contest the action", field="contest_route")
-        if not confirmed(cand.reviews, run.two_person_rule):
+        allowed = confirmed(cand.reviews, run.two_person_rule)
+        # One record for both outcomes: a refusal keeps it (keep_audit), a permit writes it
+        # with the action.
+        record = AuditRecord(
+            action="matching.adverse_action",
+            actor_org_id=principal.organisation_id,
+            actor_user_id=principal.user_id,
+            agreement_id=agreement.id,
+            subject_ref=str(cand.person_id),
+            decision="permit" if allowed else "deny",
+            reasons=() if allowed else ("no_confirmed_review",),
+            details={"candidate_id": str(cand.id), "kind": kind},
+        )
+        if not allowed:
             need = (
                 "two reviewers' confirmation"
                 if run.two_person_rule
                 else "a reviewer's confirmation"
             )
-            append(
-                self.session,
-                AuditRecord(
-                    action="matching.adverse_action",
-                    actor_org_id=principal.organisation_id,
-                    actor_user_id=principal.user_id,
-                    agreement_id=agreement.id,
-                    subject_ref=str(cand.person_id),
-                    decision="deny",
-                    reasons=("no_confirmed_review",),
-                    details={"candidate_id": str(cand.id), "kind": kind},
-                ),
-            )
+            append(self.session, record)
             raise keep_audit(
                 Refused(
                     f"no adverse action without {need} that this is the same person",
@@ -198,18 +199,7 @@ class ReviewService:
             contest_route=contest_route.strip(),
         )
         self.session.add(action)
-        append(
-            self.session,
-            AuditRecord(
-                action="matching.adverse_action",
-                actor_org_id=principal.organisation_id,
-                actor_user_id=principal.user_id,
-                agreement_id=agreement.id,
-                subject_ref=str(cand.person_id),
-                decision="permit",
-                details={"candidate_id": str(cand.id), "kind": kind},
-            ),
-        )
+        append(self.session, record)
         self.session.flush()
         return action
 
