@@ -94,6 +94,7 @@ def test_trained_parameters_come_back_with_the_result(linked) -> None:  # type: 
         "name_pair",
         "dob",
         "postcode",
+        "household",
     }
     levels = model["comparisons"][0]["comparison_levels"]
     assert any("m_probability" in lvl for lvl in levels)

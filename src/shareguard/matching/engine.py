@@ -135,6 +135,20 @@ def use_partner_frequencies(linker: Any, db: Any, backend: str, partner: str) ->
         linker.table_management.register_term_frequency_lookup(table, col)
 
 
+def partner_households(db: Any, backend: str, partner: str) -> float:
+    """The household correction's weight (``splink_settings.household_weight``) for this file.
+
+    Counted on the partner file being matched, in the backend, before the model is built:
+    how often records at one postcode share a surname there, against chance.
+    """
+    sql = splink_settings.household_sql(partner)
+    if backend == "spark":
+        row = tuple(db.spark.sql(sql).collect()[0])
+    else:
+        [row] = db.duckdb_con.execute(sql).fetchall()
+    return splink_settings.household_weight(*(float(x or 0.0) for x in row))
+
+
 def _level_weights(trained: dict[str, Any]) -> dict[str, list[tuple[float, str]]]:
     """Comparison -> (match weight, level label) for each trained level, from the saved model."""
     out: dict[str, list[tuple[float, str]]] = {}
@@ -256,7 +270,10 @@ def link(
         _register(db, backend, right, PARTNER, spark),
     ]
     del left, right  # the backend holds its own copy; a million-row frame is ~1 GiB here
-    linker = Linker(inputs, splink_settings.settings(plain=plain, backend=backend))
+    household = 0.0 if plain else partner_households(db, backend, inputs[1].physical_name)
+    linker = Linker(
+        inputs, splink_settings.settings(plain=plain, backend=backend, household=household)
+    )
     if not plain:
         use_partner_frequencies(linker, db, backend, inputs[1].physical_name)
     _train(linker, seed=seed, max_pairs_u=max_pairs_u, say=say)
@@ -488,7 +505,11 @@ def link_out_of_core(
                     db.register("sg_watch_arrow", dataset_display_name=WATCHLIST),
                     db.register("sg_partner", dataset_display_name=PARTNER),
                 ]
-                linker = Linker(inputs, splink_settings.settings(backend="duckdb"))
+                household = partner_households(db, "duckdb", "sg_partner")
+                stats["household_weight"] = round(household, 4)
+                linker = Linker(
+                    inputs, splink_settings.settings(backend="duckdb", household=household)
+                )
                 use_partner_frequencies(linker, db, "duckdb", "sg_partner")
                 _train(linker, seed=seed, max_pairs_u=max_pairs_u, say=say)
                 say("scoring pairs", 0.70)
