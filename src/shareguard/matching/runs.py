@@ -35,7 +35,7 @@ from shareguard.matching.pairs import Pairs, RunInputs, pair_batches
 from shareguard.matching.watchlist import WatchlistService, recipient_principal
 from shareguard.policy import DisclosureRequest, disclose_many
 from shareguard.status import StatusService, status_answer, subjects_for
-from shareguard.status.models import Person
+from shareguard.status.models import Person, PersonName
 from shareguard.storage.base import new_id, utcnow
 from shareguard.storage.db import on_commit
 
@@ -188,7 +188,7 @@ class RunService:
                 indent=2,
             )
         )
-        watch = _watch_frame(self._persons([e.person_id for e in gated.included]))
+        watch = _watch_frame(self.session, [e.person_id for e in gated.included])
         partner = Path(ImportService(self.session).dataset(run.dataset_id).path)
         return RunInputs(
             out=out,
@@ -427,20 +427,32 @@ def _safe_error(exc: BaseException) -> str:
     return f"{type(exc).__name__} (see the server log)"
 
 
-def _watch_frame(persons: dict[uuid.UUID, Person]) -> pd.DataFrame:
-    """One row per name a watch-list person is known by (primary, aliases, transliterations)."""
-    rows = []
-    for pid, person in persons.items():
-        for i, n in enumerate(person.names):
-            rows.append(
-                {
-                    "unique_id": f"{pid}~{i}",
-                    "first_name": n.given,
-                    "surname": n.family,
-                    "date_of_birth": person.date_of_birth.isoformat(),
-                    "postcode": person.postcode or None,
-                }
-            )
+def _watch_frame(session: Session, person_ids: Sequence[uuid.UUID]) -> pd.DataFrame:
+    """One row per name a watch-list person is known by (primary, aliases, transliterations).
+
+    Read as columns, not as Person rows: a run's list is tens of thousands of people, and
+    their documents and other details are not linked on."""
+    people: dict[uuid.UUID, tuple[str, str | None]] = {}
+    names: dict[uuid.UUID, list[tuple[str, str]]] = {}
+    ids = sorted(set(person_ids))
+    for i in range(0, len(ids), 500):
+        chunk = ids[i : i + 500]
+        for pid, born, postcode in session.execute(
+            select(Person.id, Person.date_of_birth, Person.postcode).where(Person.id.in_(chunk))
+        ):
+            people[pid] = (born.isoformat(), postcode or None)
+        for pid, given, family in session.execute(
+            select(PersonName.person_id, PersonName.given, PersonName.family)
+            .where(PersonName.person_id.in_(chunk))
+            .order_by(PersonName.person_id, PersonName.position, PersonName.id)
+        ):
+            names.setdefault(pid, []).append((given, family))
+    rows = [
+        (f"{pid}~{i}", given, family, *people[pid])
+        for pid in ids
+        if pid in people
+        for i, (given, family) in enumerate(names.get(pid, ()))
+    ]
     return pd.DataFrame(
         rows, columns=["unique_id", "first_name", "surname", "date_of_birth", "postcode"]
     )
