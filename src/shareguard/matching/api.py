@@ -97,6 +97,7 @@ def start_run(
         two_person_rule=body.two_person_rule,
         person_ids=frozenset(body.person_ids) if body.person_ids is not None else None,
         watchlist_source="current" if body.person_ids is None else "request",
+        model_from=body.model_from,
     )
     run = RunService(session).start_run(body.agreement_id, body.dataset_id, principal, options)
     # After the response, so after the request's unit of work has committed the queued run.

@@ -132,10 +132,22 @@ def run(
     review_threshold: float = typer.Option(0.5, min=0.0, max=1.0),
     backend: str = typer.Option("duckdb", help="duckdb or spark"),
     two_person_rule: bool = typer.Option(True, help="Adverse actions need two reviewers"),
+    model_from: str = typer.Option(
+        None,
+        "--model-from",
+        help="Score with the trained model of this earlier run (same agreement) "
+        "instead of training afresh",
+    ),
     as_: str = AS_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Match the gated watch list against a partner dataset under an agreement."""
+    model_run = None
+    if model_from is not None:
+        try:
+            model_run = uuid.UUID(model_from)
+        except ValueError:
+            raise InvalidInput("--model-from is a match run id", field="--model-from") from None
     person_ids = None
     if watchlist_ != "current":
         path = Path(watchlist_)
@@ -173,6 +185,7 @@ def run(
             out_dir=out,
             person_ids=person_ids,
             watchlist_source="current" if person_ids is None else Path(watchlist_).name,
+            model_from=model_run,
         )
         run_id = RunService(session).start_run(ag.id, dataset_id, who, options).id
     # The run is queued (committed); it then commits stage by stage (matching.tasks).
@@ -182,7 +195,13 @@ def run(
             run_id,
             progress=lambda stage, f: bar.update(task, completed=f, description=stage[:50]),
         )
-    result = {"run_id": str(done.id), "state": done.state, "out": done.out_dir, **done.counts}
+    result = {
+        "run_id": str(done.id),
+        "state": done.state,
+        "out": done.out_dir,
+        "model_from": str(done.model_run_id) if done.model_run_id else None,
+        **done.counts,
+    }
     if not emit(result, as_json):
         for key, value in result.items():
             console.print(f"[bold]{key}[/bold]: {value}", highlight=False)
@@ -202,6 +221,7 @@ def status(run_id: str = typer.Argument(...), as_json: bool = JSON_OPTION) -> No
             "counts": r.counts,
             "error": r.error,
             "out": r.out_dir,
+            "model_from": str(r.model_run_id) if r.model_run_id else None,
         }
     if not emit(out, as_json):
         console.print_json(json.dumps(out))

@@ -250,6 +250,7 @@ def link(
     progress: Progress | None = None,
     spark: Any | None = None,
     max_pairs_u: float = 1e6,
+    model: dict[str, Any] | None = None,
 ) -> LinkResult:
     """Prepare, train (u by random sampling, prior from exact rules, m by EM) and score.
 
@@ -270,13 +271,16 @@ def link(
         _register(db, backend, right, PARTNER, spark),
     ]
     del left, right  # the backend holds its own copy; a million-row frame is ~1 GiB here
-    household = 0.0 if plain else partner_households(db, backend, inputs[1].physical_name)
-    linker = Linker(
-        inputs, splink_settings.settings(plain=plain, backend=backend, household=household)
-    )
+    if model is not None:
+        linker = Linker(inputs, model)
+    else:
+        household = 0.0 if plain else partner_households(db, backend, inputs[1].physical_name)
+        linker = Linker(
+            inputs, splink_settings.settings(plain=plain, backend=backend, household=household)
+        )
     if not plain:
         use_partner_frequencies(linker, db, backend, inputs[1].physical_name)
-    _train(linker, seed=seed, max_pairs_u=max_pairs_u, say=say)
+    _train_or_reuse(linker, model, seed=seed, max_pairs_u=max_pairs_u, say=say)
     say("scoring pairs", 0.70)
     predictions = linker.inference.predict(
         threshold_match_probability=threshold if plain else min(threshold, COMPETITOR_FLOOR)
@@ -300,6 +304,18 @@ def link(
         trained_model=trained,
         stats={"backend": backend, "pairs_scored_above_threshold": len(pairs)},
     )
+
+
+def _train_or_reuse(
+    linker: Any, model: dict[str, Any] | None, *, seed: int, max_pairs_u: float, say: Progress
+) -> None:
+    """Train, or score with ``model`` (a trained model saved by an earlier run, its settings
+    and parameters whole): no u sampling, no EM. Term frequencies are registered from the
+    partner file being matched either way (``use_partner_frequencies``)."""
+    if model is None:
+        _train(linker, seed=seed, max_pairs_u=max_pairs_u, say=say)
+    else:
+        say("reusing a trained model", 0.6)
 
 
 def _train(linker: Any, *, seed: int, max_pairs_u: float, say: Progress) -> None:
@@ -455,6 +471,7 @@ def link_out_of_core(
     progress: Progress | None = None,
     max_pairs_u: float = 1e6,
     chunk_rows: int = 20_000,
+    model: dict[str, Any] | None = None,
 ) -> StreamedLink:
     """``link`` on DuckDB with the partner file kept on disk and the pairs streamed to ``dest``.
 
@@ -505,13 +522,16 @@ def link_out_of_core(
                     db.register("sg_watch_arrow", dataset_display_name=WATCHLIST),
                     db.register("sg_partner", dataset_display_name=PARTNER),
                 ]
-                household = partner_households(db, "duckdb", "sg_partner")
-                stats["household_weight"] = round(household, 4)
-                linker = Linker(
-                    inputs, splink_settings.settings(backend="duckdb", household=household)
-                )
+                if model is not None:
+                    linker = Linker(inputs, model)
+                else:
+                    household = partner_households(db, "duckdb", "sg_partner")
+                    stats["household_weight"] = round(household, 4)
+                    linker = Linker(
+                        inputs, splink_settings.settings(backend="duckdb", household=household)
+                    )
                 use_partner_frequencies(linker, db, "duckdb", "sg_partner")
-                _train(linker, seed=seed, max_pairs_u=max_pairs_u, say=say)
+                _train_or_reuse(linker, model, seed=seed, max_pairs_u=max_pairs_u, say=say)
                 say("scoring pairs", 0.70)
                 predictions = linker.inference.predict(
                     threshold_match_probability=min(threshold, COMPETITOR_FLOOR)

@@ -109,6 +109,11 @@ class MatchRun(IdMixin, CreatedMixin, Base):
     #: Counts only: watch list size, kept out, partner rows, candidates, disclosed, refused.
     counts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     error: Mapped[str] = mapped_column(Text, default="")
+    #: The earlier run (same agreement) whose trained model this run scored with, instead of
+    #: training its own; None: trained afresh.
+    model_run_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("match_runs.id"), default=None
+    )
     started_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"), default=None)
     started_org: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("organisations.id"), default=None

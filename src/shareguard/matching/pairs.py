@@ -43,6 +43,9 @@ class RunInputs:
     threshold: float
     review_threshold: float
     backend: str
+    #: A trained model to score with (an earlier run's, ``RunOptions.model_from``); None:
+    #: train afresh.
+    model: dict[str, Any] | None = None
 
     @property
     def partner(self) -> pd.DataFrame:
@@ -79,6 +82,7 @@ def link(
             memory_limit=settings.match_memory_limit,
             threads=settings.match_threads,
             progress=linking,
+            model=inputs.model,
         )
         return streamed.path, streamed.trained_model
     else:
@@ -89,6 +93,7 @@ def link(
             backend=inputs.backend,
             progress=linking,
             spark=spark,
+            model=inputs.model,
         )
         pairs, trained = _best_per_person(result.pairs), result.trained_model
     pairs["band"] = [

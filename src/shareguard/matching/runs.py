@@ -52,6 +52,10 @@ class RunOptions:
     #: Limit the run to these persons (a watch-list file); None means the whole current list.
     person_ids: frozenset[uuid.UUID] | None = None
     watchlist_source: str = "current"
+    #: Score with the trained model of this earlier run (under the same agreement) instead of
+    #: training afresh: no u sampling, no EM; term frequencies still come from the partner
+    #: file being matched. The run records which model it used (``MatchRun.model_run_id``).
+    model_from: uuid.UUID | None = None
 
 
 class RunService:
@@ -81,6 +85,8 @@ class RunService:
             raise InvalidInput(
                 f"backend must be one of: {', '.join(engine.BACKENDS)}", field="backend"
             )
+        if options.model_from is not None:
+            trained_model(self.session, options.model_from, agreement.id, options.backend)
         run = MatchRun(
             id=new_id(),
             agreement_id=agreement.id,
@@ -93,6 +99,7 @@ class RunService:
             state=RunState.QUEUED,
             started_by=principal.user_id,
             started_org=principal.organisation_id,
+            model_run_id=options.model_from,
         )
         run.out_dir = str(_out_dir(options.out_dir, run.id))
         self.session.add(run)
@@ -115,6 +122,8 @@ class RunService:
                     "backend": run.backend,
                     "threshold": run.threshold,
                     "watchlist": run.watchlist_source,
+                    # Which trained model the run scores with: its own, or an earlier run's.
+                    "model_from": str(run.model_run_id) if run.model_run_id else None,
                 },
             ),
         )
@@ -204,6 +213,11 @@ class RunService:
             threshold=run.threshold,
             review_threshold=run.review_threshold,
             backend=run.backend,
+            model=(
+                trained_model(self.session, run.model_run_id, agreement.id, run.backend)
+                if run.model_run_id
+                else None
+            ),
         )
 
     def record(self, run_id: uuid.UUID, inputs: RunInputs, pairs: Pairs) -> MatchRun:
@@ -388,6 +402,37 @@ class _JsonList:
     def close(self) -> None:
         self.fh.write("\n]" if self.count else "[]")
         self.fh.close()
+
+
+def trained_model(
+    session: Session, run_id: uuid.UUID, agreement_id: uuid.UUID, backend: str
+) -> dict[str, Any]:
+    """The trained model a finished run saved (``model.json``), for a run under the same
+    agreement on the same backend to score with. Raises InvalidInput (field ``model_from``)
+    if the run is missing, under another agreement, on another backend (a model's SQL is its
+    backend's), not finished, or left no trained model."""
+    source = session.get(MatchRun, run_id)
+    if source is None:
+        raise InvalidInput(f"match run {run_id} not found", field="model_from")
+    if source.agreement_id != agreement_id:
+        raise InvalidInput(
+            "the model belongs to a run under another agreement: a model is reused only "
+            "under the agreement it was trained for",
+            field="model_from",
+        )
+    if source.backend != backend:
+        raise InvalidInput(
+            f"that model was trained on {source.backend}, not {backend}", field="model_from"
+        )
+    if source.state != RunState.SUCCEEDED:
+        raise InvalidInput(
+            f"the run whose model was asked for is {source.state}", field="model_from"
+        )
+    path = Path(source.out_dir) / "model.json" if source.out_dir else None
+    model = json.loads(path.read_text()) if path is not None and path.is_file() else {}
+    if not model.get("comparisons"):
+        raise InvalidInput("that run left no trained model to reuse", field="model_from")
+    return dict(model)
 
 
 def _publish(part: Path, final: Path) -> None:

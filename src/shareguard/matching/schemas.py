@@ -35,6 +35,8 @@ class RunIn(BaseModel):
     review_threshold: float = Field(0.5, gt=0, le=1)
     backend: Literal["duckdb", "spark"] = "duckdb"
     two_person_rule: bool = True
+    #: Score with this earlier run's trained model (same agreement) instead of training.
+    model_from: uuid.UUID | None = None
 
 
 class RunOut(BaseModel):
@@ -47,6 +49,8 @@ class RunOut(BaseModel):
     threshold: float
     review_threshold: float
     two_person_rule: bool
+    #: The earlier run whose trained model this run scored with (None: trained its own).
+    model_run_id: uuid.UUID | None = None
     state: RunState
     stage: str
     progress: float

@@ -9,7 +9,9 @@ it covers).
 
 The agreements cap a run (DVLA 5,000 matches, HMRC 10,000) and a day, so a month's list is
 split into runs over parts of it (``RunOptions.person_ids``), one run a day, as an operator
-would. How many parts is sized from the partner file's known truth (the synthetic world's
+would. The month's first run trains the model on the file; the other parts score with it
+(``RunOptions.model_from``), as an operator reusing a model on the same file would. How many
+parts is sized from the partner file's known truth (the synthetic world's
 answer to "how many of our people are in this file?"), with headroom; the linkage itself
 never sees the truth. The reviewers see it: it is how a synthetic reviewer tells a true match
 from a false one (``is_true``).
@@ -69,6 +71,7 @@ def run_month(
     agreement_id = seeds.world.agreements[ref]
     parts = split(people, runs_for(ref, expected), f"{seeds.plan.seed}:{stage}")
     step = max(1, len(days) // len(parts))
+    trained: uuid.UUID | None = None
     for k, part in enumerate(parts):
         day = days[min(k * step, len(days) - 1)]
 
@@ -80,13 +83,15 @@ def run_month(
                 agreement_id,
                 dataset_id,
                 seeds.staff_principal("caseworker", k),
-                RunOptions(person_ids=frozenset(part)),
+                RunOptions(person_ids=frozenset(part), model_from=trained),
             )
             service.begin(run.id)
             inputs = service.prepare(run.id)
-            pairs, trained = link(inputs, say)
-            write_outputs(inputs.out, pairs, trained)
+            pairs, model = link(inputs, say)
+            write_outputs(inputs.out, pairs, model)
             service.record(run.id, inputs, pairs)
+            # The month's first run trains on the file; the others score with its model.
+            trained = trained or (run.id if model else None)
         seeds.progress(stage, round(100 * (k + 1) / len(parts)), 100)
 
 

@@ -1495,6 +1495,7 @@ def upgrade() -> None:
         sa.Column("out_dir", sa.String(length=500), nullable=False),
         sa.Column("counts", sa.JSON(), nullable=False),
         sa.Column("error", sa.Text(), nullable=False),
+        sa.Column("model_run_id", sa.Uuid(), nullable=True),
         sa.Column("started_by", sa.Uuid(), nullable=True),
         sa.Column("started_org", sa.Uuid(), nullable=True),
         sa.Column("started_at", shareguard.storage.base.UTCDateTime(timezone=True), nullable=True),
@@ -1508,6 +1509,9 @@ def upgrade() -> None:
             ["dataset_id"],
             ["partner_datasets.id"],
             name=op.f("fk_match_runs_dataset_id_partner_datasets"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["model_run_id"], ["match_runs.id"], name=op.f("fk_match_runs_model_run_id_match_runs")
         ),
         sa.ForeignKeyConstraint(
             ["started_by"], ["users.id"], name=op.f("fk_match_runs_started_by_users")
