@@ -261,3 +261,48 @@ def test_remaining_pages_pass_axe(browser: Any, server: Any, person: str) -> Non
         a11y(page, "43-officer-agreement-report")
     finally:
         ctx.close()
+
+
+def test_details_held_by_two_records_send_the_person_to_a_caseworker(
+    browser: Any, server: Any, e2e_db: Any
+) -> None:
+    """A duplicate in the register signs in to neither record: the page says what to do next,
+    gives a reference, shows nobody's details, and meets WCAG 2.2 AA."""
+    from datetime import date
+
+    from shareguard.storage.db import unit_of_work
+    from tests import factories
+
+    _, engine, world = e2e_db
+    with unit_of_work(engine) as session:
+        for _ in range(2):  # the same name, date of birth and document, recorded twice
+            factories.person(
+                session,
+                "Wren",
+                "Twinrecord",
+                date(1987, 3, 9),
+                documents=("TW7654321",),
+                by=world.principal("caseworker"),
+                commit=False,
+            )
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900})
+    ctx.set_default_timeout(10_000)
+    try:
+        page = ctx.new_page()
+        page.goto(server.url + "/my/")
+        page.get_by_role("button", name="Start now").click()
+        page.get_by_label("Given names").fill("Wren")
+        page.get_by_label("Family name").fill("Twinrecord")
+        page.get_by_label("Day").fill("9")
+        page.get_by_label("Month").fill("3")
+        page.get_by_label("Year").fill("1987")
+        page.get_by_label("Passport or residence document number").fill("TW7654321")
+        page.get_by_role("button", name="Continue").click()
+        assert page.locator("h1").inner_text() == "We cannot sign you in online"
+        main = page.inner_text("main")
+        assert "Ask a caseworker for help" in main and "Twinrecord" not in main
+        assert re.fullmatch(r"[0-9A-F]{4}-[0-9A-F]{4}", page.locator("#reference").inner_text())
+        assert page.get_by_label("Security code").count() == 0
+        a11y(page, "45-person-several-records")
+    finally:
+        ctx.close()
