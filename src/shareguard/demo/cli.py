@@ -30,7 +30,7 @@ def register(app: typer.Typer) -> None:
         scale: str = typer.Option(
             "default",
             help="default: a small world in seconds; seeds: a year of sharing at the public "
-            "record's scale (about 10 minutes; resumable: run it again to go on)",
+            "record's scale (about half an hour of CPU; resumable: run it again to go on)",
         ),
         fraction: float = typer.Option(
             1.0,
