@@ -100,3 +100,34 @@ def test_match_run_out_stays_inside_the_data_directory_and_overwrites_nothing(
     assert result.exit_code == 2, result.output
     assert "output directory" in result.output and "Traceback" not in result.output
     assert (victim / "matches.csv").read_text() == "precious\n"
+
+
+def test_match_run_scores_with_an_earlier_runs_model_when_asked(
+    cli_db, world: TestWorld, session, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    sc = Scenario(world, tmp_path)
+    ref = session.get(Agreement, sc.agreement_id).reference
+    session.rollback()
+
+    def run(*extra: str) -> object:
+        return runner.invoke(
+            app,
+            ["match", "run", "--agreement", ref, "--partner", str(sc.partner_file), *extra],
+            env={"SHAREGUARD_USER": ""},
+        )
+
+    def summary(result: object) -> dict:  # type: ignore[type-arg]
+        output = result.output  # type: ignore[attr-defined]
+        assert result.exit_code == 0, output  # type: ignore[attr-defined]
+        return json.loads(output[output.index("{") :])  # type: ignore[no-any-return]
+
+    trained = summary(run("--json"))
+    assert trained["model_from"] is None
+    reused = summary(run("--model-from", trained["run_id"], "--json"))
+    assert reused["model_from"] == trained["run_id"]
+    assert reused["disclosed"] == trained["disclosed"] > 0
+    status = runner.invoke(app, ["match", "status", reused["run_id"], "--json"])
+    assert json.loads(status.output[status.output.index("{") :])["model_from"] == trained["run_id"]
+
+    result = run("--model-from", "not-a-run")
+    assert result.exit_code == 2 and "--model-from is a match run id" in result.output
