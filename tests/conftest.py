@@ -19,7 +19,7 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session
 
 from shareguard.accounts import service as accounts_service
-from shareguard.config import Settings
+from shareguard.config import Settings, get_settings
 from shareguard.storage.db import make_engine, session_factory
 from shareguard.storage.models import Base
 
@@ -118,6 +118,18 @@ def settings(tmp_path: Path) -> Settings:
         # The person's one-time codes go to an in-memory outbox (test mode shows none on screen).
         person_code_sender="shareguard.signin.delivery:Outbox",
     )
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """``SHAREGUARD_DATA_DIR`` pointed at a fresh folder (match runs write their files there).
+
+    A module whose every test needs it: ``pytestmark = pytest.mark.usefixtures("data_dir")``.
+    """
+    monkeypatch.setenv("SHAREGUARD_DATA_DIR", str(tmp_path / "var"))
+    get_settings.cache_clear()
+    yield tmp_path / "var"
+    get_settings.cache_clear()
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -15,7 +14,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shareguard.audit import AuditEntry
-from shareguard.config import get_settings
 from shareguard.errors import InvalidInput
 from shareguard.matching import ImportService, RunOptions, RunService, tasks
 from shareguard.matching.models import MatchRun, RunState
@@ -31,12 +29,7 @@ MAPPING = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    monkeypatch.setenv("SHAREGUARD_DATA_DIR", str(tmp_path / "var"))
-    get_settings.cache_clear()
-    yield tmp_path / "var"
-    get_settings.cache_clear()
+pytestmark = pytest.mark.usefixtures("data_dir")
 
 
 def _dataset(sc: Scenario, agreement_id: uuid.UUID | None = None) -> uuid.UUID:

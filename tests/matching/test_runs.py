@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import random
 import uuid
-from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -16,7 +15,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shareguard.audit import AuditEntry
-from shareguard.config import get_settings
 from shareguard.errors import Forbidden, Refused
 from shareguard.matching import (
     ImportService,
@@ -38,12 +36,7 @@ from tests.factories import TestWorld
 N_PERSONS = 40
 
 
-@pytest.fixture(autouse=True)
-def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    monkeypatch.setenv("SHAREGUARD_DATA_DIR", str(tmp_path / "var"))
-    get_settings.cache_clear()
-    yield tmp_path / "var"
-    get_settings.cache_clear()
+pytestmark = pytest.mark.usefixtures("data_dir")
 
 
 def _person(world: TestWorld, given: str, family: str, born: date, postcode: str) -> uuid.UUID:

@@ -7,7 +7,6 @@ import json
 import re
 import uuid
 from collections import Counter
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,6 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from shareguard.audit.models import AuditEntry
-from shareguard.config import get_settings
 from shareguard.matching import ImportService, RunOptions, RunService, WatchlistService
 from shareguard.matching.engine import PAIR_COLUMNS
 from shareguard.policy.schemas import PauseIn
@@ -33,13 +31,7 @@ from tests.factories import TestWorld, bearer
 from tests.matching.test_gate_bulk import _listed
 from tests.web.console_helpers import sign_in
 
-
-@pytest.fixture(autouse=True)
-def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    monkeypatch.setenv("SHAREGUARD_DATA_DIR", str(tmp_path / "var"))
-    get_settings.cache_clear()
-    yield tmp_path / "var"
-    get_settings.cache_clear()
+pytestmark = pytest.mark.usefixtures("data_dir")
 
 
 def _run(world: TestWorld, agreement_id: uuid.UUID, tmp_path: Path, match: uuid.UUID) -> Any:
