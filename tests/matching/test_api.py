@@ -7,9 +7,13 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from shareguard.matching import tasks
 from tests.factories import TestWorld, bearer
-from tests.matching.test_runs import Scenario, data_dir  # noqa: F401 - the fixture is autouse
+from tests.matching.test_runs import Scenario
+
+pytestmark = pytest.mark.usefixtures("data_dir")
 
 MAPPING = (
     '{"record_id": "record_id", "first_name": "first_name", "surname": "surname", '

@@ -15,7 +15,9 @@ from shareguard.cli import app
 from shareguard.matching.models import PartnerDataset
 from shareguard.storage import db
 from tests.factories import TestWorld
-from tests.matching.test_runs import Scenario, data_dir  # noqa: F401 - the fixture is autouse
+from tests.matching.test_runs import Scenario
+
+pytestmark = pytest.mark.usefixtures("data_dir")
 
 runner = CliRunner()
 

@@ -38,7 +38,9 @@ from tests import factories
 from tests.checks.test_checks import DL_ITEMS, DOB, RTW_ITEMS, code_for
 from tests.corrections.scenario import build
 from tests.factories import TestWorld
-from tests.matching.test_runs import Scenario, data_dir  # noqa: F401 - the fixture is autouse
+from tests.matching.test_runs import Scenario
+
+pytestmark = pytest.mark.usefixtures("data_dir")
 
 
 class Broken(RuntimeError):
