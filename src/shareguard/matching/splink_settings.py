@@ -227,28 +227,31 @@ def _name_pair_comparison() -> Any:
     import splink.comparison_level_library as cll
     import splink.comparison_library as cl
 
-    def fixed(level: Any, label: str, **tf: str) -> Any:
-        return level.configure(
-            m_probability=1.0,
-            u_probability=1.0,
-            fix_m_probability=True,
-            fix_u_probability=True,
-            label_for_charts=label,
-            **tf,
-        )
-
     return cl.CustomComparison(
         output_column_name="name_pair",
         comparison_description="forename and surname as a pair, by their frequency together",
         comparison_levels=[
             cll.NullLevel("full_name"),
-            fixed(
+            _fixed(
                 cll.ExactMatchLevel("full_name"),
                 "both names exact: how common the pair is in the partner file",
                 tf_adjustment_column="full_name",
             ),
-            fixed(cll.ElseLevel(), "names differ"),
+            _fixed(cll.ElseLevel(), "names differ"),
         ],
+    )
+
+
+def _fixed(level: Any, label: str, m: float = 1.0, **tf: str) -> Any:
+    """A level of a correction: m and u fixed (training leaves them), weight log2(m / u); u = 1,
+    so m = 1 adds nothing but what a term-frequency adjustment (``tf``) brings."""
+    return level.configure(
+        m_probability=m,
+        u_probability=1.0,
+        fix_m_probability=True,
+        fix_u_probability=True,
+        label_for_charts=label,
+        **tf,
     )
 
 
@@ -262,15 +265,6 @@ def _household_comparison(weight: float) -> Any:
     import splink.comparison_level_library as cll
     import splink.comparison_library as cl
 
-    def fixed(level: Any, label: str, m: float) -> Any:
-        return level.configure(
-            m_probability=m,
-            u_probability=1.0,
-            fix_m_probability=True,
-            fix_u_probability=True,
-            label_for_charts=label,
-        )
-
     return cl.CustomComparison(
         output_column_name="household",
         comparison_description="surname and postcode as a pair: households share both",
@@ -278,12 +272,12 @@ def _household_comparison(weight: float) -> Any:
             cll.CustomLevel(
                 "surname_l is null or surname_r is null or postcode_l is null or postcode_r is null"
             ).configure(is_null_level=True),
-            fixed(
+            _fixed(
                 cll.CustomLevel("surname_l = surname_r and postcode_l = postcode_r"),
                 "same surname at the same postcode: households share both",
-                2.0**weight,
+                m=2.0**weight,
             ),
-            fixed(cll.ElseLevel(), "not both", 1.0),
+            _fixed(cll.ElseLevel(), "not both"),
         ],
     )
 
