@@ -14,6 +14,9 @@ from shareguard.accounts.principal import Principal
 from shareguard.accounts.service import AccountService
 from shareguard.agreements.schemas import AgreementIn, PartyIn
 from shareguard.agreements.service import AgreementService
+from shareguard.policy.models import Pause
+from shareguard.policy.schemas import PauseIn
+from shareguard.policy.service import PauseService
 from shareguard.status.models import ImmigrationDecision, Person, ShareCode, StatusRecord
 from shareguard.status.schemas import DecisionIn, DocumentIn, NameIn, PersonIn, StatusIn
 from shareguard.status.service import StatusService
@@ -265,6 +268,32 @@ def share_code(
     if commit:
         session.commit()
     return row, code
+
+
+def pause(
+    where: Session | TestWorld,
+    *,
+    by: Principal | None = None,
+    commit: bool = True,
+    **fields: Any,
+) -> Pause:
+    """A pause in the register, by default the inspectorate's: no sharing about people aged
+    over 30, for every agreement and action. ``fields`` override any PauseIn field
+    (agreements, actions, starts_at, ...). Made by ``by`` (default: the world's officer)."""
+    session = _session(where)
+    data: dict[str, Any] = {
+        "title": "No sharing about people aged over 30",
+        "reason": "Pre-1973 arrivals review",
+        "age_over": 30,
+    }
+    data.update(fields)
+    if by is None and not isinstance(where, TestWorld):
+        raise ValueError("pause(session, ...) needs by=: only a TestWorld knows its officer")
+    officer = by or where.principals["officer"]
+    row = PauseService(session).create(PauseIn(**data), officer)
+    if commit:
+        session.commit()
+    return row
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -13,8 +13,6 @@ from shareguard.audit.models import AuditEntry
 from shareguard.checks import CheckService, ShareCodeQuery
 from shareguard.checks.models import Case, Check
 from shareguard.errors import InvalidInput, ShareguardError
-from shareguard.policy.schemas import PauseIn
-from shareguard.policy.service import PauseService
 from shareguard.storage.base import today
 from tests import factories
 from tests.checks.test_checks import DOB, RTW_ITEMS, code_for, person
@@ -67,10 +65,7 @@ def _log(session: Any) -> Counter[tuple[str, Any]]:
 
 def test_a_batch_matches_one_check_at_a_time(world: Any, rtw: Any) -> None:
     s = world.session
-    PauseService(s).create(
-        PauseIn(title="Over 70", reason="test", agreements=[str(rtw)], age_over=70),
-        world.principals["officer"],
-    )
+    factories.pause(world, title="Over 70", agreements=[str(rtw)], age_over=70, commit=False)
     agency = world.principals["agency"]
     svc = CheckService(s)
     alone_queries, batch_queries = _people(world), _people(world)

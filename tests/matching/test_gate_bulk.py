@@ -9,12 +9,11 @@ from datetime import date, timedelta
 from sqlalchemy import event
 
 from shareguard.matching.watchlist import WatchlistService
-from shareguard.policy.schemas import PauseIn
-from shareguard.policy.service import PauseService
 from shareguard.quality.service import QualityService
 from shareguard.status import StatusService
 from shareguard.status.schemas import DecisionIn, NameIn, PersonIn, StatusIn
 from shareguard.storage.base import today
+from tests import factories
 from tests.factories import TestWorld
 
 
@@ -96,15 +95,8 @@ def test_bulk_reasons_equal_each_entry_alone_and_queries_stay_few(world: TestWor
         ),
         cw,
     )
-    PauseService(s).create(
-        PauseIn(
-            title="No proactive sharing over 30",
-            reason="test",
-            agreements=[str(agreement_id)],
-            actions=["bulk_disclosure"],
-            age_over=30,
-        ),
-        world.principals["officer"],
+    factories.pause(
+        world, agreements=[str(agreement_id)], actions=["bulk_disclosure"], commit=False
     )
     QualityService(s).run(world.principals["reviewer"], only=["missing_fields"])
     assert watch.check_many([]) == {}

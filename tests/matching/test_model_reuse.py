@@ -117,3 +117,29 @@ def test_a_model_from_another_agreement_or_no_finished_run_is_refused(
     session.rollback()
     # Nothing was started by the refusals.
     assert session.scalar(select(MatchRun.id).order_by(MatchRun.created_at.desc())) == runs_before
+
+
+@pytest.mark.parametrize("damage", ["{not json", "[1, 2]", '{"comparisons": []}', "\udcff"])
+def test_a_damaged_saved_model_is_refused_with_a_clear_error(
+    world: TestWorld, session: Session, tmp_path: Path, damage: str
+) -> None:
+    sc = Scenario(world, tmp_path)
+    trained = _run(sc, "trained")
+    model = Path(trained.out_dir) / "model.json"
+    model.write_bytes(damage.encode("utf-8", "surrogateescape"))
+    with pytest.raises(InvalidInput, match="cannot be read") as refused:
+        RunService(session).start_run(
+            sc.agreement_id,
+            _dataset(sc),
+            world.principals["officer"],
+            RunOptions(model_from=trained.id),
+        )
+    assert refused.value.field == "model_from"
+    model.unlink()
+    with pytest.raises(InvalidInput, match="left no trained model"):
+        RunService(session).start_run(
+            sc.agreement_id,
+            _dataset(sc),
+            world.principals["officer"],
+            RunOptions(model_from=trained.id),
+        )

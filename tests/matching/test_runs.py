@@ -26,11 +26,10 @@ from shareguard.matching import (
 )
 from shareguard.matching.models import Candidate, EntryState, RunState
 from shareguard.matching.synth import generate
-from shareguard.policy.schemas import PauseIn
-from shareguard.policy.service import PauseService
 from shareguard.status import StatusService
 from shareguard.status.schemas import DecisionIn, NameIn, PersonIn
 from shareguard.storage.base import today
+from tests import factories
 from tests.factories import TestWorld
 
 N_PERSONS = 40
@@ -140,15 +139,7 @@ def test_a_run_discloses_only_gated_permitted_pairs_each_audited(
     sc = Scenario(world, tmp_path)
     assert sc.entries[sc.appellant].state == EntryState.REFUSED
     # A pause on proactive sharing about people over 30, made after they were verified.
-    PauseService(session).create(
-        PauseIn(
-            title="No proactive sharing over 30",
-            reason="Pre-1973 arrivals review",
-            age_over=30,
-            actions=["bulk_disclosure"],
-        ),
-        world.principals["officer"],
-    )
+    factories.pause(world, actions=["bulk_disclosure"], commit=False)
     run_id = sc.run(tmp_path)
     run = RunService(session).run(run_id)
     assert run.state == RunState.SUCCEEDED, run.error

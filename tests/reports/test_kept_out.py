@@ -19,14 +19,13 @@ from typer.testing import CliRunner
 from shareguard.audit.models import AuditEntry
 from shareguard.matching import ImportService, RunOptions, RunService, WatchlistService
 from shareguard.matching.engine import PAIR_COLUMNS
-from shareguard.policy.schemas import PauseIn
-from shareguard.policy.service import PauseService
 from shareguard.reports import rows
 from shareguard.reports.present import table_rows
 from shareguard.reports.service import ReportService
 from shareguard.status import StatusService
 from shareguard.status.schemas import DecisionIn
 from shareguard.storage.base import today, utcnow
+from tests import factories
 from tests.factories import TestWorld, bearer
 from tests.matching.test_gate_bulk import _listed
 from tests.web.console_helpers import sign_in
@@ -98,17 +97,7 @@ def test_people_a_pause_keeps_out_at_the_gate_are_counted_and_reconcile(
         ),
         world.principals["caseworker"],
     )
-    PauseService(s).create(
-        PauseIn(
-            title="No proactive sharing over 30",
-            reason="Pre-1973 arrivals",
-            agreements=[str(agreement_id)],
-            actions=["bulk_disclosure"],
-            age_over=30,
-        ),
-        officer,
-    )
-    s.commit()
+    factories.pause(world, agreements=[str(agreement_id)], actions=["bulk_disclosure"], by=officer)
     second = _run(world, agreement_id, tmp_path, young[0])
     third = _run(world, agreement_id, tmp_path, young[2])
     for run in (second, third):
@@ -179,17 +168,7 @@ def test_report_command_shows_people_kept_out_by_pauses(
     agreement_id = world.agreement(bulk=True)
     young = _listed(world, agreement_id, 2, today() - timedelta(days=25 * 365))
     _listed(world, agreement_id, 3, today() - timedelta(days=50 * 365))
-    PauseService(s).create(
-        PauseIn(
-            title="No proactive sharing over 30",
-            reason="Pre-1973 arrivals",
-            agreements=[str(agreement_id)],
-            actions=["bulk_disclosure"],
-            age_over=30,
-        ),
-        world.principals["officer"],
-    )
-    s.commit()
+    factories.pause(world, agreements=[str(agreement_id)], actions=["bulk_disclosure"])
     _run(world, agreement_id, tmp_path, young[0])
     ref = s.get(Agreement, agreement_id).reference
     s.rollback()

@@ -19,10 +19,9 @@ from shareguard.audit.models import AuditEntry
 from shareguard.checks import AttributeQuery, CheckService
 from shareguard.corrections import CorrectionService, NoticeService
 from shareguard.errors import InvalidInput, Refused
-from shareguard.policy.schemas import PauseIn
-from shareguard.policy.service import PauseService
 from shareguard.reports.service import ReportService
 from shareguard.storage.base import today
+from tests import factories
 from tests.corrections.scenario import DOB, FAMILY, GIVEN, Story, build
 from tests.factories import bearer
 
@@ -30,15 +29,7 @@ from tests.factories import bearer
 def play(world: Any) -> Story:
     """The story, then the over-30 pause refuses the agency's next check, then a correction."""
     story = build(world)
-    PauseService(world.session).create(
-        PauseIn(
-            title="No sharing about people over 30",
-            reason="Pre-1973 arrivals",
-            agreements=[str(story.agreements["agency"])],
-            age_over=30,
-        ),
-        world.principals["officer"],
-    )
+    factories.pause(world, agreements=[str(story.agreements["agency"])], commit=False)
     with pytest.raises(Refused):
         CheckService(world.session).attribute_check(
             world.principals["agency"], AttributeQuery("driving_licence", GIVEN, FAMILY, DOB)

@@ -8,6 +8,7 @@ import uuid
 from fastapi.testclient import TestClient
 
 from shareguard.agreements.service import AgreementService
+from tests import factories
 from tests.factories import TestWorld
 from tests.web.console_helpers import csrf, error_messages, sign_in
 
@@ -56,20 +57,10 @@ def test_partner_and_caseworker_cannot_browse_the_audit_log(
 def test_officer_sees_firewall_rules_and_lifts_a_pause_with_a_reason(
     client: TestClient, world: TestWorld
 ) -> None:
-    from shareguard.policy.schemas import PauseIn
-    from shareguard.policy.service import FirewallService, PauseService
+    from shareguard.policy.service import FirewallService
 
     FirewallService(world.session).ensure_defaults()
-    pause = PauseService(world.session).create(
-        PauseIn(
-            title="No proactive sharing about people over 30",
-            reason="Inspection findings",
-            age_over=30,
-        ),
-        world.principals["officer"],
-    )
-    pause_id = pause.id
-    world.session.commit()  # the test is the boundary: services never commit
+    pause_id = factories.pause(world, title="No proactive sharing about people over 30").id
     sign_in(client, "officer")
     page = client.get("/governance/firewall")
     assert page.status_code == 200

@@ -429,10 +429,18 @@ def trained_model(
             f"the run whose model was asked for is {source.state}", field="model_from"
         )
     path = Path(source.out_dir) / "model.json" if source.out_dir else None
-    model = json.loads(path.read_text()) if path is not None and path.is_file() else {}
-    if not model.get("comparisons"):
+    if path is None or not path.is_file():
         raise InvalidInput("that run left no trained model to reuse", field="model_from")
-    return dict(model)
+    try:
+        model = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        model = None
+    # A damaged file (edited by hand, cut short) is refused like a missing one, not a 500.
+    if not isinstance(model, dict) or not model.get("comparisons"):
+        raise InvalidInput(
+            "that run's saved model cannot be read: train a new one", field="model_from"
+        )
+    return model
 
 
 def _publish(part: Path, final: Path) -> None:
