@@ -2,9 +2,10 @@
 
 Serves the configured database (``SHAREGUARD_DATA_DIR`` / ``SHAREGUARD_DATABASE_URL``) on a
 free loopback port, signs in as the demo governance officer in Debian's Chromium (Playwright),
-and saves each chart of the named agreements' report pages as a PNG:
+and saves each chart of the named report pages as a PNG (``overall``: the overall report,
+``/governance/reports``; any other name: that agreement's report):
 
-    python scripts/report-screenshots.py docs/img HO-DVLA-001 HO-HMRC-001 HO-NHS-001
+    python scripts/report-screenshots.py docs/img overall HO-DVLA-001 HO-HMRC-001 HO-NHS-001
 """
 
 from __future__ import annotations
@@ -43,11 +44,21 @@ def main() -> None:
                 if httpx.get(f"{base}/healthz").status_code == 200:
                     break
             except httpx.HTTPError:
-                time.sleep(0.1)
+                pass
+            time.sleep(0.1)
+        else:
+            sys.exit("the console did not start within a minute")
         chromium = shutil.which("chromium") or "/usr/bin/chromium"
         with sync_playwright() as pw:
             browser = pw.chromium.launch(
-                executable_path=chromium, args=["--no-sandbox", "--disable-gpu"], headless=True
+                executable_path=chromium,
+                args=[
+                    "--headless",
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--disable-background-networking",
+                ],
+                headless=True,
             )
             page = browser.new_page(viewport={"width": 1100, "height": 900})
             page.goto(f"{base}/sign-in")
@@ -56,7 +67,8 @@ def main() -> None:
             page.click("button[type=submit]")
             page.wait_for_url(f"{base}/console*")
             for ref in refs:
-                page.goto(f"{base}/governance/reports/{ref}", timeout=120_000)
+                path = "" if ref == "overall" else f"/{ref}"
+                page.goto(f"{base}/governance/reports{path}", timeout=120_000)
                 page.wait_for_selector(".sg-chart svg, .sg-chart canvas", timeout=60_000)
                 page.wait_for_timeout(500)
                 for i, figure in enumerate(page.locator("figure.sg-chart-figure .sg-chart").all()):
