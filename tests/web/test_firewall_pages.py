@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
@@ -154,6 +155,42 @@ def test_bad_pause_answers_are_refused_with_the_field_named_and_nothing_written(
     # Straight to the confirmation with no answers: back to the question, nothing written.
     again = client.post("/governance/pauses/check", data={"csrf_token": token})
     assert again.status_code == 422
+    assert count(world, Pause) == 0
+
+
+START_WRONG = "Start date must be a real date, for example 1 12 2026"
+END_WRONG = "End date must be a real date, for example 31 12 2026"
+
+
+@pytest.mark.parametrize(
+    ("start_year", "end_year", "message"),
+    [
+        ("99999999999999999999999", "2027", START_WRONG),
+        ("0", "2027", START_WRONG),
+        ("2027", "9999", END_WRONG),  # its last day is the calendar's: no day after it
+        ("2027", "-1", END_WRONG),
+    ],
+)
+def test_dates_past_any_calendar_are_refused_as_dates_not_a_server_error(
+    client: TestClient, world: TestWorld, start_year: str, end_year: str, message: str
+) -> None:
+    aid = world.agreement()
+    ref = AgreementService(world.session).get(aid).reference
+    sign_in(client, "officer")
+    token = csrf(client, "/governance/pauses/new")
+    response = client.post(
+        "/governance/pauses/new",
+        data={
+            "csrf_token": token,
+            **pause_form(
+                ref,
+                **{"start-day": "1", "start-month": "1", "start-year": start_year},
+                **{"end-day": "31", "end-month": "12", "end-year": end_year},
+            ),
+        },
+    )
+    assert response.status_code == 422
+    assert error_messages(response.text) == [message]
     assert count(world, Pause) == 0
 
 

@@ -15,6 +15,7 @@ from shareguard.agreements.catalogue import DATA_ITEMS, PURPOSES
 from shareguard.policy.schemas import CATEGORIES, FirewallProposalIn, FirewallRuleFields, PauseIn
 from shareguard.storage.base import today, utcnow
 from shareguard.web.console.render import _date as govuk_date
+from shareguard.web.console.security import date_field
 
 ACTIONS = {
     "check": ("Real-time checks", "checks"),
@@ -59,15 +60,11 @@ def values_of(form: Any, names: tuple[str, ...]) -> dict[str, Any]:
 
 # pauses ------------------------------------------------------------------------------------
 def _day(values: dict[str, Any], prefix: str) -> tuple[date | None, bool]:
-    """A date typed as day, month and year, and whether anything was typed at all."""
-    parts = [str(values.get(f"{prefix}-{p}", "")) for p in ("day", "month", "year")]
-    if not any(parts):
+    """A date typed as day, month and year (None unless real and between 1800 and 2999, so
+    the day after it cannot overflow), and whether anything was typed at all."""
+    if not any(values.get(f"{prefix}-{p}") for p in ("day", "month", "year")):
         return None, False
-    try:
-        d, m, y = (int(p) for p in parts)
-        return date(y, m, d), True
-    except ValueError:
-        return None, True
+    return date_field(values, prefix), True
 
 
 def _age(raw: str, errors: dict[str, str]) -> int | None:

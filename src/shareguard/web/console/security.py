@@ -5,13 +5,14 @@ from __future__ import annotations
 import hmac
 import secrets
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
-from starlette.datastructures import FormData, ImmutableMultiDict
+from starlette.datastructures import FormData
 
 from shareguard.accounts.models import Role
 from shareguard.accounts.principal import Principal
@@ -86,12 +87,12 @@ async def checked_form(request: Request) -> FormData:
 Form = Annotated[FormData, Depends(checked_form)]
 
 
-def field(form: ImmutableMultiDict[str, Any], name: str) -> str:
+def field(form: Mapping[str, Any], name: str) -> str:
     value = form.get(name)
     return value.strip() if isinstance(value, str) else ""
 
 
-def date_field(form: ImmutableMultiDict[str, Any], prefix: str) -> date | None:
+def date_field(form: Mapping[str, Any], prefix: str) -> date | None:
     """A GOV.UK date input (``prefix-day``, ``-month``, ``-year``); None unless a real date
     between 1800 and 2999 (``shareguard.bounds``), so no later sum can overflow."""
     parts = [field(form, f"{prefix}-{p}") for p in ("year", "month", "day")]
