@@ -1,4 +1,8 @@
-"""The in-process cost of one share-code check: milliseconds and SQL statements per check.
+"""The in-process cost of one check: milliseconds and SQL statements per check.
+
+``--kind share_code`` (the default): a share-code check. ``--kind attributes``: an attribute
+check (name and date of birth, as the NHS trust asks; ``CheckService.attribute_check``) for
+persons of the register, 5% of them with a typo in the given name, by the NHS partner's key.
 
 Setup: ``benchmarks/checks.py``'s ``seed()`` (a register of N synthetic persons, the demo
 world, share codes for right to work) in a temporary SQLite file. Each measurement runs in a
@@ -22,6 +26,7 @@ Reported figures are medians over ``--repeats`` runs of each run's median per-ch
     python benchmarks/check_cost.py                       # 5,000 persons, 300 checks x 5 runs
     python benchmarks/check_cost.py --before c8ae28c      # compare with an earlier commit
     python benchmarks/check_cost.py --synchronous OFF     # the same without the commit's fsync
+    python benchmarks/check_cost.py --kind attributes     # attribute checks
 
 Writes benchmarks/results/check_cost.json.
 """
@@ -53,11 +58,12 @@ def measure(data_dir: Path, checks: int, warmup: int, synchronous: str) -> dict[
 
     from shareguard.accounts.models import Organisation
     from shareguard.accounts.service import AccountService
-    from shareguard.checks import CheckService
+    from shareguard.checks import AttributeQuery, CheckService
     from shareguard.storage.db import make_engine, session_factory
 
     spec = json.loads((data_dir / "spec.json").read_text())
     key, bodies = spec["key"], [json.loads(b) for b in spec["bodies"]]
+    attributes = spec.get("kind") == "attributes"
     engine = make_engine(f"sqlite:///{data_dir / 'shareguard.db'}", synchronous=synchronous)
     factory = session_factory(engine)
     statements = [0]
@@ -70,9 +76,14 @@ def measure(data_dir: Path, checks: int, warmup: int, synchronous: str) -> dict[
         body = bodies[i % len(bodies)]
         with factory() as session:
             principal = AccountService(session).authenticate_key(key)
-            result = CheckService(session).share_code_check(
-                principal, body["code"], date.fromisoformat(body["date_of_birth"]), body["purpose"]
-            )
+            born = date.fromisoformat(body["date_of_birth"])
+            if attributes:
+                query = AttributeQuery(body["purpose"], body["given"], body["family"], born)
+                result = CheckService(session).attribute_check(principal, query)
+            else:
+                result = CheckService(session).share_code_check(
+                    principal, body["code"], born, body["purpose"]
+                )
             session.commit()  # the request boundary's commit (a no-op where services commit)
             return result.outcome
 
@@ -107,6 +118,52 @@ def measure(data_dir: Path, checks: int, warmup: int, synchronous: str) -> dict[
         "read_sql_per_read": read_sql,
         "outcomes": outcomes,
     }
+
+
+def attribute_bodies(url: str, n: int, seed_value: int) -> tuple[str, list[str]]:
+    """The NHS partner's key and ``n`` attribute checks of registered persons (primary name
+    and date of birth, 5% with a typo in the given name), its daily limit lifted."""
+    import random
+
+    from sqlalchemy import select, update
+
+    from shareguard.agreements.models import Agreement
+    from shareguard.demo.world import seed as seed_world
+    from shareguard.status.models import NameKind, Person, PersonName
+    from shareguard.storage.db import make_engine, unit_of_work
+
+    engine = make_engine(url, synchronous="OFF")
+    rng = random.Random(f"{seed_value}:attributes")
+    with unit_of_work(engine) as session:
+        session.execute(
+            update(Agreement)
+            .where(Agreement.reference == "HO-NHS-001")
+            .values(limit_per_day=100_000_000)
+        )
+        rows = session.execute(
+            select(PersonName.given, PersonName.family, Person.date_of_birth)
+            .join(Person, Person.id == PersonName.person_id)
+            .where(PersonName.kind == NameKind.PRIMARY)
+            .order_by(Person.id)
+        ).all()
+        chosen = rng.sample(rows, min(n, len(rows)))
+    key = seed_world(engine, seed=seed_value, persons=0).keys["nhs"]  # idempotent: reads it
+    engine.dispose()
+    bodies = []
+    for given, family, born in chosen:
+        if rng.random() < 0.05 and len(given) > 2:
+            given = given[:-2] + given[-1] + given[-2]  # two letters swapped
+        bodies.append(
+            json.dumps(
+                {
+                    "given": given,
+                    "family": family,
+                    "date_of_birth": str(born),
+                    "purpose": "nhs_charging",
+                }
+            )
+        )
+    return key, bodies
 
 
 def export_src(rev: str, into: Path) -> Path:
@@ -178,6 +235,7 @@ def main() -> None:
         choices=["FULL", "NORMAL", "OFF"],
         help="SQLite sync level (OFF shows the cost without the commit's fsync)",
     )
+    ap.add_argument("--kind", default="share_code", choices=["share_code", "attributes"])
     ap.add_argument("--before", default="HEAD", help="git revision to compare with ('' = none)")
     ap.add_argument("--child", type=Path, default=None, help=argparse.SUPPRESS)
     ap.add_argument("--out", type=Path, default=HERE / "results" / "check_cost.json")
@@ -196,10 +254,12 @@ def main() -> None:
     os.environ.pop("SHAREGUARD_DATABASE_URL", None)
     from checks import seed  # benchmarks/checks.py
 
-    key, bodies = seed(
-        f"sqlite:///{data_dir / 'shareguard.db'}", args.persons, args.codes, args.seed
-    )
-    (data_dir / "spec.json").write_text(json.dumps({"key": key, "bodies": bodies}))
+    url = f"sqlite:///{data_dir / 'shareguard.db'}"
+    key, bodies = seed(url, args.persons, args.codes, args.seed)
+    if args.kind == "attributes":
+        key, bodies = attribute_bodies(url, args.codes, args.seed)
+    spec = {"key": key, "bodies": bodies, "kind": args.kind}
+    (data_dir / "spec.json").write_text(json.dumps(spec))
     before_src = export_src(args.before, Path(tmp.name)) if args.before else None
     after_runs, before_runs = [], []
     for _ in range(args.repeats):  # alternate, so load changes hit both alike
@@ -209,6 +269,7 @@ def main() -> None:
     after = summarise(after_runs)
     report: dict[str, Any] = {
         "benchmark": "check_cost",
+        "kind": args.kind,
         "command": " ".join(["python", "benchmarks/check_cost.py", *sys.argv[1:]]),
         "persons": args.persons,
         "share_codes": len(bodies),

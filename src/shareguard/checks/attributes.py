@@ -14,7 +14,6 @@ from shareguard.agreements.catalogue import SHARE_CODE_ONLY
 from shareguard.checks import matcher
 from shareguard.checks.answers import CheckAnswers, CheckResult
 from shareguard.errors import InvalidInput
-from shareguard.status.service import PersonFacts
 from shareguard.storage.base import today
 
 METHOD = "attributes"
@@ -47,10 +46,10 @@ class AttributeChecks:
         if query.date_of_birth > today():
             raise InvalidInput("date of birth is in the future", field="date_of_birth")
         reading = self.answers.gate(principal, query.purpose, METHOD)
-        cands = self.status.candidates(
+        cands = self.status.candidate_facts(
             query.given, query.family, query.date_of_birth, query.document_number
         )
-        by_id = {str(p.id): p for p in cands}
+        by_id = {str(c.person.id): c.person for c in cands}
         result = matcher.decide(
             matcher.Query(
                 query.given,
@@ -61,23 +60,21 @@ class AttributeChecks:
             ),
             [
                 matcher.Candidate(
-                    str(p.id),
-                    [(n.given, n.family) for n in p.names],
-                    p.date_of_birth,
-                    [d.number for d in p.documents],
-                    p.nationality,
+                    str(c.person.id),
+                    c.names,
+                    c.person.date_of_birth,
+                    c.documents,
+                    c.person.nationality,
                 )
-                for p in cands
+                for c in cands
             ],
         )
         best = by_id[result.best.key] if result.best else None
         score = result.best.score if result.best else None
         if result.kind == "unique" and best is not None:
-            return self.answers.answer_for(
-                principal, PersonFacts.of(best), query.purpose, METHOD, score, reading
-            )
+            return self.answers.answer_for(principal, best, query.purpose, METHOD, score, reading)
         # Weak: the best candidate is who the check probably concerned; ambiguous or none: no one.
-        weak = PersonFacts.of(best) if result.kind == "weak" and best is not None else None
+        weak = best if result.kind == "weak" else None
         return self.answers.refer(
             principal,
             weak,

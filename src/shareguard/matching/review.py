@@ -22,6 +22,7 @@ from shareguard.matching.imports import ImportService
 from shareguard.matching.models import AdverseAction, Candidate, Review, ReviewOutcome
 from shareguard.matching.runs import RunService
 from shareguard.status.models import Person
+from shareguard.storage.base import utcnow
 
 ADVERSE_KINDS = ("licence_revoked", "account_closed", "benefit_stopped", "other")
 
@@ -120,16 +121,20 @@ class ReviewService:
         if outcome not in {o.value for o in ReviewOutcome}:
             raise InvalidInput("outcome must be same, not_same or need_info", field="outcome")
         cand = self.candidate(candidate_id)
-        self.session.add(
-            Review(
-                candidate_id=cand.id,
-                reviewer_id=principal.user_id,
-                outcome=outcome,
-                note=note[:2000],
-            )
+        review = Review(
+            candidate_id=cand.id,
+            reviewer_id=principal.user_id,
+            outcome=outcome,
+            note=note[:2000],
+            at=utcnow(),
         )
+        # Kept in the loaded collection (ordered by time) rather than reloading the candidate
+        # and every review after the flush; reloaded only if it would not be the latest.
+        latest = max((r.at for r in cand.reviews), default=None)
+        cand.reviews.append(review)
         self.session.flush()
-        self.session.refresh(cand)
+        if latest is not None and latest > review.at:
+            self.session.refresh(cand)
         run = self.runs.run(cand.run_id)
         cand.review_state = review_state(cand.reviews, run.two_person_rule)
         append(

@@ -12,8 +12,8 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import func, insert, or_, select
@@ -127,7 +127,7 @@ def gate(facts: GateFacts, on: date) -> list[str]:
     return reasons
 
 
-def _gate_evidence(entry: WatchlistEntry, facts: GateFacts, on: date) -> dict[str, Any]:
+def _gate_evidence(entry: WatchlistEntry | Admitted, facts: GateFacts, on: date) -> dict[str, Any]:
     """What the gate saw when it verified ``entry`` (kept with the entry)."""
     return {
         "checked_on": on.isoformat(),
@@ -170,6 +170,35 @@ class Gated:
             "kept_out_by_reason": dict(sorted(by_reason.items())),
             "kept_out_by_policy": dict(sorted(by_policy.items())),
         }
+
+
+@dataclass
+class Admitted:
+    """A watch-list entry admitted in bulk (``WatchlistService.admit_many``): its columns, as
+    written; read it again with ``WatchlistService.get`` for the entity."""
+
+    id: uuid.UUID
+    created_at: datetime
+    agreement_id: uuid.UUID
+    person_id: uuid.UUID
+    decision_id: uuid.UUID | None
+    evidence_ref: str
+    proposed_by: uuid.UUID | None
+    state: str = EntryState.PROPOSED
+    verified_by: uuid.UUID | None = None
+    verified_at: datetime | None = None
+    reasons: list[str] = field(default_factory=list)
+    gate_evidence: dict[str, Any] = field(default_factory=dict)
+    left_at: datetime | None = None
+    left_reason: str = ""
+
+    def row(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in _ENTRY_COLUMNS}
+
+
+_ENTRY_TABLE: Any = WatchlistEntry.__table__
+_ENTRY_COLUMNS = tuple(c.key for c in _ENTRY_TABLE.columns)
+_INSERT_ENTRY = insert(_ENTRY_TABLE)
 
 
 class WatchlistService:
@@ -328,7 +357,7 @@ class WatchlistService:
         proposals: Sequence[tuple[uuid.UUID, uuid.UUID, str]],
         proposer: Principal,
         verifier: Principal,
-    ) -> list[WatchlistEntry]:
+    ) -> list[Admitted]:
         """``propose`` then ``verify`` for many (person, decision, evidence) at once: the same
         rules (four eyes, a bulk agreement, the whole gate) and the same two audit entries
         per entry, with the gate evaluated in bulk and the rows written in one batch. For
@@ -356,8 +385,10 @@ class WatchlistService:
                 )
             )
         now, on = utcnow(), today()
+        # Plain rows (``Admitted``), not entities: for an intake of thousands, building and
+        # bulk-inserting ORM objects cost more than the gate itself.
         entries = [
-            WatchlistEntry(
+            Admitted(
                 id=new_id(),
                 created_at=now,
                 agreement_id=agreement_id,
@@ -365,10 +396,6 @@ class WatchlistService:
                 decision_id=decision_id,
                 evidence_ref=evidence.strip(),
                 proposed_by=proposer.user_id,
-                state=EntryState.PROPOSED,
-                reasons=[],
-                gate_evidence={},
-                left_reason="",
             )
             for person_id, decision_id, evidence in proposals
             if person_id not in open_
@@ -398,10 +425,10 @@ class WatchlistService:
                     reasons=tuple(reasons),
                 )
             )
-        table = WatchlistEntry.__table__
-        rows = [{c.key: getattr(e, c.key) for c in table.columns} for e in entries]
+        conn = self.session.connection()
+        rows = [e.row() for e in entries]
         for i in range(0, len(rows), 1000):
-            self.session.execute(insert(WatchlistEntry), rows[i : i + 1000])
+            conn.execute(_INSERT_ENTRY, rows[i : i + 1000])
         append_many(self.session, records)
         return entries
 
@@ -440,7 +467,7 @@ class WatchlistService:
     @staticmethod
     def _record(
         action: str,
-        entry: WatchlistEntry,
+        entry: WatchlistEntry | Admitted,
         principal: Principal,
         *,
         decision: str | None = None,

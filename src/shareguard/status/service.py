@@ -90,6 +90,18 @@ class PersonFacts:
 
 
 @dataclass(frozen=True)
+class CandidateFacts:
+    """A candidate for an attribute check: the person's facts and what the matcher compares
+    (``StatusService.candidate_facts``)."""
+
+    person: PersonFacts
+    #: (given, family) of every name, in the register's order (primary first by position).
+    names: tuple[tuple[str, str], ...]
+    #: Document numbers (read only when the check gave one).
+    documents: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Standing:
     """A person's current status record and current decisions (oldest first), read together.
 
@@ -176,6 +188,26 @@ _STANDING: Any = (
 )
 
 
+# An attribute check's candidates as columns (``candidate_facts``): the persons, then their
+# names and documents by person (the orders of ``Person.names`` and ``Person.documents``).
+_CANDIDATES: Any = select(
+    Person.id,
+    Person.date_of_birth,
+    Person.nationality,
+    Person.photo_ref,
+    Person.postcode,
+    Person.categories,
+    Person.locks,
+)
+_CANDIDATE_NAMES: Any = (
+    select(PersonName.person_id, PersonName.given, PersonName.family, PersonName.kind)
+    .where(PersonName.person_id.in_(bindparam("ids", expanding=True)))
+    .order_by(PersonName.position)
+)
+_CANDIDATE_DOCUMENTS: Any = select(PersonDocument.person_id, PersonDocument.number).where(
+    PersonDocument.person_id.in_(bindparam("ids", expanding=True))
+)
+
 # ``_STANDING`` for many persons at once (``standings``), each table on its own.
 _STANDINGS_STATUS: Any = (
     select(
@@ -249,6 +281,12 @@ class StatusService:
             raise NotFound(f"person {person_id} not found")
         return person
 
+    def require_person(self, person_id: uuid.UUID) -> None:
+        """NotFound unless the person exists: ``person`` for a writer that needs only that
+        (one indexed read, not the person loaded with their names and documents)."""
+        if self.session.scalar(select(Person.id).where(Person.id == person_id)) is None:
+            raise NotFound(f"person {person_id} not found")
+
     def create_person(self, data: PersonIn, principal: Principal) -> Person:
         """Register a person with their names and documents (caseworkers only)."""
         principal.require(CASEWORKER)
@@ -315,13 +353,64 @@ class StatusService:
         )
         return list(self.session.scalars(select(Person).where(Person.id.in_(ids))))
 
+    def candidate_facts(
+        self, given: str, family: str, dob: date, document: str | None = None
+    ) -> list[CandidateFacts]:
+        """``candidates`` as what a check needs of them (``CandidateFacts``), read as columns.
+
+        The same persons, in the same order, as ``candidates``, without loading them as
+        entities with their names and documents: for an attribute check that cost more than
+        the rest of the check. Documents are read only when ``document`` is given (the
+        matcher compares them only then).
+        """
+        keys = namekeys.query_keys(given, family, dob, document)
+        ids = (
+            select(MatchKey.person_id)
+            .where(MatchKey.key.in_(keys))
+            .distinct()
+            .limit(MAX_CANDIDATES)
+        )
+        self.session.flush()  # read through the connection (no ORM result), so flush first
+        conn = self.session.connection()
+        persons = list(conn.execute(_CANDIDATES.where(Person.id.in_(ids))))
+        if not persons:
+            return []
+        found = [p.id for p in persons]
+        names: dict[uuid.UUID, list[Any]] = {}
+        for n in conn.execute(_CANDIDATE_NAMES, {"ids": found}):
+            names.setdefault(n.person_id, []).append(n)
+        docs: dict[uuid.UUID, list[str]] = {}
+        if document:
+            for d in conn.execute(_CANDIDATE_DOCUMENTS, {"ids": found}):
+                docs.setdefault(d.person_id, []).append(d.number)
+        out = []
+        for p in persons:
+            own = names.get(p.id, [])
+            primary = next((n for n in own if n.kind == NameKind.PRIMARY), own[0] if own else None)
+            facts = PersonFacts(
+                id=p.id,
+                date_of_birth=p.date_of_birth,
+                nationality=p.nationality,
+                photo_ref=p.photo_ref,
+                categories=tuple(p.categories or ()),
+                locks=tuple(p.locks or ()),
+                name=f"{primary.given} {primary.family}".strip() if primary else "",
+                postcode=p.postcode or "",
+            )
+            out.append(
+                CandidateFacts(
+                    facts, tuple((n.given, n.family) for n in own), tuple(docs.get(p.id, ()))
+                )
+            )
+        return out
+
     # decisions ---------------------------------------------------------------------
     def record_decision(
         self, person_id: uuid.UUID, data: DecisionIn, principal: Principal
     ) -> ImmigrationDecision:
         """Append a decision (a correction or appeal update supersedes an earlier one)."""
         principal.require(CASEWORKER)
-        self.person(person_id)
+        self.require_person(person_id)
         if data.supersedes_id is not None:
             old = self.session.get(ImmigrationDecision, data.supersedes_id)
             if old is None or old.person_id != person_id:
@@ -382,7 +471,7 @@ class StatusService:
         data: StatusIn,
         author_id: uuid.UUID | None,
     ) -> StatusRecord:
-        self.person(person_id)
+        self.require_person(person_id)
         if data.valid_to is not None and data.valid_to < data.valid_from:
             raise InvalidInput("valid_to is before valid_from", field="valid_to")
         if data.kind in (StatusKind.SETTLED,) and data.valid_to is not None:
@@ -466,7 +555,7 @@ class StatusService:
             raise InvalidInput("unknown purpose for a share code", field="purpose")
         if not 1 <= days <= SHARE_CODE_DAYS:
             raise InvalidInput(f"a share code lasts 1 to {SHARE_CODE_DAYS} days", field="days")
-        self.person(person_id)
+        self.require_person(person_id)
         for _ in range(5):
             code = sharecodes.generate()
             digest = share_code_digest(code)

@@ -401,13 +401,15 @@ def _reviews(session: Session, seeds: Seeds, m: int) -> None:
     hmrc_rate = plan.hmrc_actions / max(1, plan.pool * plan.hmrc_claims)
     truth = linking.read_truth(licences.truth_file(seeds.folder / "licences", plan, m))
     truth |= linking.read_truth(_hmrc_file(seeds, m)[1])
-    work: list[tuple[Candidate, str, str]] = []
+    # Ids and the columns the truth needs, not entities: loading each candidate with its
+    # reviews and JSON columns cost more than reviewing it.
+    work: list[tuple[Any, str, str]] = []
     for ref, rate, kind in (
         (DVLA, plan.dvla_action_rate, "licence_revoked"),
         (HMRC, hmrc_rate, "benefit_stopped"),
     ):
         stmt = (
-            select(Candidate, MatchRun.created_at)
+            select(Candidate.id, Candidate.partner_record_id, Candidate.person_id)
             .join(MatchRun, MatchRun.id == Candidate.run_id)
             .where(
                 MatchRun.agreement_id == seeds.world.agreements[ref],
@@ -417,7 +419,7 @@ def _reviews(session: Session, seeds: Seeds, m: int) -> None:
             )
             .order_by(Candidate.partner_record_id, Candidate.person_id)
         )
-        for cand, _created in session.execute(stmt):
+        for cand in session.execute(stmt):
             if not linking.is_true(truth, cand.partner_record_id, cand.person_id):
                 work.append((cand, "not_same", kind))
             elif rng.random() < rate:
