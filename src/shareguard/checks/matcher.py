@@ -56,13 +56,24 @@ class Score:
     explanation: dict[str, object] = field(default_factory=dict)
 
 
-def _token_sim(a: str, b: str) -> float:
+def _token_sim(a: str, b: str, sounds: dict[str, str] | None = None) -> float:
     jw = JaroWinkler.similarity(a, b)
-    if len(a) > 1 and phonetic(a) == phonetic(b):
+    if len(a) > 1 and _sound(a, sounds) == _sound(b, sounds):
         # Same sound (Mohammed/Muhammad): halve the distance, but do not erase it, so
         # different names sharing a code (Hussein/Hassan) stay short of a strong match.
         jw = (1.0 + jw) / 2
     return jw
+
+
+def _sound(token: str, sounds: dict[str, str] | None) -> str:
+    """``phonetic(token)``, remembered in ``sounds`` (one ``decide``'s memo, if given): a
+    check compares the same few tokens with every candidate's."""
+    if sounds is None:
+        return phonetic(token)
+    code = sounds.get(token)
+    if code is None:
+        code = sounds[token] = phonetic(token)
+    return code
 
 
 def _expand(toks: list[str]) -> list[str]:
@@ -70,22 +81,22 @@ def _expand(toks: list[str]) -> list[str]:
     return toks + [a + b for a, b in itertools.pairwise(toks)]
 
 
-def _side(src: list[str], dst: list[str]) -> float:
+def _side(src: list[str], dst: list[str], sounds: dict[str, str] | None = None) -> float:
     """Mean and worst of each source token's best counterpart: one wrong name weighs."""
     if not src or not dst:
         return 0.0
     pool = _expand(dst)
-    best = [max(_token_sim(t, d) for d in pool) for t in src]
+    best = [max(_token_sim(t, d, sounds) for d in pool) for t in src]
     return 0.5 * sum(best) / len(best) + 0.5 * min(best)
 
 
-def name_similarity(q: list[str], c: list[str]) -> float:
+def name_similarity(q: list[str], c: list[str], sounds: dict[str, str] | None = None) -> float:
     """Order-free, transliteration- and typo-tolerant similarity of two token lists, 0..1."""
     if not q or not c:
         return 0.0
     # A query may omit middle names: then only the register name's outer tokens must appear.
     core = c if len(c) <= len(q) else [c[0], c[-1]]
-    return 0.65 * _side(q, c) + 0.35 * _side(core, q)
+    return 0.65 * _side(q, c, sounds) + 0.35 * _side(core, q, sounds)
 
 
 def dob_similarity(q: date, c: date) -> float:
@@ -101,8 +112,13 @@ def dob_similarity(q: date, c: date) -> float:
 
 def score(query: Query, cand: Candidate) -> Score:
     """Score one candidate against the query."""
-    q = tokens(f"{query.given} {query.family}")
-    name = max((name_similarity(q, tokens(f"{g} {f}")) for g, f in cand.names), default=0.0)
+    return _score(query, tokens(f"{query.given} {query.family}"), cand, {})
+
+
+def _score(query: Query, q: list[str], cand: Candidate, sounds: dict[str, str]) -> Score:
+    """``score`` with the query's tokens given and a memo of metaphone codes (``decide``
+    scores every candidate with the same ones)."""
+    name = max((name_similarity(q, tokens(f"{g} {f}"), sounds) for g, f in cand.names), default=0.0)
     dob = dob_similarity(query.date_of_birth, cand.date_of_birth)
     total = 0.6 * name + 0.4 * dob
     explanation: dict[str, object] = {"name": round(name, 3), "date_of_birth": round(dob, 3)}
@@ -132,7 +148,9 @@ class MatchResult:
 
 def decide(query: Query, candidates: Sequence[Candidate]) -> MatchResult:
     """Score every candidate and classify: only one strong, clear match is ``unique``."""
-    scores = sorted((score(query, c) for c in candidates), key=lambda s: -s.score)
+    q = tokens(f"{query.given} {query.family}")
+    sounds: dict[str, str] = {}  # this call's only: no name outlives the check
+    scores = sorted((_score(query, q, c, sounds) for c in candidates), key=lambda s: -s.score)
     scores = [s for s in scores if s.score >= WEAK]
     if not scores:
         return MatchResult("none", None, ())
