@@ -15,11 +15,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from shareguard.accounts.principal import Principal
+from shareguard.agreements.models import Agreement
 from shareguard.audit import AuditRecord, append
 from shareguard.errors import InvalidInput, NotFound, Refused, keep_audit
 from shareguard.matching import access
 from shareguard.matching.imports import ImportService
-from shareguard.matching.models import AdverseAction, Candidate, Review, ReviewOutcome
+from shareguard.matching.models import AdverseAction, Candidate, MatchRun, Review, ReviewOutcome
 from shareguard.matching.runs import RunService
 from shareguard.status.models import Person
 from shareguard.storage.base import utcnow
@@ -31,6 +32,25 @@ class ReviewService:
     def __init__(self, session: Session) -> None:
         self.session = session
         self.runs = RunService(session)
+        # Runs and agreements read by this service's unit of work, held so that reviewing
+        # many candidates of one run does not read the run and its agreement again each time
+        # (the session's identity map keeps only what something else still holds).
+        self._run_cache: dict[uuid.UUID, MatchRun] = {}
+        self._agreement_cache: dict[uuid.UUID, Agreement] = {}
+
+    def _run(self, run_id: uuid.UUID) -> MatchRun:
+        run = self._run_cache.get(run_id)
+        if run is None:
+            run = self._run_cache[run_id] = self.runs.run(run_id)
+        return run
+
+    def _agreement(self, agreement_id: uuid.UUID) -> Agreement:
+        agreement = self._agreement_cache.get(agreement_id)
+        if agreement is None:
+            agreement = self._agreement_cache[agreement_id] = access.agreement(
+                self.session, agreement_id
+            )
+        return agreement
 
     # review ------------------------------------------------------------------------
     def candidate(self, candidate_id: uuid.UUID) -> Candidate:
@@ -135,7 +155,7 @@ class ReviewService:
         self.session.flush()
         if latest is not None and latest > review.at:
             self.session.refresh(cand)
-        run = self.runs.run(cand.run_id)
+        run = self._run(cand.run_id)
         cand.review_state = review_state(cand.reviews, run.two_person_rule)
         append(
             self.session,
@@ -162,8 +182,8 @@ class ReviewService:
     ) -> AdverseAction:
         """A partner reports an adverse outcome; refused unless the match has a confirmed review."""
         cand = self.candidate(candidate_id)
-        run = self.runs.run(cand.run_id)
-        agreement = access.agreement(self.session, run.agreement_id)
+        run = self._run(cand.run_id)
+        agreement = self._agreement(run.agreement_id)
         if principal.organisation_id not in agreement.recipients() or cand.disclosure_id is None:
             raise NotFound(f"candidate {candidate_id} not found")
         if kind not in ADVERSE_KINDS:

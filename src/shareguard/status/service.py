@@ -198,6 +198,13 @@ _CANDIDATES: Any = select(
     Person.postcode,
     Person.categories,
     Person.locks,
+).where(
+    Person.id.in_(
+        select(MatchKey.person_id)
+        .where(MatchKey.key.in_(bindparam("keys", expanding=True)))
+        .distinct()
+        .limit(MAX_CANDIDATES)
+    )
 )
 _CANDIDATE_NAMES: Any = (
     select(PersonName.person_id, PersonName.given, PersonName.family, PersonName.kind)
@@ -364,15 +371,9 @@ class StatusService:
         matcher compares them only then).
         """
         keys = namekeys.query_keys(given, family, dob, document)
-        ids = (
-            select(MatchKey.person_id)
-            .where(MatchKey.key.in_(keys))
-            .distinct()
-            .limit(MAX_CANDIDATES)
-        )
         self.session.flush()  # read through the connection (no ORM result), so flush first
         conn = self.session.connection()
-        persons = list(conn.execute(_CANDIDATES.where(Person.id.in_(ids))))
+        persons = list(conn.execute(_CANDIDATES, {"keys": keys}))
         if not persons:
             return []
         found = [p.id for p in persons]
