@@ -34,7 +34,7 @@ from shareguard.matching.models import Candidate, MatchRun, RunState
 from shareguard.matching.pairs import Pairs, RunInputs, pair_batches
 from shareguard.matching.watchlist import WatchlistService, recipient_principal
 from shareguard.policy import DisclosureRequest, disclose_many
-from shareguard.status import StatusService, status_answer, subjects_for
+from shareguard.status import StatusService, status_answer, subject_of
 from shareguard.status.models import Person, PersonName
 from shareguard.storage.base import new_id, utcnow
 from shareguard.storage.db import on_commit
@@ -293,14 +293,6 @@ class RunService:
         path = Path(run.out_dir) / "partner_results.json"
         return json.loads(path.read_text()) if path.exists() else []
 
-    def _persons(self, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Person]:
-        found: dict[uuid.UUID, Person] = {}
-        ids = list(ids)
-        for i in range(0, len(ids), 500):
-            for p in self.session.scalars(select(Person).where(Person.id.in_(ids[i : i + 500]))):
-                found[p.id] = p
-        return found
-
     def _store_candidates(self, run: MatchRun, pairs: pd.DataFrame) -> list[dict[str, Any]]:
         rows = [
             {
@@ -329,25 +321,29 @@ class RunService:
         What leaves is added to ``results`` (the partner's file)."""
         principal = recipient_principal(agreement)
         purpose = agreement.purposes[0] if agreement.purposes else ""
-        people = sorted({c["person_id"] for c in matches})
-        persons = self._persons(people)
-        subjects = subjects_for(self.session, people)
-        standings = StatusService(self.session).standings(people)
+        people = list(dict.fromkeys(c["person_id"] for c in matches))
+        # Each person's facts and standing as columns; the policy's subject is built from
+        # them (the same one ``subjects_for`` reads), not read again.
+        status = StatusService(self.session)
+        facts = status.facts_many(people)
+        standings = status.standings(people)
+        subjects = {pid: subject_of(facts[pid], standings[pid].decisions) for pid in people}
         disclosed = refused = 0
         items = []
+        data_items = tuple(agreement.data_items)
         for c in matches:
+            pid = c["person_id"]
             # The same answer a check would give about the person (status.answer).
-            built = status_answer(persons[c["person_id"]], standings[c["person_id"]], purpose)
-            answer, refs = built.answer, built.record_refs
+            built = status_answer(facts[pid], standings[pid], purpose)
             request = DisclosureRequest(
                 principal=principal,
                 action="bulk_disclosure",
                 agreement_id=agreement.id,
                 purpose=purpose,
-                data_items=tuple(agreement.data_items),
-                subject=subjects[c["person_id"]],
+                data_items=data_items,
+                subject=subjects[pid],
             )
-            items.append((request, answer, refs))
+            items.append((request, built.answer, built.record_refs))
         outcomes = disclose_many(self.session, items, kind="match_result")
         # One UPDATE per batch by primary key (the candidates were inserted in bulk and
         # are not in the session): loading each one would cost a query, and its reviews.

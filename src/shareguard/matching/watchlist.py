@@ -590,14 +590,19 @@ class WatchlistService:
             return list(self.session.execute(stmt))
         wanted = sorted(person_ids)
         found: list[Any] = []
+        # By person: with plain (agreement, state) comparisons SQLite walks that index over
+        # the whole list for each chunk. Through coalesce() no index serves them, so they
+        # filter the rows the person index finds in SQL (a person has an entry on each bulk
+        # agreement: read in Python, half the rows read were another list's).
+        mine = (
+            func.coalesce(WatchlistEntry.agreement_id, WatchlistEntry.agreement_id) == agreement_id
+        ) & (func.coalesce(WatchlistEntry.state, WatchlistEntry.state) == EntryState.ACTIVE)
         for i in range(0, len(wanted), BULK_CHUNK):
-            # By person alone: with (agreement, state) too, SQLite walks that index over the
-            # whole list for each chunk. A person has an entry or two per bulk agreement.
-            rows = self.session.execute(
-                select(*GATED).where(WatchlistEntry.person_id.in_(wanted[i : i + BULK_CHUNK]))
-            )
+            chunk = wanted[i : i + BULK_CHUNK]
             found.extend(
-                e for e in rows if e.agreement_id == agreement_id and e.state == EntryState.ACTIVE
+                self.session.execute(
+                    select(*GATED).where(WatchlistEntry.person_id.in_(chunk), mine)
+                )
             )
         return sorted(found, key=lambda e: (e.created_at, e.id))
 

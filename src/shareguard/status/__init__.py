@@ -8,6 +8,7 @@ from shareguard.status.service import (
     StatusService,
     share_code_digest,
     subject_for,
+    subject_of,
     subjects_for,
 )
 
@@ -20,5 +21,6 @@ __all__ = [
     "share_code_digest",
     "status_answer",
     "subject_for",
+    "subject_of",
     "subjects_for",
 ]
