@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import math
+from itertools import pairwise
 
 import pandas as pd
 import pytest
 
-from shareguard.matching import engine, synth
+from shareguard.matching import engine, splink_settings, synth
 
 #: Planted pairs the model must find despite the mess real data has.
 PLANTED_WATCH = [
@@ -98,6 +100,25 @@ def test_trained_parameters_come_back_with_the_result(linked) -> None:  # type: 
     }
     levels = model["comparisons"][0]["comparison_levels"]
     assert any("m_probability" in lvl for lvl in levels)
+
+
+def test_a_nearer_postcode_or_date_never_counts_more_against_than_a_farther_one(linked) -> None:  # type: ignore[no-untyped-def]
+    # The synthetic generator moves a person to a random postcode, never within a sector, so
+    # EM sees no match at "same sector" and would weigh it below "another area".
+    result, _ = linked
+    for comp in result.trained_model["comparisons"]:
+        first = splink_settings.ORDERED_FROM.get(comp["output_column_name"])
+        if first is None:
+            continue
+        labels = [lvl.get("label_for_charts") for lvl in comp["comparison_levels"]]
+        chain = comp["comparison_levels"][labels.index(first) :]
+        weights = [
+            math.log2(lvl["m_probability"] / lvl["u_probability"])
+            for lvl in chain
+            if lvl.get("m_probability") and lvl.get("u_probability")
+        ]
+        assert len(weights) >= 2
+        assert all(a >= b - 1e-9 for a, b in pairwise(weights)), weights
 
 
 def test_unknown_backend_is_refused() -> None:

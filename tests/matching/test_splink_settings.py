@@ -77,3 +77,12 @@ def test_a_persons_own_names_are_not_rivals() -> None:
     out = engine.weigh_competitors(scored([("W1~0", "P1", 6.0), ("W1~1", "P1", 4.0)]))
     assert out["mw_competition"].tolist() == [0.0, 0.0]
     assert math.isclose(out["match_weight"][0], 6.0)
+
+
+def test_a_nearer_level_never_weighs_less_than_a_farther_one() -> None:
+    # Postcode unit, sector, district, area, other, as EM left them on 100k x 1M.
+    trained = [19.67, -40.31, -29.21, -2.98, -2.6]
+    assert splink_settings.monotone_weights(trained) == [19.67, -2.6, -2.6, -2.6, -2.6]
+    # Weights already ordered are left as they are.
+    assert splink_settings.monotone_weights([14.5, 5.8, -3.0, -9.0]) == [14.5, 5.8, -3.0, -9.0]
+    assert splink_settings.monotone_weights([]) == []

@@ -331,6 +331,29 @@ def _train(linker: Any, *, seed: int, max_pairs_u: float, say: Progress) -> None
         linker.training.estimate_parameters_using_expectation_maximisation(
             rule, estimate_without_term_frequencies=True
         )
+    _order_levels(linker)
+
+
+def _order_levels(linker: Any) -> None:
+    """Raise a nearer level's m where EM left it weaker than a farther level
+    (``splink_settings.monotone_weights``): m = u x 2^weight, u as sampled."""
+    # Splink has no public setter for a trained level's m: its settings object is the model.
+    for comp in linker._settings_obj.comparisons:
+        first = splink_settings.ORDERED_FROM.get(comp.output_column_name)
+        if first is None:
+            continue
+        levels = [lvl for lvl in comp.comparison_levels if not lvl.is_null_level]
+        labels = [lvl.label_for_charts for lvl in levels]
+        # A level EM never met (m unset) keeps Splink's handling; the others are ordered.
+        chain = [
+            lvl for lvl in levels[labels.index(first) :] if lvl.m_probability and lvl.u_probability
+        ]
+        weights = [math.log2(lvl.m_probability / lvl.u_probability) for lvl in chain]
+        for lvl, old, new in zip(
+            chain, weights, splink_settings.monotone_weights(weights), strict=True
+        ):
+            if new > old:
+                lvl.m_probability = lvl.u_probability * 2.0**new
 
 
 def prepare_parquet(source: Path, dest: Path, *, batch_rows: int = 100_000) -> int:
