@@ -86,3 +86,11 @@ def test_a_nearer_level_never_weighs_less_than_a_farther_one() -> None:
     # Weights already ordered are left as they are.
     assert splink_settings.monotone_weights([14.5, 5.8, -3.0, -9.0]) == [14.5, 5.8, -3.0, -9.0]
     assert splink_settings.monotone_weights([]) == []
+
+
+def test_a_level_never_met_among_matches_keeps_an_m_of_one_over_the_matches_expected() -> None:
+    # 100k x 1M at a prior of 3e-7: ~30,000 matches expected; an unseen level is ~1/30,000.
+    assert splink_settings.unseen_m_floor(3e-7, 1e11) == pytest.approx(1 / 30_002)
+    # The more matches expected, the lower; with none expected it says little.
+    assert splink_settings.unseen_m_floor(3e-7, 1e12) < splink_settings.unseen_m_floor(3e-7, 1e11)
+    assert splink_settings.unseen_m_floor(0.0, 1e6) == 0.5

@@ -264,6 +264,7 @@ def link(
     say = progress or (lambda _stage, _done: None)
     say("preparing", 0.02)
     left, right = prepare(watchlist), prepare(partner)
+    n_pairs = float(len(left)) * float(len(right))
     say("registering", 0.10)
     db = _db_api(backend, spark)
     inputs = [
@@ -280,7 +281,9 @@ def link(
         )
     if not plain:
         use_partner_frequencies(linker, db, backend, inputs[1].physical_name)
-    _train_or_reuse(linker, model, seed=seed, max_pairs_u=max_pairs_u, say=say)
+    _train_or_reuse(
+        linker, model, seed=seed, max_pairs_u=max_pairs_u, say=say, pairs=n_pairs, plain=plain
+    )
     say("scoring pairs", 0.70)
     predictions = linker.inference.predict(
         threshold_match_probability=threshold if plain else min(threshold, COMPETITOR_FLOOR)
@@ -307,13 +310,23 @@ def link(
 
 
 def _train_or_reuse(
-    linker: Any, model: dict[str, Any] | None, *, seed: int, max_pairs_u: float, say: Progress
+    linker: Any,
+    model: dict[str, Any] | None,
+    *,
+    seed: int,
+    max_pairs_u: float,
+    say: Progress,
+    pairs: float,
+    plain: bool = False,
 ) -> None:
     """Train, or score with ``model`` (a trained model saved by an earlier run, its settings
     and parameters whole): no u sampling, no EM. Term frequencies are registered from the
-    partner file being matched either way (``use_partner_frequencies``)."""
+    partner file being matched either way (``use_partner_frequencies``). ``pairs``: watch-list
+    rows x partner rows; ``plain`` (the benchmark's baseline) trains as Splink does."""
     if model is None:
         _train(linker, seed=seed, max_pairs_u=max_pairs_u, say=say)
+        if not plain:
+            _bound_levels(linker, pairs)
     else:
         say("reusing a trained model", 0.6)
 
@@ -331,14 +344,23 @@ def _train(linker: Any, *, seed: int, max_pairs_u: float, say: Progress) -> None
         linker.training.estimate_parameters_using_expectation_maximisation(
             rule, estimate_without_term_frequencies=True
         )
-    _order_levels(linker)
 
 
-def _order_levels(linker: Any) -> None:
-    """Raise a nearer level's m where EM left it weaker than a farther level
-    (``splink_settings.monotone_weights``): m = u x 2^weight, u as sampled."""
+def _bound_levels(linker: Any, pairs: float) -> None:
+    """After EM: no trained level's m under ``splink_settings.unseen_m_floor``, then no nearer
+    level weaker than a farther one (``splink_settings.monotone_weights``; m = u x 2^weight, u
+    as sampled). Fixed levels (the corrections) are left as they are."""
     # Splink has no public setter for a trained level's m: its settings object is the model.
-    for comp in linker._settings_obj.comparisons:
+    settings = linker._settings_obj
+    floor = splink_settings.unseen_m_floor(
+        float(settings._probability_two_random_records_match), pairs
+    )
+    for comp in settings.comparisons:
+        for lvl in comp.comparison_levels:
+            if lvl.is_null_level or lvl._fix_m_probability or lvl.m_probability is None:
+                continue
+            lvl.m_probability = max(lvl.m_probability, floor)
+    for comp in settings.comparisons:
         first = splink_settings.ORDERED_FROM.get(comp.output_column_name)
         if first is None:
             continue
@@ -554,7 +576,14 @@ def link_out_of_core(
                         inputs, splink_settings.settings(backend="duckdb", household=household)
                     )
                 use_partner_frequencies(linker, db, "duckdb", "sg_partner")
-                _train_or_reuse(linker, model, seed=seed, max_pairs_u=max_pairs_u, say=say)
+                _train_or_reuse(
+                    linker,
+                    model,
+                    seed=seed,
+                    max_pairs_u=max_pairs_u,
+                    say=say,
+                    pairs=float(len(watchlist)) * stats["partner_rows"],
+                )
                 say("scoring pairs", 0.70)
                 predictions = linker.inference.predict(
                     threshold_match_probability=min(threshold, COMPETITOR_FLOOR)
