@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import duckdb
@@ -82,7 +83,10 @@ def test_a_persons_own_names_are_not_rivals() -> None:
 def test_a_nearer_level_never_weighs_less_than_a_farther_one() -> None:
     # Postcode unit, sector, district, area, other, as EM left them on 100k x 1M.
     trained = [19.67, -40.31, -29.21, -2.98, -2.6]
-    assert splink_settings.monotone_weights(trained) == [19.67, -2.6, -2.6, -2.6, -2.6]
+    step = splink_settings.ORDER_STEP
+    assert splink_settings.monotone_weights(trained) == pytest.approx(
+        [19.67, -2.6 + 3 * step, -2.6 + 2 * step, -2.6 + step, -2.6]
+    )
     # Weights already ordered are left as they are.
     assert splink_settings.monotone_weights([14.5, 5.8, -3.0, -9.0]) == [14.5, 5.8, -3.0, -9.0]
     assert splink_settings.monotone_weights([]) == []
@@ -94,3 +98,39 @@ def test_a_level_never_met_among_matches_keeps_an_m_of_one_over_the_matches_expe
     # The more matches expected, the lower; with none expected it says little.
     assert splink_settings.unseen_m_floor(3e-7, 1e12) < splink_settings.unseen_m_floor(3e-7, 1e11)
     assert splink_settings.unseen_m_floor(0.0, 1e6) == 0.5
+
+
+def test_levels_raised_to_a_farther_one_are_still_named_apart_in_explanations() -> None:
+    # An explanation names a level by its weight: levels raised to a farther one's weight must
+    # not share it, or a pair from another area would be explained as "same sector".
+    labels = ["unit", "sector", "district", "area", "other"]
+    weights = splink_settings.monotone_weights([19.67, -40.31, -29.21, -2.98, -2.6])
+    u = [1e-6, 3.5e-5, 3.2e-4, 0.0138, 0.986]
+    trained = {
+        "probability_two_random_records_match": 3e-7,
+        "comparisons": [
+            {
+                "output_column_name": "postcode",
+                "comparison_levels": [
+                    {"sql_condition": "postcode_l is null", "is_null_level": True},
+                    *(
+                        {
+                            "sql_condition": label,
+                            "label_for_charts": label,
+                            "m_probability": uu * 2.0**w,
+                            "u_probability": uu,
+                        }
+                        for label, w, uu in zip(labels, weights, u, strict=True)
+                    ),
+                ],
+            }
+        ],
+    }
+    scored = pd.DataFrame(
+        {"mw_postcode": [math.log2(uu * 2.0**w / uu) for w, uu in zip(weights, u, strict=True)]}
+    )
+    named = [
+        next(s["level"] for s in json.loads(e) if s["comparison"] == "postcode")
+        for e in engine.explain(scored, trained)
+    ]
+    assert named == labels

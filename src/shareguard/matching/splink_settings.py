@@ -163,18 +163,24 @@ def household_weight(
 ORDERED_FROM = {"postcode": "Exact match on postcode", "dob": "one digit slipped or transposed"}
 
 
+#: How much more a nearer level weighs than a farther one it was raised to (bits): enough that
+#: each level keeps a weight of its own, since an explanation names a level by its weight.
+ORDER_STEP = 0.001
+
+
 def monotone_weights(weights: list[float]) -> list[float]:
-    """Each level's weight at least the weight of every farther level (nearest first).
+    """Each level's weight above the weight of every farther level (nearest first).
 
     EM gives a level it never saw among the matches an m near 0 and so an extreme weight
     (on the synthetic data "same postcode sector, other unit" trained to about -40 bits
     while "another area" was -2.6): a person who moved within a sector would count as more
     surely someone else than one who moved across the country. A nearer level keeps its own
-    weight where that is higher, and is raised to the farther level's where it is not.
+    weight where that is higher, and is raised to just above the farther level's
+    (``ORDER_STEP``) where it is not.
     """
     out = list(weights)
     for i in range(len(out) - 2, -1, -1):
-        out[i] = max(out[i], out[i + 1])
+        out[i] = max(out[i], out[i + 1] + ORDER_STEP)
     return out
 
 
