@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,10 +32,9 @@ from shareguard.matching import access, datasets, engine
 from shareguard.matching.imports import ImportService
 from shareguard.matching.models import Candidate, MatchRun, RunState
 from shareguard.matching.pairs import Pairs, RunInputs, pair_batches
-from shareguard.matching.watchlist import WatchlistService, recipient_principal
+from shareguard.matching.watchlist import Identity, WatchlistService, recipient_principal
 from shareguard.policy import DisclosureRequest, disclose_many
 from shareguard.status import StatusService, status_answer, subject_of
-from shareguard.status.models import Person, PersonName
 from shareguard.storage.base import new_id, utcnow
 from shareguard.storage.db import on_commit
 
@@ -182,7 +181,7 @@ class RunService:
             if filter_file.exists()
             else None
         )
-        gated = WatchlistService(self.session).gated(agreement.id, person_ids)
+        gated = WatchlistService(self.session).gated(agreement.id, person_ids, identities=True)
         (out / "kept_out.json").write_text(
             json.dumps(
                 [
@@ -197,7 +196,7 @@ class RunService:
                 indent=2,
             )
         )
-        watch = _watch_frame(self.session, [e.person_id for e in gated.included])
+        watch = _watch_frame(gated.identities, [e.person_id for e in gated.included])
         partner = Path(ImportService(self.session).dataset(run.dataset_id).path)
         return RunInputs(
             out=out,
@@ -476,31 +475,19 @@ def _safe_error(exc: BaseException) -> str:
     return f"{type(exc).__name__} (see the server log)"
 
 
-def _watch_frame(session: Session, person_ids: Sequence[uuid.UUID]) -> pd.DataFrame:
+def _watch_frame(
+    identities: Mapping[uuid.UUID, Identity], person_ids: Sequence[uuid.UUID]
+) -> pd.DataFrame:
     """One row per name a watch-list person is known by (primary, aliases, transliterations).
 
-    Read as columns, not as Person rows: a run's list is tens of thousands of people, and
-    their documents and other details are not linked on."""
-    people: dict[uuid.UUID, tuple[str, str | None]] = {}
-    names: dict[uuid.UUID, list[tuple[str, str]]] = {}
-    ids = sorted(set(person_ids))
-    for i in range(0, len(ids), 500):
-        chunk = ids[i : i + 500]
-        for pid, born, postcode in session.execute(
-            select(Person.id, Person.date_of_birth, Person.postcode).where(Person.id.in_(chunk))
-        ):
-            people[pid] = (born.isoformat(), postcode or None)
-        for pid, given, family in session.execute(
-            select(PersonName.person_id, PersonName.given, PersonName.family)
-            .where(PersonName.person_id.in_(chunk))
-            .order_by(PersonName.person_id, PersonName.position, PersonName.id)
-        ):
-            names.setdefault(pid, []).append((given, family))
+    From what the gate read of them (``Gated.identities``): a run's list is tens of thousands
+    of people, and reading their names and details again cost a tenth of its gating."""
     rows = [
-        (f"{pid}~{i}", given, family, *people[pid])
-        for pid in ids
-        if pid in people
-        for i, (given, family) in enumerate(names.get(pid, ()))
+        (f"{pid}~{i}", given, family, born.isoformat(), postcode or None)
+        for pid in sorted(set(person_ids))
+        if pid in identities
+        for born, postcode, names in (identities[pid],)
+        for i, (given, family) in enumerate(names)
     ]
     return pd.DataFrame(
         rows, columns=["unique_id", "first_name", "surname", "date_of_birth", "postcode"]

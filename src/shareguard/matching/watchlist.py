@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, insert, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Date, bindparam, exists, func, insert, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from shareguard.accounts.principal import Principal
 from shareguard.agreements.models import Agreement
@@ -62,6 +62,11 @@ REASONS: dict[str, str] = {
 }
 ADVERSE_DECISIONS = ("refusal", "curtailment")
 LEAVE_KINDS = (StatusKind.SETTLED, StatusKind.PRE_SETTLED, StatusKind.LIMITED_LEAVE)
+
+
+#: What a run links on, per person, as the gate read it (``gate_facts``' ``identities``):
+#: date of birth, postcode and names (given, family) in ``Person.names`` order.
+Identity = tuple[date, str, list[tuple[str, str]]]
 
 
 @dataclass(frozen=True)
@@ -158,6 +163,9 @@ class Gated:
     #: Entry id -> the policy's refusal kind (``pause``, ``firewall``, ...) for the entries
     #: kept out with ``policy_refused``.
     policy: dict[uuid.UUID, str]
+    #: Person id -> what a run links on (``Identity``), as the gate read it, for every
+    #: person gated (``gated(..., identities=True)``; empty otherwise).
+    identities: dict[uuid.UUID, Identity] = field(default_factory=dict)
 
     def counts(self) -> dict[str, Any]:
         """What a run records of the people kept out (counts only): ``kept_out``, and
@@ -229,7 +237,10 @@ class WatchlistService:
         return {k: reasons for k, (reasons, _policy) in self._gate_many(entries, on).items()}
 
     def _gate_many(
-        self, entries: Sequence[WatchlistEntry], on: date | None = None
+        self,
+        entries: Sequence[WatchlistEntry],
+        on: date | None = None,
+        identities: dict[uuid.UUID, Identity] | None = None,
     ) -> dict[uuid.UUID, tuple[list[str], str | None]]:
         """``check_many`` with the policy's refusal kind (pause, firewall, ...) kept too: the
         reason code ``policy_refused`` alone cannot tell a pause from a firewall rule."""
@@ -243,7 +254,7 @@ class WatchlistService:
                 by_agreement.setdefault(entry.agreement_id, []).append(entry)
         for agreement_id, group in by_agreement.items():
             agreement = self._agreement(agreement_id)
-            facts = gate_facts(self.session, agreement, group, on)
+            facts = gate_facts(self.session, agreement, group, on, identities=identities)
             for entry, f in zip(group, facts, strict=True):
                 out[entry.id] = (gate(f, on), f.policy_refusal)
         return out
@@ -558,15 +569,18 @@ class WatchlistService:
         agreement_id: uuid.UUID,
         person_ids: set[uuid.UUID] | None = None,
         on: date | None = None,
+        *,
+        identities: bool = False,
     ) -> Gated:
         """``current`` with what a match run records: the policy's refusal kind for each entry
-        a firewall rule or pause keeps out, and the counts by reason (reads only)."""
+        a firewall rule or pause keeps out, and the counts by reason (reads only).
+        ``identities``: keep what a run links on of each person (``Gated.identities``)."""
         on = on or today()
         found = Gated([], [], {})
         active = self._active(agreement_id, person_ids)
         for i in range(0, len(active), GATE_CHUNK):
             chunk = active[i : i + GATE_CHUNK]
-            checked = self._gate_many(chunk, on)
+            checked = self._gate_many(chunk, on, found.identities if identities else None)
             for entry in chunk:
                 reasons, policy = checked[entry.id]
                 if not reasons:
@@ -659,62 +673,33 @@ def gate_facts(
     on: date,
     *,
     verifiers: Sequence[uuid.UUID | None] | None = None,
+    identities: dict[uuid.UUID, Identity] | None = None,
 ) -> list[GateFacts]:
     """The gate's facts for each entry of one agreement, gathered in bulk (reads only).
 
     ``entries`` need ``person_id``, ``decision_id``, ``proposed_by`` and ``verified_by``;
     ``verifiers`` replaces the last (the verification being made). A few queries per 500
     persons and one batch of policy decisions, however many entries. NotFound when an
-    entry's person does not exist.
+    entry's person does not exist. ``identities``, when given, gets each person's names,
+    date of birth and postcode (read anyway), for a run to link on without reading them again.
     """
     session.flush()
     person_ids = list(dict.fromkeys(e.person_id for e in entries))
     persons: dict[uuid.UUID, Any] = {}
     names: dict[uuid.UUID, list[Any]] = {}
-    statuses: dict[uuid.UUID, list[Any]] = {}
+    status_kind: dict[uuid.UUID, str] = {}
     decisions: dict[uuid.UUID, list[Any]] = {}
     for i in range(0, len(person_ids), BULK_CHUNK):
         chunk = person_ids[i : i + BULK_CHUNK]
-        for p in session.execute(
-            select(Person.id, Person.date_of_birth, Person.categories, Person.locks).where(
-                Person.id.in_(chunk)
-            )
-        ):
+        for p in session.execute(_GATE_PERSONS, {"ids": chunk}):
             persons[p.id] = p
-        for n in session.execute(
-            select(PersonName.person_id, PersonName.given, PersonName.family, PersonName.kind)
-            .where(PersonName.person_id.in_(chunk))
-            .order_by(PersonName.position)
-        ):
+        for n in session.execute(_GATE_NAMES, {"ids": chunk}):
             names.setdefault(n.person_id, []).append(n)
-        for r in session.execute(
-            select(
-                StatusRecord.person_id,
-                StatusRecord.id,
-                StatusRecord.supersedes_id,
-                StatusRecord.kind,
-                StatusRecord.valid_from,
-                StatusRecord.valid_to,
-            )
-            .where(StatusRecord.person_id.in_(chunk))
-            .order_by(StatusRecord.recorded_at, StatusRecord.id)
-        ):
-            statuses.setdefault(r.person_id, []).append(r)
-        for d in session.execute(
-            select(
-                ImmigrationDecision.person_id,
-                ImmigrationDecision.id,
-                ImmigrationDecision.supersedes_id,
-                ImmigrationDecision.type,
-                ImmigrationDecision.final,
-                ImmigrationDecision.overturned,
-                ImmigrationDecision.decided_on,
-                ImmigrationDecision.appeal_window_end,
-                ImmigrationDecision.appeal_state,
-            )
-            .where(ImmigrationDecision.person_id.in_(chunk))
-            .order_by(ImmigrationDecision.recorded_at, ImmigrationDecision.id)
-        ):
+        # Only the records that may be current (valid on the day, not superseded by another
+        # of the person's): ordered oldest first, the last one read is the current one.
+        for r in session.execute(_GATE_STATUSES, {"ids": chunk, "on": on}):
+            status_kind[r.person_id] = r.kind
+        for d in session.execute(_GATE_DECISIONS, {"ids": chunk}):
             decisions.setdefault(d.person_id, []).append(d)
     missing = [p for p in person_ids if p not in persons]
     if missing:
@@ -733,18 +718,21 @@ def gate_facts(
     for holds in hooks("watchlist.holds"):  # open data-quality findings hold entries
         held |= holds(session, person_ids)
     subjects = {}
+    appeal: dict[uuid.UUID, str] = {}
     for pid in person_ids:
         p, rows = persons[pid], decisions.get(pid, [])
         replaced = {r.supersedes_id for r in rows if r.supersedes_id}
+        appeal[pid] = state = appeal_state_of([r for r in rows if r.id not in replaced])
         subjects[pid] = Subject(
             ref=str(pid),
             date_of_birth=p.date_of_birth,
             categories=frozenset(p.categories or ()),
-            appeal_state=appeal_state_of([r for r in rows if r.id not in replaced]),
+            appeal_state=state,
             locks=frozenset(p.locks or ()),
         )
     principal = recipient_principal(agreement)
     purpose = agreement.purposes[0] if agreement.purposes else ""
+    data_items = tuple(agreement.data_items)
     verdicts = decide_many(
         session,
         [
@@ -753,7 +741,7 @@ def gate_facts(
                 action="bulk_disclosure",
                 agreement_id=agreement.id,
                 purpose=purpose,
-                data_items=tuple(agreement.data_items),
+                data_items=data_items,
                 subject=subjects[pid],
             )
             for pid in person_ids
@@ -762,40 +750,30 @@ def gate_facts(
     refusal = {
         pid: (None if v.allowed else v.kind) for pid, v in zip(person_ids, verdicts, strict=True)
     }
+    has_name: dict[uuid.UUID, bool] = {}
+    for pid in person_ids:
+        own = names.get(pid, [])
+        name = next((n for n in own if n.kind == NameKind.PRIMARY), own[0] if own else None)
+        has_name[pid] = bool(name and name.given.strip() and name.family.strip())
+        if identities is not None:
+            p = persons[pid]
+            identities[pid] = (p.date_of_birth, p.postcode, [(n.given, n.family) for n in own])
     out = []
     for k, entry in enumerate(entries):
         pid = entry.person_id
-        p = persons[pid]
-        own = names.get(pid, [])
-        name = next((n for n in own if n.kind == NameKind.PRIMARY), own[0] if own else None)
-        rows = decisions.get(pid, [])
-        decision = next((d for d in rows if d.id == entry.decision_id), None)
-        replaced = {r.supersedes_id for r in rows if r.supersedes_id}
-        current = [r for r in rows if r.id not in replaced]
-        status_rows = statuses.get(pid, [])
-        gone = {r.supersedes_id for r in status_rows if r.supersedes_id}
-        status = next(
-            (
-                r
-                for r in reversed(status_rows)
-                if r.id not in gone
-                and r.valid_from <= on
-                and (r.valid_to is None or on <= r.valid_to)
-            ),
-            None,
-        )
+        decision = next((d for d in decisions.get(pid, ()) if d.id == entry.decision_id), None)
         out.append(
             GateFacts(
-                has_name=bool(name and name.given.strip() and name.family.strip()),
-                date_of_birth=p.date_of_birth,
+                has_name=has_name[pid],
+                date_of_birth=persons[pid].date_of_birth,
                 decision_type=decision.type if decision else None,
                 decision_final=bool(decision and decision.final),
                 decision_overturned=bool(decision and decision.overturned),
                 decision_superseded=decision is not None and decision.id in superseded,
                 decision_date=decision.decided_on if decision else None,
                 appeal_window_end=decision.appeal_window_end if decision else None,
-                appeal_state=appeal_state_of(current),
-                current_status_kind=status.kind if status else None,
+                appeal_state=appeal[pid],
+                current_status_kind=status_kind.get(pid),
                 proposed_by=entry.proposed_by,
                 verified_by=verifiers[k] if verifiers is not None else entry.verified_by,
                 policy_refusal=refusal[pid],
@@ -803,6 +781,46 @@ def gate_facts(
             )
         )
     return out
+
+
+_IDS: Any = bindparam("ids", expanding=True)
+_GATE_PERSONS: Any = select(
+    Person.id, Person.date_of_birth, Person.categories, Person.locks, Person.postcode
+).where(Person.id.in_(_IDS))
+_GATE_NAMES: Any = (
+    select(PersonName.person_id, PersonName.given, PersonName.family, PersonName.kind)
+    .where(PersonName.person_id.in_(_IDS))
+    .order_by(PersonName.person_id, PersonName.position, PersonName.id)
+)
+_ON = bindparam("on", type_=Date)
+_LATER = aliased(StatusRecord)
+_GATE_STATUSES: Any = (
+    select(StatusRecord.person_id, StatusRecord.kind)
+    .where(
+        StatusRecord.person_id.in_(_IDS),
+        StatusRecord.valid_from <= _ON,
+        or_(StatusRecord.valid_to.is_(None), StatusRecord.valid_to >= _ON),
+        ~exists().where(
+            _LATER.person_id == StatusRecord.person_id, _LATER.supersedes_id == StatusRecord.id
+        ),
+    )
+    .order_by(StatusRecord.recorded_at, StatusRecord.id)
+)
+_GATE_DECISIONS: Any = (
+    select(
+        ImmigrationDecision.person_id,
+        ImmigrationDecision.id,
+        ImmigrationDecision.supersedes_id,
+        ImmigrationDecision.type,
+        ImmigrationDecision.final,
+        ImmigrationDecision.overturned,
+        ImmigrationDecision.decided_on,
+        ImmigrationDecision.appeal_window_end,
+        ImmigrationDecision.appeal_state,
+    )
+    .where(ImmigrationDecision.person_id.in_(_IDS))
+    .order_by(ImmigrationDecision.recorded_at, ImmigrationDecision.id)
+)
 
 
 def policy_refusal(session: Session, agreement: Agreement, person_id: uuid.UUID) -> str | None:
