@@ -175,3 +175,47 @@ def test_admitting_in_bulk_gates_each_entry_as_propose_and_verify_would(world: T
         select(AuditEntry.action).where(AuditEntry.action.like("watchlist.%"))
     ).all()
     assert sorted(actions) == ["watchlist.propose"] * 3 + ["watchlist.verify"] * 3
+
+
+def test_only_leave_that_is_current_on_the_day_keeps_a_person_out(world: TestWorld) -> None:
+    """Leave whose start was recorded wrongly and corrected to next month, leave that ended
+    and leave yet to start do not keep a person off the list; leave valid today does, also
+    when it corrects a record."""
+    cw = world.principals["caseworker"]
+    agreement_id = world.agreement(bulk=True)
+    ids = _listed(world, agreement_id, 5, today() - timedelta(days=25 * 365))
+    watch, status = WatchlistService(world.session), StatusService(world.session)
+    entries = {e.id: e for e in watch.entries(agreement_id)}
+    corrected, ended, future, current, recorrected = (entries[i].person_id for i in ids)
+
+    def leave(
+        person: uuid.UUID,
+        start: int,
+        end: int | None = None,
+        kind: str = "limited_leave",
+        supersedes: uuid.UUID | None = None,
+    ) -> uuid.UUID:
+        data = StatusIn.model_validate(
+            {
+                "kind": kind,
+                "valid_from": today() + timedelta(days=start),
+                "valid_to": None if end is None else today() + timedelta(days=end),
+                "source": "x",
+                "evidence_ref": "L",
+                "supersedes_id": supersedes,
+                "reason": "corrected" if supersedes else "",
+            }
+        )
+        return status.record_status(person, data, cw).id
+
+    wrong = leave(corrected, -30)
+    leave(corrected, 30, supersedes=wrong)  # corrected: it starts next month
+    leave(ended, -400, -1)
+    leave(future, 10)
+    leave(current, -30, 300)
+    first = leave(recorrected, -60, -5)
+    leave(recorrected, -60, 200, supersedes=first)
+    together = watch.check_many(watch.entries(agreement_id))
+    assert [together[i] for i in ids] == [[], [], [], ["status_conflict"], ["status_conflict"]]
+    included, _kept_out = watch.current(agreement_id)
+    assert {e.id for e in included} == set(ids[:3])
