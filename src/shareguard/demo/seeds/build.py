@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import contextlib
 import random
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -137,13 +138,19 @@ def done_stages(session: Session, seed: int) -> set[str]:
     return {d["stage"] for d in rows if d and d.get("seed") == seed}
 
 
-def _mark(session: Session, seeds: Seeds, stage: str) -> None:
+def _mark(session: Session, seeds: Seeds, stage: str, cpu_seconds: float) -> None:
     append(
         session,
         AuditRecord(
             action=STAGE_ACTION,
             actor_org_id=seeds.world.orgs.get("ho"),
-            details={"stage": stage, "seed": seeds.plan.seed, "scale": _scale(seeds.plan)},
+            details={
+                "stage": stage,
+                "seed": seeds.plan.seed,
+                "scale": _scale(seeds.plan),
+                # The stage's CPU time (all threads): wall time alone moves with the load.
+                "cpu_seconds": round(cpu_seconds, 2),
+            },
         ),
     )
 
@@ -207,10 +214,11 @@ def build(
             if stop_after is not None and len(result.done) >= stop_after:
                 break
             progress(stage.name, 0, None)
+            cpu = time.process_time()
             with unit_of_work(engine) as session:
                 stage.work(session, seeds)
                 if stage.name not in finished:
-                    _mark(session, seeds, stage.name)
+                    _mark(session, seeds, stage.name, time.process_time() - cpu)
             result.done.append(stage.name)
         else:
             result.skipped.append(stage.name)
