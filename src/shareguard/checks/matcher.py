@@ -86,7 +86,9 @@ def _side(src: list[str], dst: list[str], sounds: dict[str, str] | None = None) 
     if not src or not dst:
         return 0.0
     pool = _expand(dst)
-    best = [max(_token_sim(t, d, sounds) for d in pool) for t in src]
+    # A token found as it is scores 1.0, the most any pair can: no need to compare it.
+    exact = set(pool)
+    best = [1.0 if t in exact else max(_token_sim(t, d, sounds) for d in pool) for t in src]
     return 0.5 * sum(best) / len(best) + 0.5 * min(best)
 
 
