@@ -144,6 +144,9 @@ class SubmitOutcome:
 class InboundService:
     def __init__(self, session: Session) -> None:
         self.session = session
+        # Agreements named by this service's unit of work, held so that many records under
+        # one agreement do not look it up again each time (by reference that is a query).
+        self._agreements: dict[str, Agreement] = {}
 
     # submitting --------------------------------------------------------------------
     def submit_record(
@@ -522,7 +525,9 @@ class InboundService:
     ) -> tuple[Agreement, str]:
         if principal.organisation_id is None:
             raise Forbidden("records are sent by a partner organisation")
-        found = resolve_agreement(self.session, ref)
+        found = self._agreements.get(str(ref))
+        if found is None:
+            found = self._agreements[str(ref)] = resolve_agreement(self.session, ref)
         if principal.organisation_id not in found.disclosers():
             raise InvalidInput(
                 f"agreement {found.reference} does not let your organisation send data: "
