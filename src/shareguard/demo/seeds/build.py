@@ -43,7 +43,7 @@ import pandas as pd
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from shareguard.accounts.models import Role, User
+from shareguard.accounts.models import Organisation, Role, User
 from shareguard.accounts.principal import Principal
 from shareguard.accounts.service import AccountService
 from shareguard.audit import AuditRecord, append
@@ -51,7 +51,7 @@ from shareguard.audit.models import AuditEntry
 from shareguard.audit.service import AuditService
 from shareguard.checks import AttributeQuery, CheckService, ShareCodeQuery
 from shareguard.config import get_settings
-from shareguard.corrections.models import RectificationNotice
+from shareguard.corrections.models import Correction, RectificationNotice
 from shareguard.corrections.notices import NoticeService
 from shareguard.corrections.service import CorrectionService
 from shareguard.demo.seeds import inbound, licences, linking, people
@@ -569,15 +569,27 @@ def _corrections(session: Session, seeds: Seeds, m: int) -> None:
             seeds.progress(stage, i, len(found))
     # Acknowledgements of notices sent before this month (their recipients act on them).
     start = at(plan.month_start(m), 0)
-    waiting = session.scalars(
-        select(RectificationNotice)
+    # Which notices stay overdue, and the order delays are drawn in, follow what the seed
+    # fixes (the corrected decision and the recipient's name), not the notices' random ids,
+    # so the same seed builds the same year.
+    waiting = session.execute(
+        select(
+            RectificationNotice.id,
+            RectificationNotice.created_at,
+            RectificationNotice.organisation_id,
+            Correction.target_id,
+            Organisation.name,
+        )
+        .join(Correction, Correction.id == RectificationNotice.correction_id)
+        .join(Organisation, Organisation.id == RectificationNotice.organisation_id)
         .where(
             RectificationNotice.acknowledged_at.is_(None), RectificationNotice.created_at < start
         )
-        .order_by(RectificationNotice.created_at, RectificationNotice.id)
+        .order_by(RectificationNotice.created_at, Correction.target_id, Organisation.name)
     ).all()
     for notice in waiting:
-        if random.Random(f"{plan.seed}:ack:{notice.id}").random() < plan.overdue:
+        key = f"{plan.seed}:ack:{notice.target_id}:{notice.name}"
+        if random.Random(key).random() < plan.overdue:
             continue  # left overdue: the report shows it
         delay = timedelta(days=max(1, round(rng.gauss(plan.acknowledge_days, 3))), hours=2)
         with replay_clock(
