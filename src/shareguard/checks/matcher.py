@@ -88,7 +88,24 @@ def _side(src: list[str], dst: list[str], sounds: dict[str, str] | None = None) 
     pool = _expand(dst)
     # A token found as it is scores 1.0, the most any pair can: no need to compare it.
     exact = set(pool)
-    best = [1.0 if t in exact else max(_token_sim(t, d, sounds) for d in pool) for t in src]
+    # ``_token_sim`` over the pool, written out: the pool's sounds are worked out once, and
+    # this loop is most of an attribute check's matching.
+    coded = [(d, _sound(d, sounds)) for d in pool]
+    similarity = JaroWinkler.similarity
+    best = []
+    for t in src:
+        if t in exact:
+            best.append(1.0)
+            continue
+        sound = _sound(t, sounds) if len(t) > 1 else None
+        top = 0.0
+        for d, code in coded:
+            jw = similarity(t, d)
+            if code == sound:
+                jw = (1.0 + jw) / 2  # as in ``_token_sim``
+            if jw > top:
+                top = jw
+        best.append(top)
     return 0.5 * sum(best) / len(best) + 0.5 * min(best)
 
 
