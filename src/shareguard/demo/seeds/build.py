@@ -97,6 +97,7 @@ class Seeds:
     world: World = field(init=False)
     staff: dict[str, list[uuid.UUID]] = field(default_factory=dict)
     _register: people.Register | None = None
+    _corrections: dict[int, list[people.PoolPerson]] | None = None
 
     def __post_init__(self) -> None:
         self.world = World(seed=self.plan.seed, persons=0, rng=random.Random(self.plan.seed))
@@ -117,6 +118,17 @@ class Seeds:
             user_id=self.world.users[f"partner:{code}"],
             roles=frozenset({Role.PARTNER_USER}),
         )
+
+    def corrected_in(self, m: int) -> list[people.PoolPerson]:
+        """The pool's people whose wrong refusal is corrected in month ``m``
+        (``correction_month``, worked out once per build rather than once a month)."""
+        if self._corrections is None:
+            self._corrections = {}
+            for p in self.register.pool:
+                month = correction_month(self.plan, p)
+                if month is not None:
+                    self._corrections.setdefault(month, []).append(p)
+        return self._corrections.get(m, [])
 
     @property
     def register(self) -> people.Register:
@@ -540,7 +552,7 @@ def _corrections(session: Session, seeds: Seeds, m: int) -> None:
     service = CorrectionService(session)
     watch = WatchlistService(session)
     rng = random.Random(f"{plan.seed}:corrections:{m}")
-    found = [p for p in seeds.register.pool if correction_month(plan, p) == m]
+    found = seeds.corrected_in(m)
     days = plan.days(m)
     for i, p in enumerate(found):
         when = at(rng.choice(days), 15)
