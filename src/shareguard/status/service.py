@@ -115,18 +115,23 @@ class Standing:
     decisions: list[Any]
 
 
+# What a check or a disclosure reads of a person, in this order (names are read beside them).
+_PERSON_FACTS = (
+    Person.id,
+    Person.date_of_birth,
+    Person.nationality,
+    Person.photo_ref,
+    Person.postcode,
+    Person.categories,
+    Person.locks,
+)
+
 # A live share code's holder, for a check: one indexed look-up by the code's HMAC, joined to
 # the person and their names. Purpose, date of birth, expiry and revocation are all conditions
 # of the same statement, so every kind of "no match" takes the same path and finds no row.
 _HOLDER = (
     select(
-        Person.id,
-        Person.date_of_birth,
-        Person.nationality,
-        Person.photo_ref,
-        Person.postcode,
-        Person.categories,
-        Person.locks,
+        *_PERSON_FACTS,
         PersonName.given,
         PersonName.family,
         PersonName.kind,
@@ -190,15 +195,7 @@ _STANDING: Any = (
 
 # An attribute check's candidates as columns (``candidate_facts``): the persons, then their
 # names and documents by person (the orders of ``Person.names`` and ``Person.documents``).
-_CANDIDATES: Any = select(
-    Person.id,
-    Person.date_of_birth,
-    Person.nationality,
-    Person.photo_ref,
-    Person.postcode,
-    Person.categories,
-    Person.locks,
-).where(
+_CANDIDATES: Any = select(*_PERSON_FACTS).where(
     Person.id.in_(
         select(MatchKey.person_id)
         .where(MatchKey.key.in_(bindparam("keys", expanding=True)))
@@ -251,13 +248,7 @@ _STANDINGS_DECISIONS: Any = (
 # order ``Person.names`` has them, so ``_facts_of`` picks the name ``primary_name`` would.
 _FACTS: Any = (
     select(
-        Person.id,
-        Person.date_of_birth,
-        Person.nationality,
-        Person.photo_ref,
-        Person.postcode,
-        Person.categories,
-        Person.locks,
+        *_PERSON_FACTS,
         PersonName.given,
         PersonName.family,
         PersonName.kind,
@@ -271,13 +262,7 @@ _FACTS: Any = (
 _HOLDERS: Any = (
     select(
         ShareCode.code_hash,
-        Person.id,
-        Person.date_of_birth,
-        Person.nationality,
-        Person.photo_ref,
-        Person.postcode,
-        Person.categories,
-        Person.locks,
+        *_PERSON_FACTS,
         PersonName.given,
         PersonName.family,
         PersonName.kind,
