@@ -391,20 +391,11 @@ class StatusService:
         out = []
         for p in persons:
             own = names.get(p.id, [])
-            primary = next((n for n in own if n.kind == NameKind.PRIMARY), own[0] if own else None)
-            facts = PersonFacts(
-                id=p.id,
-                date_of_birth=p.date_of_birth,
-                nationality=p.nationality,
-                photo_ref=p.photo_ref,
-                categories=tuple(p.categories or ()),
-                locks=tuple(p.locks or ()),
-                name=f"{primary.given} {primary.family}".strip() if primary else "",
-                postcode=p.postcode or "",
-            )
             out.append(
                 CandidateFacts(
-                    facts, tuple((n.given, n.family) for n in own), tuple(docs.get(p.id, ()))
+                    _person_facts(p, own),
+                    tuple((n.given, n.family) for n in own),
+                    tuple(docs.get(p.id, ())),
                 )
             )
         return out
@@ -770,18 +761,23 @@ _INSERT_SHARE_CODE = insert(ShareCode.__table__)  # type: ignore[arg-type]
 
 def _facts_of(rows: Sequence[Any]) -> PersonFacts:
     """A holder's facts from its rows (one per name, primary preferred)."""
-    first = rows[0]
     named = [r for r in rows if r.given is not None or r.family is not None]
-    primary = next((r for r in named if r.kind == NameKind.PRIMARY), named[0] if named else None)
+    return _person_facts(rows[0], named)
+
+
+def _person_facts(person: Any, names: Sequence[Any]) -> PersonFacts:
+    """A person's facts from a row of ``_PERSON_FACTS`` and their name rows (``given``,
+    ``family``, ``kind``) in ``Person.names`` order: the primary name, else the first."""
+    primary = next((n for n in names if n.kind == NameKind.PRIMARY), names[0] if names else None)
     return PersonFacts(
-        id=first.id,
-        date_of_birth=first.date_of_birth,
-        nationality=first.nationality,
-        photo_ref=first.photo_ref,
-        categories=tuple(first.categories or ()),
-        locks=tuple(first.locks or ()),
+        id=person.id,
+        date_of_birth=person.date_of_birth,
+        nationality=person.nationality,
+        photo_ref=person.photo_ref,
+        categories=tuple(person.categories or ()),
+        locks=tuple(person.locks or ()),
         name=f"{primary.given} {primary.family}".strip() if primary else "",
-        postcode=first.postcode or "",
+        postcode=person.postcode or "",
     )
 
 
