@@ -38,12 +38,13 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from before_after import child_json, export_src
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -166,44 +167,16 @@ def attribute_bodies(url: str, n: int, seed_value: int) -> tuple[str, list[str]]
     return key, bodies
 
 
-def export_src(rev: str, into: Path) -> Path:
-    """``src/`` of an earlier commit, for the "before" runs."""
-    archive = subprocess.run(
-        ["git", "-C", str(ROOT), "archive", rev, "src"], capture_output=True, check=True
-    ).stdout
-    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
-    return into / "src"
-
-
 def run_child(src: Path, data_dir: Path, args: argparse.Namespace) -> dict[str, Any]:
     env = {
-        **os.environ,
-        "PYTHONPATH": str(src),
         "SHAREGUARD_DATA_DIR": str(data_dir),
         "SHAREGUARD_MODE": "demo",
+        "SHAREGUARD_DATABASE_URL": None,
     }
-    env.pop("SHAREGUARD_DATABASE_URL", None)
-    out = subprocess.run(
-        [
-            sys.executable,
-            __file__,
-            "--child",
-            str(data_dir),
-            "--checks",
-            str(args.checks),
-            "--warmup",
-            str(args.warmup),
-            "--synchronous",
-            args.synchronous,
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
+    child = [str(data_dir), "--checks", str(args.checks), "--warmup", str(args.warmup)]
+    result: dict[str, Any] = child_json(
+        __file__, src, [*child, "--synchronous", args.synchronous], env
     )
-    if out.returncode != 0:
-        raise RuntimeError(out.stderr[-2000:])
-    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
     return result
 
 

@@ -15,13 +15,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
-import subprocess
-import sys
-import tarfile
 import tempfile
 from pathlib import Path
+
+from before_after import child_json, export_src
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -134,15 +132,8 @@ def child(n: int) -> None:
 
 
 def run(src: Path, n: int) -> dict[str, float]:
-    env = {**os.environ, "PYTHONPATH": str(src)}
-    done = subprocess.run(
-        [sys.executable, __file__, "--child", str(n)],
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    figures: dict[str, float] = child_json(__file__, src, [str(n)])
+    return figures
 
 
 def main() -> None:
@@ -157,13 +148,7 @@ def main() -> None:
         child(args.child)
         return
     with tempfile.TemporaryDirectory(prefix="sg-door-") as tmp:
-        archive = Path(tmp) / "before.tar"
-        subprocess.run(
-            ["git", "-C", str(ROOT), "archive", "-o", str(archive), args.before, "src"], check=True
-        )
-        with tarfile.open(archive) as tar:
-            tar.extractall(tmp)
-        before_src, after_src = Path(tmp) / "src", ROOT / "src"
+        before_src, after_src = export_src(args.before, Path(tmp)), ROOT / "src"
         runs: dict[str, list[dict[str, float]]] = {"before": [], "after": []}
         for _ in range(args.repeats):
             runs["before"].append(run(before_src, args.n))

@@ -25,11 +25,10 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
-import sys
-import tarfile
 import tempfile
 from pathlib import Path
+
+from before_after import child_json, export_src
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -92,15 +91,10 @@ def child(reference: str) -> None:
 
 
 def run(src: Path, world: Path, reference: str) -> dict[str, float]:
-    env = {**os.environ, "PYTHONPATH": str(src), "SHAREGUARD_DATA_DIR": str(world)}
-    done = subprocess.run(
-        [sys.executable, __file__, "--child", reference],
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
+    figures: dict[str, float] = child_json(
+        __file__, src, [reference], {"SHAREGUARD_DATA_DIR": str(world)}
     )
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return figures
 
 
 def main() -> None:
@@ -119,13 +113,7 @@ def main() -> None:
         ap.error("--world is required")
     loads = [os.getloadavg()[0]]
     with tempfile.TemporaryDirectory(prefix="sg-prepare-") as tmp:
-        archive = Path(tmp) / "before.tar"
-        subprocess.run(
-            ["git", "-C", str(ROOT), "archive", "-o", str(archive), args.before, "src"], check=True
-        )
-        with tarfile.open(archive) as tar:
-            tar.extractall(tmp)
-        before_src, after_src = Path(tmp) / "src", ROOT / "src"
+        before_src, after_src = export_src(args.before, Path(tmp)), ROOT / "src"
         runs: dict[str, list[dict[str, float]]] = {"before": [], "after": []}
         for _ in range(args.repeats):
             runs["before"].append(run(before_src, args.world, args.agreement))
