@@ -219,3 +219,38 @@ def test_only_leave_that_is_current_on_the_day_keeps_a_person_out(world: TestWor
     assert [together[i] for i in ids] == [[], [], [], ["status_conflict"], ["status_conflict"]]
     included, _kept_out = watch.current(agreement_id)
     assert {e.id for e in included} == set(ids[:3])
+
+
+def test_an_appeal_keeps_a_person_out_until_a_later_decision_settles_it(world: TestWorld) -> None:
+    """The most open appeal among a person's current decisions counts: one a later decision
+    supersedes no longer does, one still pending beside a decided one does."""
+    cw = world.principals["caseworker"]
+    agreement_id = world.agreement(bulk=True)
+    ids = _listed(world, agreement_id, 4, today() - timedelta(days=25 * 365))
+    watch, status = WatchlistService(world.session), StatusService(world.session)
+    entries = {e.id: e for e in watch.entries(agreement_id)}
+    settled, pending, lodged, decided = (entries[i].person_id for i in ids)
+
+    def decision(person: uuid.UUID, appeal: str, supersedes: uuid.UUID | None = None) -> uuid.UUID:
+        past = today() - timedelta(days=100)
+        data = DecisionIn.model_validate(
+            {
+                "type": "refusal",
+                "decided_on": past,
+                "final": appeal not in ("lodged", "pending"),
+                "appeal_state": appeal,
+                "appeal_window_end": past + timedelta(days=14),
+                "source": "caseworking",
+                "evidence_ref": "A",
+                "supersedes_id": supersedes,
+            }
+        )
+        return status.record_decision(person, data, cw).id
+
+    decision(settled, "decided", supersedes=decision(settled, "lodged"))
+    decision(pending, "decided")
+    decision(pending, "pending")
+    decision(lodged, "lodged")
+    decision(decided, "decided")
+    together = watch.check_many(watch.entries(agreement_id))
+    assert [together[i] for i in ids] == [[], ["appeal_open"], ["appeal_open"], []]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -16,12 +18,15 @@ from shareguard.policy import (
     Subject,
     agreement_for,
     decide,
+    decide_many,
+    decide_subjects,
     disclose,
     disclose_many,
     minimise,
 )
 from shareguard.policy.models import Disclosure
-from shareguard.storage.base import today
+from shareguard.storage.base import today, utcnow
+from tests import factories
 from tests.factories import TestWorld
 
 DL_ITEMS = ("name", "date_of_birth", "lawfully_resident", "valid_until")
@@ -318,3 +323,42 @@ def test_subject_access_is_for_the_person_or_a_caseworker(
     ).allowed
     refused = decide(session, request(world, None, principal=stranger, **ask))
     assert not refused.allowed and "only the person" in refused.reason
+
+
+def test_deciding_for_many_people_at_once_decides_each_as_alone(world: TestWorld) -> None:
+    """``decide_subjects`` gives each person the decision ``decide_many`` gives them alone, and
+    evaluates one of each kind of person: age either side of a pause's threshold,
+    categories, appeal state and locks told apart."""
+    aid = world.agreement()
+    factories.pause(world, age_over=30, actions=["check"])
+    on = today()
+
+    def born(years: int, days: int = 0) -> date:
+        try:
+            day = on.replace(year=on.year - years)
+        except ValueError:  # 29 February
+            day = on.replace(year=on.year - years, day=28)
+        return day + timedelta(days=days)
+
+    subjects = [
+        Subject(
+            ref=str(uuid.uuid4()),
+            date_of_birth=dob,
+            categories=cats,
+            appeal_state=appeal,
+            locks=locks,
+        )
+        for dob in (born(31), born(31, 1), born(20), born(60), None)
+        for cats in (frozenset(), frozenset({"patient"}))
+        for appeal in ("none", "pending")
+        for locks in (frozenset(), frozenset({"attribute_checks"}))
+    ]
+    template = request(world, aid, at=utcnow() + timedelta(seconds=5))
+    alone = decide_many(world.session, [replace(template, subject=s) for s in subjects])
+    together = decide_subjects(world.session, template, subjects)
+    assert together == alone
+    kinds = [d.kind for d in together]
+    assert kinds[:8] == ["pause"] * 8  # 31 today
+    assert "pause" not in kinds[8:24]  # 30 until tomorrow, and 20
+    assert kinds[24:32] == ["pause"] * 8  # 60
+    assert kinds[32:] == ["pause"] * 8  # age unknown: paused too

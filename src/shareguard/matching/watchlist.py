@@ -9,6 +9,7 @@ lodged, a correction, a new pause) takes effect at once, without anyone remember
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections import Counter
 from collections.abc import Sequence
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Date, bindparam, exists, func, insert, or_, select
+from sqlalchemy import Date, Text, bindparam, case, cast, exists, func, insert, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from shareguard.accounts.principal import Principal
@@ -25,7 +26,7 @@ from shareguard.audit import AuditRecord, append, append_many
 from shareguard.capabilities import hooks
 from shareguard.errors import Conflict, Forbidden, InvalidInput, NotFound
 from shareguard.matching.models import EntryState, WatchlistEntry
-from shareguard.policy import DisclosureRequest, Subject, decide, decide_many
+from shareguard.policy import DisclosureRequest, Subject, decide, decide_subjects
 from shareguard.status import StatusService, subject_for
 from shareguard.status.models import (
     AppealState,
@@ -36,7 +37,7 @@ from shareguard.status.models import (
     StatusKind,
     StatusRecord,
 )
-from shareguard.status.service import BULK_CHUNK, appeal_state_of
+from shareguard.status.service import BULK_CHUNK
 from shareguard.storage.base import new_id, today, utcnow
 
 CASEWORKER = "caseworker"
@@ -684,143 +685,193 @@ def gate_facts(
     date of birth and postcode (read anyway), for a run to link on without reading them again.
     """
     session.flush()
+    conn = session.connection()
     person_ids = list(dict.fromkeys(e.person_id for e in entries))
     persons: dict[uuid.UUID, Any] = {}
     names: dict[uuid.UUID, list[Any]] = {}
-    status_kind: dict[uuid.UUID, str] = {}
-    decisions: dict[uuid.UUID, list[Any]] = {}
+    # Rows fetched whole (``all``): iterating a result fetches one row per call.
     for i in range(0, len(person_ids), BULK_CHUNK):
         chunk = person_ids[i : i + BULK_CHUNK]
-        for p in session.execute(_GATE_PERSONS, {"ids": chunk}):
+        for p in conn.execute(_GATE_PERSONS, {"ids": chunk, "on": on}).all():
             persons[p.id] = p
-        for n in session.execute(_GATE_NAMES, {"ids": chunk}):
-            names.setdefault(n.person_id, []).append(n)
-        # Only the records that may be current (valid on the day, not superseded by another
-        # of the person's): ordered oldest first, the last one read is the current one.
-        for r in session.execute(_GATE_STATUSES, {"ids": chunk, "on": on}):
-            status_kind[r.person_id] = r.kind
-        for d in session.execute(_GATE_DECISIONS, {"ids": chunk}):
-            decisions.setdefault(d.person_id, []).append(d)
+        for n in conn.execute(_GATE_NAMES, {"ids": chunk}).all():
+            found = names.get(n.person_id)
+            if found is None:
+                names[n.person_id] = [n]
+            else:
+                found.append(n)
     missing = [p for p in person_ids if p not in persons]
     if missing:
         raise NotFound(f"person {missing[0]} not found")
+    # Only the entries' own decisions, each with whether another decision supersedes it.
     decision_ids = list({e.decision_id for e in entries if e.decision_id})
-    superseded: set[uuid.UUID] = set()
+    decisions: dict[uuid.UUID, Any] = {}
     for i in range(0, len(decision_ids), BULK_CHUNK):
-        superseded.update(
-            session.scalars(
-                select(ImmigrationDecision.supersedes_id).where(
-                    ImmigrationDecision.supersedes_id.in_(decision_ids[i : i + BULK_CHUNK])
-                )
-            )
-        )
+        for d in conn.execute(_GATE_DECISIONS, {"ids": decision_ids[i : i + BULK_CHUNK]}).all():
+            decisions[d.id] = d
     held: set[uuid.UUID] = set()
     for holds in hooks("watchlist.holds"):  # open data-quality findings hold entries
         held |= holds(session, person_ids)
-    subjects = {}
-    appeal: dict[uuid.UUID, str] = {}
+    # Categories and locks as stored (JSON text): most people share a few values, decoded once.
+    sets: dict[Any, frozenset[str]] = {}
+    subjects = []
     for pid in person_ids:
-        p, rows = persons[pid], decisions.get(pid, [])
-        replaced = {r.supersedes_id for r in rows if r.supersedes_id}
-        appeal[pid] = state = appeal_state_of([r for r in rows if r.id not in replaced])
-        subjects[pid] = Subject(
-            ref=str(pid),
-            date_of_birth=p.date_of_birth,
-            categories=frozenset(p.categories or ()),
-            appeal_state=state,
-            locks=frozenset(p.locks or ()),
-        )
-    principal = recipient_principal(agreement)
-    purpose = agreement.purposes[0] if agreement.purposes else ""
-    data_items = tuple(agreement.data_items)
-    verdicts = decide_many(
-        session,
-        [
-            DisclosureRequest(
-                principal=principal,
-                action="bulk_disclosure",
-                agreement_id=agreement.id,
-                purpose=purpose,
-                data_items=data_items,
-                subject=subjects[pid],
+        p = persons[pid]
+        categories, locks = sets.get(p.categories), sets.get(p.locks)
+        if categories is None:
+            categories = sets[p.categories] = _json_set(p.categories)
+        if locks is None:
+            locks = sets[p.locks] = _json_set(p.locks)
+        subjects.append(
+            Subject(
+                ref=str(pid),
+                date_of_birth=p.date_of_birth,
+                categories=categories,
+                appeal_state=_APPEAL_BY_RANK[p.appeal_rank],
+                locks=locks,
             )
-            for pid in person_ids
-        ],
+        )
+    verdicts = decide_subjects(
+        session,
+        DisclosureRequest(
+            principal=recipient_principal(agreement),
+            action="bulk_disclosure",
+            agreement_id=agreement.id,
+            purpose=agreement.purposes[0] if agreement.purposes else "",
+            data_items=tuple(agreement.data_items),
+        ),
+        subjects,
     )
-    refusal = {
-        pid: (None if v.allowed else v.kind) for pid, v in zip(person_ids, verdicts, strict=True)
-    }
-    has_name: dict[uuid.UUID, bool] = {}
-    for pid in person_ids:
-        own = names.get(pid, [])
-        name = next((n for n in own if n.kind == NameKind.PRIMARY), own[0] if own else None)
-        has_name[pid] = bool(name and name.given.strip() and name.family.strip())
+    # What the gate reads of each person, whichever of their entries it reads it for.
+    person: dict[uuid.UUID, tuple[bool, Any, str, str | None, str | None, bool]] = {}
+    for pid, subject, verdict in zip(person_ids, subjects, verdicts, strict=True):
+        p = persons[pid]
+        own = names.get(pid, ())
+        name = None
+        if own:
+            name = own[0]
+            if name.kind != _PRIMARY:  # names come in position order: the primary is usually first
+                name = next((n for n in own if n.kind == _PRIMARY), name)
+        person[pid] = (
+            bool(name and name.given.strip() and name.family.strip()),
+            p.date_of_birth,
+            subject.appeal_state,
+            p.status_kind,
+            None if verdict.allowed else verdict.kind,
+            pid in held,
+        )
         if identities is not None:
-            p = persons[pid]
             identities[pid] = (p.date_of_birth, p.postcode, [(n.given, n.family) for n in own])
     out = []
     for k, entry in enumerate(entries):
         pid = entry.person_id
-        decision = next((d for d in decisions.get(pid, ()) if d.id == entry.decision_id), None)
+        has_name, born, appeal, status_kind, refusal, hold = person[pid]
+        decision = decisions.get(entry.decision_id) if entry.decision_id else None
+        if decision is not None and decision.person_id != pid:
+            decision = None  # another person's decision is no decision of this one's
         out.append(
             GateFacts(
-                has_name=has_name[pid],
-                date_of_birth=persons[pid].date_of_birth,
+                has_name=has_name,
+                date_of_birth=born,
                 decision_type=decision.type if decision else None,
                 decision_final=bool(decision and decision.final),
                 decision_overturned=bool(decision and decision.overturned),
-                decision_superseded=decision is not None and decision.id in superseded,
+                decision_superseded=bool(decision and decision.superseded),
                 decision_date=decision.decided_on if decision else None,
                 appeal_window_end=decision.appeal_window_end if decision else None,
-                appeal_state=appeal[pid],
-                current_status_kind=status_kind.get(pid),
+                appeal_state=appeal,
+                current_status_kind=status_kind,
                 proposed_by=entry.proposed_by,
                 verified_by=verifiers[k] if verifiers is not None else entry.verified_by,
-                policy_refusal=refusal[pid],
-                quality_hold=pid in held,
+                policy_refusal=refusal,
+                quality_hold=hold,
             )
         )
     return out
 
 
+def _json_set(stored: str | None) -> frozenset[str]:
+    """A JSON list column as stored (cast to text), as a set; empty for NULL or ``null``."""
+    return frozenset(json.loads(stored) or ()) if stored is not None else frozenset()
+
+
 _IDS: Any = bindparam("ids", expanding=True)
+_ON = bindparam("on", type_=Date)
+_PRIMARY = str(NameKind.PRIMARY)
+#: Appeal states, most open first (``appeal_state_of``'s order): a person's is the most open
+#: among their current decisions, worked out in SQL as the least rank.
+_APPEAL_ORDER = (AppealState.PENDING, AppealState.LODGED, AppealState.DECIDED)
+_APPEAL_BY_RANK: dict[int | None, str] = {
+    **{k: str(s) for k, s in enumerate(_APPEAL_ORDER)},
+    len(_APPEAL_ORDER): str(AppealState.NONE),
+    None: str(AppealState.NONE),
+}
+_LATER_STATUS = aliased(StatusRecord)
+_LATER_DECISION = aliased(ImmigrationDecision)
+_CURRENT_DECISION = aliased(ImmigrationDecision)
+#: The person's current status kind on the day: of the records valid then and not
+#: superseded by another of the person's, the last recorded (``None``: no record).
+_STATUS_KIND: Any = (
+    select(StatusRecord.kind)
+    .where(
+        StatusRecord.person_id == Person.id,
+        StatusRecord.valid_from <= _ON,
+        or_(StatusRecord.valid_to.is_(None), StatusRecord.valid_to >= _ON),
+        ~exists().where(
+            _LATER_STATUS.person_id == StatusRecord.person_id,
+            _LATER_STATUS.supersedes_id == StatusRecord.id,
+        ),
+    )
+    .order_by(StatusRecord.recorded_at.desc(), StatusRecord.id.desc())
+    .limit(1)
+    .correlate(Person)
+    .scalar_subquery()
+)
+#: The rank (``_APPEAL_ORDER``) of the most open appeal state among the person's current
+#: decisions (those no other decision of theirs supersedes); NULL when they have none.
+_APPEAL_RANK: Any = (
+    select(
+        func.min(
+            case(
+                *((_CURRENT_DECISION.appeal_state == s, k) for k, s in enumerate(_APPEAL_ORDER)),
+                else_=len(_APPEAL_ORDER),
+            )
+        )
+    )
+    .where(
+        _CURRENT_DECISION.person_id == Person.id,
+        ~exists().where(
+            _LATER_DECISION.person_id == _CURRENT_DECISION.person_id,
+            _LATER_DECISION.supersedes_id == _CURRENT_DECISION.id,
+        ),
+    )
+    .correlate(Person)
+    .scalar_subquery()
+)
 _GATE_PERSONS: Any = select(
-    Person.id, Person.date_of_birth, Person.categories, Person.locks, Person.postcode
+    Person.id,
+    Person.date_of_birth,
+    cast(Person.categories, Text).label("categories"),
+    cast(Person.locks, Text).label("locks"),
+    Person.postcode,
+    _STATUS_KIND.label("status_kind"),
+    _APPEAL_RANK.label("appeal_rank"),
 ).where(Person.id.in_(_IDS))
 _GATE_NAMES: Any = (
     select(PersonName.person_id, PersonName.given, PersonName.family, PersonName.kind)
     .where(PersonName.person_id.in_(_IDS))
     .order_by(PersonName.person_id, PersonName.position, PersonName.id)
 )
-_ON = bindparam("on", type_=Date)
-_LATER = aliased(StatusRecord)
-_GATE_STATUSES: Any = (
-    select(StatusRecord.person_id, StatusRecord.kind)
-    .where(
-        StatusRecord.person_id.in_(_IDS),
-        StatusRecord.valid_from <= _ON,
-        or_(StatusRecord.valid_to.is_(None), StatusRecord.valid_to >= _ON),
-        ~exists().where(
-            _LATER.person_id == StatusRecord.person_id, _LATER.supersedes_id == StatusRecord.id
-        ),
-    )
-    .order_by(StatusRecord.recorded_at, StatusRecord.id)
-)
-_GATE_DECISIONS: Any = (
-    select(
-        ImmigrationDecision.person_id,
-        ImmigrationDecision.id,
-        ImmigrationDecision.supersedes_id,
-        ImmigrationDecision.type,
-        ImmigrationDecision.final,
-        ImmigrationDecision.overturned,
-        ImmigrationDecision.decided_on,
-        ImmigrationDecision.appeal_window_end,
-        ImmigrationDecision.appeal_state,
-    )
-    .where(ImmigrationDecision.person_id.in_(_IDS))
-    .order_by(ImmigrationDecision.recorded_at, ImmigrationDecision.id)
-)
+_GATE_DECISIONS: Any = select(
+    ImmigrationDecision.id,
+    ImmigrationDecision.person_id,
+    ImmigrationDecision.type,
+    ImmigrationDecision.final,
+    ImmigrationDecision.overturned,
+    ImmigrationDecision.decided_on,
+    ImmigrationDecision.appeal_window_end,
+    exists().where(_LATER_DECISION.supersedes_id == ImmigrationDecision.id).label("superseded"),
+).where(ImmigrationDecision.id.in_(_IDS))
 
 
 def policy_refusal(session: Session, agreement: Agreement, person_id: uuid.UUID) -> str | None:

@@ -37,7 +37,7 @@ from shareguard.policy.models import (
     Pause,
     PolicyGeneration,
 )
-from shareguard.policy.types import Decision, Disclosed, DisclosureRequest
+from shareguard.policy.types import Decision, Disclosed, DisclosureRequest, Subject
 from shareguard.storage.base import new_id, utcnow
 
 log = logging.getLogger("shareguard.policy")
@@ -318,6 +318,48 @@ def decide_many(
     )
 
 
+def decide_subjects(
+    session: Session,
+    request: DisclosureRequest,
+    subjects: Sequence[Subject],
+    *,
+    reading: PolicyReading | None = None,
+) -> list[Decision]:
+    """``decide_many`` for one request made about each of many people (``request.subject``
+    is replaced by each of ``subjects``), all at one moment: ``request.at``, else now.
+
+    People no policy can tell apart (``Engine.subject_key``: age by its side of each pause's
+    threshold, categories, appeal state, locks) share one decision, so a watch list of a
+    hundred thousand people costs a decision per kind of person, not per person. Reads only;
+    audits nothing; volume limits see the stored counts only, as in ``decide_many``.
+    """
+    if not subjects:
+        return []
+    started = time.perf_counter()
+    reading = reading or read_policy(session)
+    at = request.at or utcnow()
+    engine = reading.snap.engine
+    firsts: dict[tuple[Any, ...], int] = {}
+    which = [
+        firsts.setdefault(engine.subject_key(request.principal, s, at), i)
+        for i, s in enumerate(subjects)
+    ]
+    order = {i: k for k, i in enumerate(firsts.values())}
+    decided = _decide_with(
+        session,
+        reading,
+        [replace(request, subject=subjects[i], at=at) for i in firsts.values()],
+        per_run=False,
+        cumulative=False,
+        observe=False,
+    )
+    # Observed per person, as decide_many would, at the call's average.
+    each = (time.perf_counter() - started) / len(subjects)
+    for _ in subjects:
+        telemetry.observe("decision_seconds", each, action=request.action)
+    return [decided[order[i]] for i in which]
+
+
 def _decide_with(
     session: Session,
     reading: PolicyReading,
@@ -325,6 +367,7 @@ def _decide_with(
     *,
     per_run: bool,
     cumulative: bool = True,
+    observe: bool = True,
 ) -> list[Decision]:
     started = time.perf_counter()
     for r in requests:
@@ -339,10 +382,11 @@ def _decide_with(
     out = _apply_limits(
         session, resolved, decisions, per_run=per_run, counts=reading.counts, cumulative=cumulative
     )
-    # A batch's decisions share its time: each is counted at the batch's average.
-    each = (time.perf_counter() - started) / len(requests)
-    for r in requests:
-        telemetry.observe("decision_seconds", each, action=r.action)
+    if observe:
+        # A batch's decisions share its time: each is counted at the batch's average.
+        each = (time.perf_counter() - started) / len(requests)
+        for r in requests:
+            telemetry.observe("decision_seconds", each, action=r.action)
     return out
 
 

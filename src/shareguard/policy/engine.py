@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
+from shareguard.accounts.principal import Principal
 from shareguard.agreements.catalogue import CHECK_METHODS, DATA_ITEMS, PURPOSES
 from shareguard.errors import InvalidInput
 from shareguard.policy import cedar
@@ -217,32 +218,43 @@ class Engine:
         self, request: DisclosureRequest, agreement: AgreementTerms | None, flow: Flow
     ) -> tuple[Any, ...]:
         at = _at(request)
-        subject = request.subject or _NO_SUBJECT
-        age = subject.age_on(at.date())
         principal = request.principal
-        own = (
-            principal.person_id is not None
-            and request.subject is not None
-            and str(principal.person_id) == request.subject.ref
-        )
         return (
             flow,
             frozenset(request.offered_items),
             principal.organisation_id,
             principal.user_id,
             principal.has("caseworker"),
-            own,
             request.action,
             agreement.id if agreement else None,
             request.purpose,
             frozenset(request.data_items),
             request.check_method or "",
-            None if age is None else _side(self._ages, age),
-            frozenset(subject.categories),
-            subject.appeal_state,
-            frozenset(subject.locks),
+            self.subject_key(principal, request.subject, at),
             _side(self._times, int(at.timestamp())),
             _side(self._days, at.date().toordinal()),
+        )
+
+    def subject_key(
+        self, principal: Principal, subject: Subject | None, at: datetime
+    ) -> tuple[Any, ...]:
+        """What of the person a policy can tell apart, for ``principal`` acting at ``at``: the
+        age only by its side of each pause's threshold, the categories, appeal state and locks,
+        and whether they are the principal themselves (subject access). Subjects with equal
+        keys get the same decision in otherwise equal requests."""
+        found = subject or _NO_SUBJECT
+        age = found.age_on(at.date())
+        own = (
+            principal.person_id is not None
+            and subject is not None
+            and str(principal.person_id) == subject.ref
+        )
+        return (
+            own,
+            None if age is None else _side(self._ages, age),
+            frozenset(found.categories),
+            found.appeal_state,
+            frozenset(found.locks),
         )
 
     def _gate(
