@@ -157,7 +157,8 @@ def explain(reasons: list[str]) -> list[str]:
 class Gated:
     """An agreement's active entries read through the gate (``WatchlistService.gated``)."""
 
-    #: Entries as rows of the gate's columns (``GATED``), not loaded entities.
+    #: Entries as rows with the gate's columns (``GATED``) and the facts it read with them
+    #: (``_GATE_JOINED``), not loaded entities.
     included: list[Any]
     #: Entries kept out, each with its reason codes.
     kept_out: list[tuple[Any, list[str]]]
@@ -578,31 +579,42 @@ class WatchlistService:
         ``identities``: keep what a run links on of each person (``Gated.identities``)."""
         on = on or today()
         found = Gated([], [], {})
-        active = self._active(agreement_id, person_ids)
+        agreement = self._agreement(agreement_id)
+        active = self._active(agreement_id, person_ids, on)
         for i in range(0, len(active), GATE_CHUNK):
             chunk = active[i : i + GATE_CHUNK]
-            checked = self._gate_many(chunk, on, found.identities if identities else None)
-            for entry in chunk:
-                reasons, policy = checked[entry.id]
+            facts = _assemble(
+                self.session,
+                agreement,
+                chunk,
+                {e.person_id: e for e in chunk},
+                {e.decision_id: e for e in chunk if e.type is not None},
+                on,
+                identities=found.identities if identities else None,
+            )
+            for entry, f in zip(chunk, facts, strict=True):
+                reasons = gate(f, on)
                 if not reasons:
                     found.included.append(entry)
                     continue
                 found.kept_out.append((entry, reasons))
-                if policy and "policy_refused" in reasons:
-                    found.policy[entry.id] = policy
+                if f.policy_refusal and "policy_refused" in reasons:
+                    found.policy[entry.id] = f.policy_refusal
         return found
 
-    def _active(self, agreement_id: uuid.UUID, person_ids: set[uuid.UUID] | None) -> list[Any]:
+    def _active(
+        self, agreement_id: uuid.UUID, person_ids: set[uuid.UUID] | None, on: date
+    ) -> list[Any]:
+        """The active entries (``GATED``), oldest first, each with its person's and its
+        decision's facts for the gate (``_GATE_JOINED``): one query, or one per 500 persons."""
+        self.session.flush()
+        conn = self.session.connection()
         if person_ids is None:
-            stmt = (
-                select(*GATED)
-                .where(
-                    WatchlistEntry.agreement_id == agreement_id,
-                    WatchlistEntry.state == EntryState.ACTIVE,
-                )
-                .order_by(WatchlistEntry.created_at, WatchlistEntry.id)
-            )
-            return list(self.session.execute(stmt))
+            stmt = _GATE_JOINED.where(
+                WatchlistEntry.agreement_id == agreement_id,
+                WatchlistEntry.state == EntryState.ACTIVE,
+            ).order_by(WatchlistEntry.created_at, WatchlistEntry.id)
+            return list(conn.execute(stmt, {"on": on}).all())
         wanted = sorted(person_ids)
         found: list[Any] = []
         # By person: with plain (agreement, state) comparisons SQLite walks that index over
@@ -612,13 +624,9 @@ class WatchlistService:
         mine = (
             func.coalesce(WatchlistEntry.agreement_id, WatchlistEntry.agreement_id) == agreement_id
         ) & (func.coalesce(WatchlistEntry.state, WatchlistEntry.state) == EntryState.ACTIVE)
+        stmt = _GATE_JOINED.where(WatchlistEntry.person_id.in_(_IDS), mine)
         for i in range(0, len(wanted), BULK_CHUNK):
-            chunk = wanted[i : i + BULK_CHUNK]
-            found.extend(
-                self.session.execute(
-                    select(*GATED).where(WatchlistEntry.person_id.in_(chunk), mine)
-                )
-            )
+            found.extend(conn.execute(stmt, {"ids": wanted[i : i + BULK_CHUNK], "on": on}).all())
         return sorted(found, key=lambda e: (e.created_at, e.id))
 
     def report(self, agreement_id: uuid.UUID) -> list[dict[str, Any]]:
@@ -688,18 +696,11 @@ def gate_facts(
     conn = session.connection()
     person_ids = list(dict.fromkeys(e.person_id for e in entries))
     persons: dict[uuid.UUID, Any] = {}
-    names: dict[uuid.UUID, list[Any]] = {}
     # Rows fetched whole (``all``): iterating a result fetches one row per call.
     for i in range(0, len(person_ids), BULK_CHUNK):
         chunk = person_ids[i : i + BULK_CHUNK]
         for p in conn.execute(_GATE_PERSONS, {"ids": chunk, "on": on}).all():
             persons[p.id] = p
-        for n in conn.execute(_GATE_NAMES, {"ids": chunk}).all():
-            found = names.get(n.person_id)
-            if found is None:
-                names[n.person_id] = [n]
-            else:
-                found.append(n)
     missing = [p for p in person_ids if p not in persons]
     if missing:
         raise NotFound(f"person {missing[0]} not found")
@@ -709,6 +710,42 @@ def gate_facts(
     for i in range(0, len(decision_ids), BULK_CHUNK):
         for d in conn.execute(_GATE_DECISIONS, {"ids": decision_ids[i : i + BULK_CHUNK]}).all():
             decisions[d.id] = d
+    return _assemble(
+        session,
+        agreement,
+        entries,
+        persons,
+        decisions,
+        on,
+        verifiers=verifiers,
+        identities=identities,
+    )
+
+
+def _assemble(
+    session: Session,
+    agreement: Agreement,
+    entries: Sequence[Any],
+    persons: dict[uuid.UUID, Any],
+    decisions: dict[uuid.UUID, Any],
+    on: date,
+    *,
+    verifiers: Sequence[uuid.UUID | None] | None = None,
+    identities: dict[uuid.UUID, Identity] | None = None,
+) -> list[GateFacts]:
+    """``gate_facts`` from what is already read: each person's facts (``_GATE_PERSONS``'
+    columns, by person id) and the entries' decisions (``_GATE_DECISIONS``' columns, by
+    decision id). Reads the names and the data-quality holds, and decides the policy."""
+    conn = session.connection()
+    person_ids = list(dict.fromkeys(e.person_id for e in entries))
+    names: dict[uuid.UUID, list[Any]] = {}
+    for i in range(0, len(person_ids), BULK_CHUNK):
+        for n in conn.execute(_GATE_NAMES, {"ids": person_ids[i : i + BULK_CHUNK]}).all():
+            found = names.get(n.person_id)
+            if found is None:
+                names[n.person_id] = [n]
+            else:
+                found.append(n)
     held: set[uuid.UUID] = set()
     for holds in hooks("watchlist.holds"):  # open data-quality findings hold entries
         held |= holds(session, person_ids)
@@ -862,16 +899,30 @@ _GATE_NAMES: Any = (
     .where(PersonName.person_id.in_(_IDS))
     .order_by(PersonName.person_id, PersonName.position, PersonName.id)
 )
-_GATE_DECISIONS: Any = select(
-    ImmigrationDecision.id,
-    ImmigrationDecision.person_id,
+_DECISION_FACTS = (
     ImmigrationDecision.type,
     ImmigrationDecision.final,
     ImmigrationDecision.overturned,
     ImmigrationDecision.decided_on,
     ImmigrationDecision.appeal_window_end,
     exists().where(_LATER_DECISION.supersedes_id == ImmigrationDecision.id).label("superseded"),
+)
+_GATE_DECISIONS: Any = select(
+    ImmigrationDecision.id, ImmigrationDecision.person_id, *_DECISION_FACTS
 ).where(ImmigrationDecision.id.in_(_IDS))
+#: Active entries as the gate reads them (``WatchlistService._active``): the entry's columns
+#: (``GATED``), its person's (``_GATE_PERSONS``') and its decision's (``_GATE_DECISIONS``';
+#: NULL when the entry names no decision of that person's), in one row.
+_GATE_JOINED: Any = (
+    select(*GATED, *list(_GATE_PERSONS.selected_columns)[1:], *_DECISION_FACTS)
+    .select_from(WatchlistEntry)
+    .join(Person, Person.id == WatchlistEntry.person_id)
+    .outerjoin(
+        ImmigrationDecision,
+        (ImmigrationDecision.id == WatchlistEntry.decision_id)
+        & (ImmigrationDecision.person_id == WatchlistEntry.person_id),
+    )
+)
 
 
 def policy_refusal(session: Session, agreement: Agreement, person_id: uuid.UUID) -> str | None:
