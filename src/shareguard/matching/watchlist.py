@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import Date, Text, bindparam, case, cast, exists, func, insert, or_, select
@@ -627,7 +628,7 @@ class WatchlistService:
         stmt = _GATE_JOINED.where(WatchlistEntry.person_id.in_(_IDS), mine)
         for i in range(0, len(wanted), BULK_CHUNK):
             found.extend(conn.execute(stmt, {"ids": wanted[i : i + BULK_CHUNK], "on": on}).all())
-        return sorted(found, key=lambda e: (e.created_at, e.id))
+        return sorted(found, key=_OLDEST_FIRST)
 
     def report(self, agreement_id: uuid.UUID) -> list[dict[str, Any]]:
         """Everyone kept out of the agreement's list and why (pseudonymous refs, codes, text)."""
@@ -660,6 +661,7 @@ class WatchlistService:
         return rows
 
 
+_OLDEST_FIRST = attrgetter("created_at", "id")
 #: Entries gated per pass when a whole list is read (bounds memory, not correctness).
 GATE_CHUNK = 5000
 #: What the gate reads of an entry (``gate_facts``, ``check_many``), and its order.
@@ -738,14 +740,16 @@ def _assemble(
     decision id). Reads the names and the data-quality holds, and decides the policy."""
     conn = session.connection()
     person_ids = list(dict.fromkeys(e.person_id for e in entries))
-    names: dict[uuid.UUID, list[Any]] = {}
+    # Names as (given, family, kind) tuples: unpacked once, not looked up by attribute.
+    names: dict[uuid.UUID, list[tuple[str, str, str]]] = {}
     for i in range(0, len(person_ids), BULK_CHUNK):
-        for n in conn.execute(_GATE_NAMES, {"ids": person_ids[i : i + BULK_CHUNK]}).all():
-            found = names.get(n.person_id)
+        rows = conn.execute(_GATE_NAMES, {"ids": person_ids[i : i + BULK_CHUNK]}).all()
+        for owner, given, family, kind in rows:
+            found = names.get(owner)
             if found is None:
-                names[n.person_id] = [n]
+                names[owner] = [(given, family, kind)]
             else:
-                found.append(n)
+                found.append((given, family, kind))
     held: set[uuid.UUID] = set()
     for holds in hooks("watchlist.holds"):  # open data-quality findings hold entries
         held |= holds(session, person_ids)
@@ -787,10 +791,10 @@ def _assemble(
         name = None
         if own:
             name = own[0]
-            if name.kind != _PRIMARY:  # names come in position order: the primary is usually first
-                name = next((n for n in own if n.kind == _PRIMARY), name)
+            if name[2] != _PRIMARY:  # names come in position order: the primary is usually first
+                name = next((n for n in own if n[2] == _PRIMARY), name)
         person[pid] = (
-            bool(name and name.given.strip() and name.family.strip()),
+            bool(name and name[0].strip() and name[1].strip()),
             p.date_of_birth,
             subject.appeal_state,
             p.status_kind,
@@ -798,7 +802,11 @@ def _assemble(
             pid in held,
         )
         if identities is not None:
-            identities[pid] = (p.date_of_birth, p.postcode, [(n.given, n.family) for n in own])
+            identities[pid] = (
+                p.date_of_birth,
+                p.postcode,
+                [(given, family) for given, family, _kind in own],
+            )
     out = []
     for k, entry in enumerate(entries):
         pid = entry.person_id
