@@ -33,7 +33,7 @@ from shareguard.errors import InvalidInput, RateLimited, Refused, ShareguardErro
 from shareguard.policy import disclose_many
 from shareguard.status import sharecodes
 from shareguard.status.answer import status_answer
-from shareguard.status.service import PersonFacts, share_code_digest, subject_of
+from shareguard.status.service import share_code_digest, subject_of
 from shareguard.storage.base import new_id, today, utcnow
 
 #: Failed share-code attempts allowed per organisation per window, and per code per window.
@@ -227,38 +227,41 @@ class ShareCodeChecks:
         agreement_id = self.answers.agreement(principal, purpose)
         standings = self.status.standings([h.id for _, h in found])
         items = []
-        planned: list[tuple[int, Check, PersonFacts, dict[str, Any] | None]] = []
+        planned: list[tuple[int, uuid.UUID, str]] = []
         for i, person in found:
             standing = standings[person.id]
             built = status_answer(person, standing, purpose)
             answer, outcome = built.answer, built.outcome
             referred = outcome == Outcome.REFERRED
             refs = [] if referred else built.record_refs
-            check = Check(
-                organisation_id=principal.organisation_id,
-                user_id=principal.user_id,
-                purpose=purpose,
-                method=METHOD,
-                outcome=outcome,
-                person_id=person.id,
-                score=None,
-            )
             subject = subject_of(person, standing.decisions)
             request = self.answers.request(principal, purpose, METHOD, agreement_id, subject)
             items.append((request, {} if referred else answer, refs))
-            planned.append((i, check, person, None if referred else answer))
+            planned.append((i, person.id, outcome))
         done = disclose_many(self.session, items, kind="check_answer", run=False, reading=reading)
         stored, cases = [], []
-        for (i, check, _person, _answer_given), disclosed in zip(planned, done, strict=True):
+        for (i, person_id, outcome), disclosed in zip(planned, done, strict=True):
             if not disclosed.decision.allowed:
                 out[i] = Refused(disclosed.decision.reason, kind=disclosed.decision.kind)
                 continue
-            check.id = new_id()
-            check.at = utcnow()
-            check.agreement_id = agreement_id
-            check.disclosure_id = disclosed.disclosure_id
-            check.audit_entry_id = disclosed.audit_entry_id
-            stored.append(check_row(check))
+            # The row first, then the (transient) check from it in one go: setting an
+            # entity's attributes one by one cost more than writing the row.
+            row = {
+                "id": new_id(),
+                "at": utcnow(),
+                "organisation_id": principal.organisation_id,
+                "user_id": principal.user_id,
+                "agreement_id": agreement_id,
+                "purpose": purpose,
+                "method": METHOD,
+                "outcome": outcome,
+                "person_id": person_id,
+                "score": None,
+                "disclosure_id": disclosed.disclosure_id,
+                "audit_entry_id": disclosed.audit_entry_id,
+            }
+            stored.append(row)
+            check = Check(**row)
             result = CheckResult(check, answer=disclosed.answer)
             if check.outcome == Outcome.REFERRED:
                 result.answer = None
