@@ -5,14 +5,12 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, date, datetime
 
-import pytest
-from sqlalchemy import insert, select, text
+from sqlalchemy import select, text
 
 from shareguard.audit.models import AuditEntry
-from shareguard.policy.models import Disclosure
 from shareguard.status.models import Person
 from shareguard.storage.base import new_id
-from shareguard.storage.bulk import RowInsert, insert_rows
+from shareguard.storage.bulk import insert_rows
 
 
 def test_rows_round_trip_through_the_fast_paths(session) -> None:  # type: ignore[no-untyped-def]
@@ -111,45 +109,3 @@ def test_ids_read_back_as_the_uuids_written(session) -> None:  # type: ignore[no
             select(AuditEntry.agreement_id).where(AuditEntry.action == "test.ids")
         ).all()
         assert set(got) == {ids[0]}
-
-
-def test_complete_rows_are_stored_as_core_stores_them(session) -> None:  # type: ignore[no-untyped-def]
-    """The door's fast insert (``RowInsert``) and Core's insert leave the same stored values:
-    the same row written both ways reads back alike, raw columns included."""
-    at = datetime(2026, 3, 4, 5, 6, 7, 891011, tzinfo=UTC)
-    entry = new_id()
-
-    def row() -> dict[str, object]:
-        return {
-            "id": new_id(),
-            "at": at,
-            "day": at.date(),
-            "kind": "check_answer",
-            "action": "check",
-            "agreement_id": None,
-            "purpose": 'right_to_work "é"',
-            "discloser_org_id": None,
-            "recipient_org_id": None,
-            "subject_ref": "person-1",
-            "data_items": ["may_work", "status"],
-            "payload_hash": "ab" * 32,
-            "audit_entry_id": entry,
-            "record_refs": ["r1"],
-        }
-
-    fast, core = row(), row()
-    RowInsert(Disclosure)(session, [fast])
-    session.connection().execute(insert(Disclosure.__table__), [core])  # type: ignore[arg-type]
-    cols = ", ".join(c for c in fast if c != "id")
-    raw = session.execute(text(f"SELECT {cols} FROM disclosures")).all()
-    assert len(raw) == 2 and tuple(raw[0]) == tuple(raw[1])
-    back = session.get(Disclosure, fast["id"])
-    assert back is not None
-    assert (back.at, back.day, back.data_items, back.audit_entry_id) == (
-        at,
-        at.date(),
-        ["may_work", "status"],
-        entry,
-    )
-    with pytest.raises(KeyError):  # a row missing a column is not written
-        RowInsert(Disclosure)(session, [{k: v for k, v in fast.items() if k != "day"}])
