@@ -10,13 +10,12 @@ written in the caller's transaction; nothing is committed here.
 from __future__ import annotations
 
 import json
-import re
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, Table, Uuid, insert
+from sqlalchemy import JSON, Boolean, Date, Table, Uuid
 from sqlalchemy.orm import Session
 
 from shareguard.storage.base import UTCDateTime
@@ -173,50 +172,3 @@ def sqlite_value(value: Any) -> Any:
     if isinstance(value, bool):
         return int(value)
     return value
-
-
-_PYFORMAT = re.compile(r"%\((\w+)\)s")
-
-
-class RowInsert:
-    """An INSERT of complete rows (a dict per row, every column given) for the services that
-    write many rows a second (the door's disclosures, the checks' rows).
-
-    Each value goes through its column's own bind processor, so what is stored is what
-    Core's ``insert`` stores, and the rows go to the driver's ``executemany`` as tuples:
-    Core's per-row bookkeeping cost as much as the database's writing them. Written in the
-    caller's transaction. A missing column is a KeyError (no Python-side default is applied).
-    """
-
-    def __init__(self, table: Table | Any) -> None:
-        self.table = getattr(table, "__table__", table)
-        self.columns = tuple(c.key for c in self.table.c)
-        self._plans: dict[str, tuple[str, list[Convert | None]]] = {}
-
-    def _plan(self, dialect: Any) -> tuple[str, list[Convert | None]]:
-        key = f"{dialect.name}+{dialect.driver}"
-        plan = self._plans.get(key)
-        if plan is None:
-            compiled = insert(self.table).compile(dialect=dialect, column_keys=list(self.columns))
-            sql = str(compiled)
-            if dialect.positional:
-                order = tuple(compiled.positiontup or ())
-            elif dialect.paramstyle == "pyformat":
-                order = tuple(_PYFORMAT.findall(sql))
-                sql = _PYFORMAT.sub("%s", sql)
-            else:  # pragma: no cover - a driver we do not run on
-                raise NotImplementedError(f"paramstyle {dialect.paramstyle}")
-            if order != self.columns:
-                raise AssertionError(f"unexpected placeholder order in {sql}")
-            procs = [self.table.c[k].type._cached_bind_processor(dialect) for k in self.columns]
-            plan = self._plans[key] = (sql, procs)
-        return plan
-
-    def __call__(self, session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
-        if not rows:
-            return
-        conn = session.connection()
-        sql, procs = self._plan(conn.dialect)
-        steps = list(zip(self.columns, procs, strict=True))
-        values = [tuple(row[k] if f is None else f(row[k]) for k, f in steps) for row in rows]
-        conn.exec_driver_sql(sql, values)
