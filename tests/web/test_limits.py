@@ -79,6 +79,54 @@ def test_a_nul_in_json_names_its_field(client: TestClient, world: TestWorld) -> 
     assert response.status_code == 422
     body = response.json()
     assert body["field"] == "names[0].family" and "B" not in body["detail"]
+    assert body["detail"] == "a NUL character is not allowed"
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        (
+            "/api/v1/policy/decisions",
+            b'{"organisation": "Test \\ud800Bank", "purpose": "right_to_work"}',
+            "organisation",
+        ),
+        (
+            "/api/v1/persons",
+            b'{"names": [{"given": "A", "family": "Bx\\uDFFFC"}], "date_of_birth": "1990-01-01"}',
+            "names[0].family",
+        ),
+    ],
+)
+def test_a_lone_surrogate_in_json_is_a_422_naming_its_field(
+    client: TestClient, world: TestWorld, path: str, body: bytes, field: str
+) -> None:
+    # No UTF-8 writer (the database, the audit log, the policy engine) can encode one:
+    # it was a 500 before it was screened.
+    response = client.post(
+        path,
+        content=body,
+        headers={**bearer(world.keys["officer"]), "Content-Type": "application/json"},
+    )
+    assert response.status_code == 422
+    assert response.headers["content-type"].startswith("application/problem+json")
+    problem = response.json()
+    assert problem["field"] == field
+    assert problem["detail"] == (
+        "an unpaired surrogate (\\ud800 to \\udfff without its pair) is not allowed"
+    )
+    assert "Bx" not in response.text
+
+
+def test_a_surrogate_pair_in_json_is_an_ordinary_character(
+    client: TestClient, world: TestWorld
+) -> None:
+    response = client.post(
+        "/api/v1/policy/decisions",
+        content=b'{"organisation": "Test Bank \\ud83e\\udd84", "purpose": "right_to_work"}',
+        headers={**bearer(world.keys["officer"]), "Content-Type": "application/json"},
+    )
+    assert response.status_code != 500
+    assert "surrogate" not in response.text
 
 
 @pytest.mark.parametrize("path", ["/api/v1/agreements?state=a%00b", "/?purpose=%00"])

@@ -4,8 +4,9 @@
 (413) from the ``Content-Length`` header alone, and counts a body sent without one as it
 arrives, so a caller without a key cannot make the server read and parse 50 MB. For the
 JSON API it also screens what the parsers would choke on or the database would refuse: a
-NUL in a query parameter or a JSON string (422 naming the field) and JSON nested deeper than
-``MAX_JSON_DEPTH`` (422). The limits are listed in docs/security.md.
+NUL in a query parameter or a JSON string, or a lone surrogate (``"\\ud800"``, which no
+UTF-8 writer can encode) in a JSON string (422 naming the field), and JSON nested deeper
+than ``MAX_JSON_DEPTH`` (422). The limits are listed in docs/security.md.
 """
 
 from __future__ import annotations
@@ -33,6 +34,10 @@ ROUTE_LIMITS: tuple[tuple[str, int], ...] = (
 MAX_JSON_DEPTH = 32
 _STRINGS = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _BRACKETS = re.compile(rb"[\[\]{}]")
+#: A JSON escape of a NUL or a surrogate: only then is the body parsed here.
+_SUSPECT_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
+#: A NUL or a surrogate left unpaired by the JSON parser.
+_UNWRITABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 class PayloadTooLarge(ShareguardError):
@@ -57,22 +62,29 @@ def json_depth(body: bytes) -> int:
     return deepest
 
 
-def nul_path(value: Any, path: str = "") -> str | None:
-    """The field (``parties[1].title``) of the first string holding a NUL, or None."""
+def unwritable_path(value: Any, path: str = "") -> tuple[str, str] | None:
+    """(field, why) for the first string holding a NUL or a lone surrogate (the field as
+    ``parties[1].title``), or None."""
     stack: list[tuple[Any, str]] = [(value, path)]
     while stack:
         item, where = stack.pop()
         if isinstance(item, str):
-            if "\x00" in item:
-                return where or "body"
+            if found := _UNWRITABLE.search(item):
+                return where or "body", _why(found.group())
         elif isinstance(item, dict):
             for key, child in item.items():
-                if "\x00" in key:
-                    return where or "body"
+                if found := _UNWRITABLE.search(key):
+                    return where or "body", _why(found.group())
                 stack.append((child, f"{where}.{key}" if where else key))
         elif isinstance(item, list):
             stack.extend((child, f"{where}[{i}]") for i, child in enumerate(item))
     return None
+
+
+def _why(char: str) -> str:
+    if char == "\x00":
+        return "a NUL character is not allowed"
+    return "an unpaired surrogate (\\ud800 to \\udfff without its pair) is not allowed"
 
 
 def _problem(status: int, title: str, detail: str, field: str | None, path: str) -> bytes:
@@ -177,17 +189,17 @@ class BodyLimit:
 
 
 def _screen_json(body: bytes) -> tuple[str, str] | None:
-    """(field, why) for JSON the app must not parse: too deep, or a NUL in a string."""
+    """(field, why) for JSON the app must not parse: too deep, or a string holding a NUL or
+    a lone surrogate (the database, the audit log and the policy engine cannot write either)."""
     if json_depth(body) > MAX_JSON_DEPTH:
         return "body", f"the JSON is nested more than {MAX_JSON_DEPTH} levels deep"
-    if b"\\u0000" not in body.lower():
+    if not _SUSPECT_ESCAPE.search(body):
         return None
     try:
         parsed = json.loads(body)
     except (ValueError, RecursionError):
         return None  # the app's own parser answers malformed JSON with a 422
-    where = nul_path(parsed)
-    return (where, "a NUL character is not allowed") if where else None
+    return unwritable_path(parsed)
 
 
 async def _read_all(receive: Receive, limit: int) -> bytes | None:
