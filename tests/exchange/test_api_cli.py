@@ -231,3 +231,26 @@ def test_scheduled_work_reminds_escalates_and_delivers(app: Any, committed: Exch
 
     assert escalate_once(app) == (0, 0)
     assert deliver_once(app) == {"delivered": 0, "retrying": 0, "failed": 0}
+
+
+@pytest.mark.parametrize("path", ["/api/v1/requests", "/api/v1/inbound"])
+def test_an_unknown_agreement_is_named_only_if_it_looks_like_a_reference(
+    client: Any, committed: ExchangeWorld, path: str
+) -> None:
+    # A caller may paste a person's name or date of birth into the agreement field:
+    # the refusal names the field, never the value.
+    xw = committed
+    key = bearer(xw.w.keys["caseworker" if path.endswith("requests") else "agency"])
+    body: dict[str, Any] = (
+        {"person_id": str(xw.person), "reason": "Tracing", "data_items": ["address"]}
+        if path.endswith("requests")
+        else {"data": {"name": "Testa Exemplar"}}
+    )
+    for pasted in ("Testa Exemplar", "1985-05-05"):
+        bad = client.post(path, json={**body, "agreement": pasted}, headers=key)
+        assert bad.status_code == 422
+        assert bad.json()["field"] == "agreement"
+        assert bad.json()["detail"] == "no agreement has that reference or id"
+        assert pasted not in bad.text
+    nope = client.post(path, json={**body, "agreement": "NOPE"}, headers=key)
+    assert nope.status_code == 422 and nope.json()["detail"] == "no agreement 'NOPE'"

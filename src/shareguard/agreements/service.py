@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable
 from datetime import date
@@ -40,6 +41,23 @@ REQUIRED: dict[str, str] = {
     "amendment_duty": "duty to inform partners of amendments",
     "decision_maker": "decision-maker",
 }
+
+#: What an agreement reference looks like (``AgreementIn.reference``), with a letter in it
+#: (so that a date of birth is not taken for one).
+_REFERENCE = re.compile(r"(?=.*[A-Z])[A-Z0-9][A-Z0-9\-]{2,39}")
+
+
+def unknown_agreement(sent: object, message: str = "agreement {} not found") -> str:
+    """``message`` naming what was sent only if it is shaped like an agreement reference or
+    id: a caller may paste anything there, a person's name included (never echoed)."""
+    text = str(sent).strip()
+    if not _REFERENCE.fullmatch(text):
+        try:
+            text = str(uuid.UUID(text))
+        except ValueError:
+            return "no agreement has that reference or id"
+    return message.format(text)
+
 
 #: Staff who may read every agreement; other principals see only those they are party to.
 STAFF_READERS = (Role.GOVERNANCE_OFFICER, Role.AUDITOR, Role.CASEWORKER, Role.REVIEWER)
@@ -105,7 +123,7 @@ class AgreementService:
     def by_reference(self, reference: str) -> Agreement:
         agreement = self.session.scalar(select(Agreement).where(Agreement.reference == reference))
         if agreement is None:
-            raise NotFound(f"agreement {reference} not found")
+            raise NotFound(unknown_agreement(reference))
         return agreement
 
     def resolve(self, id_or_reference: str, principal: Principal | None = None) -> Agreement:
@@ -114,7 +132,7 @@ class AgreementService:
         except ValueError:
             agreement = self.by_reference(id_or_reference)
             if principal and not self._may_read(principal, agreement):
-                raise NotFound(f"agreement {id_or_reference} not found") from None
+                raise NotFound(unknown_agreement(id_or_reference)) from None
             return agreement
 
     def find(

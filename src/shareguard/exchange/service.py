@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from shareguard.accounts.models import Organisation
 from shareguard.accounts.principal import Principal
+from shareguard.agreements import unknown_agreement
 from shareguard.agreements.catalogue import DATA_ITEMS, PURPOSES
 from shareguard.agreements.models import Agreement
 from shareguard.audit import AuditRecord, append
@@ -63,7 +64,7 @@ def resolve_agreement(
     except ValueError:
         found = session.scalar(select(Agreement).where(Agreement.reference == text))
     if found is None:
-        raise InvalidInput(f"no agreement '{text[:60]}'", field=field)
+        raise InvalidInput(unknown_agreement(text, "no agreement '{}'"), field=field)
     return found
 
 

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from shareguard.accounts.models import Role
 from shareguard.accounts.principal import Principal
+from shareguard.agreements import unknown_agreement
 from shareguard.agreements.models import Agreement, AgreementState
 from shareguard.agreements.retention import ALL_KINDS, RECORD_KINDS, Rule, parse_rule
 from shareguard.audit import AuditRecord, append
@@ -363,7 +364,7 @@ class RetentionService:
         except ValueError:
             found = self.session.scalar(select(Agreement).where(Agreement.reference == ref))
         if found is None:
-            raise NotFound(f"agreement {ref} not found")
+            raise NotFound(unknown_agreement(ref))
         return found
 
     def _audit(self, action: str, hold: LegalHold, principal: Principal) -> None:
