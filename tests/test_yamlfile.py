@@ -62,6 +62,11 @@ def test_hostile_documents_are_one_problem_found_early_and_cheaply(
     assert peak < 64 * 1024 * 1024
 
 
+def test_a_date_that_is_no_calendar_day_is_a_problem_naming_its_line_and_field() -> None:
+    text = "reference: X-1\nparties:\n  - since: 2026-01-31\n  - since: 2026-02-30\n"
+    assert parse_model(text, AgreementIn) == (None, [(4, "parties.1.since", "not a real date")])
+
+
 def test_the_bomb_names_its_line(tmp_path: Path) -> None:
     path = tmp_path / "bomb.yaml"
     path.write_text(ALIAS_BOMB)

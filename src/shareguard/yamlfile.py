@@ -83,9 +83,14 @@ def parse_model(text: str, model: type[M]) -> tuple[M | None, list[Problem]]:
     refused = screen(text)
     if refused is not None:
         return None, [refused]
+    node = None
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
+    except (ValueError, OverflowError):
+        # A date-shaped scalar that is no calendar day (2026-02-30): PyYAML raises a bare
+        # ValueError while building it, with no line to name.
+        return None, [_bad_date(node)]
     except yaml.MarkedYAMLError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else 0
         return None, [Problem(line, None, f"not valid YAML ({exc.problem})")]
@@ -107,6 +112,24 @@ def parse_model(text: str, model: type[M]) -> tuple[M | None, list[Problem]]:
             message = err["msg"].removeprefix("Value error, ")
             problems.append(Problem(lines.get(loc, 1), field, message))
         return None, problems
+
+
+def _bad_date(node: yaml.Node | None) -> Problem:
+    """The first date-shaped scalar under ``node`` that is no calendar day, as a Problem."""
+    stack: list[tuple[yaml.Node, tuple[Any, ...]]] = [(node, ())] if node is not None else []
+    while stack:
+        item, path = stack.pop()
+        if isinstance(item, yaml.MappingNode):
+            stack.extend((value, (*path, key.value)) for key, value in reversed(item.value))
+        elif isinstance(item, yaml.SequenceNode):
+            stack.extend((child, (*path, i)) for i, child in reversed(list(enumerate(item.value))))
+        elif item.tag == "tag:yaml.org,2002:timestamp":
+            try:
+                yaml.SafeLoader("").construct_yaml_timestamp(item)
+            except (ValueError, OverflowError):
+                field = ".".join(str(p) for p in path) or None
+                return Problem(item.start_mark.line + 1, field, "not a real date")
+    return Problem(1, None, "not valid YAML (a value cannot be read)")
 
 
 def line_of(text: str, field: str) -> int:

@@ -147,6 +147,24 @@ def test_errors_name_line_and_field_and_write_nothing(client: TestClient, world:
     assert _count(world) == before + 1  # only world.agreement() above
 
 
+def test_a_date_that_is_no_calendar_day_names_its_line(
+    client: TestClient, world: TestWorld
+) -> None:
+    # PyYAML reads 2026-02-30 as a date and fails to build it: this was a 500.
+    sign_in(client, "officer")
+    before = _count(world)
+    lines = _example("T-BAD-2").splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("review_date:"))
+    lines[at] = "review_date: 2026-02-30"
+    response = _upload(client, "\n".join(lines) + "\n", as_file=False)
+    assert response.status_code == 422
+    assert error_messages(response.text) == [f"line {at + 1}: review_date: not a real date"]
+    alone = _upload(client, "2026-02-30", as_file=False)
+    assert alone.status_code == 422
+    assert error_messages(alone.text) == ["line 1: not a real date"]
+    assert _count(world) == before
+
+
 def test_a_tampered_or_stale_draft_is_checked_again(client: TestClient, world: TestWorld) -> None:
     sign_in(client, "officer")
     ref = f"T-TWICE-{uuid.uuid4().hex[:6].upper()}"
