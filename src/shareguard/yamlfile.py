@@ -123,7 +123,7 @@ def _bad_date(node: yaml.Node | None) -> Problem:
             stack.extend((value, (*path, key.value)) for key, value in reversed(item.value))
         elif isinstance(item, yaml.SequenceNode):
             stack.extend((child, (*path, i)) for i, child in reversed(list(enumerate(item.value))))
-        elif item.tag == "tag:yaml.org,2002:timestamp":
+        elif isinstance(item, yaml.ScalarNode) and item.tag == "tag:yaml.org,2002:timestamp":
             try:
                 yaml.SafeLoader("").construct_yaml_timestamp(item)
             except (ValueError, OverflowError):
