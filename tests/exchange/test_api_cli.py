@@ -254,3 +254,48 @@ def test_an_unknown_agreement_is_named_only_if_it_looks_like_a_reference(
         assert pasted not in bad.text
     nope = client.post(path, json={**body, "agreement": "NOPE"}, headers=key)
     assert nope.status_code == 422 and nope.json()["detail"] == "no agreement 'NOPE'"
+
+
+@pytest.mark.parametrize(
+    "mapping",
+    ['{"name": "\\ud800"}', '{"\\udfff": "name"}', '{"name": ["name"]}', '{"name": {"a": 1}}'],
+)
+def test_a_mapping_that_names_no_column_is_a_422(
+    client: Any, committed: ExchangeWorld, mapping: str
+) -> None:
+    # A lone surrogate was echoed into the refusal, which could not then be written: a 500.
+    csv = b"record_id,name,date_of_birth\nA1,Testa Exemplar,1985-05-05\n"
+    response = client.post(
+        "/api/v1/inbound/files",
+        data={"agreement": "T-AG-HO-001", "mapping": mapping},
+        files={"file": ("partner.csv", csv, "text/csv")},
+        headers=bearer(committed.w.keys["agency"]),
+    )
+    assert response.status_code == 422
+    assert response.json()["field"] == "mapping"
+    assert response.json()["detail"] == "the mapping names each data item's column as text"
+
+
+def test_a_file_with_a_byte_order_mark_is_read(client: Any, committed: ExchangeWorld) -> None:
+    # Spreadsheets save "CSV UTF-8" with a BOM; its first column was not found.
+    csv = "\ufeffrecord_id,name,date_of_birth\r\nA1,Testa Exemplar,1985-05-05\r\n"
+    response = client.post(
+        "/api/v1/inbound/files",
+        data={"agreement": "T-AG-HO-001"},
+        files={"file": ("partner.csv", csv.encode(), "text/csv")},
+        headers=bearer(committed.w.keys["agency"]),
+    )
+    assert response.status_code == 201, response.text
+    assert (response.json()["rows"], response.json()["accepted"]) == (1, 1)
+
+
+def test_a_nul_in_a_file_is_a_bad_row(client: Any, committed: ExchangeWorld) -> None:
+    csv = b"record_id,name,date_of_birth\nA1,Testa\x00Exemplar,1985-05-05\n"
+    response = client.post(
+        "/api/v1/inbound/files",
+        data={"agreement": "T-AG-HO-001"},
+        files={"file": ("partner.csv", csv, "text/csv")},
+        headers=bearer(committed.w.keys["agency"]),
+    )
+    assert response.status_code != 500
+    assert "Testa" not in response.text

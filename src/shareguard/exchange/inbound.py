@@ -601,6 +601,10 @@ def _column_map(header: Sequence[str], mapping: Mapping[str, str]) -> dict[str, 
     wanted = set(DATA_ITEMS) | {RECORD_ID, CATEGORIES}
     out: dict[str, str] = {}
     for key, column in mapping.items():
+        # JSON can carry a lone surrogate or a list here: neither names a column, and a
+        # surrogate quoted back in the refusal cannot be written.
+        if not (isinstance(key, str) and isinstance(column, str) and (key + column).isprintable()):
+            raise InvalidInput("the mapping names each data item's column as text", field="mapping")
         if key not in wanted:
             raise InvalidInput(
                 f"unknown field '{str(key)[:40]}' in the mapping (use data items, "

@@ -370,7 +370,7 @@ def file_columns(path: Path) -> list[str]:
     """The column names a CSV or Parquet file declares (its header), without reading rows."""
     fmt = path.suffix.lower().lstrip(".")
     if fmt == "csv":
-        with path.open(newline="", encoding="utf-8", errors="replace") as fh:
+        with path.open(newline="", encoding="utf-8-sig", errors="replace") as fh:
             header = next(csv.reader(fh), None)
         if not header:
             raise InvalidInput("the file has no header row", field="file")
