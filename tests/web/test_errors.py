@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
+from tests.web.console_helpers import sign_in
+
 
 def test_unexpected_error_gives_a_plain_page_or_problem_without_details(app, caplog):
     secret = "Jane Example 1990-01-01"  # stands in for personal data inside an exception
@@ -49,3 +51,17 @@ def test_405_names_the_allowed_methods(client) -> None:  # type: ignore[no-untyp
     assert api.headers["content-type"].startswith("application/problem+json")
     page = client.put("/sign-in")
     assert page.status_code == 405 and page.headers["allow"] == "GET, HEAD, POST"
+
+
+def test_a_malformed_id_in_a_console_address_is_a_page_not_found(client, world) -> None:  # type: ignore[no-untyped-def]
+    # It was problem+json, which a browser shows as raw text.
+    sign_in(client, "reviewer")
+    for path in ("/review/Jane%20Example", "/review/1990-01-01"):
+        page = client.get(path)
+        assert page.status_code == 404
+        assert page.headers["content-type"].startswith("text/html")
+        assert "Page not found" in page.text
+        assert "Jane" not in page.text and "1990-01-01" not in page.text
+    api = client.get("/api/v1/matching/candidates/not-an-id")
+    assert api.status_code == 422
+    assert api.headers["content-type"] == "application/problem+json"

@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shareguard.errors import NotFound, ShareguardError
+from shareguard.errors import InvalidInput, NotFound, ShareguardError
 
 log = logging.getLogger("shareguard.web")
 PROBLEM = "application/problem+json"
@@ -92,13 +92,23 @@ def install(app: FastAPI) -> None:
         return app.state.console_error(request, exc)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
         errors = [
             # The input value itself is left out: it may be personal data.
             {"field": _field(tuple(e["loc"])), "message": safe_message(e)}
             for e in exc.errors()
         ]
         first = errors[0] if errors else {"field": "request", "message": "invalid"}
+        if not request.url.path.startswith("/api/") and hasattr(app.state, "console_error"):
+            # A browser gets a GOV.UK page: no such page for a malformed id in the path
+            # (/review/not-an-id), else the field at fault.
+            in_path = all(tuple(e["loc"])[:1] == ("path",) for e in exc.errors())
+            err: ShareguardError = (
+                NotFound("page not found")
+                if in_path
+                else InvalidInput(f"{first['field']}: {first['message']}", field=first["field"])
+            )
+            return app.state.console_error(request, err)
         return problem_response(
             {
                 "type": "https://shareguard.example/problems/invalid-input",
