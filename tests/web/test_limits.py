@@ -47,6 +47,7 @@ def test_a_large_console_form_is_refused(client: TestClient) -> None:
 
 def test_each_route_has_its_limit() -> None:
     assert limit_for("/api/v1/matching/datasets") == 256 * MB
+    assert limit_for("/api/v1/inbound/files") == 256 * MB
     assert limit_for("/api/v1/persons") == 128 * 1024
     assert limit_for("/agreements/new") == 4 * MB
     assert limit_for("/my/sign-in") == 64 * 1024
