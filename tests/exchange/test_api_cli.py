@@ -301,7 +301,9 @@ def test_a_nul_in_a_file_is_a_bad_row(client: Any, committed: ExchangeWorld) -> 
     assert "Testa" not in response.text
 
 
-def test_a_file_larger_than_a_json_request_is_sent_in(client: Any, committed: ExchangeWorld) -> None:
+def test_a_file_larger_than_a_json_request_is_sent_in(
+    client: Any, committed: ExchangeWorld
+) -> None:
     # The route had the 128 KB limit of a JSON request: a file of a few thousand rows was a 413.
     rows = "".join(f"A{i},Testa Exemplar,1985-05-05\n" for i in range(6000))
     csv = ("record_id,name,date_of_birth\n" + rows).encode()
