@@ -72,3 +72,15 @@ def test_loopback_hosts_need_no_warning(host: str, tmp_path: Path) -> None:
 @pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.168.1.5", "shareguard.example"])
 def test_other_hosts_get_the_warning(host: str, tmp_path: Path) -> None:
     assert serving_warning(Settings(mode="demo", data_dir=tmp_path), host)
+
+
+def test_serve_turns_off_uvicorns_access_log_which_would_carry_raw_addresses(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, no_server: list
+) -> None:  # type: ignore[type-arg]
+    _env(monkeypatch, tmp_path, mode="demo")
+    try:
+        result = runner.invoke(app, ["serve"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    assert no_server and no_server[0]["access_log"] is False

@@ -201,6 +201,7 @@ def serve(
         port=port or settings.port,
         workers=workers,
         log_level="info",
+        access_log=False,  # the middleware logs route templates, not raw paths
     )
 
 

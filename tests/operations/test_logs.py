@@ -96,3 +96,24 @@ def test_the_logs_of_a_demo_run_hold_no_personal_data(demo_dir: Path) -> None:
     leaked += [b for b in births if b in text]
     leaked += [n for n in documents if n in text]
     assert leaked == [], f"personal data in the logs: {len(leaked)} values"
+
+
+def test_plain_text_access_lines_name_the_route_not_what_was_typed(
+    demo_dir: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The default (text) format writes access lines too, with the route template only: a
+    name typed into a search box or an address never reaches the log."""
+    monkeypatch.setenv("SHAREGUARD_LOG_FORMAT", "text")
+    get_settings.cache_clear()
+    typed = "Zyxwavern Quolbeck 1987-03-04"
+    with (
+        caplog.at_level(logging.INFO, logger="shareguard.access"),
+        TestClient(create_app(get_settings(), get_engine())) as c,
+    ):
+        c.get("/healthz", params={"q": typed})
+        c.get(f"/api/v1/persons/{typed}/access-log")
+    lines = [r.getMessage() for r in caplog.records if r.name == "shareguard.access"]
+    assert any(line.startswith("GET /healthz 200") for line in lines)
+    assert any(line.startswith("GET /api/v1/persons/{person_id}/access-log 4") for line in lines)
+    assert not any("Zyxwavern" in line or "1987-03-04" in line for line in lines)
+    assert logging.getLogger("uvicorn.access").disabled

@@ -97,4 +97,5 @@ def register(app: typer.Typer) -> None:
                 host=settings.host,
                 port=settings.port,
                 log_level="info",
+                access_log=False,  # the middleware logs route templates, not raw paths
             )

@@ -2,9 +2,9 @@
 
 Every line carries the request id and the organisation id of the request it came from (when
 there is one). Messages are the code's own: ids, codes and counts, never names, dates of birth
-or document numbers (DESIGN.md invariant 7). The JSON access line the web middleware writes
-names the route template, never the raw path or query string, which may hold what a user
-typed.
+or document numbers (DESIGN.md invariant 7). The access line the web middleware writes (in
+both formats; uvicorn's own is off) names the route template, never the raw path or query
+string, which may hold what a user typed.
 """
 
 from __future__ import annotations
@@ -61,10 +61,10 @@ def configure(settings: Settings) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler._shareguard = True  # type: ignore[attr-defined]
     handler.addFilter(ContextFilter())
+    for name in QUIET:  # in both formats: the middleware writes the access lines
+        logging.getLogger(name).disabled = True
     if settings.log_format == "json":
         handler.setFormatter(JsonFormatter())
-        for name in QUIET:
-            logging.getLogger(name).disabled = True
         for name in ("uvicorn", "uvicorn.error"):
             logging.getLogger(name).handlers = []
             logging.getLogger(name).propagate = True

@@ -57,16 +57,18 @@ class OperationsMiddleware:
             route = _template(scope)
             method = scope.get("method", "")
             metrics.observe_request(method, route, status, seconds)
+            # Our access line, in both formats, names the route template: uvicorn's own
+            # (off, see ``logs.QUIET``) would carry the raw path and query string.
+            fields = {
+                "method": method,
+                "route": route,
+                "status": status,
+                "duration_ms": round(seconds * 1000, 2),
+            }
             if self.json:
-                access_log.info(
-                    "request",
-                    extra={
-                        "method": method,
-                        "route": route,
-                        "status": status,
-                        "duration_ms": round(seconds * 1000, 2),
-                    },
-                )
+                access_log.info("request", extra=fields)
+            else:
+                access_log.info("%(method)s %(route)s %(status)s %(duration_ms)s ms", fields)
             telemetry.end(token)
 
 
