@@ -22,7 +22,7 @@ from sqlalchemy import Date, Text, bindparam, case, cast, exists, func, insert, 
 from sqlalchemy.orm import Session, aliased
 
 from shareguard.accounts.principal import Principal
-from shareguard.agreements.models import Agreement
+from shareguard.agreements.models import Agreement, AgreementState
 from shareguard.audit import AuditRecord, append, append_many
 from shareguard.capabilities import hooks
 from shareguard.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -292,6 +292,18 @@ class WatchlistService:
             raise NotFound(f"agreement {agreement_id} not found")
         return agreement
 
+    def _listable(self, agreement_id: uuid.UUID) -> Agreement:
+        """The agreement, if people may be put on its watch list: bulk sharing, not ended."""
+        agreement = self._agreement(agreement_id)
+        if not agreement.bulk:
+            raise Conflict("this agreement does not allow bulk sharing", field="agreement_id")
+        if agreement.state == AgreementState.ENDED:
+            raise Conflict(
+                "this agreement has ended: nobody can be put on its watch list",
+                field="agreement_id",
+            )
+        return agreement
+
     # writing -----------------------------------------------------------------------
     def propose(
         self,
@@ -303,9 +315,7 @@ class WatchlistService:
     ) -> WatchlistEntry:
         """A caseworker proposes a person, naming the decision and the evidence."""
         principal.require(CASEWORKER)
-        agreement = self._agreement(agreement_id)
-        if not agreement.bulk:
-            raise Conflict("this agreement does not allow bulk sharing", field="agreement_id")
+        self._listable(agreement_id)
         self.status.person(person_id)
         decision = self.session.get(ImmigrationDecision, decision_id)
         if decision is None or decision.person_id != person_id:
@@ -381,9 +391,7 @@ class WatchlistService:
         verifier.require(CASEWORKER)
         if verifier.user_id is None or verifier.user_id == proposer.user_id:
             raise Forbidden("a second caseworker, not the proposer, must verify (four eyes)")
-        agreement = self._agreement(agreement_id)
-        if not agreement.bulk:
-            raise Conflict("this agreement does not allow bulk sharing", field="agreement_id")
+        agreement = self._listable(agreement_id)
         if any(not evidence.strip() for _, _, evidence in proposals):
             raise InvalidInput("the evidence reference is required", field="evidence_ref")
         wanted = [p for p, _, _ in proposals]
