@@ -38,7 +38,7 @@ from shareguard.status.models import (
     StatusKind,
     StatusRecord,
 )
-from shareguard.status.service import BULK_CHUNK
+from shareguard.status.service import APPEALS_MOST_OPEN_FIRST, BULK_CHUNK
 from shareguard.storage.base import new_id, today, utcnow
 
 CASEWORKER = "caseworker"
@@ -851,9 +851,9 @@ def _json_set(stored: str | None) -> frozenset[str]:
 _IDS: Any = bindparam("ids", expanding=True)
 _ON = bindparam("on", type_=Date)
 _PRIMARY = str(NameKind.PRIMARY)
-#: Appeal states, most open first (``appeal_state_of``'s order): a person's is the most open
-#: among their current decisions, worked out in SQL as the least rank.
-_APPEAL_ORDER = (AppealState.PENDING, AppealState.LODGED, AppealState.DECIDED)
+#: A person's appeal state (the most open among their current decisions, as
+#: ``appeal_state_of``) is worked out in SQL as the least rank in this order.
+_APPEAL_ORDER = APPEALS_MOST_OPEN_FIRST
 _APPEAL_BY_RANK: dict[int | None, str] = {
     **{k: str(s) for k, s in enumerate(_APPEAL_ORDER)},
     len(_APPEAL_ORDER): str(AppealState.NONE),

@@ -76,17 +76,7 @@ class PersonFacts:
 
     @classmethod
     def of(cls, person: Person) -> PersonFacts:
-        primary = person.primary_name()
-        return cls(
-            id=person.id,
-            date_of_birth=person.date_of_birth,
-            nationality=person.nationality,
-            photo_ref=person.photo_ref,
-            categories=tuple(person.categories or ()),
-            locks=tuple(person.locks or ()),
-            name=primary.full if primary else "",
-            postcode=person.postcode or "",
-        )
+        return _person_facts(person, person.names)
 
 
 @dataclass(frozen=True)
@@ -799,11 +789,14 @@ def current_decisions_of(decisions: Sequence[Any]) -> list[Any]:
     return [r for r in decisions if r.id not in replaced]
 
 
+#: Appeal states, most open first: a person's is the most open among their current decisions.
+APPEALS_MOST_OPEN_FIRST = (AppealState.PENDING, AppealState.LODGED, AppealState.DECIDED)
+
+
 def appeal_state_of(current: Sequence[Any]) -> str:
     """The most open appeal state among current decisions: pending > lodged > decided > none."""
-    order = [AppealState.PENDING, AppealState.LODGED, AppealState.DECIDED, AppealState.NONE]
     states = {d.appeal_state for d in current}
-    return next((str(s) for s in order if s in states), str(AppealState.NONE))
+    return next((str(s) for s in APPEALS_MOST_OPEN_FIRST if s in states), str(AppealState.NONE))
 
 
 def subject_of(person: Person | PersonFacts, current: Sequence[Any]) -> Subject:
