@@ -292,9 +292,13 @@ class WatchlistService:
             raise NotFound(f"agreement {agreement_id} not found")
         return agreement
 
-    def _listable(self, agreement_id: uuid.UUID) -> Agreement:
-        """The agreement, if people may be put on its watch list: bulk sharing, not ended."""
+    def _listable(self, agreement_id: uuid.UUID, *principals: Principal) -> Agreement:
+        """The agreement, if people may be put on its watch list: bulk sharing, not ended, and
+        the caseworkers acting work for an organisation that discloses under it (a recipient
+        or a body outside the agreement has no standing to list the discloser's people)."""
         agreement = self._agreement(agreement_id)
+        for principal in principals:
+            _require_discloser(agreement, principal)
         if not agreement.bulk:
             raise Conflict("this agreement does not allow bulk sharing", field="agreement_id")
         if agreement.state == AgreementState.ENDED:
@@ -315,7 +319,7 @@ class WatchlistService:
     ) -> WatchlistEntry:
         """A caseworker proposes a person, naming the decision and the evidence."""
         principal.require(CASEWORKER)
-        self._listable(agreement_id)
+        self._listable(agreement_id, principal)
         self.status.person(person_id)
         decision = self.session.get(ImmigrationDecision, decision_id)
         if decision is None or decision.person_id != person_id:
@@ -357,8 +361,10 @@ class WatchlistService:
             raise Conflict(f"the entry is {entry.state}, not proposed", field="state")
         if principal.user_id is None or principal.user_id == entry.proposed_by:
             raise Forbidden("a second caseworker, not the proposer, must verify (four eyes)")
+        agreement = self._agreement(entry.agreement_id)
+        _require_discloser(agreement, principal)
         on = today()
-        facts = self._facts(entry, self._agreement(entry.agreement_id), on, principal.user_id)
+        facts = self._facts(entry, agreement, on, principal.user_id)
         reasons = gate(facts, on)
         entry.verified_by = principal.user_id
         entry.verified_at = utcnow()
@@ -391,7 +397,7 @@ class WatchlistService:
         verifier.require(CASEWORKER)
         if verifier.user_id is None or verifier.user_id == proposer.user_id:
             raise Forbidden("a second caseworker, not the proposer, must verify (four eyes)")
-        agreement = self._listable(agreement_id)
+        agreement = self._listable(agreement_id, proposer, verifier)
         if any(not evidence.strip() for _, _, evidence in proposals):
             raise InvalidInput("the evidence reference is required", field="evidence_ref")
         wanted = [p for p, _, _ in proposals]
@@ -939,6 +945,17 @@ _GATE_JOINED: Any = (
         & (ImmigrationDecision.person_id == WatchlistEntry.person_id),
     )
 )
+
+
+def _require_discloser(agreement: Agreement, principal: Principal) -> None:
+    """Only the disclosing organisation's caseworkers list and verify its people: a recipient
+    (or a body outside the agreement) has no standing to choose whose data is sent to it."""
+    if principal.organisation_id not in agreement.disclosers():
+        raise Forbidden(
+            "only caseworkers of an organisation that discloses under this agreement "
+            "may put people on its watch list",
+            field="agreement_id",
+        )
 
 
 def policy_refusal(session: Session, agreement: Agreement, person_id: uuid.UUID) -> str | None:
