@@ -152,3 +152,24 @@ def test_partner_uploads_a_file_and_sees_its_errors(app: Any, xw: ExchangeWorld)
     # The same caseworker cannot verify their own proposal.
     again = cw.get(f"/casework/inbound/{record_id}")
     assert "Verify (second caseworker)" not in again.text
+
+
+def test_partner_sends_a_file_larger_than_a_form(app: Any, xw: ExchangeWorld) -> None:
+    """A file of a few thousand rows (far over a console form's 64 KB) is taken, not refused
+    whole with a 413."""
+    xw.session.commit()
+    partner = _sign_in(app, "agency_user")
+    token = csrf(partner, "/inbound/new")
+    assert "up to 256 MB" in partner.get("/inbound/new").text
+    rows = "".join(f"A{i},Testa Exemplar,1985-05-05,{i} Test Street\n" for i in range(3000))
+    body = ("record_id,name,date_of_birth,address\n" + rows).encode()
+    assert len(body) > 128 * 1024
+    sent = partner.post(
+        "/inbound/new",
+        data={"csrf_token": token, "agreement": "T-AG-HO-001", "mode": "reject"},
+        files={"file": ("partner.csv", body, "text/csv")},
+    )
+    assert sent.status_code == 200 and "Submission IN-" in sent.text
+    # The agreement's daily limit (1,000) still applies, counted per row, and says so.
+    assert 'id="accepted">1,000<' in sent.text
+    assert 'id="refused">2,000<br>Daily limit: 2,000<' in sent.text

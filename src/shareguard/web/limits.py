@@ -26,6 +26,7 @@ KB, MB = 1024, 1024 * 1024
 ROUTE_LIMITS: tuple[tuple[str, int], ...] = (
     ("/api/v1/matching/datasets", 256 * MB),  # a partner's file for a match run
     ("/api/v1/inbound/files", 256 * MB),  # a partner's file sent in (streamed, like a dataset)
+    ("/inbound/new", 256 * MB),  # the console's "Send records": the same file as the API's
     ("/agreements/new", 4 * MB),  # the page itself explains its 256 KB file limit
     ("/credentials/verify", 1 * MB),  # a pasted or uploaded credential (page limit 200 KB)
     ("/api/", 128 * KB),  # every other JSON request
