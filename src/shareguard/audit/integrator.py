@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from shareguard.audit import log as audit_log
 from shareguard.config import Settings
+from shareguard.storage.db import unit_of_work
 
 logger = logging.getLogger(__name__)
 
@@ -134,27 +135,16 @@ class Integrator:
         return found
 
     def integrate_once(self, conn: Connection | None) -> int | None:
-        """Integrate up to ``batch`` pending entries in one transaction (committed here)."""
-        with Session(bind=conn if conn is not None else self.engine) as session:
-            try:
-                done = audit_log.integrate(session, self.batch)
-                session.commit()
-            except BaseException:
-                session.rollback()
-                raise
-        return done
+        """Integrate up to ``batch`` pending entries in one unit of work of their own."""
+        with unit_of_work(conn if conn is not None else self.engine) as session:
+            return audit_log.integrate(session, self.batch)
 
     def checkpoint(self, conn: Connection | None) -> int:
         """Sign a checkpoint of the integrated log if it grew; returns the size signed."""
         from shareguard.audit.service import AuditService  # service imports this module
 
-        with Session(bind=conn if conn is not None else self.engine) as session:
-            try:
-                size = AuditService(session, self.settings).checkpoint().tree_size
-                session.commit()
-            except BaseException:
-                session.rollback()
-                raise
+        with unit_of_work(conn if conn is not None else self.engine) as session:
+            size = AuditService(session, self.settings).checkpoint().tree_size
         logger.info("audit checkpoint at tree size %d", size)
         return size
 

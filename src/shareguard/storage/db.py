@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy import Connection, Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from shareguard.config import get_settings
@@ -89,8 +89,10 @@ def get_engine() -> Engine:
     return make_engine(settings.url, synchronous=settings.sqlite_synchronous)
 
 
-def session_factory(engine: Engine | None = None) -> sessionmaker[Session]:
-    return sessionmaker(bind=engine or get_engine(), expire_on_commit=False)
+def session_factory(bind: Engine | Connection | None = None) -> sessionmaker[Session]:
+    """Sessions on ``bind``: the app's engine by default, or one connection (the audit
+    integrator's, which holds its advisory lock across units of work)."""
+    return sessionmaker(bind=bind if bind is not None else get_engine(), expire_on_commit=False)
 
 
 def settle(session: Session, error: BaseException) -> None:
@@ -106,7 +108,7 @@ def settle(session: Session, error: BaseException) -> None:
 
 
 @contextmanager
-def unit_of_work(engine: Engine | None = None) -> Iterator[Session]:
+def unit_of_work(engine: Engine | Connection | None = None) -> Iterator[Session]:
     """One transaction for a CLI command or a job: commit on success, roll back on error.
 
     Services never commit; this (and the request boundary, ``web.deps.get_session``) does.
