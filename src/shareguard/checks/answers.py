@@ -23,7 +23,7 @@ from shareguard.accounts.principal import Principal
 from shareguard.agreements.catalogue import PURPOSES
 from shareguard.audit import AuditRecord, append
 from shareguard.checks.cases import RESPONSE_DAYS
-from shareguard.checks.models import Case, CaseKind, Check, Outcome
+from shareguard.checks.models import Case, CaseKind, CaseState, Check, Outcome
 from shareguard.errors import InvalidInput, Refused, keep_audit
 from shareguard.policy import DisclosureRequest, Subject, agreement_for, decide, disclose
 from shareguard.policy.door import PolicyReading, read_policy
@@ -263,6 +263,23 @@ INSERT_CHECK = insert(Check.__table__)  # type: ignore[arg-type]
 INSERT_CASE = insert(Case.__table__)  # type: ignore[arg-type]
 CHECK_COLUMNS = tuple(c.key for c in Check.__table__.columns)
 CASE_COLUMNS = tuple(c.key for c in Case.__table__.columns)
+
+
+def referral_case(check_id: uuid.UUID, person_id: uuid.UUID | None) -> Case:
+    """A referral's open case, complete with its id, for a batch to INSERT (``INSERT_CASE``
+    with ``CASE_COLUMNS``): what ``refer`` adds one at a time."""
+    return Case(
+        id=new_id(),
+        check_id=check_id,
+        person_id=person_id,
+        kind=CaseKind.REFERRAL,
+        state=CaseState.OPEN,
+        opened_at=utcnow(),
+        respond_by=today() + timedelta(days=RESPONSE_DAYS),
+        statement="",
+        outcome="",
+        outcome_note="",
+    )
 
 
 def counted(rows: Sequence[Mapping[str, Any]]) -> None:

@@ -49,6 +49,12 @@ class CheckService:
         """A check by name and date of birth (``AttributeChecks.check``)."""
         return self.attributes.check(principal, query)
 
+    def attribute_checks(
+        self, principal: Principal, queries: Sequence[AttributeQuery]
+    ) -> list[CheckResult | ShareguardError]:
+        """Many attribute checks from one checker in one unit of work (``check_many``)."""
+        return self.attributes.check_many(principal, queries)
+
     def check(self, check_id: uuid.UUID, principal: Principal) -> Check:
         """A check, for the organisation that made it (or caseworkers)."""
         row = self.session.get(Check, check_id)

@@ -26,15 +26,15 @@ from shareguard.checks.answers import (
     CheckResult,
     check_row,
     contest_route,
+    referral_case,
 )
-from shareguard.checks.cases import RESPONSE_DAYS
-from shareguard.checks.models import Case, CaseKind, CaseState, Check, CheckFailure, Outcome
+from shareguard.checks.models import Check, CheckFailure, Outcome
 from shareguard.errors import InvalidInput, RateLimited, Refused, ShareguardError, keep_audit
 from shareguard.policy import disclose_many
 from shareguard.status import sharecodes
 from shareguard.status.answer import status_answer
 from shareguard.status.service import share_code_digest, subject_of
-from shareguard.storage.base import new_id, today, utcnow
+from shareguard.storage.base import new_id, utcnow
 
 #: Failed share-code attempts allowed per organisation per window, and per code per window.
 ORG_FAILURES, ORG_WINDOW = 20, timedelta(minutes=10)
@@ -265,18 +265,7 @@ class ShareCodeChecks:
             result = CheckResult(check, answer=disclosed.answer)
             if check.outcome == Outcome.REFERRED:
                 result.answer = None
-                result.case = Case(
-                    id=new_id(),
-                    check_id=check.id,
-                    person_id=check.person_id,
-                    kind=CaseKind.REFERRAL,
-                    state=CaseState.OPEN,
-                    opened_at=utcnow(),
-                    respond_by=today() + timedelta(days=RESPONSE_DAYS),
-                    statement="",
-                    outcome="",
-                    outcome_note="",
-                )
+                result.case = referral_case(check.id, check.person_id)
                 result.contest = contest_route(check.id)
                 result.extra = {"reason": "appeal_open"}
                 cases.append({k: getattr(result.case, k) for k in CASE_COLUMNS})

@@ -12,10 +12,11 @@ if TYPE_CHECKING:
     from shareguard.corrections import webhooks
     from shareguard.corrections.deliveries import WebhookService
     from shareguard.corrections.notices import NoticeService, notice_payload
-    from shareguard.corrections.service import CorrectionService, disclosures_of
+    from shareguard.corrections.service import CorrectionService, NewCorrection, disclosures_of
 
 __all__ = [
     "CorrectionService",
+    "NewCorrection",
     "NoticeService",
     "WebhookService",
     "disclosures_of",
@@ -27,6 +28,7 @@ __getattr__ = lazy(
     __name__,
     {
         "CorrectionService": "service",
+        "NewCorrection": "service",
         "NoticeService": "notices",
         "WebhookService": "deliveries",
         "disclosures_of": "service",

@@ -462,18 +462,46 @@ class WatchlistService:
 
     def leave(self, entry_id: uuid.UUID, reason: str, principal: Principal) -> WatchlistEntry:
         """Remove an entry now (status granted, decision overturned, correction, ...)."""
-        principal.require(CASEWORKER, "governance_officer")
+        return self.leave_many([(entry_id, principal)], reason)[0]
+
+    def leave_many(
+        self, items: Sequence[tuple[uuid.UUID, Principal]], reason: str
+    ) -> list[WatchlistEntry]:
+        """``leave`` for many entries (each removed by its own caseworker) for one reason:
+        the entries read at once, one flush. Refused whole: the first at fault raises."""
+        for _, principal in items:
+            principal.require(CASEWORKER, "governance_officer")
         if not reason.strip():
             raise InvalidInput("a reason is required to remove an entry", field="reason")
-        entry = self.get(entry_id)
-        if entry.state == EntryState.LEFT:
-            raise Conflict("the entry has already left the list", field="state")
-        entry.state = EntryState.LEFT
-        entry.left_at = utcnow()
-        entry.left_reason = reason.strip()[:200]
-        self._audit("watchlist.leave", entry, principal, details={"reason": entry.left_reason})
+        wanted = list(dict.fromkeys(entry_id for entry_id, _ in items))
+        found: dict[uuid.UUID, WatchlistEntry] = {}
+        for i in range(0, len(wanted), BULK_CHUNK):
+            stmt = select(WatchlistEntry).where(WatchlistEntry.id.in_(wanted[i : i + BULK_CHUNK]))
+            found.update((e.id, e) for e in self.session.scalars(stmt))
+        entries = []
+        leaving: set[uuid.UUID] = set()
+        for entry_id, _ in items:
+            entry = found.get(entry_id)
+            if entry is None:
+                raise NotFound(f"watch-list entry {entry_id} not found")
+            if entry.state == EntryState.LEFT or entry.id in leaving:
+                raise Conflict("the entry has already left the list", field="state")
+            leaving.add(entry.id)
+            entries.append(entry)
+        now, why = utcnow(), reason.strip()[:200]
+        for entry in entries:
+            entry.state = EntryState.LEFT
+            entry.left_at = now
+            entry.left_reason = why
+        append_many(
+            self.session,
+            [
+                self._record("watchlist.leave", entry, principal, details={"reason": why})
+                for entry, (_, principal) in zip(entries, items, strict=True)
+            ],
+        )
         self.session.flush()
-        return entry
+        return entries
 
     def _audit(
         self,

@@ -395,30 +395,75 @@ class StatusService:
         self, person_id: uuid.UUID, data: DecisionIn, principal: Principal
     ) -> ImmigrationDecision:
         """Append a decision (a correction or appeal update supersedes an earlier one)."""
-        principal.require(CASEWORKER)
-        self.require_person(person_id)
-        if data.supersedes_id is not None:
-            old = self.session.get(ImmigrationDecision, data.supersedes_id)
-            if old is None or old.person_id != person_id:
+        return self.record_decisions([(person_id, data, principal)])[0]
+
+    def record_decisions(
+        self, items: Sequence[tuple[uuid.UUID, DecisionIn, Principal]]
+    ) -> list[ImmigrationDecision]:
+        """``record_decision`` for many, each with its own author: the same checks, read in
+        bulk, and one flush. Refused whole: the first item at fault raises, nothing is added."""
+        for _, _, principal in items:
+            principal.require(CASEWORKER)
+        person_ids = list(dict.fromkeys(pid for pid, _, _ in items))
+        found: set[uuid.UUID] = set()
+        for i in range(0, len(person_ids), BULK_CHUNK):
+            chunk = person_ids[i : i + BULK_CHUNK]
+            found.update(self.session.scalars(select(Person.id).where(Person.id.in_(chunk))))
+        olds = self._decisions_by_id([d.supersedes_id for _, d, _ in items if d.supersedes_id])
+        superseded = self._superseded_decisions(list(olds))
+        for person_id, data, _ in items:
+            if person_id not in found:
+                raise NotFound(f"person {person_id} not found")
+            if data.supersedes_id is not None:
+                old = olds.get(data.supersedes_id)
+                if old is None or old.person_id != person_id:
+                    raise InvalidInput(
+                        "supersedes_id is not a decision of this person", field="supersedes_id"
+                    )
+                if old.id in superseded:
+                    raise Conflict(
+                        "that decision has already been superseded", field="supersedes_id"
+                    )
+                # Two items of one batch superseding the same decision: the second finds it
+                # superseded, as it would one at a time.
+                superseded.add(old.id)
+            if data.overturned and data.supersedes_id is None:
                 raise InvalidInput(
-                    "supersedes_id is not a decision of this person", field="supersedes_id"
+                    "an overturning decision names the one it overturns", field="supersedes_id"
                 )
-            if self._decision_superseded(old.id):
-                raise Conflict("that decision has already been superseded", field="supersedes_id")
-        if data.overturned and data.supersedes_id is None:
-            raise InvalidInput(
-                "an overturning decision names the one it overturns", field="supersedes_id"
+            if data.final and data.appeal_state in (AppealState.LODGED, AppealState.PENDING):
+                raise InvalidInput(
+                    "a decision with an appeal lodged or pending cannot be final", field="final"
+                )
+        rows = [
+            ImmigrationDecision(
+                person_id=person_id, author_id=principal.user_id, **data.model_dump()
             )
-        if data.final and data.appeal_state in (AppealState.LODGED, AppealState.PENDING):
-            raise InvalidInput(
-                "a decision with an appeal lodged or pending cannot be final", field="final"
-            )
-        row = ImmigrationDecision(
-            person_id=person_id, author_id=principal.user_id, **data.model_dump()
-        )
-        self.session.add(row)
+            for person_id, data, principal in items
+        ]
+        self.session.add_all(rows)
         self.session.flush()
-        return row
+        return rows
+
+    def _decisions_by_id(self, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, ImmigrationDecision]:
+        wanted = list(dict.fromkeys(ids))
+        out: dict[uuid.UUID, ImmigrationDecision] = {}
+        for i in range(0, len(wanted), BULK_CHUNK):
+            stmt = select(ImmigrationDecision).where(
+                ImmigrationDecision.id.in_(wanted[i : i + BULK_CHUNK])
+            )
+            out.update((d.id, d) for d in self.session.scalars(stmt))
+        return out
+
+    def _superseded_decisions(self, ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+        """Which of these decisions a later one already supersedes."""
+        out: set[uuid.UUID] = set()
+        for i in range(0, len(ids), BULK_CHUNK):
+            stmt = select(ImmigrationDecision.supersedes_id).where(
+                ImmigrationDecision.supersedes_id.in_(ids[i : i + BULK_CHUNK])
+            )
+            out.update(d for d in self.session.scalars(stmt) if d is not None)
+        return out
 
     def decisions(self, person_id: uuid.UUID) -> list[ImmigrationDecision]:
         """Every decision recorded for the person, oldest first (history is kept)."""
@@ -436,12 +481,6 @@ class StatusService:
     def appeal_state(self, person_id: uuid.UUID) -> str:
         """The most open appeal state among current decisions: pending > lodged > decided > none."""
         return appeal_state_of(self.current_decisions(person_id))
-
-    def _decision_superseded(self, decision_id: uuid.UUID) -> bool:
-        stmt = select(ImmigrationDecision.id).where(
-            ImmigrationDecision.supersedes_id == decision_id
-        )
-        return self.session.scalar(stmt.limit(1)) is not None
 
     # status records ----------------------------------------------------------------
     def record_status(

@@ -29,7 +29,6 @@ Synthetic staff are users named as such ("Synthetic reviewer 01 (seed-scale demo
 
 from __future__ import annotations
 
-import contextlib
 import random
 import time
 import uuid
@@ -52,14 +51,13 @@ from shareguard.audit.models import AuditEntry
 from shareguard.audit.service import AuditService
 from shareguard.checks import AttributeQuery, CheckService, ShareCodeQuery
 from shareguard.config import get_settings
-from shareguard.corrections.models import Correction, RectificationNotice
+from shareguard.corrections.models import Correction, CorrectionState, RectificationNotice
 from shareguard.corrections.notices import NoticeService
-from shareguard.corrections.service import CorrectionService
+from shareguard.corrections.service import CorrectionService, NewCorrection
 from shareguard.demo.seeds import inbound, licences, linking, people
 from shareguard.demo.seeds.cases import contests_and_referrals
 from shareguard.demo.seeds.plan import Plan, at
 from shareguard.demo.world import DEMO_PASSWORD, World, _accounts, _agreements, email
-from shareguard.errors import ShareguardError
 from shareguard.matching import ImportService, ReviewService
 from shareguard.matching.models import Candidate, EntryState, MatchRun, WatchlistEntry
 from shareguard.matching.watchlist import WatchlistService
@@ -482,6 +480,8 @@ SHARE_PURPOSES = {
     "HO-BANK-001": ("bank_account", "northbank"),
 }
 CHECKS_PER_CODE = 4
+#: The hour of the day's share-code checks: the NHS checks are batched either side of it.
+SHARE_CODE_HOUR = 13
 
 
 def _share_codes(session: Session, seeds: Seeds, m: int) -> None:
@@ -514,7 +514,7 @@ def _share_codes(session: Session, seeds: Seeds, m: int) -> None:
             by_day.setdefault(rng.choice(days), []).append(ShareCodeQuery(text, born, purpose))
         checker = seeds.partner(code)
         for day in sorted(by_day):
-            with replay_clock(at(day, 13)):
+            with replay_clock(at(day, SHARE_CODE_HOUR)):
                 for batch in people.chunks(by_day[day], 500):
                     checks.share_code_checks(checker, batch)
                     done += len(batch)
@@ -532,6 +532,7 @@ def _nhs(session: Session, seeds: Seeds, m: int) -> None:
     nhs = seeds.partner("nhs")
     days = plan.days(m)
     for d, day in enumerate(days):
+        calls = []
         for k in range(plan.nhs_checks_per_day):
             pid = rng.choice(reg.population)
             given, family = reg.population_names[pid]
@@ -539,9 +540,20 @@ def _nhs(session: Session, seeds: Seeds, m: int) -> None:
                 given = licences.typo(rng, given)
             moment = at(day, 8 + k * 10 // max(1, plan.nhs_checks_per_day), rng.randrange(60))
             query = AttributeQuery("nhs_charging", given, family, reg.population_dob[pid])
-            # A refusal is audited where it happens; the trust is told why.
-            with replay_clock(moment), contextlib.suppress(ShareguardError):
-                checks.attribute_check(nhs, query)
+            calls.append((moment, query))
+        # The morning's calls and the afternoon's are each answered as one batch
+        # (``attribute_checks``), at its first call's moment and in the calls' order: the
+        # checks keep their order among the day's checks (the share-code checks come between),
+        # which the contests stage draws by, so the year is the one built a call at a time.
+        # A refusal is audited where it happens and comes back in its place.
+        calls.sort(key=lambda c: c[0])
+        for half in (
+            [c for c in calls if c[0].hour < SHARE_CODE_HOUR],
+            [c for c in calls if c[0].hour >= SHARE_CODE_HOUR],
+        ):
+            if half:
+                with replay_clock(half[0][0]):
+                    checks.attribute_checks(nhs, [q for _, q in half])
         seeds.progress(
             stage, (d + 1) * plan.nhs_checks_per_day, len(days) * plan.nhs_checks_per_day
         )
@@ -568,31 +580,50 @@ def _corrections(session: Session, seeds: Seeds, m: int) -> None:
     rng = random.Random(f"{plan.seed}:corrections:{m}")
     found = seeds.corrected_in(m)
     days = plan.days(m)
-    for i, p in enumerate(found):
-        when = at(rng.choice(days), 15)
+    # Each correction's day, drawn in the order one at a time drew them; the day's corrections
+    # are then made together (``correct_many``), at the moment each would have had alone.
+    on: dict[datetime, list[int]] = {}
+    for i in range(len(found)):
+        on.setdefault(at(rng.choice(days), 15), []).append(i)
+    done = 0
+    for when in sorted(on):
+        batch = on[when]
         with replay_clock(when):
-            asker = seeds.staff_principal("caseworker", i)
-            correction = service.correct(
-                asker,
-                target_kind="decision",
-                target_id=p.decision_id,
-                reason="The refusal was wrong: the person had leave (seed-scale demo)",
-                evidence_ref=f"SEEDS-REVIEW-{p.decision_id.hex[:10]}",
-                changes={"overturned": True, "outcome": "refusal withdrawn on review"},
+            made = service.correct_many(
+                [
+                    NewCorrection(
+                        seeds.staff_principal("caseworker", i),
+                        target_kind="decision",
+                        target_id=found[i].decision_id,
+                        reason="The refusal was wrong: the person had leave (seed-scale demo)",
+                        evidence_ref=f"SEEDS-REVIEW-{found[i].decision_id.hex[:10]}",
+                        changes={"overturned": True, "outcome": "refusal withdrawn on review"},
+                    )
+                    for i in batch
+                ],
                 now=when,
             )
-            if correction.state == "pending_approval":
-                service.approve(correction.id, seeds.staff_principal("caseworker", i + 1), now=when)
-            entries = session.scalars(
-                select(WatchlistEntry.id).where(
-                    WatchlistEntry.person_id == p.person_id,
+            service.approve_many(
+                [
+                    (c.id, seeds.staff_principal("caseworker", i + 1))
+                    for i, c in zip(batch, made, strict=True)
+                    if c.state == CorrectionState.PENDING_APPROVAL
+                ],
+                now=when,
+            )
+            asker = {found[i].person_id: seeds.staff_principal("caseworker", i) for i in batch}
+            entries = session.execute(
+                select(WatchlistEntry.id, WatchlistEntry.person_id).where(
+                    WatchlistEntry.person_id.in_(list(asker)),
                     WatchlistEntry.state != EntryState.LEFT,
                 )
             ).all()
-            for entry_id in entries:
-                watch.leave(entry_id, "decision corrected: refusal withdrawn", asker)
-        if i % 100 == 0:
-            seeds.progress(stage, i, len(found))
+            watch.leave_many(
+                [(entry_id, asker[person_id]) for entry_id, person_id in entries],
+                "decision corrected: refusal withdrawn",
+            )
+        done += len(batch)
+        seeds.progress(stage, done, len(found))
     # Acknowledgements of notices sent before this month (their recipients act on them).
     start = at(plan.month_start(m), 0)
     # Which notices stay overdue, and the order delays are drawn in, follow what the seed
