@@ -9,15 +9,17 @@ What goes through which door:
 
 * every disclosure (a DVLA or HMRC match result, a share-code or NHS check answer) goes
   through ``policy.disclose_many`` via the services that make them (``RunService.record``,
-  ``CheckService.share_code_checks`` and ``attribute_check``), each decided at the replayed
+  ``CheckService.share_code_checks`` and ``attribute_checks``), each decided at the replayed
   moment (``storage.base.replay_clock``), so the over-30 pause cuts the DVLA volume itself;
 * the DVLA and HMRC runs link for real (``seeds.linking``): each month's active list, in
   parts under the per-run limit, against the partner's file with Splink on DuckDB out of
   core, as ``matching.tasks.execute`` does; the synthetic reviewers tell true matches from
   false ones by the world's known truth (which record is whose copy);
 * the watch list is proposed and verified by synthetic caseworkers through the gate in bulk
-  (``WatchlistService.admit_many``); reviews, adverse actions, corrections, approvals,
-  rectification notices and acknowledgements go through their services one by one;
+  (``WatchlistService.admit_many``); each day's corrections, their approvals and
+  rectification notices and the people's leaving the lists go through their services' batch
+  paths (``CorrectionService.correct_many``, ``approve_many``, ``WatchlistService.leave_many``:
+  what one at a time writes); reviews, adverse actions and acknowledgements one by one;
 * the door's other way (``seeds.inbound``): partners' records and files through
   ``InboundService``, requests to partners and their answers through ``RequestService``;
   contests and referrals through ``CaseService`` (``seeds.cases``);
