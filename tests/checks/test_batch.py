@@ -1,4 +1,4 @@
-"""Share-code and attribute checks in a batch answer and record each check as one check alone would."""
+"""Share-code and attribute checks in a batch record each check as one check alone would."""
 
 from __future__ import annotations
 

@@ -28,9 +28,7 @@ def _left(world: TestWorld, ids: list) -> list[tuple]:  # type: ignore[type-arg]
             )
         )
     }
-    return [
-        (e.state, e.left_reason, e.left_at is not None, audit[str(e.id)]) for e in entries if e
-    ]
+    return [(e.state, e.left_reason, e.left_at is not None, audit[str(e.id)]) for e in entries if e]
 
 
 def test_leaving_in_a_batch_writes_what_one_at_a_time_writes(world: TestWorld) -> None:
