@@ -10,7 +10,8 @@ from __future__ import annotations
 import statistics
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import date, datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 Row = Mapping[str, Any]
@@ -330,6 +331,69 @@ def pause_window(
         "after": after,
         "change": rate(after - before, before),
     }
+
+
+@dataclass(frozen=True)
+class AroundMoment:
+    """The ``days`` before a moment and the ``days`` from it, cut at UTC midnights.
+
+    The window's whole UTC days are counted from per-day counts (``whole_days``); only the
+    three days it cuts — where it starts, the moment's own day, where it ends — are counted
+    from the rows' times (``edges``). Together they give exactly ``pause_effect``'s counts,
+    without reading every disclosure in the window.
+    """
+
+    moment: datetime
+    days: int = 180
+
+    def __post_init__(self) -> None:
+        if self.days < 1:
+            raise ValueError("the window is at least a day either side")
+        at = self.moment
+        # Stored times are UTC; a naive one is taken as UTC, as the stores give it.
+        object.__setattr__(self, "moment", at.replace(tzinfo=UTC) if at.tzinfo is None else at)
+
+    @property
+    def start(self) -> datetime:
+        return self.moment - timedelta(days=self.days)
+
+    @property
+    def end(self) -> datetime:
+        return self.moment + timedelta(days=self.days)
+
+    def edges(self) -> list[tuple[str, datetime, datetime]]:
+        """``(side, from, to)``: the parts of the cut days inside the window (``from`` ≤ at
+        < ``to``), ``side`` ``before`` or ``after`` the moment."""
+        return [
+            ("before", self.start, _midnight_after(self.start)),
+            ("before", _midnight_of(self.moment), self.moment),
+            ("after", self.moment, _midnight_after(self.moment)),
+            ("after", _midnight_of(self.end), self.end),
+        ]
+
+    def whole_days(self, days: Iterable[DayCount]) -> tuple[int, int]:
+        """Counts on the days strictly between the cut ones: (before, after)."""
+        first, middle, last = (_utc_day(t) for t in (self.start, self.moment, self.end))
+        before = after = 0
+        for _kind, _purpose, day, n in days:
+            if first < day < middle:
+                before += n
+            elif middle < day < last:
+                after += n
+        return before, after
+
+
+def _utc_day(at: datetime) -> str:
+    return at.astimezone(UTC).date().isoformat()
+
+
+def _midnight_of(at: datetime) -> datetime:
+    at = at.astimezone(UTC)
+    return datetime(at.year, at.month, at.day, tzinfo=UTC)
+
+
+def _midnight_after(at: datetime) -> datetime:
+    return _midnight_of(at) + timedelta(days=1)
 
 
 def checks_from_counts(by_outcome: Mapping[str, int], contested: int) -> dict[str, Any]:

@@ -27,6 +27,8 @@ from shareguard.storage.base import today, utcnow
 READERS = ("governance_officer", "auditor", "system")
 #: Review dates within this many days are reminded.
 REMINDER_DAYS = 60
+#: A pause's effect compares the disclosures in this many days before it and from it.
+PAUSE_WINDOW_DAYS = 180
 
 
 class ReportService:
@@ -344,11 +346,17 @@ class Counted:
             responses = self.responses.get(agreement_id)
         disclosed = metrics.disclosure_figures(days, period)
         paused_at = sources.pause_started(session, agreement_id)
-        before, after = (
-            sources.disclosures_around(session, agreement_id, paused_at, 180, since, until)
-            if paused_at is not None
-            else (0, 0)
-        )
+        before = after = 0
+        if paused_at is not None:
+            # Whole days from the day counts read above; only the days the window cuts
+            # from the disclosures themselves.
+            around = metrics.AroundMoment(paused_at, PAUSE_WINDOW_DAYS)
+            before, after = around.whole_days(days)
+            keys = list(self.days) if agreement_id is None else [agreement_id]
+            on_edges = sources.disclosures_on_edges(
+                session, (k for k in keys if k in self.days), around, since, until
+            )
+            before, after = before + on_edges[0], after + on_edges[1]
         return {
             "disclosures": disclosed,
             "checks": metrics.checks_from_counts(
@@ -368,7 +376,7 @@ class Counted:
             ),
             "volume": metrics.volume_from_days(days, limit_per_day),
             "pause_effect": {
-                **metrics.pause_window(paused_at, before, after),
+                **metrics.pause_window(paused_at, before, after, PAUSE_WINDOW_DAYS),
                 **metrics.pause_cut(disclosed["total"], refused.get("pause", 0)),
                 # People a pause kept out at a run's gate, before linking: not requests
                 # refused at the door (``blocked_by_pause``), and never counted with them.

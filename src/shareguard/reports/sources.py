@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from datetime import datetime, timedelta
+from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Float, and_, case, distinct, func, select
+from sqlalchemy import Float, and_, case, distinct, func, literal, select, union_all
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -35,6 +36,7 @@ from shareguard.corrections.models import (
 from shareguard.exchange.models import ExchangeRequest, InboundBatch
 from shareguard.matching.models import AdverseAction, Candidate, MatchRun
 from shareguard.policy.models import Disclosure, Pause
+from shareguard.reports.metrics import AroundMoment
 
 Key = uuid.UUID | None
 #: (kind, purpose, UTC day ``YYYY-MM-DD``, disclosures)
@@ -99,24 +101,42 @@ def disclosure_days(
     return out
 
 
-def disclosures_around(
+def disclosures_on_edges(
     session: Session,
-    agreement_id: Key,
-    moment: datetime,
-    days: int = 180,
+    agreement_ids: Iterable[Key],
+    around: AroundMoment,
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> tuple[int, int]:
-    """Disclosures in the ``days`` before ``moment`` and in the ``days`` from it (one agreement,
-    or all when None)."""
+    """Disclosures under the given agreements (None: under none) on the days ``around`` cuts,
+    inside its window: (before the moment, from it).
 
-    at = Disclosure.at
-    stmt = select(
-        func.sum(case((at < moment, 1), else_=0)), func.sum(case((at >= moment, 1), else_=0))
-    ).where(at >= moment - timedelta(days=days), at < moment + timedelta(days=days))
-    stmt = _window(_scope(stmt, Disclosure.agreement_id, agreement_id), at, since, until)
-    before, after = session.execute(stmt).one()
-    return _int(before), _int(after)
+    The rest of the window is whole days, which ``AroundMoment.whole_days`` takes from the
+    per-day counts the report has already read. Each part is a range of the agreements'
+    ``(agreement, at)`` index: a few days' entries, never the whole window's.
+    """
+
+    ids = list(dict.fromkeys(agreement_ids))
+    scopes = []
+    named = [i for i in ids if i is not None]
+    if named:
+        scopes.append(Disclosure.agreement_id.in_(named))
+    if None in ids:
+        scopes.append(Disclosure.agreement_id.is_(None))
+    parts = []
+    for side, start, end in around.edges():
+        for scope in scopes:
+            at = Disclosure.at
+            part = select(literal(side).label("side"), func.count().label("n")).where(
+                scope, at >= start, at < end
+            )
+            parts.append(_window(part, at, since, until))
+    if not parts:
+        return 0, 0
+    counts: dict[str, int] = defaultdict(int)
+    for side, n in session.execute(union_all(*parts)):
+        counts[str(side)] += int(n)
+    return counts["before"], counts["after"]
 
 
 # -- checks --------------------------------------------------------------------------------
