@@ -7,7 +7,7 @@ Figures come from the capability tables through ``sources`` and are computed by 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from shareguard.accounts.models import Organisation
 from shareguard.accounts.principal import Principal
-from shareguard.agreements.direction import direction
+from shareguard.agreements.direction import direction_of, operator_ids
 from shareguard.agreements.models import Agreement, AgreementState
 from shareguard.audit import AuditRecord, append
 from shareguard.errors import InvalidInput, NotFound
@@ -63,11 +63,13 @@ class ReportService:
                 .order_by(Agreement.reference)
             )
         )
-        # Each large table is read once, grouped by agreement, for every section.
+        # Each large table is read once, grouped by agreement, for every section; so is what
+        # the sections say about their agreements.
         counted = Counted.load(self.session, None, since, until, now=utcnow())
-        overall = self._section(None, counted, period, since, until)
+        about = About.load(self.session, [a.id for a in agreements])
+        overall = self._section(None, counted, about, period, since, until)
         overall["agreements"] = [
-            self._section(a, counted, period, since, until) for a in agreements
+            self._section(a, counted, about, period, since, until) for a in agreements
         ]
         return overall
 
@@ -83,12 +85,14 @@ class ReportService:
         counted = Counted.load(
             self.session, agreement.id if agreement else None, since, until, now=utcnow()
         )
-        return self._section(agreement, counted, period, since, until)
+        about = About.load(self.session, [agreement.id] if agreement else [])
+        return self._section(agreement, counted, about, period, since, until)
 
     def _section(
         self,
         agreement: Agreement | None,
         counted: Counted,
+        about: About,
         period: str,
         since: datetime | None,
         until: datetime | None,
@@ -113,14 +117,14 @@ class ReportService:
             **figures,
         }
         if agreement is not None:
-            out["direction"] = direction(s, agreement)
-            names = {i: n for i, n in s.execute(select(Organisation.id, Organisation.name))}
-            out["disclosers"] = [names.get(o, "?") for o in agreement.disclosers()]
-            out["recipients"] = [names.get(o, "?") for o in agreement.recipients()]
+            disclosers, recipients = agreement.disclosers(), agreement.recipients()
+            out["direction"] = direction_of(disclosers, recipients, about.operators)
+            out["disclosers"] = [about.names.get(o, "?") for o in disclosers]
+            out["recipients"] = [about.names.get(o, "?") for o in recipients]
             out["review_date"] = (
                 agreement.review_date.isoformat() if agreement.review_date else None
             )
-            latest = self.latest_assessment(agreement.id)
+            latest = about.assessments.get(agreement.id)
             out["value_assessment"] = _assessment_dict(latest) if latest else None
         return out
 
@@ -249,6 +253,31 @@ class ReportService:
         return out
 
 
+@dataclass(frozen=True)
+class About:
+    """What report sections say about their agreements besides counts — which way the data
+    flows, the parties' names, the latest value assessment — read once for every section."""
+
+    operators: frozenset[uuid.UUID]
+    names: dict[uuid.UUID, str]
+    assessments: dict[uuid.UUID, ValueAssessment]
+
+    @classmethod
+    def load(cls, session: Session, agreement_ids: list[uuid.UUID]) -> About:
+        if not agreement_ids:
+            return cls(frozenset(), {}, {})
+        names = {i: n for i, n in session.execute(select(Organisation.id, Organisation.name))}
+        latest: dict[uuid.UUID, ValueAssessment] = {}
+        stmt = (
+            select(ValueAssessment)
+            .where(ValueAssessment.agreement_id.in_(agreement_ids))
+            .order_by(ValueAssessment.created_at.desc())
+        )
+        for assessment in session.scalars(stmt):  # few: one an agreement a year or so
+            latest.setdefault(assessment.agreement_id, assessment)
+        return cls(operator_ids(session), names, latest)
+
+
 @dataclass
 class Counted:
     """What the database counted for a report, grouped by agreement (``sources``).
@@ -270,10 +299,14 @@ class Counted:
     responses: dict[sources.Key, dict[str, Any]]
     inbound: dict[sources.Key, dict[str, Any]]
     exemptions: dict[sources.Key, int]
+    pauses: sources.PauseStarts
     overall: bool
     #: The overall figures not summed from the agreements' (set when ``overall``).
     all_notices: dict[str, Any] | None = None
     all_responses: dict[str, Any] | None = None
+    #: Disclosures on the days a pause's window cuts, by agreement, per pause start (read
+    #: once for every section whose pause began then).
+    edges: dict[datetime, dict[sources.Key, tuple[int, int]]] = field(default_factory=dict)
 
     @classmethod
     def load(
@@ -300,6 +333,7 @@ class Counted:
             responses=sources.response_times(s, aid, *window),
             inbound=sources.inbound_totals(s, aid, *window),
             exemptions=sources.exemptions(s, aid),
+            pauses=sources.pause_starts(s, aid),
             overall=overall,
         )
         if overall:
@@ -345,18 +379,21 @@ class Counted:
             notices = self.notices.get(agreement_id)
             responses = self.responses.get(agreement_id)
         disclosed = metrics.disclosure_figures(days, period)
-        paused_at = sources.pause_started(session, agreement_id)
+        paused_at = self.pauses.first(agreement_id)
         before = after = 0
         if paused_at is not None:
             # Whole days from the day counts read above; only the days the window cuts
             # from the disclosures themselves.
             around = metrics.AroundMoment(paused_at, PAUSE_WINDOW_DAYS)
             before, after = around.whole_days(days)
-            keys = list(self.days) if agreement_id is None else [agreement_id]
-            on_edges = sources.disclosures_on_edges(
-                session, (k for k in keys if k in self.days), around, since, until
-            )
-            before, after = before + on_edges[0], after + on_edges[1]
+            if paused_at not in self.edges:
+                self.edges[paused_at] = sources.disclosures_on_edges(
+                    session, self.days, around, since, until
+                )
+            edges = self.edges[paused_at]
+            for key in self.days if agreement_id is None else [agreement_id]:
+                on_edges = edges.get(key, (0, 0))
+                before, after = before + on_edges[0], after + on_edges[1]
         return {
             "disclosures": disclosed,
             "checks": metrics.checks_from_counts(

@@ -15,6 +15,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -107,9 +108,9 @@ def disclosures_on_edges(
     around: AroundMoment,
     since: datetime | None = None,
     until: datetime | None = None,
-) -> tuple[int, int]:
-    """Disclosures under the given agreements (None: under none) on the days ``around`` cuts,
-    inside its window: (before the moment, from it).
+) -> dict[Key, tuple[int, int]]:
+    """Disclosures on the days ``around`` cuts, inside its window, by agreement (of those
+    given; None: under none): (before the moment, from it).
 
     The rest of the window is whole days, which ``AroundMoment.whole_days`` takes from the
     per-day counts the report has already read. Each part is a range of the agreements'
@@ -124,19 +125,21 @@ def disclosures_on_edges(
     if None in ids:
         scopes.append(Disclosure.agreement_id.is_(None))
     parts = []
+    at = Disclosure.at
     for side, start, end in around.edges():
         for scope in scopes:
-            at = Disclosure.at
-            part = select(literal(side).label("side"), func.count().label("n")).where(
-                scope, at >= start, at < end
+            part = (
+                select(literal(side).label("side"), Disclosure.agreement_id, func.count())
+                .where(scope, at >= start, at < end)
+                .group_by(Disclosure.agreement_id)
             )
             parts.append(_window(part, at, since, until))
-    if not parts:
-        return 0, 0
-    counts: dict[str, int] = defaultdict(int)
-    for side, n in session.execute(union_all(*parts)):
-        counts[str(side)] += int(n)
-    return counts["before"], counts["after"]
+    out: dict[Key, tuple[int, int]] = {}
+    if parts:
+        for side, aid, n in session.execute(union_all(*parts)):
+            before, after = out.get(aid, (0, 0))
+            out[aid] = (before + int(n), after) if side == "before" else (before, after + int(n))
+    return out
 
 
 # -- checks --------------------------------------------------------------------------------
@@ -542,17 +545,42 @@ def inbound_totals(
 
 
 # -- pauses --------------------------------------------------------------------------------
-def pause_started(session: Session, agreement_id: Key = None) -> datetime | None:
-    """When the first pause affecting the agreement (or any) began, if ever."""
+@dataclass(frozen=True)
+class PauseStarts:
+    """When pauses began, read once for a report: each agreement's first ``pause`` event and
+    the pause register's starts with their scopes (pauses are few)."""
 
-    stmt = select(func.min(AgreementEvent.at)).where(AgreementEvent.action == "pause")
-    found = session.scalar(_scope(stmt, AgreementEvent.agreement_id, agreement_id))
-    candidates: list[datetime] = [found] if found is not None else []
-    # Pauses are few (a register of them): their JSON scope is read as it is.
-    for starts_at, scope in session.execute(select(Pause.starts_at, Pause.agreement_ids)):
-        if agreement_id is None or not scope or str(agreement_id) in scope:
-            candidates.append(starts_at)
-    return min(candidates) if candidates else None
+    events: dict[uuid.UUID, datetime]
+    register: list[tuple[datetime, list[str]]]
+
+    def first(self, agreement_id: Key = None) -> datetime | None:
+        """When the first pause affecting the agreement (or any, when None) began, if ever."""
+        found = [
+            at for aid, at in self.events.items() if agreement_id is None or aid == agreement_id
+        ]
+        found += [
+            starts_at
+            for starts_at, scope in self.register
+            if agreement_id is None or not scope or str(agreement_id) in scope
+        ]
+        return min(found) if found else None
+
+
+def pause_starts(session: Session, agreement_id: Key = None) -> PauseStarts:
+    """Pauses' starts for one agreement's report (or every agreement's): two index reads."""
+
+    stmt = (
+        select(AgreementEvent.agreement_id, func.min(AgreementEvent.at))
+        .where(AgreementEvent.action == "pause")
+        .group_by(AgreementEvent.agreement_id)
+    )
+    scoped = _scope(stmt, AgreementEvent.agreement_id, agreement_id)
+    events = {aid: at for aid, at in session.execute(scoped)}
+    register = [
+        (at, list(scope or []))
+        for at, scope in session.execute(select(Pause.starts_at, Pause.agreement_ids))
+    ]
+    return PauseStarts(events, register)
 
 
 def yearly_disclosures(session: Session, agreement_id: uuid.UUID) -> list[dict[str, int]]:
