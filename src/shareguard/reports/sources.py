@@ -373,10 +373,10 @@ def durations(
     for i, k in enumerate(keys):
         n = out[k]["done"]
         # n odd: the one middle value; n even: the two either side of the middle.
-        middle = select(hours.label("h")).where(sub.c.end.is_not(None))
+        ordered = select(hours.label("h")).where(sub.c.end.is_not(None))
         if grouped:
-            middle = middle.where(sub.c.key.is_(None) if k is None else sub.c.key == k)
-        middle = middle.order_by(hours).offset((n - 1) // 2).limit(2 - n % 2).subquery()
+            ordered = ordered.where(sub.c.key.is_(None) if k is None else sub.c.key == k)
+        middle = ordered.order_by(hours).offset((n - 1) // 2).limit(2 - n % 2).subquery()
         middles.append(select(literal(i).label("i"), func.avg(middle.c.h)))
     if middles:
         for i, median in session.connection().execute(union_all(*middles)):
