@@ -15,6 +15,14 @@ does, and end with each person and record's best pair:
   same-run baseline, for sizes up to ``--baseline-max`` (3M by default; ~3.2 GiB per million
   rows).
 
+* ``out_of_core_without_middle_names`` (``--middle-names-baseline``) — the same out-of-core
+  link on the same files with the ``middle_names`` column dropped from both: what the model
+  did before it compared them (a file without them links exactly as before), the same-run
+  baseline for the middle-name comparison.
+
+The generator writes ``middle_names`` into both files (``synth.MIDDLE_NAMES``: who has them
+and how partner files record them).
+
 Reported per path: wall time, peak RSS, precision, recall and F1 at the automatic threshold
 (0.95) and at the review threshold (0.5), and between the two paths the pairs that differ and
 the largest probability difference. The load average at each start is recorded: the machine
@@ -23,6 +31,8 @@ is shared, so compare ratios within one run.
     python benchmarks/match_scale.py                        # 100k × {1M, 3M}
     python benchmarks/match_scale.py --sizes 1000000        # one size
     python benchmarks/match_scale.py --with-10m             # and 100k × 10M (out of core only)
+    python benchmarks/match_scale.py --sizes 1000000 --baseline-max 0 --middle-names-baseline
+                                                            # and without middle names
     python benchmarks/match_scale.py --sizes 1000000 --baseline-max 0 --spark 1000000
                                                             # and on Spark (SHAREGUARD_SPARK_*)
 
@@ -93,7 +103,22 @@ def generate(folder: Path, n_watch: int, n_partner: int, seed: int) -> dict[str,
     }
 
 
-def worker(folder: Path, path: str, memory_limit: str, pairs_out: Path) -> dict[str, Any]:
+def _without_middle_names(folder: Path) -> Path:
+    """The partner file with its ``middle_names`` column dropped (written once, kept beside)."""
+    import pyarrow.parquet as pq
+
+    dest = folder / "partner-without-middle-names.parquet"
+    if not dest.exists():
+        table = pq.read_table(folder / "partner.parquet")
+        if "middle_names" in table.column_names:
+            table = table.drop_columns(["middle_names"])
+        pq.write_table(table, dest, row_group_size=100_000)
+    return dest
+
+
+def worker(
+    folder: Path, path: str, memory_limit: str, pairs_out: Path, *, middle_names: bool = True
+) -> dict[str, Any]:
     """One measured link in this process, from the files on disk to the best pairs."""
     import pandas as pd
 
@@ -101,6 +126,10 @@ def worker(folder: Path, path: str, memory_limit: str, pairs_out: Path) -> dict[
     from shareguard.matching.pairs import _best_per_person
 
     watch = pd.read_parquet(folder / "watchlist.parquet")
+    partner_file = folder / "partner.parquet"
+    if not middle_names:
+        watch = watch.drop(columns=["middle_names"], errors="ignore")
+        partner_file = _without_middle_names(folder)
     truth = pd.read_parquet(folder / "truth.parquet")
     load = os.getloadavg()[0]
     started, cpu = time.perf_counter(), _cpu_seconds()
@@ -109,7 +138,7 @@ def worker(folder: Path, path: str, memory_limit: str, pairs_out: Path) -> dict[
         with tempfile.TemporaryDirectory(prefix="match-scale-", dir=folder) as work:
             streamed = engine.link_out_of_core(
                 watch,
-                folder / "partner.parquet",
+                partner_file,
                 pairs_out,
                 threshold=REVIEW,
                 match_threshold=THRESHOLD,
@@ -126,7 +155,7 @@ def worker(folder: Path, path: str, memory_limit: str, pairs_out: Path) -> dict[
         with _TreeRss() as tree:
             session = engine.spark_session("shareguard-match-scale")
             try:
-                partner = datasets.read_dataset(folder / "partner.parquet")
+                partner = datasets.read_dataset(partner_file)
                 linked = engine.link(
                     watch, partner, threshold=REVIEW, backend="spark", spark=session
                 )
@@ -137,7 +166,7 @@ def worker(folder: Path, path: str, memory_limit: str, pairs_out: Path) -> dict[
         stats = {"peak_rss_gib_with_jvm": round(tree.peak / 2**30, 3)}
         pairs.to_parquet(pairs_out, index=False)
     else:
-        partner = datasets.read_dataset(folder / "partner.parquet")
+        partner = datasets.read_dataset(partner_file)
         pairs = _best_per_person(engine.link(watch, partner, threshold=REVIEW).pairs)
         wall, cpu = time.perf_counter() - started, _cpu_seconds() - cpu
         pairs.to_parquet(pairs_out, index=False)
@@ -148,7 +177,7 @@ def worker(folder: Path, path: str, memory_limit: str, pairs_out: Path) -> dict[
         return set(zip(kept["watchlist_id"], kept["partner_id"], strict=True))
 
     return {
-        "path": path,
+        "path": path if middle_names else f"{path}_without_middle_names",
         "wall_seconds": round(wall, 1),
         # CPU time of the link (all threads): less moved by other work than wall time.
         "cpu_seconds": round(cpu, 1),
@@ -158,7 +187,13 @@ def worker(folder: Path, path: str, memory_limit: str, pairs_out: Path) -> dict[
         "at_review_0.5": _scores(found(REVIEW), true),
         "engine_stats": {
             k: stats[k]
-            for k in ("pairs_scored", "spill_peak_bytes", "memory_limit", "peak_rss_gib_with_jvm")
+            for k in (
+                "pairs_scored",
+                "spill_peak_bytes",
+                "memory_limit",
+                "peak_rss_gib_with_jvm",
+                "middle_names",
+            )
             if k in stats
         },
     }
@@ -243,6 +278,12 @@ def main() -> None:
         help="partner sizes (comma-separated) to link on Spark too (SHAREGUARD_SPARK_*)",
     )
     parser.add_argument("--no-out-of-core", action="store_true", help="reuse the last pairs")
+    parser.add_argument(
+        "--middle-names-baseline",
+        action="store_true",
+        help="also link out of core without the middle_names column (same run, same files)",
+    )
+    parser.add_argument("--without-middle-names", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--memory-limit", default="2GB", help="DuckDB memory_limit (out of core)")
     parser.add_argument("--seed", type=int, default=20260101)
     parser.add_argument("--data", type=Path, help="keep generated data here (reused if present)")
@@ -256,7 +297,10 @@ def main() -> None:
         return
     if args.worker:
         folder, path, limit, pairs_out = args.worker
-        print(json.dumps(worker(Path(folder), path, limit, Path(pairs_out))))
+        found = worker(
+            Path(folder), path, limit, Path(pairs_out), middle_names=not args.without_middle_names
+        )
+        print(json.dumps(found))
         return
     sizes = [int(s) for s in args.sizes.split(",") if s]
     if args.with_10m and 10_000_000 not in sizes:
@@ -288,6 +332,32 @@ def main() -> None:
                 entry["out_of_core"] = _child(
                     ["--worker", str(folder), "out_of_core", args.memory_limit, str(ooc)]
                 )
+                print(json.dumps(entry), file=sys.stderr)
+            if args.middle_names_baseline:
+                without = folder / "pairs-out_of_core-without_middle_names.parquet"
+                entry["out_of_core_without_middle_names"] = _child(
+                    [
+                        "--worker",
+                        str(folder),
+                        "out_of_core",
+                        args.memory_limit,
+                        str(without),
+                        "--without-middle-names",
+                    ]
+                )
+                if not args.no_out_of_core:
+                    entry["ratio_with_over_without_middle_names"] = {
+                        "wall": round(
+                            entry["out_of_core"]["wall_seconds"]
+                            / entry["out_of_core_without_middle_names"]["wall_seconds"],
+                            3,
+                        ),
+                        "peak_rss": round(
+                            entry["out_of_core"]["peak_rss_gib"]
+                            / entry["out_of_core_without_middle_names"]["peak_rss_gib"],
+                            3,
+                        ),
+                    }
                 print(json.dumps(entry), file=sys.stderr)
             if str(n) in args.spark.split(","):
                 on_spark = folder / "pairs-spark.parquet"

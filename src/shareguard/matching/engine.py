@@ -103,9 +103,14 @@ def _db_api(backend: str, spark: Any | None) -> Any:
 
 def _register(db: Any, backend: str, frame: pd.DataFrame, name: str, spark: Any | None) -> Any:
     if backend == "spark":
+        from pyspark.sql.types import StringType, StructField, StructType
+
         session = db.spark  # the session SparkAPI holds
+        # Declared as text: Spark cannot infer a type for a column missing on every row (a
+        # file without middle names).
+        schema = StructType([StructField(str(c), StringType(), True) for c in frame.columns])
         return db.register(
-            session.createDataFrame(frame.astype(object).where(frame.notna(), None)),
+            session.createDataFrame(frame.astype(object).where(frame.notna(), None), schema),
             dataset_display_name=name,
         )
     # DuckDB scans a registered frame at every training step and at scoring: as Arrow it reads
@@ -117,15 +122,18 @@ def _register(db: Any, backend: str, frame: pd.DataFrame, name: str, spark: Any 
     return db.register(table, dataset_display_name=name)
 
 
-def use_partner_frequencies(linker: Any, db: Any, backend: str, partner: str) -> None:
+def use_partner_frequencies(
+    linker: Any, db: Any, backend: str, partner: str, *, middle_names: bool = False
+) -> None:
     """Term frequencies from the partner file being matched, registered before scoring.
 
     Splink would count values over both inputs together; the namesakes that weaken an exact
     name are the partner file's, so each TF column (``splink_settings.TF_COLUMNS``) is counted
     there, in the backend (``partner`` is its table or view name), and registered as the
-    column's lookup.
+    column's lookup (``middle_names`` too when the model compares them).
     """
-    for col, sql in splink_settings.term_frequency_sql(partner).items():
+    tf = splink_settings.term_frequency_sql(partner, middle_names=middle_names)
+    for col, sql in tf.items():
         name = f"sg_tf_{col}"
         if backend == "spark":
             table = db.register(db.spark.sql(sql), table_name=name)
@@ -254,7 +262,8 @@ def link(
 ) -> LinkResult:
     """Prepare, train (u by random sampling, prior from exact rules, m by EM) and score.
 
-    Both frames have ``unique_id, first_name, surname, date_of_birth, postcode``. Returns
+    Both frames have ``unique_id, first_name, surname, date_of_birth, postcode`` and may have
+    ``middle_names`` (compared where both hold some; a missing one is neutral). Returns
     pairs with probability ≥ ``threshold`` as ``watchlist_id, partner_id, match_probability,
     match_weight, explanation``; the trained model is the Splink JSON to save with the run.
     """
@@ -265,6 +274,13 @@ def link(
     say("preparing", 0.02)
     left, right = prepare(watchlist), prepare(partner)
     n_pairs = float(len(left)) * float(len(right))
+    if model is not None:
+        middle = splink_settings.uses_middle_names(model)
+    else:
+        # Compared only when both inputs hold some: a file without them links as before.
+        middle = not plain and bool(
+            left["middle_names"].notna().any() and right["middle_names"].notna().any()
+        )
     say("registering", 0.10)
     db = _db_api(backend, spark)
     inputs = [
@@ -277,10 +293,13 @@ def link(
     else:
         household = 0.0 if plain else partner_households(db, backend, inputs[1].physical_name)
         linker = Linker(
-            inputs, splink_settings.settings(plain=plain, backend=backend, household=household)
+            inputs,
+            splink_settings.settings(
+                plain=plain, backend=backend, household=household, middle_names=middle
+            ),
         )
     if not plain:
-        use_partner_frequencies(linker, db, backend, inputs[1].physical_name)
+        use_partner_frequencies(linker, db, backend, inputs[1].physical_name, middle_names=middle)
     _train_or_reuse(
         linker, model, seed=seed, max_pairs_u=max_pairs_u, say=say, pairs=n_pairs, plain=plain
     )
@@ -383,7 +402,8 @@ def prepare_parquet(source: Path, dest: Path, *, batch_rows: int = 100_000) -> i
 
     ``prepare`` is row by row (transliteration and phonetic keys are Python), so batches give
     exactly the frame ``prepare`` gives whole, with memory bounded by the batch. The id column
-    is ``record_id`` (an imported dataset) or ``unique_id``.
+    is ``record_id`` (an imported dataset) or ``unique_id``; ``middle_names`` is read where
+    the file has it (a dataset imported without them, or before they were, has not).
     """
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -393,6 +413,8 @@ def prepare_parquet(source: Path, dest: Path, *, batch_rows: int = 100_000) -> i
     names = src.schema_arrow.names
     id_col = "record_id" if "record_id" in names else "unique_id"
     wanted = [id_col, "first_name", "surname", "date_of_birth", "postcode"]
+    if "middle_names" in names:
+        wanted.append("middle_names")
     rows = 0
     with pq.ParquetWriter(dest, schema) as writer:
         for batch in src.iter_batches(batch_size=batch_rows, columns=wanted):
@@ -556,6 +578,12 @@ def link_out_of_core(
                 source = _sql_text(str(prepared))
                 con.execute(f"CREATE VIEW sg_partner AS SELECT * FROM read_parquet({source})")
                 left = prepare(watchlist)
+                if model is not None:
+                    middle = splink_settings.uses_middle_names(model)
+                else:
+                    [(held,)] = con.execute("SELECT count(middle_names) FROM sg_partner").fetchall()
+                    middle = bool(held) and bool(left["middle_names"].notna().any())
+                stats["middle_names"] = middle
                 schema = pa.schema([(c, pa.string()) for c in left.columns])
                 con.register(
                     "sg_watch_arrow",
@@ -573,9 +601,12 @@ def link_out_of_core(
                     household = partner_households(db, "duckdb", "sg_partner")
                     stats["household_weight"] = round(household, 4)
                     linker = Linker(
-                        inputs, splink_settings.settings(backend="duckdb", household=household)
+                        inputs,
+                        splink_settings.settings(
+                            backend="duckdb", household=household, middle_names=middle
+                        ),
                     )
-                use_partner_frequencies(linker, db, "duckdb", "sg_partner")
+                use_partner_frequencies(linker, db, "duckdb", "sg_partner", middle_names=middle)
                 _train_or_reuse(
                     linker,
                     model,

@@ -4,7 +4,9 @@ Names may arrive in any script or spelling convention. They are transliterated t
 (``unidecode``), lower-cased and stripped of spaces, hyphens and apostrophes, then given a
 phonetic key (Metaphone) so that ``Mohammed``/``Muhammad`` or ``Aleksandr``/``Alexander``
 meet. Dates of birth stay ISO strings, with a day/month-swapped twin for the US-style slip.
-Postcodes get their outward code, sector and area for graded comparison.
+Postcodes get their outward code, sector and area for graded comparison. Middle names (the
+given names after the first) are optional: each is normalised as a name, kept in order, and
+the first and its initial are keyed apart (a file may hold only ``J`` or only the first).
 """
 
 from __future__ import annotations
@@ -23,6 +25,9 @@ PREPARED_COLUMNS = (
     "first_name_ph",
     "surname_ph",
     "full_name",
+    "middle_names",
+    "middle_first",
+    "middle_initial",
     "dob",
     "dob_swapped",
     "dob_year",
@@ -43,6 +48,14 @@ def normalise_name(value: object) -> str | None:
         return None
     text = _NOT_LETTERS.sub("", unidecode(str(value)).lower())
     return text or None
+
+
+def normalise_middle_names(value: object) -> str | None:
+    """Each middle name as ``normalise_name``, space-separated in order; None for none."""
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return None
+    names = [n for n in (normalise_name(part) for part in str(value).split()) if n]
+    return " ".join(names) or None
 
 
 def phonetic(value: str | None) -> str | None:
@@ -77,7 +90,8 @@ def _mapped(series: pd.Series, func: Callable[[object], object]) -> pd.Series:
 
 
 def prepare(frame: pd.DataFrame) -> pd.DataFrame:
-    """Derive the model's columns from ``unique_id, first_name, surname, date_of_birth, postcode``.
+    """Derive the model's columns from ``unique_id, first_name, surname, date_of_birth, postcode``
+    and, where the frame has it, ``middle_names`` (missing as a column or a value: None).
 
     ``date_of_birth`` must already be an ISO ``YYYY-MM-DD`` string (import validates it).
     """
@@ -91,6 +105,13 @@ def prepare(frame: pd.DataFrame) -> pd.DataFrame:
     out["full_name"] = (out["first_name"] + " " + out["surname"]).where(
         out["first_name"].notna() & out["surname"].notna()
     )
+    if "middle_names" in frame:
+        middle = _mapped(frame["middle_names"], normalise_middle_names).astype("string")
+    else:
+        middle = pd.Series([None] * len(frame), index=frame.index, dtype="string")
+    out["middle_names"] = middle
+    out["middle_first"] = middle.str.split(" ").str[0].astype("string")
+    out["middle_initial"] = middle.str.slice(0, 1)
     dob = frame["date_of_birth"].astype("string").str.slice(0, 10)
     out["dob"] = dob.where(dob.str.len() == 10).astype(object)
     out["dob_swapped"] = _mapped(out["dob"], _swap_day_month)  # type: ignore[arg-type]

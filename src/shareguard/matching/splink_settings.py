@@ -19,6 +19,11 @@ Why these choices (docs/matching.md has the long form):
 * **Date of birth**: exact; day and month swapped; one edit (digit slip or transposition);
   same year.
 * **Postcode**: exact; sector; outward code (district); area.
+* **Middle names** (optional: only where both inputs hold some): exact (term-frequency
+  adjusted); the first middle name exact (one file holds only the first of several); an
+  initial agreeing with a name's first letter; the first middle names within Jaro–Winkler
+  0.92 (a typo); else. A record without them is missing on one side: neutral. They are what
+  tells apart a namesake born the same day, whose middle names are their own.
 * **Blocking** is a union of rules, each catching what the others miss, so one corrupted
   field never hides a true match: phonetic forename + surname; the same with the names
   swapped; exact date of birth; surname key + birth year; forename key + birth year;
@@ -34,7 +39,15 @@ from typing import Any
 # this module at start-up and Splink takes about a second to load (see engine.py).
 
 #: Comparisons in the model, in the order the explanation lists them.
-COMPARISONS = ("first_name", "surname", "name_pair", "dob", "postcode", "household")
+COMPARISONS = (
+    "first_name",
+    "middle_names",
+    "surname",
+    "name_pair",
+    "dob",
+    "postcode",
+    "household",
+)
 #: Comparisons with no evidence of their own: they correct others (an explanation shows them
 #: only where they changed the weight).
 CORRECTIONS = ("name_pair", "household")
@@ -69,9 +82,19 @@ NAME_PAIR_PRIOR = 1.0
 
 #: Columns whose exact-match level is adjusted by term frequency in the partner file.
 TF_COLUMNS = ("first_name", "surname", "full_name", "postcode")
+#: The middle names' column, adjusted too when the model compares it (``settings``).
+MIDDLE_TF_COLUMN = "middle_names"
 
 
-def term_frequency_sql(partner: str) -> dict[str, str]:
+def uses_middle_names(model: Any) -> bool:
+    """Whether a model compares middle names: a saved model (dict) or Splink settings."""
+    if isinstance(model, dict):
+        comparisons = model.get("comparisons", [])
+        return any(c.get("output_column_name") == "middle_names" for c in comparisons)
+    return any(getattr(c, "output_column_name", None) == "middle_names" for c in model.comparisons)
+
+
+def term_frequency_sql(partner: str, *, middle_names: bool = False) -> dict[str, str]:
     """SQL per TF column: each value's frequency among the partner file's non-missing values.
 
     ``full_name`` gets the surname's frequency *given* the forename (pairs with that forename
@@ -86,6 +109,7 @@ def term_frequency_sql(partner: str) -> dict[str, str]:
             f" from {partner} where {col} is not null group by {col}"
         )
         for col in ("first_name", "surname", "postcode")
+        + ((MIDDLE_TF_COLUMN,) if middle_names else ())
     }
     # The pair's frequency over what the two names' own frequencies predict (the ratio that
     # turns the forename and surname adjustments into the pair's joint one), as an empirical-
@@ -365,17 +389,58 @@ def _postcode_comparison() -> Any:
     )
 
 
+def _middle_names_comparison() -> Any:
+    """Middle names, where both records hold some (a record without them is neutral).
+
+    A namesake born the same day has middle names of their own; the person has theirs, as
+    far as the file recorded them: all, only the first, only the initial, or misspelt.
+    """
+    import splink.comparison_level_library as cll
+    import splink.comparison_library as cl
+
+    return cl.CustomComparison(
+        output_column_name="middle_names",
+        comparison_description="middle names: all, the first, the initial, a typo",
+        comparison_levels=[
+            cll.NullLevel("middle_names"),
+            # Term-frequency adjusted: a rare middle name is stronger evidence than "John",
+            # and an initial agreeing with an initial is weaker still.
+            cll.ExactMatchLevel("middle_names").configure(tf_adjustment_column="middle_names"),
+            cll.CustomLevel(
+                "middle_first_l = middle_first_r and length(middle_first_l) > 1",
+                label_for_charts="first middle name exact, others not held",
+            ),
+            cll.CustomLevel(
+                "(length(middle_first_l) = 1 or length(middle_first_r) = 1)"
+                " and middle_initial_l = middle_initial_r",
+                label_for_charts="middle initial agrees",
+            ),
+            cll.JaroWinklerLevel("middle_first", 0.92).configure(
+                label_for_charts="first middle name within Jaro-Winkler 0.92"
+            ),
+            cll.ElseLevel(),
+        ],
+    )
+
+
 def blocking_rules() -> list[Any]:
     from splink.blocking_rule_library import CustomRule
 
     return [CustomRule(sql) for _, sql in BLOCKING_RULES]
 
 
-def settings(*, plain: bool = False, backend: str = "duckdb", household: float = 0.0) -> Any:
+def settings(
+    *,
+    plain: bool = False,
+    backend: str = "duckdb",
+    household: float = 0.0,
+    middle_names: bool = False,
+) -> Any:
     """Splink settings for a watch list ⨝ partner link; ``plain`` uses Splink's default comparisons.
 
     ``household`` is the household correction's weight (``household_weight`` on the partner
-    file being matched; 0 leaves pairs as they were).
+    file being matched; 0 leaves pairs as they were). ``middle_names`` adds their comparison:
+    only when both inputs hold some (a comparison missing on every pair has nothing to train).
 
     The plain model is the benchmark's baseline: the same prepared columns and blocking,
     Splink's out-of-the-box ``NameComparison``, ``DateOfBirthComparison`` and
@@ -395,6 +460,7 @@ def settings(*, plain: bool = False, backend: str = "duckdb", household: float =
     else:
         comparisons = [
             _name_comparison("first_name", "surname", backend),
+            *([_middle_names_comparison()] if middle_names else []),
             _name_comparison("surname", "first_name", backend),
             _name_pair_comparison(),
             _dob_comparison(backend),

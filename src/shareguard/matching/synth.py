@@ -5,6 +5,9 @@ romanisation variants; dates of birth and postcodes are random. Partner copies o
 people carry the mess real data has: typos, other romanisations (and the original Cyrillic
 script), forename/surname swapped, day/month swapped or slipped dates of birth, moved or
 missing postcodes. Relatives (same surname and address, different person) are hard negatives.
+Middle names (the given names after the first) are drawn per person, and partner files record
+them the way real files do: left out, as an initial, only the first of several, misspelt
+(``MIDDLE_NAMES`` has the rates and why they are plausible).
 """
 
 from __future__ import annotations
@@ -111,6 +114,29 @@ AREAS = tuple(_AREA_TEXT.split())
 _LETTERS = "ABDEFGHJLNPQRSTUWXYZ"
 
 
+#: How middle names occur and how partner files record them. Set before measuring, from what
+#: the records look like, not fitted to the model:
+#:
+#: * ``has``: share of people with at least one middle name. Most people registered in
+#:   England and Wales since the 1950s have one, while many naming traditions in the pools
+#:   (Arabic, Turkish, Spanish with two surnames) often have none: about 60% over the mix.
+#: * ``second``: share of those with a second middle name (two or more is common but a
+#:   minority).
+#: * ``omitted``: a partner record without the middle names of someone who has them: a form
+#:   or older system with no field for them, or a clerk who left it blank (15%, the rate at
+#:   which a postcode is moved, and far commoner than a missing date of birth).
+#: * ``initial``: only the initial is held (``J``), as on many tax and payroll records.
+#: * ``first_only``: of someone with two or more, only the first (a form with one box).
+#: Misspellings and other romanisations use the rates the forename uses (15% typo; the same
+#: spelling-variant and original-script rates), for a partner's copy of a watch-list person.
+#: A watch list holds every given name (the register copies them from the travel document).
+#: Relatives and other partner records are other people: their middle names are their own,
+#: drawn independently, and recorded by the same conventions.
+MIDDLE_NAMES = {"has": 0.60, "second": 0.25, "omitted": 0.15, "initial": 0.10, "first_only": 0.30}
+#: Misspelt partner copies, per name field (the forename's and surname's rate).
+TYPO_RATE = 0.15
+
+
 @dataclass(frozen=True)
 class Spelling:
     """One name: the spellings it may be recorded under (first is the usual one)."""
@@ -203,6 +229,39 @@ def _spell(rng: random.Random, name: Spelling, variant_p: float, script_p: float
     return name.spellings[0]
 
 
+def _middles(rng: random.Random, pool: list[Spelling]) -> tuple[Spelling, ...]:
+    """A person's own middle names (none for about 40%), from their forename pool."""
+    if rng.random() >= MIDDLE_NAMES["has"]:
+        return ()
+    if rng.random() < MIDDLE_NAMES["second"]:
+        return (rng.choice(pool), rng.choice(pool))
+    return (rng.choice(pool),)
+
+
+def _record_middles(
+    rng: random.Random,
+    middles: tuple[Spelling, ...],
+    variant_p: float,
+    script_p: float,
+    typo_p: float = 0.0,
+) -> str | None:
+    """Middle names as a partner file records them: spelt, maybe misspelt, maybe cut short."""
+    if not middles:
+        return None
+    r = rng.random()
+    if r < MIDDLE_NAMES["omitted"]:
+        return None
+    names = [_spell(rng, m, variant_p, script_p) for m in middles]
+    if r < MIDDLE_NAMES["omitted"] + MIDDLE_NAMES["initial"]:
+        return names[0][0]
+    if len(names) > 1 and rng.random() < MIDDLE_NAMES["first_only"]:
+        names = names[:1]
+    if rng.random() < typo_p:
+        i = rng.randrange(len(names))
+        names[i] = _typo(rng, names[i])
+    return " ".join(names)
+
+
 @dataclass
 class Labelled:
     watchlist: pd.DataFrame
@@ -219,20 +278,25 @@ def generate(
     overlap: float = 0.3,
     relatives: float = 0.02,
 ) -> Labelled:
-    """A watch list and a partner dataset sharing ``overlap`` × ``n_watchlist`` people."""
+    """A watch list and a partner dataset sharing ``overlap`` × ``n_watchlist`` people.
+
+    Both carry ``middle_names`` (space-separated, None where there are none or the file left
+    them out); drop the column for a file without it.
+    """
     rng = random.Random(seed)
     pools, _ = _pools()
     weights = [w for _, _, w in pools]
     base = date(1940, 1, 1)
     span = (date(2006, 12, 31) - base).days
 
-    def person() -> tuple[Spelling, Spelling, str, str]:
+    def person() -> tuple[Spelling, Spelling, str, str, tuple[Spelling, ...]]:
         first, last, _ = rng.choices(pools, weights)[0]
         return (
             rng.choice(first),
             rng.choice(last),
             (base + timedelta(days=rng.randrange(span))).isoformat(),
             _postcode(rng),
+            _middles(rng, first),
         )
 
     people = [person() for _ in range(n_watchlist)]
@@ -240,6 +304,7 @@ def generate(
         {
             "person_ref": [f"W{i:07d}" for i in range(n_watchlist)],
             "first_name": [p[0].spellings[0] for p in people],
+            "middle_names": [" ".join(m.spellings[0] for m in p[4]) or None for p in people],
             "surname": [p[1].spellings[0] for p in people],
             "date_of_birth": [p[2] for p in people],
             "postcode": [p[3] for p in people],
@@ -248,15 +313,17 @@ def generate(
     n_match = min(int(n_watchlist * overlap), n_partner)
     matched = rng.sample(range(n_watchlist), n_match)
     rows: list[tuple[str, str, str | None, str | None, str | None]] = []
+    middle: list[str | None] = []
     truth_w: list[str] = []
     for w in matched:
-        first_n, last_n, dob, pc = people[w]
+        first_n, last_n, dob, pc, middles = people[w]
         first = _spell(rng, first_n, 0.5, 0.2)
         last = _spell(rng, last_n, 0.5, 0.2)
-        if rng.random() < 0.15:
+        if rng.random() < TYPO_RATE:
             first = _typo(rng, first)
-        if rng.random() < 0.15:
+        if rng.random() < TYPO_RATE:
             last = _typo(rng, last)
+        middle.append(_record_middles(rng, middles, 0.5, 0.2, TYPO_RATE))
         if rng.random() < 0.08:
             first, last = last, first
         d: str | None = dob
@@ -282,12 +349,14 @@ def generate(
         truth_w.append(f"W{w:07d}")
     n_rel = min(int(n_partner * relatives), n_partner - n_match)
     for _ in range(n_rel):
-        first_n, last_n, dob, pc = people[rng.randrange(n_watchlist)]
+        first_n, last_n, dob, pc, _own = people[rng.randrange(n_watchlist)]
         other = person()
         rows.append((_spell(rng, other[0], 0.3, 0.1), last_n.spellings[0], other[2], pc, None))
+        middle.append(_record_middles(rng, other[4], 0.3, 0.1))
     for _ in range(n_partner - n_match - n_rel):
-        first_n, last_n, dob, pc = person()
+        first_n, last_n, dob, pc, middles = person()
         rows.append((_spell(rng, first_n, 0.3, 0.1), _spell(rng, last_n, 0.3, 0.1), dob, pc, None))
+        middle.append(_record_middles(rng, middles, 0.3, 0.1))
     order = list(range(len(rows)))
     rng.shuffle(order)
     ids = [""] * len(rows)
@@ -298,6 +367,7 @@ def generate(
             {
                 "record_id": ids,
                 "first_name": [r[0] for r in rows],
+                "middle_names": middle,
                 "surname": [r[1] for r in rows],
                 "date_of_birth": [r[2] for r in rows],
                 "postcode": [r[3] for r in rows],
