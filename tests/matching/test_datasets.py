@@ -136,3 +136,40 @@ def test_rows_with_the_wrong_number_of_fields_are_named_by_line(tmp_path: Path) 
         (4, "*", "expected 5 fields, found 6"),
         (5, "date_of_birth", "not a date in the declared format"),
     }
+
+
+def test_middle_names_are_optional_in_the_mapping_and_kept_when_mapped(tmp_path: Path) -> None:
+    text = (
+        "id,forename,middle,family,dob,pc\n"
+        "A1,Anna,Maria  Louise,Smith,1980-02-03,SW1A 1AA\n"
+        "A2,Ben,,Ng,1975-12-01,\n"
+        "A3,Cy,J,Oz,1970-01-01,\n"
+    )
+    path = write(tmp_path, text)
+    with_middle = parse_mapping({**MAPPING, "middle_names": "middle"})
+    import_file(path, with_middle, tmp_path / "with.parquet")
+    kept = pd.read_parquet(tmp_path / "with.parquet")
+    # As the file holds them (one space between), an initial as it is, none as missing.
+    assert list(kept["middle_names"]) == ["Maria Louise", None, "J"]
+    # The same file without the mapping, and a file without the column, import as before.
+    import_file(path, MAPPING, tmp_path / "without.parquet")
+    without = pd.read_parquet(tmp_path / "without.parquet")
+    assert list(without["record_id"]) == ["A1", "A2", "A3"]
+    assert without["middle_names"].isna().all()
+    outcome = import_file(
+        write(tmp_path, MALFORMED.split("A2,")[0], "old.csv"), MAPPING, tmp_path / "old.parquet"
+    )
+    assert outcome.rows == 1
+
+
+def test_a_middle_name_with_characters_a_name_cannot_have_is_named(tmp_path: Path) -> None:
+    text = "id,forename,middle,family,dob,pc\nA1,Anna,M4ria,Smith,1980-02-03,\n"
+    with pytest.raises(FileRejected) as caught:
+        import_file(
+            write(tmp_path, text),
+            parse_mapping({**MAPPING, "middle_names": "middle"}),
+            tmp_path / "d.parquet",
+        )
+    errors = {(e["line"], e["column"], e["reason"]) for e in caught.value.extra["errors"]}
+    assert errors == {(2, "middle_names", "contains characters a name cannot have")}
+    assert "M4ria" not in caught.value.detail

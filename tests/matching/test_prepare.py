@@ -74,3 +74,40 @@ def test_prepare_copes_with_columns_that_are_all_missing() -> None:
     )
     out = prepare(frame).iloc[0]
     assert out["dob"] is None and out["postcode"] is None and out["pc_area"] is None
+
+
+def test_middle_names_are_normalised_each_and_keyed_by_the_first_and_its_initial() -> None:
+    frame = pd.DataFrame(
+        {
+            "unique_id": ["a", "b", "c"],
+            "first_name": ["Anna", "Ben", "Cy"],
+            "middle_names": ["Zoë  Jean-Paul", "J.", None],
+            "surname": ["Lee", "Ng", "Oz"],
+            "date_of_birth": ["1980-01-01"] * 3,
+            "postcode": [None] * 3,
+        }
+    )
+    out = prepare(frame)
+    assert list(out["middle_names"]) == ["zoe jeanpaul", "j", None]
+    assert list(out["middle_first"]) == ["zoe", "j", None]
+    assert list(out["middle_initial"]) == ["z", "j", None]
+    # A frame without the column (a partner file without middle names) has them missing.
+    assert prepare(frame.drop(columns="middle_names"))["middle_names"].isna().all()
+
+
+def test_a_forename_field_with_several_given_names_is_read_as_the_register_reads_them() -> None:
+    frame = pd.DataFrame(
+        {
+            "unique_id": ["a", "b"],
+            "first_name": ["Anna Maria", "Anna"],
+            "middle_names": [None, "Maria"],
+            "surname": ["Lee", "Lee"],
+            "date_of_birth": ["1980-01-01"] * 2,
+            "postcode": [None] * 2,
+        }
+    )
+    out = prepare(frame)
+    # "Anna Maria" in one field and "Anna" with "Maria" in two are the same given names.
+    assert list(out["first_name"]) == ["anna", "anna"]
+    assert list(out["middle_names"]) == ["maria", "maria"]
+    assert out["first_name_ph"].iloc[0] == out["first_name_ph"].iloc[1]

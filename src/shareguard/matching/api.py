@@ -50,7 +50,13 @@ def upload_dataset(
     principal: CurrentPrincipal,
     session: SessionDep,
     agreement_id: Annotated[uuid.UUID, Form()],
-    mapping: Annotated[str, Form(description='JSON: {"record_id": "id", "first_name": ...}')],
+    mapping: Annotated[
+        str,
+        Form(
+            description='JSON: {"record_id": "id", "first_name": ...}; '
+            "postcode and middle_names optional"
+        ),
+    ],
     file: Annotated[UploadFile, File()],
     mode: Annotated[str, Form(pattern="^(reject|quarantine)$")] = "reject",
 ) -> DatasetOut:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import uuid
 from pathlib import Path
@@ -23,7 +24,7 @@ from shareguard.clikit import (
     handle_errors,
 )
 from shareguard.errors import InvalidInput
-from shareguard.matching import tasks
+from shareguard.matching import datasets, tasks
 from shareguard.matching.datasets import FileRejected
 from shareguard.matching.imports import ImportService
 from shareguard.matching.models import PartnerDataset
@@ -42,7 +43,8 @@ MAP_OPTION = typer.Option(
     None,
     "--map",
     help="canonical=column, repeatable (record_id, first_name, surname, "
-    "date_of_birth, postcode, date_format); default: the canonical names",
+    "date_of_birth, postcode, middle_names, date_format); default: the canonical names "
+    "(middle_names where the file has that column)",
 )
 
 
@@ -57,10 +59,16 @@ def _bar() -> Progress:
     )
 
 
-def _mapping(pairs: list[str] | None) -> list[str] | dict[str, str]:
+def _mapping(pairs: list[str] | None, file: Path) -> list[str] | dict[str, str]:
     if pairs:
         return pairs
-    return {c: c for c in ("record_id", "first_name", "surname", "date_of_birth", "postcode")}
+    mapping = {c: c for c in ("record_id", "first_name", "surname", "date_of_birth", "postcode")}
+    # Optional: a file without middle names imports as before (and a file that cannot be
+    # read is refused by the import itself, naming the problem).
+    with contextlib.suppress(InvalidInput, OSError):
+        if "middle_names" in datasets.file_columns(file):
+            mapping["middle_names"] = "middle_names"
+    return mapping
 
 
 def _import(
@@ -101,7 +109,7 @@ def import_(
     """Validate and import a partner dataset; bad rows are named by line, column and reason."""
     with cli_session() as session:
         try:
-            ds = _import(session, file, agreement, _mapping(map_), mode, acting(session, as_))
+            ds = _import(session, file, agreement, _mapping(map_, file), mode, acting(session, as_))
         except FileRejected as exc:
             for e in exc.extra.get("errors", [])[:50]:
                 console.print(f"line {e['line']}, {e['column']}: {e['reason']}", highlight=False)
@@ -176,7 +184,7 @@ def run(
                 raise InvalidInput(
                     "--partner is a file or a dataset id", field="--partner"
                 ) from None
-            dataset_id = _import(session, path, str(ag.id), _mapping(map_), "reject", who).id
+            dataset_id = _import(session, path, str(ag.id), _mapping(map_, path), "reject", who).id
         options = RunOptions(
             threshold=threshold,
             review_threshold=review_threshold,

@@ -27,9 +27,11 @@ from shareguard import csvfile
 from shareguard.config import get_settings
 from shareguard.errors import InvalidInput
 
-#: The columns every partner dataset is mapped onto; ``postcode`` may be left unmapped.
-CANONICAL = ("record_id", "first_name", "surname", "date_of_birth", "postcode")
+#: The columns every partner dataset is mapped onto; ``postcode`` and ``middle_names`` (the
+#: given names after the first, space-separated, or an initial) may be left unmapped.
+CANONICAL = ("record_id", "first_name", "surname", "date_of_birth", "postcode", "middle_names")
 REQUIRED = ("record_id", "first_name", "surname", "date_of_birth")
+OPTIONAL = ("postcode", "middle_names")
 MODES = ("reject", "quarantine")
 BATCH_ROWS = 65_536
 MAX_REPORTED = 1_000
@@ -226,9 +228,10 @@ def _validate(
     dup_before = rid.isin(seen) & (rid != "")
     flag(dup_in_batch | dup_before, "record_id", "duplicate record id")
     seen.update(rid[rid != ""])
-    for col in ("first_name", "surname"):
+    for col in ("first_name", "surname", "middle_names"):
         value = frame[col].fillna("").str.strip()
-        flag(value == "", col, "missing")
+        if col in REQUIRED:
+            flag(value == "", col, "missing")
         flag(value.str.len() > MAX_NAME, col, f"longer than {MAX_NAME} characters")
         flag(
             value.str.contains(r"[0-9@#$%^*_=<>{}\[\]|\\]", regex=True) & (value != ""),
@@ -306,8 +309,9 @@ def import_file(
                     for c, src in by_source.items()
                 }
             )
-            if "postcode" not in frame:
-                frame["postcode"] = pd.Series([None] * len(raw), dtype="string")
+            for optional in OPTIONAL:
+                if optional not in frame:
+                    frame[optional] = pd.Series([None] * len(raw), dtype="string")
             frame["_dob"] = _parse_dates(frame["date_of_birth"], date_format)
             good, errors = _validate(frame, lines, seen, today)
             outcome.error_count += len(errors)
@@ -323,6 +327,9 @@ def import_file(
             kept["date_of_birth"] = kept["_dob"].map(lambda d: d.isoformat())
             kept["record_id"] = kept["record_id"].str.strip()
             kept["postcode"] = kept["postcode"].str.strip().replace("", None)
+            # Middle names as the file holds them (one space between), None for none.
+            middle = kept["middle_names"].str.split().str.join(" ")
+            kept["middle_names"] = middle.where(middle.fillna("") != "", None)
             table = pa.Table.from_pandas(
                 kept[list(CANONICAL)].astype(object), schema=SCHEMA, preserve_index=False
             )

@@ -6,7 +6,10 @@ phonetic key (Metaphone) so that ``Mohammed``/``Muhammad`` or ``Aleksandr``/``Al
 meet. Dates of birth stay ISO strings, with a day/month-swapped twin for the US-style slip.
 Postcodes get their outward code, sector and area for graded comparison. Middle names (the
 given names after the first) are optional: each is normalised as a name, kept in order, and
-the first and its initial are keyed apart (a file may hold only ``J`` or only the first).
+the first and its initial are keyed apart (a file may hold only ``J`` or only the first). A
+forename field holding several given names (``Anna Maria``, as a licence's "forenames" does)
+is read as the register's given names are: the first is the forename, the rest come before
+the middle names.
 """
 
 from __future__ import annotations
@@ -58,6 +61,25 @@ def normalise_middle_names(value: object) -> str | None:
     return " ".join(names) or None
 
 
+def _words(value: object) -> list[str]:
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return []
+    return str(value).split()
+
+
+def split_given(first: object, middle: object) -> tuple[str | None, str | None]:
+    """(forename, middle names), normalised: the first given name, then the others in order.
+
+    ``first`` may hold several given names (then the first is the forename and the rest are
+    middle names, ahead of those in ``middle``); each name is ``normalise_name``'d.
+    """
+    names = [n for n in (normalise_name(w) for w in _words(first)) if n]
+    more = (normalise_middle_names(middle) or "").split()
+    if not names:
+        return None, " ".join(more) or None
+    return names[0], " ".join(names[1:] + more) or None
+
+
 def phonetic(value: str | None) -> str | None:
     if not value:
         return None
@@ -96,7 +118,17 @@ def prepare(frame: pd.DataFrame) -> pd.DataFrame:
     ``date_of_birth`` must already be an ISO ``YYYY-MM-DD`` string (import validates it).
     """
     out = pd.DataFrame({"unique_id": frame["unique_id"].astype(str)})
-    out["first_name"] = _mapped(frame["first_name"], normalise_name)
+    # Each distinct value once (names repeat): the forename field's first given name, the
+    # others it holds, and the middle names, then the others ahead of the middle names.
+    words = _mapped(frame["first_name"], lambda v: split_given(v, None))
+    out["first_name"] = _mapped(words, lambda fm: fm[0])  # type: ignore[index]
+    others = _mapped(words, lambda fm: fm[1]).astype("string")  # type: ignore[index]
+    if "middle_names" in frame:
+        middle = _mapped(frame["middle_names"], normalise_middle_names).astype("string")
+    else:
+        middle = pd.Series([None] * len(frame), index=frame.index, dtype="string")
+    both = (others + " " + middle).where(others.notna() & middle.notna())
+    middle = both.fillna(others).fillna(middle)
     out["surname"] = _mapped(frame["surname"], normalise_name)
     out["first_name_ph"] = _mapped(out["first_name"], phonetic)  # type: ignore[arg-type]
     out["surname_ph"] = _mapped(out["surname"], phonetic)  # type: ignore[arg-type]
@@ -105,13 +137,9 @@ def prepare(frame: pd.DataFrame) -> pd.DataFrame:
     out["full_name"] = (out["first_name"] + " " + out["surname"]).where(
         out["first_name"].notna() & out["surname"].notna()
     )
-    if "middle_names" in frame:
-        middle = _mapped(frame["middle_names"], normalise_middle_names).astype("string")
-    else:
-        middle = pd.Series([None] * len(frame), index=frame.index, dtype="string")
     out["middle_names"] = middle
-    out["middle_first"] = middle.str.split(" ").str[0].astype("string")
-    out["middle_initial"] = middle.str.slice(0, 1)
+    out["middle_first"] = _mapped(middle, lambda m: str(m).split(" ")[0])
+    out["middle_initial"] = _mapped(middle, lambda m: str(m)[:1])
     dob = frame["date_of_birth"].astype("string").str.slice(0, 10)
     out["dob"] = dob.where(dob.str.len() == 10).astype(object)
     out["dob_swapped"] = _mapped(out["dob"], _swap_day_month)  # type: ignore[arg-type]

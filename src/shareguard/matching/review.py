@@ -118,6 +118,7 @@ class ReviewService:
                 "record_id": cand.partner_record_id,
                 "held": held,
                 "first_name": partner.get("first_name"),
+                "middle_names": partner.get("middle_names"),
                 "surname": partner.get("surname"),
                 "date_of_birth": partner.get("date_of_birth"),
                 "postcode": partner.get("postcode"),

@@ -481,14 +481,33 @@ def _watch_frame(
     """One row per name a watch-list person is known by (primary, aliases, transliterations).
 
     From what the gate read of them (``Gated.identities``): a run's list is tens of thousands
-    of people, and reading their names and details again cost a tenth of its gating."""
+    of people, and reading their names and details again cost a tenth of its gating. The
+    register's given names hold them all: the first is the forename, the rest are the middle
+    names (compared on their own, so that "Anna Maria" meets a file's "Anna" and "M")."""
     rows = [
-        (f"{pid}~{i}", given, family, born.isoformat(), postcode or None)
+        (f"{pid}~{i}", first, middle, family, born.isoformat(), postcode or None)
         for pid in sorted(set(person_ids))
         if pid in identities
         for born, postcode, names in (identities[pid],)
         for i, (given, family) in enumerate(names)
+        for first, middle in (_split_given(given),)
     ]
     return pd.DataFrame(
-        rows, columns=["unique_id", "first_name", "surname", "date_of_birth", "postcode"]
+        rows,
+        columns=[
+            "unique_id",
+            "first_name",
+            "middle_names",
+            "surname",
+            "date_of_birth",
+            "postcode",
+        ],
     )
+
+
+def _split_given(given: str | None) -> tuple[str | None, str | None]:
+    """Given names as (forename, middle names): the first, then the rest (None for none)."""
+    parts = (given or "").split()
+    if not parts:
+        return given, None
+    return parts[0], " ".join(parts[1:]) or None
