@@ -30,6 +30,7 @@ PREPARED_COLUMNS = (
     "full_name",
     "middle_names",
     "middle_first",
+    "middle_first_ph",
     "middle_initial",
     "dob",
     "dob_swapped",
@@ -139,6 +140,7 @@ def prepare(frame: pd.DataFrame) -> pd.DataFrame:
     )
     out["middle_names"] = middle
     out["middle_first"] = _mapped(middle, lambda m: str(m).split(" ")[0])
+    out["middle_first_ph"] = _mapped(out["middle_first"], phonetic)  # type: ignore[arg-type]
     out["middle_initial"] = _mapped(middle, lambda m: str(m)[:1])
     dob = frame["date_of_birth"].astype("string").str.slice(0, 10)
     out["dob"] = dob.where(dob.str.len() == 10).astype(object)

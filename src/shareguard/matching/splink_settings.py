@@ -22,7 +22,7 @@ Why these choices (docs/matching.md has the long form):
 * **Middle names** (optional: only where both inputs hold some): exact (term-frequency
   adjusted); the first middle name exact (one file holds only the first of several); an
   initial agreeing with a name's first letter; the first middle names within Jaro–Winkler
-  0.92 (a typo); else. A record without them is missing on one side: neutral. They are what
+  0.92 (a typo); their phonetic keys agree (another romanisation); else. A record without them is missing on one side: neutral. They are what
   tells apart a namesake born the same day, whose middle names are their own.
 * **Blocking** is a union of rules, each catching what the others miss, so one corrupted
   field never hides a true match: phonetic forename + surname; the same with the names
@@ -417,6 +417,11 @@ def _middle_names_comparison() -> Any:
             ),
             cll.JaroWinklerLevel("middle_first", 0.92).configure(
                 label_for_charts="first middle name within Jaro-Winkler 0.92"
+            ),
+            # Another romanisation (Karim / Kareem, Jamal / Gamal), as for the forename.
+            cll.CustomLevel(
+                "middle_first_ph_l = middle_first_ph_r",
+                label_for_charts="first middle name sounds the same",
             ),
             cll.ElseLevel(),
         ],
