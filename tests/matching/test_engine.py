@@ -81,9 +81,22 @@ def test_every_pair_carries_its_waterfall(linked) -> None:  # type: ignore[no-un
     ]
     row = result.pairs.set_index(["watchlist_id", "partner_id"]).loc[("WX2", "PX2")]
     steps = json.loads(row["explanation"])
-    assert [s["comparison"] for s in steps] == ["prior", "first_name", "surname", "dob", "postcode"]
+    assert [s["comparison"] for s in steps] == [
+        "prior",
+        "first_name",
+        "middle_names",
+        "surname",
+        "dob",
+        "postcode",
+    ]
     assert "swapped" in steps[1]["level"] and steps[1]["match_weight"] > 0
-    assert steps[3]["level"].startswith("Exact match")
+    # The planted rows hold no middle names: missing on one side, weighing nothing.
+    assert steps[2] == {
+        "comparison": "middle_names",
+        "level": "missing on one side",
+        "match_weight": 0.0,
+    }
+    assert steps[4]["level"].startswith("Exact match")
     # The waterfall adds up to the pair's match weight.
     assert sum(s["match_weight"] for s in steps) == pytest.approx(row["match_weight"], abs=0.01)
 
@@ -93,6 +106,7 @@ def test_trained_parameters_come_back_with_the_result(linked) -> None:  # type: 
     model = result.trained_model
     assert {c["output_column_name"] for c in model["comparisons"]} == {
         "first_name",
+        "middle_names",
         "surname",
         "name_pair",
         "dob",

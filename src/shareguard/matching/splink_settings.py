@@ -22,8 +22,9 @@ Why these choices (docs/matching.md has the long form):
 * **Middle names** (optional: only where both inputs hold some): exact (term-frequency
   adjusted); the first middle name exact (one file holds only the first of several); an
   initial agreeing with a name's first letter; the first middle names within Jaro–Winkler
-  0.92 (a typo); their phonetic keys agree (another romanisation); else. A record without them is missing on one side: neutral. They are what
-  tells apart a namesake born the same day, whose middle names are their own.
+  0.92 (a typo); their phonetic keys agree (another romanisation); else. A record without
+  them is missing on one side: neutral. They are what tells apart a namesake born the same
+  day, whose middle names are their own.
 * **Blocking** is a union of rules, each catching what the others miss, so one corrupted
   field never hides a true match: phonetic forename + surname; the same with the names
   swapped; exact date of birth; surname key + birth year; forename key + birth year;
