@@ -324,7 +324,17 @@ def main() -> None:
             folder.mkdir(parents=True, exist_ok=True)
             meta = folder / "data.json"
             if not meta.exists():
-                made = _child(["--generate", str(folder), str(args.watchlist), str(n)])
+                # The seed goes to the child: without it every folder held the default seed's data.
+                made = _child(
+                    [
+                        "--generate",
+                        str(folder),
+                        str(args.watchlist),
+                        str(n),
+                        "--seed",
+                        str(args.seed),
+                    ]
+                )
                 meta.write_text(json.dumps(made))
             entry: dict[str, Any] = {"data": json.loads(meta.read_text())}
             ooc = folder / "pairs-out_of_core.parquet"
