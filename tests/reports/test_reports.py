@@ -20,7 +20,7 @@ from shareguard.checks import AttributeQuery, CheckService
 from shareguard.corrections import CorrectionService, NoticeService
 from shareguard.errors import InvalidInput, Refused
 from shareguard.reports.service import ReportService
-from shareguard.storage.base import today
+from shareguard.storage.base import replay_clock, today, utcnow
 from tests import factories
 from tests.corrections.scenario import DOB, FAMILY, GIVEN, Story, build
 from tests.factories import bearer
@@ -166,6 +166,40 @@ def test_value_assessment_and_reminders(client, world) -> None:  # type: ignore[
             conclusion="continue",
             next_review_date=today() + timedelta(days=1),
         )
+
+
+def test_each_section_shows_its_agreements_latest_assessment(world) -> None:  # type: ignore[no-untyped-def]
+    """The overall report reads assessments once for every section: each its own, the latest."""
+    story = play(world)
+    svc = ReportService(world.session)
+    officer = world.principals["officer"]
+    council, agency = story.agreements["council"], story.agreements["agency"]
+
+    def assess(conclusion: str) -> None:
+        svc.assess(
+            council,
+            officer,
+            period_start=today() - timedelta(days=90),
+            period_end=today(),
+            benefit_claimed="Recovers overpaid tax credits",
+            evidence="One action taken, and it was overturned",
+            evidence_strength="weak",
+            conclusion=conclusion,
+            next_review_date=today() + timedelta(days=30),
+        )
+
+    with replay_clock(utcnow() - timedelta(days=2)):
+        assess("continue")
+    assess("suspend")
+    world.session.commit()
+    sections = {s["agreement_id"]: s for s in svc.report(officer)["agreements"]}
+    assert sections[str(council)]["value_assessment"]["conclusion"] == "suspend"
+    assert sections[str(agency)]["value_assessment"] is None
+    for aid in (council, agency):
+        one = svc.report(officer, agreement_id=aid)
+        assert one["value_assessment"] == sections[str(aid)]["value_assessment"]
+        for key in ("direction", "disclosers", "recipients"):
+            assert one[key] == sections[str(aid)][key]
 
 
 def test_report_api_and_charts(client, world) -> None:  # type: ignore[no-untyped-def]
