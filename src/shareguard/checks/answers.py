@@ -25,7 +25,14 @@ from shareguard.audit import AuditRecord, append
 from shareguard.checks.cases import RESPONSE_DAYS
 from shareguard.checks.models import Case, CaseKind, CaseState, Check, Outcome
 from shareguard.errors import InvalidInput, Refused, keep_audit
-from shareguard.policy import DisclosureRequest, Subject, agreement_for, decide, disclose
+from shareguard.policy import (
+    DisclosureRequest,
+    Subject,
+    agreement_for,
+    decide,
+    disclose,
+    disclose_many,
+)
 from shareguard.policy.door import PolicyReading, read_policy
 from shareguard.status.answer import status_answer
 from shareguard.status.service import PersonFacts, Standing, StatusService, subject_of
@@ -94,6 +101,21 @@ class CheckAnswers:
         # audits the refusal
         out = disclose(self.session, request, {}, kind="check_answer", reading=reading)
         raise keep_audit(Refused(out.decision.reason, kind=out.decision.kind))
+
+    def gate_many(
+        self, principal: Principal, purpose: str, method: str, size: int
+    ) -> PolicyReading:
+        """``gate`` for a batch of ``size`` checks under one purpose: a refusal is audited once
+        per check, as ``size`` checks one at a time would be, then raised."""
+        try:
+            return self.gate(principal, purpose, method)
+        except Refused:
+            if size > 1:
+                request = self.request(principal, purpose, method)
+                disclose_many(
+                    self.session, [(request, {}, ())] * (size - 1), kind="check_answer", run=False
+                )
+            raise
 
     def request(
         self,

@@ -144,17 +144,8 @@ class AttributeChecks:
         """One purpose's share of a batch: gate, match, answer or refer, disclose, record."""
 
         try:
-            reading = self.answers.gate(principal, purpose, METHOD)
-        except Refused as refused:
-            # The gate audited one refusal; the batch answers every query of the purpose so.
-            request = self.answers.request(principal, purpose, METHOD)
-            if len(idx) > 1:
-                disclose_many(
-                    self.session,
-                    [(request, {}, ())] * (len(idx) - 1),
-                    kind="check_answer",
-                    run=False,
-                )
+            reading = self.answers.gate_many(principal, purpose, METHOD, len(idx))
+        except Refused as refused:  # audited once per query of the purpose
             for i in idx:
                 out[i] = Refused(refused.detail, kind=refused.extra.get("kind"))
             return
