@@ -20,6 +20,7 @@ from shareguard.audit.models import AuditEntry
 from shareguard.checks import AttributeQuery, CheckService, share_code
 from shareguard.checks.answers import CheckAnswers
 from shareguard.checks.models import Case, Check, CheckFailure
+from shareguard.corrections import service as correction_service
 from shareguard.corrections.models import (
     Correction,
     PersonNotice,
@@ -159,14 +160,15 @@ def test_a_correction_failing_midway_supersedes_nothing_and_sends_no_notice(
         )
     models = (StatusRecord, RectificationNotice, PersonNotice, WebhookDelivery)
     before, logged = counts(engine, *models), audit_ids(engine)
-    real = CorrectionService._audit
+    real = correction_service.append_many
 
-    def broken(self: CorrectionService, action: str, *args: Any, **kw: Any) -> None:
-        if action == "correction.apply":  # the last step: record and notices are flushed
+    def broken(session: Session, records: Any) -> Any:
+        # The last step: the new record and the notices are flushed, the entries not yet.
+        if any(r.action == "correction.apply" for r in records):
             raise Broken("the log could not be written")
-        real(self, action, *args, **kw)
+        return real(session, records)
 
-    monkeypatch.setattr(CorrectionService, "_audit", broken)
+    monkeypatch.setattr(correction_service, "append_many", broken)
     with pytest.raises(Broken), unit_of_work(engine) as s:
         CorrectionService(s).approve(correction_id, cw2)
     assert counts(engine, *models) == before
