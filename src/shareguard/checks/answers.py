@@ -203,18 +203,7 @@ class CheckAnswers:
         else:
             check.id = new_id()
             entry = append(
-                self.session,
-                AuditRecord(
-                    action=f"check.{method}",
-                    actor_org_id=principal.organisation_id,
-                    actor_user_id=principal.user_id,
-                    purpose=purpose,
-                    details={
-                        "check_id": str(check.id),
-                        "outcome": Outcome.REFERRED,
-                        "reason": reason,
-                    },
-                ),
+                self.session, referral_record(principal, purpose, method, check.id, reason)
             )
             check.audit_entry_id = entry.id
             self.store(check)
@@ -285,6 +274,20 @@ INSERT_CHECK = insert(Check.__table__)  # type: ignore[arg-type]
 INSERT_CASE = insert(Case.__table__)  # type: ignore[arg-type]
 CHECK_COLUMNS = tuple(c.key for c in Check.__table__.columns)
 CASE_COLUMNS = tuple(c.key for c in Case.__table__.columns)
+
+
+def referral_record(
+    principal: Principal, purpose: str, method: str, check_id: uuid.UUID, reason: str
+) -> AuditRecord:
+    """The audit entry of a referred check with no one to disclose about (the door writes
+    none then): the check itself, audited directly."""
+    return AuditRecord(
+        action=f"check.{method}",
+        actor_org_id=principal.organisation_id,
+        actor_user_id=principal.user_id,
+        purpose=purpose,
+        details={"check_id": str(check_id), "outcome": Outcome.REFERRED, "reason": reason},
+    )
 
 
 def referral_case(check_id: uuid.UUID, person_id: uuid.UUID | None) -> Case:

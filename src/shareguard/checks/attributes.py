@@ -14,7 +14,7 @@ from typing import Any
 
 from shareguard.accounts.principal import Principal
 from shareguard.agreements.catalogue import SHARE_CODE_ONLY
-from shareguard.audit import AuditRecord, append_many
+from shareguard.audit import append_many
 from shareguard.checks import matcher
 from shareguard.checks.answers import (
     CASE_COLUMNS,
@@ -23,6 +23,7 @@ from shareguard.checks.answers import (
     CheckResult,
     contest_route,
     referral_case,
+    referral_record,
 )
 from shareguard.checks.models import Check, Outcome
 from shareguard.errors import InvalidInput, Refused, ShareguardError
@@ -205,17 +206,7 @@ class AttributeChecks:
             entries = append_many(
                 self.session,
                 [
-                    AuditRecord(
-                        action=f"check.{METHOD}",
-                        actor_org_id=principal.organisation_id,
-                        actor_user_id=principal.user_id,
-                        purpose=purpose,
-                        details={
-                            "check_id": str(row["id"]),
-                            "outcome": Outcome.REFERRED,
-                            "reason": reason,
-                        },
-                    )
+                    referral_record(principal, purpose, METHOD, row["id"], reason)
                     for row, (_, _, reason) in zip(now, no_one, strict=True)
                 ],
             )
